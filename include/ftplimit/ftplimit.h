@@ -1,0 +1,11 @@
+/*
+ * ftplimit/ftplimit.h - everything libftplimit offers, in one include.
+ */
+#ifndef FTPLIMIT_FTPLIMIT_H
+#define FTPLIMIT_FTPLIMIT_H
+
+#include <ftplimit/engine.h>
+#include <ftplimit/events.h>
+#include <ftplimit/timers.h>
+
+#endif

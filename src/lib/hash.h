@@ -1,0 +1,31 @@
+/*
+ * hash.h - the keyed hash every ftplimit table uses.
+ *
+ * uthash's default (Jenkins) hash is unkeyed: an attacker who picks user names
+ * or addresses inside their own /64 can make every key land in one bucket and
+ * turn each lookup into a list walk. SipHash-1-3 with a per-engine random key
+ * makes the bucket of a key unpredictable to anyone who does not know the key.
+ */
+#ifndef FL_HASH_H
+#define FL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fl_hash_key {
+    uint64_t k0, k1;
+} fl_hash_key;
+
+/* SipHash-1-3 of len bytes at data under key, folded to the 32 bits uthash keeps. */
+uint32_t fl_hash(const fl_hash_key *key, const void *data, size_t len);
+
+/* The full 64-bit SipHash-1-3, for callers that want more bits. */
+uint64_t fl_siphash13(const fl_hash_key *key, const void *data, size_t len);
+
+/* Fill key from the kernel's random source; 0 on success, -1/errno on failure. */
+int fl_hash_key_random(fl_hash_key *key);
+
+/* Set key from 16 caller bytes (tests and reproducible benchmarks). */
+void fl_hash_key_from_bytes(fl_hash_key *key, const uint8_t seed[16]);
+
+#endif
