@@ -158,7 +158,8 @@ START_TEST(test_unregister_with_every_argument_removes_exactly_that_listener)
 }
 END_TEST
 
-START_TEST(test_unregister_with_null_callback_removes_the_modules_listeners_of_the_event)
+START_TEST(
+    test_unregister_with_null_callback_removes_the_modules_listeners_of_the_event)
 {
     wildcard_setup();
     ck_assert_int_eq(fl_event_unregister(eng, wb, "one", NULL), 0);
@@ -265,7 +266,8 @@ START_TEST(test_a_listener_may_unregister_itself_during_dispatch)
 {
     dctx.mod = fl_module_load(eng, "mod_a.c");
     mark after = {&tr, "after"};
-    ck_assert_int_eq(fl_event_register(eng, dctx.mod, "ev", unregister_self_cb, NULL), 0);
+    ck_assert_int_eq(fl_event_register(eng, dctx.mod, "ev", unregister_self_cb, NULL),
+                     0);
     ck_assert_int_eq(fl_event_register(eng, dctx.mod, "ev", mark_cb1, &after), 0);
     ck_assert_int_eq(fl_event_generate(eng, "ev", NULL), 2);
     ck_assert_str_eq(tr.text, "self,after,");
@@ -415,13 +417,15 @@ END_TEST
 static void module_name_cb(const void *event_data, void *user_data)
 {
     char word[128];
-    snprintf(word, sizeof word, "%s:%s", (const char *)user_data, (const char *)event_data);
+    snprintf(word, sizeof word, "%s:%s", (const char *)user_data,
+             (const char *)event_data);
     trail_add(&tr, word);
 }
 
 START_TEST(test_loading_and_unloading_a_module_generate_events_with_its_name)
 {
-    ck_assert_int_eq(fl_event_register(eng, NULL, FL_EV_MODULE_LOAD, module_name_cb, "load"), 0);
+    ck_assert_int_eq(
+        fl_event_register(eng, NULL, FL_EV_MODULE_LOAD, module_name_cb, "load"), 0);
     ck_assert_int_eq(
         fl_event_register(eng, NULL, FL_EV_MODULE_UNLOAD, module_name_cb, "unload"), 0);
     fl_module *m = fl_module_load(eng, "mod_example.c");
@@ -450,10 +454,13 @@ START_TEST(test_unloading_a_module_drops_its_listeners_and_timers)
     mark ma = {&tr, "a"}, mb = {&tr, "b"}, unload = {&tr, "a-hears-its-unload"};
     int fired = 0;
     ck_assert_int_eq(fl_event_register(eng, a, "ev", mark_cb1, &ma), 0);
-    ck_assert_int_eq(fl_event_register(eng, a, FL_EV_MODULE_UNLOAD, mark_cb1, &unload), 0);
+    ck_assert_int_eq(fl_event_register(eng, a, FL_EV_MODULE_UNLOAD, mark_cb1, &unload),
+                     0);
     ck_assert_int_eq(fl_event_register(eng, b, "ev", mark_cb1, &mb), 0);
-    ck_assert_int_ge(fl_timer_add(eng, 5, FL_TIMER_DYNAMIC, a, count_timer_cb, &fired), 0);
-    ck_assert_int_ge(fl_timer_add(eng, 5, FL_TIMER_DYNAMIC, b, count_timer_cb, &fired), 0);
+    ck_assert_int_ge(fl_timer_add(eng, 5, FL_TIMER_DYNAMIC, a, count_timer_cb, &fired),
+                     0);
+    ck_assert_int_ge(fl_timer_add(eng, 5, FL_TIMER_DYNAMIC, b, count_timer_cb, &fired),
+                     0);
 
     ck_assert_int_eq(fl_module_unload(eng, a), 0);
     ck_assert_str_eq(tr.text, "a-hears-its-unload,");
@@ -534,7 +541,8 @@ START_TEST(test_every_event_of_the_seed_documents_has_a_constant)
     ck_assert_str_eq(FL_EV_MAX_CLIENTS_PER_USER, "mod_auth.max-clients-per-user");
     ck_assert_str_eq(FL_EV_MAX_HOSTS_PER_USER, "mod_auth.max-hosts-per-user");
     ck_assert_str_eq(FL_EV_MAX_LOGIN_ATTEMPTS, "mod_auth.max-login-attempts");
-    ck_assert_str_eq(FL_EV_MAX_CONNECTIONS_PER_HOST, "mod_auth.max-connections-per-host");
+    ck_assert_str_eq(FL_EV_MAX_CONNECTIONS_PER_HOST,
+                     "mod_auth.max-connections-per-host");
 }
 END_TEST
 
@@ -566,14 +574,18 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_register_refuses_null_event_or_callback);
     tcase_add_test(tc, test_listeners_run_in_module_load_order_across_three_modules);
     tcase_add_test(tc, test_listeners_of_one_module_run_in_registration_order);
-    tcase_add_test(tc, test_a_module_loaded_later_runs_later_even_if_it_registered_first);
+    tcase_add_test(tc,
+                   test_a_module_loaded_later_runs_later_even_if_it_registered_first);
     tcase_add_test(tc, test_duplicate_registration_is_refused_with_eexist);
     tcase_add_test(tc, test_generating_an_event_nobody_listens_to_is_fine);
     tcase_add_test(tc, test_event_data_and_user_data_reach_the_listener_as_given);
-    tcase_add_test(tc, test_unregister_with_every_argument_removes_exactly_that_listener);
     tcase_add_test(tc,
-                   test_unregister_with_null_callback_removes_the_modules_listeners_of_the_event);
-    tcase_add_test(tc, test_unregister_with_null_module_removes_the_callback_from_every_module);
+                   test_unregister_with_every_argument_removes_exactly_that_listener);
+    tcase_add_test(
+        tc,
+        test_unregister_with_null_callback_removes_the_modules_listeners_of_the_event);
+    tcase_add_test(
+        tc, test_unregister_with_null_module_removes_the_callback_from_every_module);
     tcase_add_test(tc, test_unregister_with_only_the_event_removes_all_its_listeners);
     tcase_add_test(tc, test_unregister_with_only_the_module_removes_all_its_listeners);
     tcase_add_test(tc, test_unregister_with_only_the_callback_removes_it_everywhere);
@@ -581,18 +593,25 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_unregister_that_matches_nothing_fails_with_enoent);
     tcase_add_test(tc, test_listening_counts_the_listeners_of_an_event);
     tcase_add_test(tc, test_a_listener_may_unregister_itself_during_dispatch);
-    tcase_add_test(tc, test_a_listener_may_unregister_a_later_listener_which_is_then_not_called);
-    tcase_add_test(tc, test_a_listener_may_unregister_an_earlier_listener_during_dispatch);
+    tcase_add_test(
+        tc, test_a_listener_may_unregister_a_later_listener_which_is_then_not_called);
+    tcase_add_test(tc,
+                   test_a_listener_may_unregister_an_earlier_listener_during_dispatch);
     tcase_add_test(tc, test_a_listener_may_unregister_every_listener_during_dispatch);
-    tcase_add_test(tc, test_a_listener_registered_during_dispatch_is_called_from_the_next_generate);
-    tcase_add_test(tc, test_a_nested_generate_delivers_to_each_listener_once_per_generate);
+    tcase_add_test(
+        tc,
+        test_a_listener_registered_during_dispatch_is_called_from_the_next_generate);
+    tcase_add_test(tc,
+                   test_a_nested_generate_delivers_to_each_listener_once_per_generate);
     tcase_add_test(tc, test_two_engines_never_see_each_others_listeners);
-    tcase_add_test(tc, test_loading_and_unloading_a_module_generate_events_with_its_name);
+    tcase_add_test(tc,
+                   test_loading_and_unloading_a_module_generate_events_with_its_name);
     tcase_add_test(tc, test_unloading_a_module_drops_its_listeners_and_timers);
     tcase_add_test(tc, test_a_module_name_is_loaded_once_and_must_be_valid);
     tcase_add_test(tc, test_dump_describes_every_event_and_listener);
     tcase_add_test(tc, test_every_event_of_the_seed_documents_has_a_constant);
-    tcase_add_test(tc, test_registration_out_of_memory_fails_cleanly_at_every_allocation);
+    tcase_add_test(tc,
+                   test_registration_out_of_memory_fails_cleanly_at_every_allocation);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -386,27 +386,34 @@ static Suite *timers_suite(void)
     Suite *s = suite_create("timers");
     TCase *tc = tcase_create("timers");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_add_refuses_a_nonpositive_interval_a_null_callback_and_bad_numbers);
+    tcase_add_test(
+        tc, test_add_refuses_a_nonpositive_interval_a_null_callback_and_bad_numbers);
     tcase_add_test(tc, test_dynamic_timer_numbers_start_at_1024_and_count_up);
     tcase_add_test(tc, test_dynamic_timer_numbers_are_never_reused);
     tcase_add_test(tc, test_adding_a_number_already_in_use_fails_with_eperm);
     tcase_add_test(tc, test_a_timer_fires_once_its_interval_has_passed_and_not_before);
     tcase_add_test(tc, test_a_callback_returning_nonzero_fires_again_each_interval);
     tcase_add_test(tc, test_a_callback_returning_zero_stops_the_timer);
-    tcase_add_test(tc, test_the_callback_receives_interval_number_elapsed_time_and_data);
+    tcase_add_test(tc,
+                   test_the_callback_receives_interval_number_elapsed_time_and_data);
     tcase_add_test(tc, test_sub_second_intervals_are_honoured_in_microseconds);
     tcase_add_test(tc, test_remove_with_any_module_matches_any_owner);
     tcase_add_test(tc, test_remove_of_a_missing_timer_fails_with_enoent);
-    tcase_add_test(tc, test_remove_minus_one_removes_every_timer_of_the_module_and_counts_them);
+    tcase_add_test(
+        tc, test_remove_minus_one_removes_every_timer_of_the_module_and_counts_them);
     tcase_add_test(tc, test_reset_postpones_the_deadline_by_a_full_interval);
-    tcase_add_test(tc, test_blocked_timers_fire_once_when_the_last_nested_block_is_lifted);
-    tcase_add_test(tc, test_a_timer_added_inside_a_callback_fires_after_its_own_interval);
+    tcase_add_test(tc,
+                   test_blocked_timers_fire_once_when_the_last_nested_block_is_lifted);
+    tcase_add_test(tc,
+                   test_a_timer_added_inside_a_callback_fires_after_its_own_interval);
     tcase_add_test(tc, test_a_timer_removed_inside_its_own_callback_ends_safely);
     tcase_add_test(tc, test_a_callback_may_remove_another_timer_due_in_the_same_run);
-    tcase_add_test(tc, test_timers_due_at_the_same_time_fire_in_the_order_they_were_armed);
+    tcase_add_test(tc,
+                   test_timers_due_at_the_same_time_fire_in_the_order_they_were_armed);
     tcase_add_test(tc, test_next_deadline_and_timeout_tell_an_event_loop_when_to_wake);
     tcase_add_test(tc, test_the_seconds_wrapper_counts_whole_seconds);
-    tcase_add_test(tc, test_adding_a_timer_out_of_memory_fails_cleanly_at_every_allocation);
+    tcase_add_test(tc,
+                   test_adding_a_timer_out_of_memory_fails_cleanly_at_every_allocation);
     suite_add_tcase(s, tc);
     return s;
 }

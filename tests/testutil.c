@@ -50,7 +50,8 @@ char *tmpdir_new(void)
     return strdup(dir);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw)
 {
     (void)sb;
     (void)flag;

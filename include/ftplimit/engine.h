@@ -50,8 +50,8 @@ typedef struct fl_vclock {
 FL_EXPORT fl_usec fl_vclock_read(void *vclock);
 
 typedef struct fl_engine_options {
-    fl_clock_fn clock;       /* NULL: fl_clock_monotonic */
-    void *clock_arg;         /* passed to clock */
+    fl_clock_fn clock;        /* NULL: fl_clock_monotonic */
+    void *clock_arg;          /* passed to clock */
     const uint8_t *hash_seed; /* 16 bytes fixing the table hash key; NULL: random */
 } fl_engine_options;
 

@@ -28,17 +28,17 @@ extern "C" {
 #endif
 
 /* ProFTPD's core events (event_data in parentheses). */
-#define FL_EV_CREATE_HOME "core.create-home"           /* const char *user */
-#define FL_EV_EXIT "core.exit"                         /* fl_event_info *, NULL for the engine */
+#define FL_EV_CREATE_HOME "core.create-home" /* const char *user */
+#define FL_EV_EXIT "core.exit"               /* fl_event_info *, NULL for the engine */
 #define FL_EV_MAX_CONNECTION_RATE "core.max-connection-rate" /* fl_event_info * */
-#define FL_EV_MAX_INSTANCES "core.max-instances"       /* fl_event_info * */
-#define FL_EV_MODULE_LOAD "core.module-load"           /* const char *module name */
-#define FL_EV_MODULE_UNLOAD "core.module-unload"       /* const char *module name */
-#define FL_EV_PREPARSE "core.preparse"                 /* NULL */
-#define FL_EV_POSTPARSE "core.postparse"               /* NULL */
-#define FL_EV_RESTART "core.restart"                   /* NULL */
-#define FL_EV_SHUTDOWN "core.shutdown"                 /* NULL */
-#define FL_EV_STARTUP "core.startup"                   /* NULL */
+#define FL_EV_MAX_INSTANCES "core.max-instances"             /* fl_event_info * */
+#define FL_EV_MODULE_LOAD "core.module-load"     /* const char *module name */
+#define FL_EV_MODULE_UNLOAD "core.module-unload" /* const char *module name */
+#define FL_EV_PREPARSE "core.preparse"           /* NULL */
+#define FL_EV_POSTPARSE "core.postparse"         /* NULL */
+#define FL_EV_RESTART "core.restart"             /* NULL */
+#define FL_EV_SHUTDOWN "core.shutdown"           /* NULL */
+#define FL_EV_STARTUP "core.startup"             /* NULL */
 
 /* mod_auth's limit events (event_data: fl_event_info *). */
 #define FL_EV_ANON_REJECT_PASSWORDS "mod_auth.anon-reject-passwords"
@@ -74,7 +74,8 @@ FL_EXPORT int fl_event_unregister(fl_engine *e, fl_module *m, const char *event,
 
 /* Call the listeners of event with event_data. Returns how many were called,
  * or -1/EINVAL for a NULL event. */
-FL_EXPORT int fl_event_generate(fl_engine *e, const char *event, const void *event_data);
+FL_EXPORT int fl_event_generate(fl_engine *e, const char *event,
+                                const void *event_data);
 
 /* How many listeners event has, or -1/EINVAL for a NULL event. */
 FL_EXPORT int fl_event_listening(fl_engine *e, const char *event);

@@ -6,6 +6,8 @@
 
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
+#include <ftplimit/policy.h>
+#include <ftplimit/session.h>
 #include <ftplimit/timers.h>
 
 #endif

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <ftplimit/policy.h>
+
 #include "alloc.h"
 #include "internal.h"
 
@@ -47,6 +49,13 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         return NULL;
     }
 
+    e->policy = fl_policy_new();
+    if (e->policy == NULL) {
+        fl_free(e);
+        errno = ENOMEM;
+        return NULL;
+    }
+    fl_tables_init(e);
     e->state = FL_ENGINE_NEW;
     return e;
 }
@@ -55,6 +64,8 @@ void fl_engine_free(fl_engine *e)
 {
     if (e == NULL)
         return;
+    fl_tables_free(e);
+    fl_policy_free(e->policy);
     fl_timer_set_free(e);
     fl_event_bus_free(e);
     fl_modules_free(e);
@@ -90,7 +101,66 @@ void fl_engine_shutdown(fl_engine *e)
 {
     if (e == NULL || e->state == FL_ENGINE_DOWN)
         return;
+    fl_sessions_end_all(e);
     e->state = FL_ENGINE_DOWN;
     fl_event_generate(e, FL_EV_EXIT, NULL);
     fl_event_generate(e, FL_EV_SHUTDOWN, NULL);
+}
+
+/* core.preparse, parse, and on success core.postparse with the new policy in
+ * force. The old policy stays when the parse fails. */
+static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    fl_event_generate(e, FL_EV_PREPARSE, NULL);
+    fl_policy *p = path != NULL ? fl_policy_parse(path, err, arg) : fl_policy_new();
+    if (p == NULL) {
+        if (path == NULL && err != NULL)
+            err(arg, "out of memory");
+        errno = EINVAL;
+        return -1;
+    }
+    fl_policy_free(e->policy);
+    e->policy = p;
+    fl_event_generate(e, FL_EV_POSTPARSE, NULL);
+    return 0;
+}
+
+int fl_engine_load(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    if (e == NULL || e->state == FL_ENGINE_DOWN) {
+        errno = EINVAL;
+        return -1;
+    }
+    return engine_parse(e, path, err, arg);
+}
+
+int fl_engine_reload(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    if (e == NULL || e->state == FL_ENGINE_DOWN) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *again = NULL;
+    if (path == NULL && e->policy->path != NULL) {
+        again = fl_strdup(e->policy->path); /* freed with the old policy */
+        if (again == NULL)
+            return -1;
+        path = again;
+    }
+    fl_event_generate(e, FL_EV_RESTART, NULL);
+    int rc = engine_parse(e, path, err, arg);
+    fl_free(again);
+    return rc;
+}
+
+const char *fl_engine_policy_path(fl_engine *e)
+{
+    return e != NULL ? e->policy->path : NULL;
+}
+
+void fl_policy_describe(fl_engine *e, void (*out)(void *arg, const char *line),
+                        void *arg)
+{
+    if (e != NULL && out != NULL)
+        fl_policy_lines(e->policy, out, arg);
 }

@@ -47,7 +47,10 @@ static inline uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-uint64_t fl_siphash13(const fl_hash_key *key, const void *data, size_t len)
+/* SipHash with c compression and d finalisation rounds. Always inlined with
+ * constant counts, so each variant compiles to straight-line rounds. */
+static inline __attribute__((always_inline)) uint64_t
+siphash(const fl_hash_key *key, const void *data, size_t len, int c, int d)
 {
     const uint8_t *in = data;
     uint64_t v0 = key->k0 ^ 0x736f6d6570736575ULL;
@@ -60,34 +63,54 @@ uint64_t fl_siphash13(const fl_hash_key *key, const void *data, size_t len)
     for (; in != end; in += 8) {
         uint64_t m = load_le64(in);
         v3 ^= m;
-        SIPROUND;
+        for (int i = 0; i < c; i++)
+            SIPROUND;
         v0 ^= m;
     }
 
     switch (len & 7) {
-    case 7: b |= (uint64_t)in[6] << 48; /* fall through */
-    case 6: b |= (uint64_t)in[5] << 40; /* fall through */
-    case 5: b |= (uint64_t)in[4] << 32; /* fall through */
-    case 4: b |= (uint64_t)in[3] << 24; /* fall through */
-    case 3: b |= (uint64_t)in[2] << 16; /* fall through */
-    case 2: b |= (uint64_t)in[1] << 8;  /* fall through */
-    case 1: b |= (uint64_t)in[0]; break;
-    case 0: break;
+    case 7:
+        b |= (uint64_t)in[6] << 48; /* fall through */
+    case 6:
+        b |= (uint64_t)in[5] << 40; /* fall through */
+    case 5:
+        b |= (uint64_t)in[4] << 32; /* fall through */
+    case 4:
+        b |= (uint64_t)in[3] << 24; /* fall through */
+    case 3:
+        b |= (uint64_t)in[2] << 16; /* fall through */
+    case 2:
+        b |= (uint64_t)in[1] << 8; /* fall through */
+    case 1:
+        b |= (uint64_t)in[0];
+        break;
+    case 0:
+        break;
     }
 
     v3 ^= b;
-    SIPROUND;
+    for (int i = 0; i < c; i++)
+        SIPROUND;
     v0 ^= b;
     v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
+    for (int i = 0; i < d; i++)
+        SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t fl_siphash13(const fl_hash_key *key, const void *data, size_t len)
+{
+    return siphash(key, data, len, 1, 3);
+}
+
+uint64_t fl_siphash24(const fl_hash_key *key, const void *data, size_t len)
+{
+    return siphash(key, data, len, 2, 4);
 }
 
 uint32_t fl_hash(const fl_hash_key *key, const void *data, size_t len)
 {
-    uint64_t h = fl_siphash13(key, data, len);
+    uint64_t h = siphash(key, data, len, 1, 3);
     return (uint32_t)(h ^ (h >> 32));
 }
 

@@ -13,6 +13,8 @@
 #include <ftplimit/timers.h>
 
 #include "hash.h"
+#include "policy_types.h"
+#include "tables.h"
 
 /* module.c */
 struct fl_module {
@@ -47,6 +49,9 @@ struct fl_timer_set {
 };
 void fl_timer_set_free(fl_engine *e);
 
+/* session.c: end every live session (shutdown). */
+void fl_sessions_end_all(fl_engine *e);
+
 enum fl_engine_state { FL_ENGINE_NEW, FL_ENGINE_STARTED, FL_ENGINE_DOWN };
 
 struct fl_engine {
@@ -61,6 +66,9 @@ struct fl_engine {
     struct fl_timer_set timers;
 
     enum fl_engine_state state;
+
+    fl_policy *policy; /* never NULL: the empty policy until one is loaded */
+    struct fl_tables t;
 };
 
 #endif

@@ -218,7 +218,8 @@ int fl_timer_add(fl_engine *e, int seconds, int timerno, fl_module *m, fl_timer_
         errno = EINVAL;
         return -1;
     }
-    return fl_timer_add_usec(e, (fl_usec)seconds * FL_USEC_PER_SEC, timerno, m, cb, data);
+    return fl_timer_add_usec(e, (fl_usec)seconds * FL_USEC_PER_SEC, timerno, m, cb,
+                             data);
 }
 
 int fl_timer_remove(fl_engine *e, int timerno, fl_module *m)

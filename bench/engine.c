@@ -1,0 +1,299 @@
+/*
+ * bench/engine.c - the engine's speed and memory, one `name value unit` line
+ * per figure.
+ *
+ *   lifecycles_per_sec_100k  connect+USER+PASS ok+close per second on one
+ *                            core, 100k live sessions, every limit and five
+ *                            classes active (target 2e6)
+ *   lifecycles_per_sec_1m    the same with 1M live sessions (target 1e6)
+ *   bytes_per_session_100k/1m  heap in use per live session (target <= 256)
+ *   crafted_over_random      time per lifecycle with user names crafted to
+ *                            collide under uthash's unkeyed Jenkins hash,
+ *                            over the same with random names (target <= 1.5)
+ *   jenkins_crafted_over_random  the same keys in a plain uthash with its
+ *                            default Jenkins hash: what keying avoids
+ *
+ * Usage: bench/engine [--quick] [live|collide]
+ *   --quick: 10k and 100k live sessions instead of 100k and 1M
+ *   live, collide: run only that part
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ftplimit/ftplimit.h>
+
+#include "jenkins.h"
+
+#define SESSIONS_PER_HOST 4
+#define SESSIONS_PER_USER 4
+
+static fl_vclock vclock;
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+/* Limits that are all checked on every decision and never refuse in this
+ * workload; five classes cover the address space used. */
+static const char policy_text[] =
+    "MaxInstances 5000000\n"
+    "MaxConnectionRate 100000 1\n"
+    "MaxConnectionRatePerHost 10 60\n"
+    "MaxConnectionsPerHost 64\n"
+    "<Class c0>\nFrom 10.0.0.0/10\n</Class>\n"
+    "<Class c1>\nFrom 10.64.0.0/10\n</Class>\n"
+    "<Class c2>\nFrom 10.128.0.0/10\n</Class>\n"
+    "<Class c3>\nFrom 10.192.0.0/10 !10.255.0.0/16\nSatisfy all\n</Class>\n"
+    "<Class c4>\nFrom all\n</Class>\n"
+    "MaxClientsPerClass c0 5000000\nMaxClientsPerClass c1 5000000\n"
+    "MaxClientsPerClass c2 5000000\nMaxClientsPerClass c3 5000000\n"
+    "MaxClientsPerClass c4 5000000\n"
+    "MaxClientsPerHost 64\n"
+    "MaxClientsPerNetwork 100000\n"
+    "MaxClientsPerUser 64\n"
+    "MaxClients 5000000\n"
+    "MaxHostsPerUser 64\n"
+    "MaxLoginAttempts 3\n"
+    "MaxTrackedHosts 10000000\n";
+
+static fl_engine *engine_with_policy(const char *dir)
+{
+    fl_engine_options opts = {.clock = fl_vclock_read, .clock_arg = &vclock};
+    fl_engine *e = fl_engine_new(&opts);
+    if (e == NULL)
+        die("fl_engine_new");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.conf", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die(path);
+    fputs(policy_text, f);
+    fclose(f);
+    if (fl_engine_load(e, path, NULL, NULL) < 0 || fl_engine_startup(e) < 0)
+        die("load policy");
+    return e;
+}
+
+/* Host h spreads over 10.0.0.0/8 so every class sees traffic. */
+static void host_addr(unsigned h, fl_addr *a)
+{
+    char text[32];
+    unsigned v = h * 2654435761u; /* scatter over the /8 */
+    snprintf(text, sizeof text, "10.%u.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff,
+             (v & 0xff) | 1);
+    fl_addr_parse(text, a);
+}
+
+struct workload {
+    size_t live; /* sessions kept open */
+    unsigned nhosts;
+    fl_addr *hosts;
+    fl_usec step;      /* virtual time between two logins */
+    char (*users)[24]; /* one name per user */
+    unsigned nusers;
+    fl_session **slots;
+    unsigned long long next_sid;
+};
+
+static void login(fl_engine *e, struct workload *w, size_t slot, unsigned k)
+{
+    fl_decision d;
+    fl_connect_info ci = {.sid = NULL, .addr = w->hosts[k % w->nhosts]};
+    fl_session *s;
+    vclock.now += w->step;
+    if (fl_connect(e, &ci, &s, &d) < 0)
+        die("connect");
+    if (s == NULL) {
+        fprintf(stderr, "connect refused by %s: %s\n", d.limit, d.message);
+        exit(1);
+    }
+    if (fl_user(e, s, w->users[k % w->nusers], &d) < 0 ||
+        fl_pass(e, s, true, NULL, &d) < 0 || d.verdict != FL_ALLOW) {
+        fprintf(stderr, "login refused: %s\n", d.message);
+        exit(1);
+    }
+    w->slots[slot] = s;
+}
+
+static void workload_init(struct workload *w, size_t live, char (*names)[24],
+                          unsigned nusers)
+{
+    w->live = live;
+    w->nhosts = (unsigned)(live / SESSIONS_PER_HOST);
+    w->hosts = malloc(w->nhosts * sizeof *w->hosts);
+    w->slots = calloc(live, sizeof *w->slots);
+    if (w->hosts == NULL || w->slots == NULL)
+        die("malloc");
+    for (unsigned h = 0; h < w->nhosts; h++)
+        host_addr(h, &w->hosts[h]);
+    w->users = names;
+    w->nusers = nusers;
+    /* Each host logs in once per nhosts logins: spread them so that no host
+     * goes over MaxConnectionRatePerHost 10 60 (one per 6 s). */
+    w->step = (fl_usec)(6.1 * FL_USEC_PER_SEC / w->nhosts) + 1;
+}
+
+static void workload_free(struct workload *w)
+{
+    free(w->hosts);
+    free(w->slots);
+}
+
+static char (*random_names(unsigned n))[24]
+{
+    char(*names)[24] = malloc(n * sizeof *names);
+    if (names == NULL)
+        die("malloc");
+    for (unsigned i = 0; i < n; i++)
+        snprintf(names[i], sizeof names[i], "user%08x%04x", (unsigned)random(),
+                 i & 0xffff);
+    return names;
+}
+
+/* Steady state: each iteration closes one session and logs a new one in
+ * its slot, so the live count stays put. Returns lifecycles per second. */
+static double run_lifecycles(fl_engine *e, struct workload *w, size_t iterations)
+{
+    double t0 = now_sec();
+    for (size_t i = 0; i < iterations; i++) {
+        size_t slot = i % w->live;
+        fl_close(e, w->slots[slot]);
+        login(e, w, slot, (unsigned)(i + w->live));
+    }
+    return (double)iterations / (now_sec() - t0);
+}
+
+static void bench_live(const char *dir, size_t live, const char *suffix)
+{
+    unsigned nusers = (unsigned)(live / SESSIONS_PER_USER);
+    char(*names)[24] = random_names(nusers);
+    struct workload w;
+    workload_init(&w, live, names, nusers);
+
+    size_t before = mallinfo2().uordblks;
+    fl_engine *e = engine_with_policy(dir);
+    for (size_t i = 0; i < live; i++)
+        login(e, &w, i, (unsigned)i);
+    size_t after = mallinfo2().uordblks;
+
+    /* Warm up, then measure at least 2 s of work. */
+    run_lifecycles(e, &w, live / 4);
+    size_t iterations = live * 2 < 2000000 ? 2000000 : live * 2;
+    double rate = run_lifecycles(e, &w, iterations);
+
+    fl_totals t;
+    fl_engine_totals(e, &t);
+    if (t.sessions != live || t.clients != live) {
+        fprintf(stderr, "bench: %zu sessions, %zu clients, expected %zu\n", t.sessions,
+                t.clients, live);
+        exit(1);
+    }
+    printf("lifecycles_per_sec_%s %.0f lifecycles/s\n", suffix, rate);
+    printf("bytes_per_session_%s %.1f bytes\n", suffix,
+           (double)(after - before) / (double)live);
+    fflush(stdout);
+    fl_engine_free(e);
+    workload_free(&w);
+    free(names);
+}
+
+/* User names whose Jenkins hashes share their low `bits` bits. */
+static char (*crafted_names(unsigned n, unsigned bits))[24]
+{
+    char(*names)[24] = malloc(n * sizeof *names);
+    if (names == NULL)
+        die("malloc");
+    unsigned mask = (1u << bits) - 1, found = 0;
+    for (unsigned long long i = 0; found < n; i++) {
+        char cand[24];
+        int len = snprintf(cand, sizeof cand, "u%llx", i);
+        if ((jenkins_hash(cand, (size_t)len) & mask) == 0)
+            memcpy(names[found++], cand, sizeof cand);
+    }
+    return names;
+}
+
+/* Time per lifecycle with every session a distinct user from names. */
+static double ns_per_lifecycle(const char *dir, char (*names)[24], unsigned n)
+{
+    struct workload w;
+    workload_init(&w, n, names, n);
+    fl_engine *e = engine_with_policy(dir);
+    for (size_t i = 0; i < n; i++)
+        login(e, &w, i, (unsigned)i);
+    run_lifecycles(e, &w, n);
+    double rate = run_lifecycles(e, &w, (size_t)n * 20);
+    fl_engine_free(e);
+    workload_free(&w);
+    return 1e9 / rate;
+}
+
+static void bench_collide(const char *dir);
+
+int main(int argc, char **argv)
+{
+    bool quick = false, live = true, collide = true;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "live") == 0)
+            collide = false;
+        else if (strcmp(argv[i], "collide") == 0)
+            live = false;
+        else {
+            fprintf(stderr, "usage: bench/engine [--quick] [live|collide]\n");
+            return 2;
+        }
+    }
+    char dir[] = "/tmp/ftplimit-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp");
+    srandom(1);
+
+    if (live) {
+        bench_live(dir, quick ? 10000 : 100000, quick ? "10k" : "100k");
+        bench_live(dir, quick ? 100000 : 1000000, quick ? "100k" : "1m");
+    }
+    if (collide)
+        bench_collide(dir);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.conf", dir);
+    remove(path);
+    remove(dir);
+    return 0;
+}
+
+/* 10000 names colliding in their low 12 bits fill one uthash bucket at any
+ * table size uthash reaches for them (it stops expanding). */
+static void bench_collide(const char *dir)
+{
+    enum { N = 10000, BITS = 12 };
+    char(*crafted)[24] = crafted_names(N, BITS);
+    char(*randoms)[24] = random_names(N);
+    double c = ns_per_lifecycle(dir, crafted, N);
+    double r = ns_per_lifecycle(dir, randoms, N);
+    printf("ns_per_lifecycle_crafted %.0f ns\n", c);
+    printf("ns_per_lifecycle_random %.0f ns\n", r);
+    printf("crafted_over_random %.2f ratio\n", c / r);
+    printf(
+        "jenkins_crafted_over_random %.1f ratio\n",
+        jenkins_table_ratio((const char(*)[24])crafted, (const char(*)[24])randoms, N));
+
+    free(crafted);
+    free(randoms);
+}

@@ -1,0 +1,165 @@
+/*
+ * ftplimit/session.h - sessions and the decisions the engine makes on them.
+ *
+ * A server tells the engine what happens on a control connection (connect,
+ * USER, PASS, close) and the engine answers with a decision: allow, reject
+ * this attempt, or disconnect. The engine decides; it never does I/O.
+ *
+ * Every connection ends with exactly one core.exit: when the caller closes
+ * it, when a decision disconnects it (the session no longer exists when the
+ * call returns), or at engine shutdown.
+ */
+#ifndef FTPLIMIT_SESSION_H
+#define FTPLIMIT_SESSION_H
+
+#include <ftplimit/engine.h>
+
+struct sockaddr;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An IP address, IPv4 held as an IPv4-mapped IPv6 address so that
+ * "10.0.0.1" and "::ffff:10.0.0.1" are the same host. */
+typedef struct fl_addr {
+    uint8_t b[16];
+} fl_addr;
+
+#define FL_ADDR_TEXT_MAX 46 /* INET6_ADDRSTRLEN */
+
+/* Parse an IPv4 or IPv6 address. 0, or -1/EINVAL. */
+FL_EXPORT int fl_addr_parse(const char *text, fl_addr *out);
+/* From a struct sockaddr_in or sockaddr_in6. 0, or -1/EAFNOSUPPORT. */
+FL_EXPORT int fl_addr_from_sockaddr(const struct sockaddr *sa, fl_addr *out);
+/* Write the address (dotted quad for IPv4) to buf; returns buf. */
+FL_EXPORT char *fl_addr_format(const fl_addr *a, char *buf, size_t size);
+/* True for IPv4 (and IPv4-mapped) addresses. */
+FL_EXPORT bool fl_addr_is_v4(const fl_addr *a);
+
+/* Limits on what callers may pass. */
+#define FL_SID_MAX 64      /* session id bytes */
+#define FL_USER_MAX 512    /* user name bytes (ProFTPD's command line is 512) */
+#define FL_PASS_MAX 1024   /* password bytes */
+#define FL_DNSNAME_MAX 255 /* DNS name bytes */
+#define FL_MESSAGE_MAX 512 /* reply text bytes, NUL included */
+
+typedef enum fl_verdict {
+    FL_ALLOW = 0,
+    FL_REJECT,     /* this attempt is refused; the session stays */
+    FL_DISCONNECT, /* the session is ended: counts released, core.exit sent */
+} fl_verdict;
+
+/* The name of a verdict: "allow", "reject", "disconnect". */
+FL_EXPORT const char *fl_verdict_name(fl_verdict v);
+
+typedef struct fl_decision {
+    fl_verdict verdict; /* what the caller must do */
+    fl_verdict would;   /* the verdict DryRun turned into allow; == verdict otherwise */
+    bool dry_run;       /* the policy is in DryRun mode */
+    const char *limit;  /* directive that decided (static string); NULL when
+                           allowed, and for a plain bad password */
+    int code;           /* FTP reply code when would != FL_ALLOW (421, 530) */
+    char message[FL_MESSAGE_MAX]; /* reply text, expanded and sanitised */
+} fl_decision;
+
+/*
+ * The payload of every event about a session (limit events, core.exit of a
+ * session, bans). Strings are valid during the listener call only.
+ */
+typedef struct fl_event_info {
+    const char *event;      /* event name */
+    const char *sid;        /* session id */
+    const char *address;    /* client address, normalised */
+    const char *user;       /* user name, NULL before USER */
+    const char *class_name; /* the session's class, NULL if none */
+    const char *limit;      /* directive, NULL for lifecycle events */
+    long long max;          /* configured limit, -1 when not applicable */
+    long long count;        /* count including this session, -1 when n/a */
+    bool dry_run;           /* decided in DryRun mode: nothing was refused */
+    const char *country;    /* ISO country code, NULL when unknown */
+    uint32_t asn;           /* autonomous system number, 0 when unknown */
+    const char *message;    /* reply text sent (or that would be), or NULL */
+    int code;               /* reply code, 0 when nothing is refused */
+    fl_usec time;           /* engine time of the event */
+} fl_event_info;
+
+/* The payload of event if it is one carrying an fl_event_info, else NULL. */
+FL_EXPORT const fl_event_info *fl_event_info_of(const char *event,
+                                                const void *event_data);
+
+typedef struct fl_session fl_session;
+
+typedef struct fl_connect_info {
+    const char *sid;      /* unique among live sessions, 1 to FL_SID_MAX
+                             printable bytes; NULL: the engine assigns
+                             "c<N>", a form reserved to it */
+    fl_addr addr;         /* client address */
+    const char *dns_name; /* client's DNS name if the caller resolved it, or
+                             NULL; the engine never resolves */
+} fl_connect_info;
+
+/* A new control connection. Returns 0 with a decision in d: *out is the new
+ * session when allowed, NULL when refused (d->verdict FL_DISCONNECT, code
+ * 421). -1 with EINVAL (bad argument), EEXIST (sid in use), ESHUTDOWN
+ * (engine shut down). */
+FL_EXPORT int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
+                         fl_decision *d);
+
+/* USER name. Returns 0 (d allows); -1 with EINVAL (empty or longer than
+ * FL_USER_MAX) or EISCONN (already logged in). */
+FL_EXPORT int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d);
+
+/* PASS: ok tells whether the authentication backend accepted the
+ * credentials; password matters for anonymous users (AnonRejectPasswords)
+ * and may be NULL otherwise. Returns 0 with the decision; after
+ * FL_DISCONNECT the session no longer exists. -1 with EINVAL, EPROTO (no
+ * USER yet) or EISCONN (already logged in). */
+FL_EXPORT int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password,
+                      fl_decision *d);
+
+/* The connection closed: release the session's counts, then core.exit. */
+FL_EXPORT void fl_close(fl_engine *e, fl_session *s);
+
+/* A live session by id, or NULL. */
+FL_EXPORT fl_session *fl_session_find(fl_engine *e, const char *sid);
+
+/* Accessors; strings are owned by the session. */
+FL_EXPORT const char *fl_session_id(const fl_session *s);
+FL_EXPORT const fl_addr *fl_session_addr(const fl_session *s);
+FL_EXPORT const char *fl_session_user(const fl_session *s);  /* NULL before USER */
+FL_EXPORT const char *fl_session_class(const fl_session *s); /* NULL if none */
+FL_EXPORT bool fl_session_authenticated(const fl_session *s);
+FL_EXPORT int fl_session_failed_logins(const fl_session *s);
+
+/* Totals the engine holds right now. */
+typedef struct fl_totals {
+    size_t sessions;    /* live connections */
+    size_t clients;     /* authenticated sessions */
+    size_t hosts;       /* host entries, live and idle */
+    size_t idle_hosts;  /* host entries kept only for rate state */
+    size_t users;       /* users with authenticated sessions */
+    size_t classes;     /* classes with sessions */
+    size_t networks;    /* network prefixes with clients */
+    uint64_t evictions; /* idle hosts evicted to make room */
+} fl_totals;
+FL_EXPORT void fl_engine_totals(fl_engine *e, fl_totals *t);
+
+/* Counts for one key, for status displays and tests. Each returns -1/ENOENT
+ * when the engine holds nothing for the key. */
+typedef struct fl_counts {
+    long long conns;   /* live connections */
+    long long clients; /* authenticated sessions */
+    long long hosts;   /* for a user: distinct hosts it is logged in from */
+} fl_counts;
+FL_EXPORT int fl_count_host(fl_engine *e, const fl_addr *a, fl_counts *c);
+FL_EXPORT int fl_count_user(fl_engine *e, const char *user, fl_counts *c);
+FL_EXPORT int fl_count_class(fl_engine *e, const char *class_name, fl_counts *c);
+/* The network of a (the policy's MaxClientsPerNetwork prefix lengths). */
+FL_EXPORT int fl_count_network(fl_engine *e, const fl_addr *a, fl_counts *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

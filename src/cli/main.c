@@ -1,0 +1,56 @@
+/*
+ * main.c - `ftplimit`: the command line of the ftplimit engine.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <ftplimit/ftplimit.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: ftplimit COMMAND [ARGS]\n"
+          "\n"
+          "  check POLICY               check a policy and summarise what it enforces\n"
+          "  simulate POLICY [TRACE]    replay a trace (or standard input) through the "
+          "engine\n"
+          "  version                    print the version\n"
+          "\n"
+          "See ftplimit(1).\n",
+          out);
+}
+
+void cli_print_error(void *count, const char *message)
+{
+    fprintf(stderr, "%s\n", message);
+    if (count != NULL)
+        (*(int *)count)++;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "simulate") == 0)
+        return cmd_simulate(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("ftplimit %s\n", FL_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "ftplimit: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

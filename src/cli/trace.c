@@ -1,0 +1,152 @@
+/*
+ * trace.c - parses one line of a simulate trace.
+ *
+ * TIME VERB FIELDS...: fields are split on white space, and a field may be
+ * double-quoted, with \" and \\ as its only escapes, so that any user name
+ * or password can be written.
+ */
+#include "config.h"
+
+#include "trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELDS_MAX 8
+
+static int fail(char *err, size_t size, const char *msg)
+{
+    snprintf(err, size, "%s", msg);
+    return -1;
+}
+
+/* Split into fields; -1 on bad quoting or too many fields. */
+static int split(char *s, char **fields, int *n, char *err, size_t errsize)
+{
+    *n = 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+            s++;
+        if (*s == '\0')
+            return 0;
+        if (*n == FIELDS_MAX)
+            return fail(err, errsize, "too many fields");
+        if (*s == '"') {
+            char *out = ++s;
+            fields[(*n)++] = out;
+            for (;;) {
+                if (*s == '\0')
+                    return fail(err, errsize, "unterminated quoted field");
+                if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+                    *out++ = s[1];
+                    s += 2;
+                } else if (*s == '"') {
+                    s++;
+                    break;
+                } else {
+                    *out++ = *s++;
+                }
+            }
+            if (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+                return fail(err, errsize, "text right after a closing quote");
+            if (*s != '\0')
+                s++;
+            *out = '\0';
+        } else {
+            fields[(*n)++] = s;
+            while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+                s++;
+            if (*s != '\0')
+                *s++ = '\0';
+        }
+    }
+}
+
+/* Decimal seconds with up to six decimals into microseconds. */
+static int parse_time(const char *t, fl_usec *out)
+{
+    size_t int_len = strspn(t, "0123456789");
+    if (int_len == 0 || int_len > 12)
+        return -1;
+    fl_usec us = (fl_usec)strtoll(t, NULL, 10) * FL_USEC_PER_SEC;
+    const char *p = t + int_len;
+    if (*p == '.') {
+        p++;
+        size_t frac = strspn(p, "0123456789");
+        if (frac == 0 || frac > 6)
+            return -1;
+        fl_usec scale = FL_USEC_PER_SEC / 10;
+        for (size_t i = 0; i < frac; i++, scale /= 10)
+            us += (p[i] - '0') * scale;
+        p += frac;
+    }
+    if (*p != '\0')
+        return -1;
+    *out = us;
+    return 0;
+}
+
+int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
+                     size_t errsize)
+{
+    if (memchr(line, '\0', len) != NULL)
+        return fail(err, errsize, "line contains a NUL byte");
+    const char *first = line + strspn(line, " \t\r\n");
+    if (*first == '\0' || *first == '#')
+        return 0;
+
+    char *f[FIELDS_MAX];
+    int n;
+    if (split(line, f, &n, err, errsize) < 0)
+        return -1;
+    if (n < 2)
+        return fail(err, errsize, "expected TIME VERB ...");
+
+    memset(op, 0, sizeof *op);
+    if (parse_time(f[0], &op->time) < 0)
+        return fail(err, errsize, "TIME must be seconds, e.g. 12 or 12.5");
+
+    const char *verb = f[1];
+    if (strcmp(verb, "connect") == 0) {
+        if (n < 4 || n > 5)
+            return fail(err, errsize, "usage: TIME connect SID ADDRESS [name=DNSNAME]");
+        op->verb = TRACE_CONNECT;
+        op->sid = f[2];
+        op->address = f[3];
+        if (n == 5) {
+            if (strncmp(f[4], "name=", 5) != 0 || f[4][5] == '\0')
+                return fail(err, errsize,
+                            "usage: TIME connect SID ADDRESS [name=DNSNAME]");
+            op->dns_name = f[4] + 5;
+        }
+    } else if (strcmp(verb, "user") == 0) {
+        if (n != 4)
+            return fail(err, errsize, "usage: TIME user SID USERNAME");
+        op->verb = TRACE_USER;
+        op->sid = f[2];
+        op->user = f[3];
+    } else if (strcmp(verb, "pass") == 0) {
+        if (n < 4 || n > 5 || (strcmp(f[3], "ok") != 0 && strcmp(f[3], "bad") != 0))
+            return fail(err, errsize, "usage: TIME pass SID ok|bad [PASSWORD]");
+        op->verb = TRACE_PASS;
+        op->sid = f[2];
+        op->ok = strcmp(f[3], "ok") == 0;
+        op->password = n == 5 ? f[4] : NULL;
+    } else if (strcmp(verb, "close") == 0) {
+        if (n != 3)
+            return fail(err, errsize, "usage: TIME close SID");
+        op->verb = TRACE_CLOSE;
+        op->sid = f[2];
+    } else if (strcmp(verb, "reload") == 0) {
+        if (n > 3)
+            return fail(err, errsize, "usage: TIME reload [POLICY]");
+        op->verb = TRACE_RELOAD;
+        op->policy = n == 3 ? f[2] : NULL;
+    } else {
+        return fail(
+            err, errsize,
+            "unknown operation (expected connect, user, pass, close or reload)");
+    }
+    return 1;
+}

@@ -1,0 +1,221 @@
+/*
+ * policy.c - a policy's lifetime, its lookups, and its description.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "policy_types.h"
+
+static void limit_init(fl_limit_cfg *l)
+{
+    l->max = FL_UNLIMITED;
+    l->message = NULL;
+}
+
+fl_policy *fl_policy_new(void)
+{
+    fl_policy *p = fl_calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    limit_init(&p->max_instances);
+    limit_init(&p->max_conns_per_host);
+    limit_init(&p->per_host);
+    limit_init(&p->per_network);
+    limit_init(&p->per_user);
+    limit_init(&p->clients);
+    limit_init(&p->hosts_per_user);
+    p->rate.count = FL_UNLIMITED;
+    p->rate.interval = FL_DEFAULT_RATE_INTERVAL;
+    p->rate_per_host.count = FL_UNLIMITED;
+    p->rate_per_host.interval = FL_DEFAULT_RATE_INTERVAL;
+    p->net_v4_bits = FL_DEFAULT_NET_V4_BITS + 96;
+    p->net_v6_bits = FL_DEFAULT_NET_V6_BITS;
+    p->max_login_attempts = FL_DEFAULT_MAX_LOGIN_ATTEMPTS;
+    p->max_tracked_hosts = FL_DEFAULT_MAX_TRACKED_HOSTS;
+
+    static const char *const default_anon[] = {"anonymous", "ftp"};
+    p->anon_users = fl_calloc(2, sizeof *p->anon_users);
+    if (p->anon_users == NULL) {
+        fl_free(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        p->anon_users[i] = fl_strdup(default_anon[i]);
+        if (p->anon_users[i] == NULL) {
+            fl_policy_free(p);
+            return NULL;
+        }
+        p->nanon++;
+    }
+    return p;
+}
+
+void fl_policy_free(fl_policy *p)
+{
+    if (p == NULL)
+        return;
+    fl_free(p->path);
+    fl_free(p->max_instances.message);
+    fl_free(p->rate.message);
+    fl_free(p->rate_per_host.message);
+    fl_free(p->max_conns_per_host.message);
+    fl_free(p->per_host.message);
+    fl_free(p->per_network.message);
+    fl_free(p->per_user.message);
+    fl_free(p->clients.message);
+    fl_free(p->hosts_per_user.message);
+    if (p->anon_reject.set) {
+        regfree(&p->anon_reject.re);
+        fl_free(p->anon_reject.source);
+    }
+    for (size_t i = 0; i < p->nanon; i++)
+        fl_free(p->anon_users[i]);
+    fl_free(p->anon_users);
+    for (size_t i = 0; i < p->nclasses; i++) {
+        fl_class_def *c = &p->classes[i];
+        for (size_t j = 0; j < c->nitems; j++)
+            fl_free(c->items[j].pattern);
+        fl_free(c->items);
+        fl_free(c->name);
+        fl_free(c->file);
+        fl_free(c->limit.message);
+    }
+    fl_free(p->classes);
+    fl_free(p);
+}
+
+const fl_class_def *fl_policy_class(const fl_policy *p, const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (size_t i = 0; i < p->nclasses; i++) {
+        if (strcmp(p->classes[i].name, name) == 0)
+            return &p->classes[i];
+    }
+    return NULL;
+}
+
+bool fl_policy_is_anonymous(const fl_policy *p, const char *user)
+{
+    for (size_t i = 0; i < p->nanon; i++) {
+        if (strcasecmp(p->anon_users[i], user) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void line_limit(void (*out)(void *, const char *), void *arg, const char *name,
+                       const fl_limit_cfg *l)
+{
+    char buf[256];
+    if (l->max == FL_UNLIMITED)
+        return;
+    snprintf(buf, sizeof buf, "%s %lld%s", name, l->max,
+             l->message != NULL ? " (custom message)" : "");
+    out(arg, buf);
+}
+
+static void line_rate(void (*out)(void *, const char *), void *arg, const char *name,
+                      const fl_rate_cfg *r)
+{
+    char buf[256];
+    if (r->count == FL_UNLIMITED)
+        return;
+    snprintf(buf, sizeof buf, "%s %lld per %g s%s", name, r->count,
+             (double)r->interval / (double)FL_USEC_PER_SEC,
+             r->message != NULL ? " (custom message)" : "");
+    out(arg, buf);
+}
+
+static void format_item(const fl_class_item *it, char *buf, size_t size)
+{
+    const char *neg = it->negate ? "!" : "";
+    char text[FL_ADDR_TEXT_MAX];
+    switch (it->kind) {
+    case FL_ITEM_ALL:
+        snprintf(buf, size, "%sall", neg);
+        break;
+    case FL_ITEM_NONE:
+        snprintf(buf, size, "%snone", neg);
+        break;
+    case FL_ITEM_PREFIX: {
+        bool v4 = fl_addr_is_v4(&it->net) && it->bits >= 96;
+        unsigned bits = v4 ? it->bits - 96 : it->bits;
+        fl_addr_format(&it->net, text, sizeof text);
+        if (bits == (v4 ? 32u : 128u))
+            snprintf(buf, size, "%s%s", neg, text);
+        else
+            snprintf(buf, size, "%s%s/%u", neg, text, bits);
+        break;
+    }
+    case FL_ITEM_IP_GLOB:
+    case FL_ITEM_DNS:
+        snprintf(buf, size, "%s%s", neg, it->pattern);
+        break;
+    }
+}
+
+void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg)
+{
+    char buf[1024];
+
+    line_limit(out, arg, "MaxInstances", &p->max_instances);
+    line_rate(out, arg, "MaxConnectionRate", &p->rate);
+    line_rate(out, arg, "MaxConnectionRatePerHost", &p->rate_per_host);
+    line_limit(out, arg, "MaxConnectionsPerHost", &p->max_conns_per_host);
+    for (size_t i = 0; i < p->nclasses; i++) {
+        if (p->classes[i].limit.max != FL_UNLIMITED) {
+            snprintf(buf, sizeof buf, "MaxClientsPerClass %s %lld", p->classes[i].name,
+                     p->classes[i].limit.max);
+            out(arg, buf);
+        }
+    }
+    line_limit(out, arg, "MaxClientsPerHost", &p->per_host);
+    if (p->per_network.max != FL_UNLIMITED) {
+        snprintf(buf, sizeof buf, "MaxClientsPerNetwork %lld (IPv4 /%u, IPv6 /%u)",
+                 p->per_network.max, p->net_v4_bits - 96, p->net_v6_bits);
+        out(arg, buf);
+    }
+    line_limit(out, arg, "MaxClientsPerUser", &p->per_user);
+    line_limit(out, arg, "MaxClients", &p->clients);
+    line_limit(out, arg, "MaxHostsPerUser", &p->hosts_per_user);
+    if (p->max_login_attempts == FL_UNLIMITED)
+        out(arg, "MaxLoginAttempts none");
+    else {
+        snprintf(buf, sizeof buf, "MaxLoginAttempts %lld", p->max_login_attempts);
+        out(arg, buf);
+    }
+
+    size_t o = (size_t)snprintf(buf, sizeof buf, "AnonymousUsers");
+    for (size_t i = 0; i < p->nanon && o < sizeof buf; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", p->anon_users[i]);
+    out(arg, buf);
+    if (p->anon_reject.set) {
+        snprintf(buf, sizeof buf,
+                 "AnonRejectPasswords %s%s (rejects passwords that %s)",
+                 p->anon_reject.source, p->anon_reject.nocase ? " [NC]" : "",
+                 p->anon_reject.negate ? "do not match" : "match");
+        out(arg, buf);
+    }
+    if (p->dry_run)
+        out(arg, "DryRun on: decisions are reported, nothing is refused");
+    snprintf(buf, sizeof buf, "MaxTrackedHosts %lld", p->max_tracked_hosts);
+    out(arg, buf);
+
+    for (size_t i = 0; i < p->nclasses; i++) {
+        const fl_class_def *c = &p->classes[i];
+        o = (size_t)snprintf(buf, sizeof buf, "Class %s (Satisfy %s):", c->name,
+                             c->satisfy_all ? "all" : "any");
+        for (size_t j = 0; j < c->nitems && o < sizeof buf; j++) {
+            char item[128];
+            format_item(&c->items[j], item, sizeof item);
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", item);
+        }
+        out(arg, buf);
+    }
+}

@@ -1,0 +1,1109 @@
+/*
+ * policy_parse.c - reads a policy file written in ProFTPD's directive syntax.
+ *
+ * One directive per line (a trailing backslash continues it), '#' starts a
+ * comment, arguments are split on white space and may be double-quoted with
+ * \" and \\ escapes. <Class name> ... </Class> is the one block.
+ *
+ * The one idea to hold on to: the parser never stops at the first error. It
+ * reports "FILE:LINE: what is wrong" and moves to the next line, so that an
+ * administrator sees every mistake in one run of `ftplimit check`; only a
+ * policy with no error at all is returned.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <dirent.h>
+
+#include "addr.h"
+#include "alloc.h"
+#include "policy_types.h"
+
+#define LINE_MAX_BYTES 16384
+#define ARGS_MAX 64
+#define INCLUDE_DEPTH_MAX 16
+
+struct arg {
+    char *text;
+    bool quoted;
+};
+
+struct args {
+    struct arg v[ARGS_MAX];
+    int n;
+};
+
+struct class_ref {
+    char *class_name;
+    fl_limit_cfg limit;
+    char *file;
+    int line;
+};
+
+struct parser {
+    fl_policy *pol;
+    void (*err)(void *, const char *);
+    void *err_arg;
+    int errors;
+
+    const char *file; /* display path of the file being read */
+    int line;         /* first line of the directive being read */
+
+    char *stack[INCLUDE_DEPTH_MAX + 1]; /* real paths of the files being read */
+    int depth;
+
+    fl_class_def *open_class; /* inside <Class> ... </Class> */
+
+    struct class_ref *refs; /* MaxClientsPerClass, resolved after parsing */
+    size_t nrefs, caprefs;
+};
+
+struct directive;
+typedef void (*handler_fn)(struct parser *p, const struct args *a,
+                           const struct directive *d);
+
+enum where { TOP, IN_CLASS, ANYWHERE };
+
+struct directive {
+    const char *name;
+    enum where where;
+    handler_fn handler;
+    size_t offset; /* of the fl_limit_cfg / fl_rate_cfg a generic handler fills */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void perr(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void perr(struct parser *p, const char *fmt, ...)
+{
+    char msg[1024];
+    int off = snprintf(msg, sizeof msg, "%s:%d: ", p->file, p->line);
+    if (off < 0 || (size_t)off >= sizeof msg)
+        off = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+    va_end(ap);
+    p->errors++;
+    if (p->err != NULL)
+        p->err(p->err_arg, msg);
+}
+
+/* A token made safe to quote in an error message: control bytes escaped,
+ * long tokens cut. */
+static const char *shown(const char *text, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
+        if (o + 8 >= size) {
+            snprintf(buf + o, size - o, "...");
+            return buf;
+        }
+        if (*s < 0x20 || *s == 0x7f)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *s);
+        else
+            buf[o++] = (char)*s;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+#define SHOWN(text) shown((text), (char[96]){0}, 96)
+
+static void oom(struct parser *p)
+{
+    perr(p, "out of memory");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static bool is_none(const struct arg *a)
+{
+    return !a->quoted && strcasecmp(a->text, "none") == 0;
+}
+
+static bool is_integer(const char *text)
+{
+    return *text != '\0' && strspn(text, "0123456789") == strlen(text);
+}
+
+/* An integer in [min, max]; allow_none maps "none" to FL_UNLIMITED. */
+static bool parse_count(struct parser *p, const struct directive *d,
+                        const struct arg *a, long long min, long long max,
+                        bool allow_none, long long *out)
+{
+    if (allow_none && is_none(a)) {
+        *out = FL_UNLIMITED;
+        return true;
+    }
+    errno = 0;
+    long long v =
+        is_integer(a->text) && strlen(a->text) <= 18 ? strtoll(a->text, NULL, 10) : -1;
+    if (v < min || v > max || errno != 0) {
+        perr(p, "%s: expected %s from %lld to %lld%s, got '%s'", d->name,
+             min == max ? "the number" : "a number", min, max,
+             allow_none ? " or 'none'" : "", SHOWN(a->text));
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Seconds, with an optional decimal part, into microseconds. */
+static bool parse_interval(struct parser *p, const struct directive *d,
+                           const struct arg *a, fl_usec *out)
+{
+    const char *t = a->text;
+    size_t int_len = strspn(t, "0123456789");
+    const char *frac = t + int_len;
+    size_t frac_len = 0;
+    bool ok = int_len > 0 && int_len <= 6;
+    if (ok && *frac == '.') {
+        frac++;
+        frac_len = strspn(frac, "0123456789");
+        ok = frac_len > 0 && frac_len <= 6;
+    }
+    if (ok)
+        ok = frac[frac_len] == '\0';
+
+    fl_usec us = 0;
+    if (ok) {
+        us = (fl_usec)strtoll(t, NULL, 10) * FL_USEC_PER_SEC;
+        fl_usec scale = FL_USEC_PER_SEC / 10;
+        for (size_t i = 0; i < frac_len; i++, scale /= 10)
+            us += (frac[i] - '0') * scale;
+        ok = us > 0 && us <= FL_RATE_INTERVAL_MAX;
+    }
+    if (!ok) {
+        perr(p,
+             "%s: expected an interval in seconds (more than 0, at most 86400), got "
+             "'%s'",
+             d->name, SHOWN(a->text));
+        return false;
+    }
+    *out = us;
+    return true;
+}
+
+static bool parse_bool(struct parser *p, const struct directive *d, const struct arg *a,
+                       bool *out)
+{
+    static const char *yes[] = {"on", "yes", "true", "1"};
+    static const char *no[] = {"off", "no", "false", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(a->text, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(a->text, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    perr(p, "%s: expected 'on' or 'off', got '%s'", d->name, SHOWN(a->text));
+    return false;
+}
+
+static bool check_argc(struct parser *p, const struct directive *d,
+                       const struct args *a, int min, int max, const char *usage)
+{
+    int n = a->n - 1;
+    if (n < min || n > max) {
+        perr(p, "%s: wrong number of arguments (%d); usage: %s %s", d->name, n, d->name,
+             usage);
+        return false;
+    }
+    return true;
+}
+
+static bool set_message(struct parser *p, char **slot, const struct arg *a)
+{
+    char *copy = fl_strdup(a->text);
+    if (copy == NULL) {
+        oom(p);
+        return false;
+    }
+    fl_free(*slot);
+    *slot = copy;
+    return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Directive handlers                                                        */
+/* ------------------------------------------------------------------------- */
+
+/* NAME max|none ["message"] */
+static void h_limit(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 2, "max|none [\"message\"]"))
+        return;
+    fl_limit_cfg *lim = (fl_limit_cfg *)(void *)((char *)p->pol + d->offset);
+    long long max;
+    if (!parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
+        return;
+    lim->max = max;
+    if (a->n == 3)
+        set_message(p, &lim->message, &a->v[2]);
+}
+
+/* NAME count|none [interval-seconds] ["message"] */
+static void h_rate(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 3, "count|none [interval-seconds] [\"message\"]"))
+        return;
+    fl_rate_cfg *rate = (fl_rate_cfg *)(void *)((char *)p->pol + d->offset);
+    long long cap = d->offset == offsetof(fl_policy, rate) ? FL_RATE_COUNT_MAX
+                                                           : FL_HOST_RATE_COUNT_MAX;
+    long long count;
+    fl_usec interval = FL_DEFAULT_RATE_INTERVAL;
+    int i = 2;
+
+    if (!parse_count(p, d, &a->v[1], 1, cap, true, &count))
+        return;
+    if (i < a->n && !a->v[i].quoted && isdigit((unsigned char)a->v[i].text[0])) {
+        if (!parse_interval(p, d, &a->v[i], &interval))
+            return;
+        i++;
+    }
+    if (i < a->n - 1) {
+        perr(p,
+             "%s: unexpected argument '%s'; usage: %s count|none [interval-seconds] "
+             "[\"message\"]",
+             d->name, SHOWN(a->v[i].text), d->name);
+        return;
+    }
+    rate->count = count;
+    rate->interval = interval;
+    if (i < a->n)
+        set_message(p, &rate->message, &a->v[i]);
+}
+
+/* MaxClientsPerNetwork max|none [ipv4-prefix ipv6-prefix] ["message"] */
+static void h_per_network(struct parser *p, const struct args *a,
+                          const struct directive *d)
+{
+    static const char usage[] = "max|none [ipv4-prefix ipv6-prefix] [\"message\"]";
+    if (!check_argc(p, d, a, 1, 4, usage))
+        return;
+    long long max, v4 = FL_DEFAULT_NET_V4_BITS, v6 = FL_DEFAULT_NET_V6_BITS;
+    int i = 2;
+    if (!parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
+        return;
+    if (i < a->n && !a->v[i].quoted && is_integer(a->v[i].text)) {
+        if (i + 1 >= a->n || a->v[i + 1].quoted || !is_integer(a->v[i + 1].text)) {
+            perr(p,
+                 "%s: an IPv4 prefix length must be followed by an IPv6 prefix length; "
+                 "usage: %s %s",
+                 d->name, d->name, usage);
+            return;
+        }
+        if (!parse_count(p, d, &a->v[i], 1, 32, false, &v4) ||
+            !parse_count(p, d, &a->v[i + 1], 1, 128, false, &v6))
+            return;
+        i += 2;
+    }
+    if (i < a->n - 1) {
+        perr(p, "%s: unexpected argument '%s'; usage: %s %s", d->name,
+             SHOWN(a->v[i].text), d->name, usage);
+        return;
+    }
+    p->pol->per_network.max = max;
+    p->pol->net_v4_bits = (unsigned)v4 + FL_V4_PREFIX_OFFSET;
+    p->pol->net_v6_bits = (unsigned)v6;
+    if (i < a->n)
+        set_message(p, &p->pol->per_network.message, &a->v[i]);
+}
+
+/* MaxClientsPerClass class max|none ["message"] */
+static void h_per_class(struct parser *p, const struct args *a,
+                        const struct directive *d)
+{
+    if (!check_argc(p, d, a, 2, 3, "class max|none [\"message\"]"))
+        return;
+    long long max;
+    if (!parse_count(p, d, &a->v[2], 1, FL_LIMIT_MAX, true, &max))
+        return;
+
+    if (p->nrefs == p->caprefs) {
+        size_t cap = p->caprefs ? p->caprefs * 2 : 8;
+        struct class_ref *refs = fl_realloc(p->refs, cap * sizeof *refs);
+        if (refs == NULL) {
+            oom(p);
+            return;
+        }
+        p->refs = refs;
+        p->caprefs = cap;
+    }
+    struct class_ref *r = &p->refs[p->nrefs];
+    memset(r, 0, sizeof *r);
+    r->class_name = fl_strdup(a->v[1].text);
+    r->file = fl_strdup(p->file);
+    r->line = p->line;
+    r->limit.max = max;
+    if (a->n == 4)
+        r->limit.message = fl_strdup(a->v[3].text);
+    if (r->class_name == NULL || r->file == NULL ||
+        (a->n == 4 && r->limit.message == NULL)) {
+        fl_free(r->class_name);
+        fl_free(r->file);
+        fl_free(r->limit.message);
+        oom(p);
+        return;
+    }
+    p->nrefs++;
+}
+
+/* MaxLoginAttempts count|none */
+static void h_login_attempts(struct parser *p, const struct args *a,
+                             const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "count|none"))
+        return;
+    long long v;
+    if (parse_count(p, d, &a->v[1], 1, 1000, true, &v))
+        p->pol->max_login_attempts = v;
+}
+
+/* AnonRejectPasswords [!]regex [NC] */
+static void h_anon_reject(struct parser *p, const struct args *a,
+                          const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 2, "[!]regex [NC]"))
+        return;
+    bool nocase = false;
+    if (a->n == 3) {
+        if (strcasecmp(a->v[2].text, "[NC]") != 0 &&
+            strcasecmp(a->v[2].text, "NC") != 0) {
+            perr(p, "%s: unknown flags '%s' (the only flag is [NC], no case)", d->name,
+                 SHOWN(a->v[2].text));
+            return;
+        }
+        nocase = true;
+    }
+    const char *pattern = a->v[1].text;
+    bool negate = pattern[0] == '!';
+    if (negate)
+        pattern++;
+
+    regex_t re;
+    int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB | (nocase ? REG_ICASE : 0));
+    if (rc != 0) {
+        char why[256];
+        regerror(rc, &re, why, sizeof why);
+        perr(p, "%s: bad regular expression '%s': %s", d->name, SHOWN(pattern), why);
+        return;
+    }
+    char *source = fl_strdup(a->v[1].text);
+    if (source == NULL) {
+        regfree(&re);
+        oom(p);
+        return;
+    }
+    fl_anon_reject *ar = &p->pol->anon_reject;
+    if (ar->set) {
+        regfree(&ar->re);
+        fl_free(ar->source);
+    }
+    ar->set = true;
+    ar->negate = negate;
+    ar->nocase = nocase;
+    ar->re = re;
+    ar->source = source;
+}
+
+/* AnonymousUsers name... */
+static void h_anon_users(struct parser *p, const struct args *a,
+                         const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "name..."))
+        return;
+    size_t n = (size_t)a->n - 1;
+    char **names = fl_calloc(n, sizeof *names);
+    if (names == NULL) {
+        oom(p);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        names[i] = fl_strdup(a->v[i + 1].text);
+        if (names[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                fl_free(names[j]);
+            fl_free(names);
+            oom(p);
+            return;
+        }
+    }
+    for (size_t i = 0; i < p->pol->nanon; i++)
+        fl_free(p->pol->anon_users[i]);
+    fl_free(p->pol->anon_users);
+    p->pol->anon_users = names;
+    p->pol->nanon = n;
+}
+
+static void h_dry_run(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (check_argc(p, d, a, 1, 1, "on|off"))
+        parse_bool(p, d, &a->v[1], &p->pol->dry_run);
+}
+
+static void h_tracked_hosts(struct parser *p, const struct args *a,
+                            const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "count"))
+        return;
+    long long v;
+    if (parse_count(p, d, &a->v[1], 1, FL_TRACKED_HOSTS_MAX, false, &v))
+        p->pol->max_tracked_hosts = v;
+}
+
+/* --- <Class> -------------------------------------------------------------- */
+
+static bool class_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > FL_CLASS_NAME_MAX)
+        return false;
+    for (const unsigned char *s = (const unsigned char *)name; *s != '\0'; s++) {
+        if (*s <= ' ' || *s == 0x7f || *s == '"' || *s == '<' || *s == '>')
+            return false;
+    }
+    return true;
+}
+
+static void h_class_open(struct parser *p, const struct args *a,
+                         const struct directive *d)
+{
+    if (p->open_class != NULL) {
+        perr(p, "<Class> cannot be nested: <Class %s> opened at line %d is not closed",
+             p->open_class->name, p->open_class->line);
+        return;
+    }
+    if (!check_argc(p, d, a, 1, 1, "name>"))
+        return;
+    if (!class_name_valid(a->v[1].text)) {
+        perr(p,
+             "<Class>: bad class name '%s' (1 to %d printable characters, no spaces)",
+             SHOWN(a->v[1].text), FL_CLASS_NAME_MAX);
+        return;
+    }
+
+    fl_policy *pol = p->pol;
+    for (size_t i = 0; i < pol->nclasses; i++) {
+        if (strcmp(pol->classes[i].name, a->v[1].text) == 0) {
+            perr(p, "<Class %s> is already defined at %s:%d", pol->classes[i].name,
+                 pol->classes[i].file, pol->classes[i].line);
+            return;
+        }
+    }
+
+    fl_class_def *classes =
+        fl_realloc(pol->classes, (pol->nclasses + 1) * sizeof *classes);
+    if (classes == NULL) {
+        oom(p);
+        return;
+    }
+    pol->classes = classes;
+    fl_class_def *c = &classes[pol->nclasses];
+    memset(c, 0, sizeof *c);
+    c->limit.max = FL_UNLIMITED;
+    c->line = p->line;
+    c->name = fl_strdup(a->v[1].text);
+    c->file = fl_strdup(p->file);
+    if (c->name == NULL || c->file == NULL) {
+        fl_free(c->name);
+        fl_free(c->file);
+        oom(p);
+        return;
+    }
+    pol->nclasses++;
+    p->open_class = c;
+}
+
+static void h_class_close(struct parser *p, const struct args *a,
+                          const struct directive *d)
+{
+    (void)d;
+    if (a->n != 1) {
+        perr(p, "</Class> takes no arguments");
+        return;
+    }
+    if (p->open_class == NULL) {
+        perr(p, "</Class> without a matching <Class>");
+        return;
+    }
+    if (p->open_class->nitems == 0)
+        perr(p, "<Class %s> has no From item, so it can match nobody",
+             p->open_class->name);
+    p->open_class = NULL;
+}
+
+static bool class_add_item(struct parser *p, fl_class_def *c, const fl_class_item *item)
+{
+    if (c->nitems == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fl_class_item *items = fl_realloc(c->items, cap * sizeof *items);
+        if (items == NULL) {
+            oom(p);
+            return false;
+        }
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->nitems++] = *item;
+    return true;
+}
+
+/* One From item: all, none, ADDRESS, CIDR, IP glob, DNS name or glob, each
+ * negatable with '!'. */
+static bool parse_from_item(struct parser *p, const char *text, fl_class_item *item)
+{
+    memset(item, 0, sizeof *item);
+    if (*text == '!') {
+        item->negate = true;
+        text++;
+    }
+    if (*text == '\0') {
+        perr(p, "From: empty item");
+        return false;
+    }
+
+    if (strcasecmp(text, "all") == 0) {
+        item->kind = FL_ITEM_ALL;
+        return true;
+    }
+    if (strcasecmp(text, "none") == 0) {
+        item->kind = FL_ITEM_NONE;
+        return true;
+    }
+    if (strchr(text, '/') != NULL) {
+        if (fl_cidr_parse(text, &item->net, &item->bits) < 0) {
+            perr(p,
+                 "From: bad CIDR '%s' (expected ADDRESS/LENGTH, 0-32 for IPv4, 0-128 "
+                 "for "
+                 "IPv6)",
+                 SHOWN(text));
+            return false;
+        }
+        item->kind = FL_ITEM_PREFIX;
+        return true;
+    }
+    if (fl_addr_parse(text, &item->net) == 0) {
+        item->kind = FL_ITEM_PREFIX;
+        item->bits = 128;
+        return true;
+    }
+
+    /* ProFTPD's "10.1." means every address starting with it. */
+    size_t len = strlen(text);
+    bool dotted_prefix =
+        len > 1 && text[len - 1] == '.' && strspn(text, "0123456789.") == len;
+    if (dotted_prefix || fl_text_is_ip_glob(text)) {
+        item->kind = FL_ITEM_IP_GLOB;
+        item->pattern = fl_malloc(len + 2);
+        if (item->pattern == NULL) {
+            oom(p);
+            return false;
+        }
+        memcpy(item->pattern, text, len + 1);
+        if (dotted_prefix)
+            strcat(item->pattern, "*");
+        return true;
+    }
+
+    /* Anything else names hosts: a DNS name or glob; ".example.com" means
+     * every name under example.com. */
+    for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
+        if (!isalnum(*s) && strchr("-._*?[]!", *s) == NULL) {
+            perr(p,
+                 "From: '%s' is neither an address, a CIDR, an IP glob nor a DNS name",
+                 SHOWN(text));
+            return false;
+        }
+    }
+    item->kind = FL_ITEM_DNS;
+    item->pattern = fl_malloc(len + 2);
+    if (item->pattern == NULL) {
+        oom(p);
+        return false;
+    }
+    snprintf(item->pattern, len + 2, "%s%s", text[0] == '.' ? "*" : "", text);
+    return true;
+}
+
+static void h_from(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "item..."))
+        return;
+    for (int i = 1; i < a->n; i++) {
+        /* ProFTPD allows "From 10.0.0.0/8, 192.168.0.0/16". */
+        char *text = a->v[i].text;
+        size_t len = strlen(text);
+        if (len > 1 && text[len - 1] == ',')
+            text[len - 1] = '\0';
+        fl_class_item item;
+        if (!parse_from_item(p, text, &item))
+            continue;
+        if (!class_add_item(p, p->open_class, &item))
+            fl_free(item.pattern);
+    }
+}
+
+static void h_satisfy(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "any|all"))
+        return;
+    if (strcasecmp(a->v[1].text, "any") == 0)
+        p->open_class->satisfy_all = false;
+    else if (strcasecmp(a->v[1].text, "all") == 0)
+        p->open_class->satisfy_all = true;
+    else
+        perr(p, "Satisfy: expected 'any' or 'all', got '%s'", SHOWN(a->v[1].text));
+}
+
+/* Read path; as_written is how Include errors name it (as the policy wrote it). */
+static void parse_file(struct parser *p, const char *path, const char *as_written);
+
+/* Include PATH-OR-GLOB: relative to the including file's directory; a
+ * directory includes its files in name order. */
+static void h_include(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "path-or-glob"))
+        return;
+
+    const char *target = a->v[1].text;
+    char resolved[PATH_MAX];
+    if (target[0] != '/') {
+        const char *slash = strrchr(p->file, '/');
+        int dirlen = slash != NULL ? (int)(slash - p->file) : 0;
+        snprintf(resolved, sizeof resolved, "%.*s%s%s", dirlen, p->file,
+                 slash != NULL ? "/" : "", target);
+    } else {
+        snprintf(resolved, sizeof resolved, "%s", target);
+    }
+
+    glob_t g;
+    bool magic = strpbrk(resolved, "*?[") != NULL;
+    int rc = glob(resolved, magic ? 0 : GLOB_NOCHECK, NULL, &g);
+    if (rc == GLOB_NOMATCH) {
+        return; /* a pattern that matches nothing includes nothing */
+    }
+    if (rc != 0) {
+        perr(p, "Include: cannot expand '%s'", SHOWN(target));
+        return;
+    }
+
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *path = g.gl_pathv[i];
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (magic)
+                continue; /* a glob includes files, not directories */
+            char pattern[PATH_MAX];
+            snprintf(pattern, sizeof pattern, "%s/*", path);
+            glob_t dg;
+            if (glob(pattern, 0, NULL, &dg) == 0) {
+                for (size_t j = 0; j < dg.gl_pathc; j++) {
+                    size_t n = strlen(dg.gl_pathv[j]);
+                    if (n > 0 && dg.gl_pathv[j][n - 1] == '~')
+                        continue;
+                    if (stat(dg.gl_pathv[j], &st) == 0 && S_ISREG(st.st_mode))
+                        parse_file(p, dg.gl_pathv[j], dg.gl_pathv[j]);
+                }
+                globfree(&dg);
+            }
+        } else {
+            parse_file(p, path, magic ? path : target);
+        }
+    }
+    globfree(&g);
+}
+
+static const struct directive directives[] = {
+    {"MaxInstances", TOP, h_limit, offsetof(fl_policy, max_instances)},
+    {"MaxConnectionRate", TOP, h_rate, offsetof(fl_policy, rate)},
+    {"MaxConnectionRatePerHost", TOP, h_rate, offsetof(fl_policy, rate_per_host)},
+    {"MaxConnectionsPerHost", TOP, h_limit, offsetof(fl_policy, max_conns_per_host)},
+    {"MaxClientsPerClass", TOP, h_per_class, 0},
+    {"MaxClientsPerHost", TOP, h_limit, offsetof(fl_policy, per_host)},
+    {"MaxClientsPerNetwork", TOP, h_per_network, 0},
+    {"MaxClientsPerUser", TOP, h_limit, offsetof(fl_policy, per_user)},
+    {"MaxClients", TOP, h_limit, offsetof(fl_policy, clients)},
+    {"MaxHostsPerUser", TOP, h_limit, offsetof(fl_policy, hosts_per_user)},
+    {"MaxLoginAttempts", TOP, h_login_attempts, 0},
+    {"AnonRejectPasswords", TOP, h_anon_reject, 0},
+    {"AnonymousUsers", TOP, h_anon_users, 0},
+    {"DryRun", TOP, h_dry_run, 0},
+    {"MaxTrackedHosts", TOP, h_tracked_hosts, 0},
+    {"<Class", ANYWHERE, h_class_open, 0},
+    {"</Class", IN_CLASS, h_class_close, 0},
+    {"From", IN_CLASS, h_from, 0},
+    {"Satisfy", IN_CLASS, h_satisfy, 0},
+    {"Include", ANYWHERE, h_include, 0},
+};
+
+/* ------------------------------------------------------------------------- */
+/* Lines and tokens                                                          */
+/* ------------------------------------------------------------------------- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            cur[j] = best;
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+static const struct directive *directive_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
+        if (strcasecmp(directives[i].name, name) == 0)
+            return &directives[i];
+    }
+    return NULL;
+}
+
+static const char *directive_suggest(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
+        size_t dist = edit_distance(name, directives[i].name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = directives[i].name;
+        }
+    }
+    size_t len = strlen(name);
+    size_t tolerance = len < 6 ? 2 : len / 3;
+    return best_d <= tolerance ? best : NULL;
+}
+
+/* Split line into a->v; false (after an error) on bad quoting or too many
+ * arguments. */
+static bool tokenize(struct parser *p, char *line, struct args *a)
+{
+    a->n = 0;
+    char *s = line;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '\0' || *s == '#')
+            return true;
+        if (a->n == ARGS_MAX) {
+            perr(p, "too many arguments (at most %d)", ARGS_MAX - 1);
+            return false;
+        }
+        struct arg *arg = &a->v[a->n++];
+        if (*s == '"') {
+            char *out = ++s;
+            arg->text = out;
+            arg->quoted = true;
+            for (;;) {
+                if (*s == '\0') {
+                    perr(p, "unterminated quoted argument");
+                    return false;
+                }
+                if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+                    *out++ = s[1];
+                    s += 2;
+                } else if (*s == '"') {
+                    s++;
+                    break;
+                } else {
+                    *out++ = *s++;
+                }
+            }
+            if (*s != '\0' && *s != ' ' && *s != '\t') {
+                *out = '\0';
+                perr(p, "text right after a closing quote: add a space after \"%s\"",
+                     SHOWN(arg->text));
+                return false;
+            }
+            if (*s != '\0')
+                s++;
+            *out = '\0';
+        } else {
+            arg->text = s;
+            arg->quoted = false;
+            while (*s != '\0' && *s != ' ' && *s != '\t')
+                s++;
+            if (*s != '\0')
+                *s++ = '\0';
+        }
+    }
+}
+
+/* "<Class lan>" and "</Class>": the directive token is "<Class", and the
+ * closing '>' must end the line. */
+static bool split_block_line(struct parser *p, char *line)
+{
+    char *end = line + strlen(line);
+    while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end == line || end[-1] != '>') {
+        perr(p, "a block line must end with '>'");
+        return false;
+    }
+    end[-1] = '\0';
+    return true;
+}
+
+static void dispatch(struct parser *p, char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line == '\0' || *line == '#')
+        return;
+    if (*line == '<' && !split_block_line(p, line))
+        return;
+
+    struct args a;
+    if (!tokenize(p, line, &a) || a.n == 0)
+        return;
+
+    const char *name = a.v[0].text;
+    const struct directive *d = directive_find(name);
+    if (d == NULL) {
+        const char *hint = directive_suggest(name);
+        if (hint != NULL)
+            perr(p, "unknown directive '%s' (did you mean '%s'?)", SHOWN(name), hint);
+        else
+            perr(p, "unknown directive '%s'", SHOWN(name));
+        return;
+    }
+    if (d->where == TOP && p->open_class != NULL) {
+        perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", d->name,
+             p->open_class->name, p->open_class->line);
+        return;
+    }
+    if (d->where == IN_CLASS && p->open_class == NULL) {
+        if (d->handler == h_class_close)
+            h_class_close(p, &a, d);
+        else
+            perr(p, "%s is only allowed inside <Class>", d->name);
+        return;
+    }
+    d->handler(p, &a, d);
+}
+
+static bool file_in_stack(struct parser *p, const char *real)
+{
+    for (int i = 0; i < p->depth; i++) {
+        if (strcmp(p->stack[i], real) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void parse_stream(struct parser *p, FILE *f)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    char *logical = NULL; /* a line continued with a trailing backslash */
+    size_t logical_len = 0;
+    int lineno = 0, first_line = 0;
+    ssize_t n;
+
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        lineno++;
+        if (logical == NULL)
+            first_line = lineno;
+        p->line = first_line;
+
+        if (memchr(buf, '\0', (size_t)n) != NULL) {
+            p->line = lineno;
+            perr(p, "line contains a NUL byte (is this a text file?)");
+            fl_free(logical);
+            logical = NULL;
+            continue;
+        }
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+        bool more = n > 0 && buf[n - 1] == '\\';
+        if (more)
+            buf[--n] = ' ';
+
+        if (logical_len + (size_t)n > LINE_MAX_BYTES) {
+            perr(p, "line longer than %d bytes", LINE_MAX_BYTES);
+            fl_free(logical);
+            logical = NULL;
+            logical_len = 0;
+            continue;
+        }
+        char *joined = fl_realloc(logical, logical_len + (size_t)n + 1);
+        if (joined == NULL) {
+            oom(p);
+            break;
+        }
+        memcpy(joined + logical_len, buf, (size_t)n + 1);
+        logical = joined;
+        logical_len += (size_t)n;
+        if (more)
+            continue;
+
+        dispatch(p, logical);
+        fl_free(logical);
+        logical = NULL;
+        logical_len = 0;
+    }
+    if (logical != NULL) {
+        dispatch(p, logical);
+        fl_free(logical);
+    }
+    free(buf);
+}
+
+static void parse_file(struct parser *p, const char *path, const char *as_written)
+{
+    const char *outer_file = p->file;
+    int outer_line = p->line;
+
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL) {
+        if (p->depth == 0)
+            perr(p, "cannot read policy '%s': %s", SHOWN(path), strerror(errno));
+        else
+            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written),
+                 strerror(errno));
+        return;
+    }
+    if (file_in_stack(p, real)) {
+        perr(p, "Include: '%s' includes itself", SHOWN(as_written));
+        return;
+    }
+    if (p->depth == INCLUDE_DEPTH_MAX) {
+        perr(p, "Include: files nested more than %d deep", INCLUDE_DEPTH_MAX);
+        return;
+    }
+    struct stat st;
+    FILE *f = NULL;
+    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode))
+        errno = EISDIR;
+    else
+        f = fopen(real, "r");
+    if (f == NULL) {
+        if (p->depth == 0)
+            perr(p, "cannot read policy '%s': %s", SHOWN(path), strerror(errno));
+        else
+            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written),
+                 strerror(errno));
+        return;
+    }
+
+    char *frame = fl_strdup(real);
+    if (frame == NULL) {
+        fclose(f);
+        oom(p);
+        return;
+    }
+    p->stack[p->depth++] = frame;
+    p->file = path;
+    p->line = 0;
+
+    parse_stream(p, f);
+    fclose(f);
+
+    if (p->open_class != NULL && p->depth == 1) {
+        p->line = p->open_class->line;
+        p->file = p->open_class->file;
+        perr(p, "<Class %s> is not closed", p->open_class->name);
+        p->open_class = NULL;
+    }
+
+    fl_free(p->stack[--p->depth]);
+    p->file = outer_file;
+    p->line = outer_line;
+}
+
+/* Attach each MaxClientsPerClass to its class; report unknown classes. */
+static void resolve_class_refs(struct parser *p)
+{
+    for (size_t i = 0; i < p->nrefs; i++) {
+        struct class_ref *r = &p->refs[i];
+        fl_class_def *c = NULL;
+        for (size_t j = 0; j < p->pol->nclasses; j++) {
+            if (strcmp(p->pol->classes[j].name, r->class_name) == 0)
+                c = &p->pol->classes[j];
+        }
+        if (c == NULL) {
+            p->file = r->file;
+            p->line = r->line;
+            perr(p,
+                 "MaxClientsPerClass: unknown class '%s' (define it with <Class %s>)",
+                 SHOWN(r->class_name), SHOWN(r->class_name));
+            continue;
+        }
+        fl_free(c->limit.message);
+        c->limit = r->limit;
+        r->limit.message = NULL;
+    }
+}
+
+static void parser_free_refs(struct parser *p)
+{
+    for (size_t i = 0; i < p->nrefs; i++) {
+        fl_free(p->refs[i].class_name);
+        fl_free(p->refs[i].file);
+        fl_free(p->refs[i].limit.message);
+    }
+    fl_free(p->refs);
+}
+
+fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
+                           void *arg)
+{
+    struct parser p = {.err = err, .err_arg = arg, .file = path, .line = 0};
+
+    p.pol = fl_policy_new();
+    if (p.pol == NULL) {
+        oom(&p);
+        return NULL;
+    }
+    p.pol->path = fl_strdup(path);
+    if (p.pol->path == NULL)
+        oom(&p);
+    else
+        parse_file(&p, path, path);
+
+    p.file = path;
+    resolve_class_refs(&p);
+    parser_free_refs(&p);
+
+    if (p.errors > 0) {
+        fl_policy_free(p.pol);
+        errno = EINVAL;
+        return NULL;
+    }
+    return p.pol;
+}

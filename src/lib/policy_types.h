@@ -1,0 +1,126 @@
+/*
+ * policy_types.h - a parsed policy, as the engine reads it.
+ *
+ * A policy is immutable once parsed: a reload builds a new one and swaps it
+ * in, so a decision always sees one consistent set of limits.
+ */
+#ifndef FL_POLICY_TYPES_H
+#define FL_POLICY_TYPES_H
+
+#include <regex.h>
+
+#include <ftplimit/session.h>
+
+#define FL_UNLIMITED (-1LL)
+#define FL_CLASS_NAME_MAX 128
+
+/* The defaults an administrator who knows ProFTPD expects. */
+#define FL_DEFAULT_MAX_LOGIN_ATTEMPTS 3
+#define FL_DEFAULT_NET_V4_BITS 24
+#define FL_DEFAULT_NET_V6_BITS 64
+#define FL_DEFAULT_MAX_TRACKED_HOSTS 1000000LL
+#define FL_DEFAULT_RATE_INTERVAL FL_USEC_PER_SEC
+
+/* Bounds the parser enforces. */
+#define FL_RATE_COUNT_MAX 1000000LL    /* MaxConnectionRate */
+#define FL_HOST_RATE_COUNT_MAX 10000LL /* MaxConnectionRatePerHost */
+#define FL_RATE_INTERVAL_MAX (86400 * FL_USEC_PER_SEC)
+#define FL_LIMIT_MAX 2147483647LL
+#define FL_TRACKED_HOSTS_MAX 100000000LL
+
+typedef struct fl_limit_cfg {
+    long long max; /* FL_UNLIMITED when none or not set */
+    char *message; /* NULL: the directive's default */
+} fl_limit_cfg;
+
+typedef struct fl_rate_cfg {
+    long long count; /* FL_UNLIMITED when not set */
+    fl_usec interval;
+    char *message;
+} fl_rate_cfg;
+
+enum fl_item_kind {
+    FL_ITEM_ALL,
+    FL_ITEM_NONE,
+    FL_ITEM_PREFIX,  /* an address (full-length prefix) or a CIDR */
+    FL_ITEM_IP_GLOB, /* fnmatch against the textual address */
+    FL_ITEM_DNS,     /* fnmatch against the caller's DNS name, no case */
+};
+
+typedef struct fl_class_item {
+    enum fl_item_kind kind;
+    bool negate;
+    unsigned bits; /* FL_ITEM_PREFIX, in the 128-bit space */
+    fl_addr net;   /* FL_ITEM_PREFIX */
+    char *pattern; /* FL_ITEM_IP_GLOB, FL_ITEM_DNS */
+} fl_class_item;
+
+typedef struct fl_class_def {
+    char *name;
+    bool satisfy_all;
+    fl_class_item *items;
+    size_t nitems, cap;
+    fl_limit_cfg limit; /* MaxClientsPerClass */
+    char *file;
+    int line;
+} fl_class_def;
+
+typedef struct fl_anon_reject {
+    bool set;
+    bool negate; /* "!regex": reject passwords that do not match */
+    bool nocase;
+    regex_t re;
+    char *source;
+} fl_anon_reject;
+
+typedef struct fl_policy {
+    char *path;
+
+    /* At connect, in this order. */
+    fl_limit_cfg max_instances;
+    fl_rate_cfg rate;
+    fl_rate_cfg rate_per_host;
+    fl_limit_cfg max_conns_per_host;
+
+    /* After a successful PASS, in this order (class limits live on classes). */
+    fl_limit_cfg per_host;
+    fl_limit_cfg per_network;
+    unsigned net_v4_bits, net_v6_bits; /* in the 128-bit space */
+    fl_limit_cfg per_user;
+    fl_limit_cfg clients;
+    fl_limit_cfg hosts_per_user;
+
+    long long max_login_attempts; /* FL_UNLIMITED for none */
+    fl_anon_reject anon_reject;
+    char **anon_users;
+    size_t nanon;
+
+    bool dry_run;
+    long long max_tracked_hosts;
+
+    fl_class_def *classes; /* in file order */
+    size_t nclasses;
+} fl_policy;
+
+/* A policy with every default and no limits. NULL/ENOMEM. */
+fl_policy *fl_policy_new(void);
+void fl_policy_free(fl_policy *p);
+
+/* Parse path into a new policy; NULL after reporting every error. */
+fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
+                           void *arg);
+
+/* The class definition named name, or NULL. */
+const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
+
+/* True when user is one of the AnonymousUsers names (ASCII case ignored). */
+bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
+
+/* Describe what p enforces, one line per call of out. */
+void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
+
+/* The first class in file order that the client satisfies, or NULL. */
+const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
+                                const char *dns_name);
+
+#endif

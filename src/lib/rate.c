@@ -1,0 +1,71 @@
+/*
+ * rate.c - connection rate as an exact sliding window.
+ *
+ * To allow `count` connections per `interval` exactly, it is enough to
+ * remember the times of the last `count` accepted ones: the next is allowed
+ * when fewer than `count` of them fall inside (now - interval, now]. A ring
+ * of `count` timestamps does that in O(1) per connection; refused
+ * connections are never recorded, so they do not use up the rate.
+ */
+#include "config.h"
+
+#include "rate.h"
+
+#include <string.h>
+
+#include "alloc.h"
+
+fl_rate *fl_rate_new(uint32_t cap)
+{
+    fl_rate *r = fl_malloc(sizeof *r + (size_t)cap * sizeof r->t[0]);
+    if (r == NULL)
+        return NULL;
+    r->cap = cap;
+    r->len = 0;
+    r->head = 0;
+    return r;
+}
+
+static fl_usec rate_at(const fl_rate *r, uint32_t i)
+{
+    return r->t[(r->head + i) % r->cap];
+}
+
+fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap)
+{
+    fl_rate *n = fl_rate_new(cap);
+    if (n == NULL)
+        return NULL;
+    uint32_t keep = r->len < cap ? r->len : cap;
+    for (uint32_t i = 0; i < keep; i++)
+        n->t[i] = rate_at(r, r->len - keep + i);
+    n->len = keep;
+    fl_free(r);
+    return n;
+}
+
+uint32_t fl_rate_count(fl_rate *r, fl_usec now, fl_usec interval)
+{
+    while (r->len > 0 && r->t[r->head] <= now - interval) {
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+    }
+    return r->len;
+}
+
+void fl_rate_record(fl_rate *r, fl_usec now)
+{
+    if (r->cap == 0)
+        return;
+    if (r->len == r->cap) {
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+    }
+    r->t[(r->head + r->len) % r->cap] = now;
+    r->len++;
+}
+
+fl_usec fl_rate_newest(const fl_rate *r)
+{
+    return r->len > 0 ? rate_at(r, r->len - 1) : INT64_MIN;
+}

@@ -1,0 +1,33 @@
+/*
+ * rate.h - an exact sliding window over accepted connections.
+ */
+#ifndef FL_RATE_H
+#define FL_RATE_H
+
+#include <stdint.h>
+
+#include <ftplimit/engine.h>
+
+/* The times of the last cap accepted connections, oldest first. */
+typedef struct fl_rate {
+    uint32_t cap, len, head;
+    fl_usec t[];
+} fl_rate;
+
+/* A window remembering up to cap connections. NULL/ENOMEM. */
+fl_rate *fl_rate_new(uint32_t cap);
+
+/* The same window holding up to cap connections, keeping the newest. On
+ * failure r is untouched and NULL is returned. */
+fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap);
+
+/* Forget connections at or before now - interval; return how many remain. */
+uint32_t fl_rate_count(fl_rate *r, fl_usec now, fl_usec interval);
+
+/* Remember a connection at now (the oldest is forgotten when full). */
+void fl_rate_record(fl_rate *r, fl_usec now);
+
+/* The time of the newest connection remembered, INT64_MIN when empty. */
+fl_usec fl_rate_newest(const fl_rate *r);
+
+#endif

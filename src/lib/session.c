@@ -1,0 +1,627 @@
+/*
+ * session.c - connect, USER, PASS and close: the decisions and their effects.
+ *
+ * Each operation first decides (limits.c), then acts: it fills the caller's
+ * decision, generates the limit's event before any refusal takes effect, and
+ * changes the counts. Every allocation a step needs is made before any count
+ * changes, so running out of memory refuses the connection cleanly and
+ * leaves the tables exactly as they were.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "limit.h"
+#include "message.h"
+
+const char *fl_verdict_name(fl_verdict v)
+{
+    switch (v) {
+    case FL_ALLOW:
+        return "allow";
+    case FL_REJECT:
+        return "reject";
+    case FL_DISCONNECT:
+        return "disconnect";
+    }
+    return "unknown";
+}
+
+const fl_event_info *fl_event_info_of(const char *event, const void *event_data)
+{
+    if (event == NULL || event_data == NULL)
+        return NULL;
+    if (strncmp(event, "mod_auth.", 9) == 0 || strncmp(event, "ftplimit.", 9) == 0 ||
+        strcmp(event, FL_EV_EXIT) == 0 || strcmp(event, FL_EV_MAX_INSTANCES) == 0 ||
+        strcmp(event, FL_EV_MAX_CONNECTION_RATE) == 0)
+        return event_data;
+    return NULL;
+}
+
+/* What events and messages say about a session. */
+struct view {
+    const char *sid;
+    const fl_addr *addr;
+    const char *user;
+    const char *class_name;
+    char address[FL_ADDR_TEXT_MAX]; /* formatted on first use */
+};
+
+static void view_init(struct view *v, const char *sid, const fl_addr *addr,
+                      const char *user, const char *class_name)
+{
+    v->sid = sid;
+    v->addr = addr;
+    v->user = user;
+    v->class_name = class_name;
+    v->address[0] = '\0';
+}
+
+static const char *view_address(struct view *v)
+{
+    if (v->address[0] == '\0')
+        fl_addr_format(v->addr, v->address, sizeof v->address);
+    return v->address;
+}
+
+static void view_of_session(struct view *v, const fl_session *s)
+{
+    view_init(v, s->sid, &s->host->addr, fl_session_user(s),
+              s->cls ? s->cls->name : NULL);
+}
+
+static void emit(fl_engine *e, const char *event, struct view *v,
+                 const struct fl_hit *hit, const fl_decision *d)
+{
+    if (event == NULL || fl_event_listening(e, event) <= 0)
+        return;
+    fl_event_info info = {
+        .event = event,
+        .sid = v->sid,
+        .address = view_address(v),
+        .user = v->user,
+        .class_name = v->class_name,
+        .limit = hit != NULL ? fl_limit_descs[hit->id].directive : NULL,
+        .max = hit != NULL ? hit->max : -1,
+        .count = hit != NULL ? hit->count : -1,
+        .dry_run = hit != NULL && e->policy->dry_run,
+        .message = d != NULL && d->would != FL_ALLOW ? d->message : NULL,
+        .code = d != NULL && d->would != FL_ALLOW ? d->code : 0,
+        .time = fl_engine_now(e),
+    };
+    fl_event_generate(e, event, &info);
+}
+
+static void decision_allow(fl_decision *d, bool dry_run)
+{
+    d->verdict = d->would = FL_ALLOW;
+    d->dry_run = dry_run;
+    d->limit = NULL;
+    d->code = 0;
+    d->message[0] = '\0';
+}
+
+/* Fill d for a refusal by hit; DryRun turns it into an allow unless the
+ * refusal is about resources, which no mode can conjure. */
+static void decision_refuse(fl_engine *e, fl_decision *d, const struct fl_hit *hit,
+                            fl_verdict v, struct view *vw)
+{
+    const struct fl_limit_desc *ld = &fl_limit_descs[hit->id];
+    bool resource = hit->id == FL_L_TABLE_FULL || hit->id == FL_L_NO_MEMORY;
+    d->would = v;
+    d->verdict = e->policy->dry_run && !resource ? FL_ALLOW : v;
+    d->limit = ld->directive;
+    d->code = ld->code;
+    fl_message_vars mv = {
+        .max = hit->max,
+        .count = hit->count,
+        .user = vw->user,
+        .address = view_address(vw),
+        .class_name = vw->class_name,
+        .country = NULL,
+    };
+    fl_message_expand(d->message, sizeof d->message,
+                      hit->message != NULL ? hit->message : ld->message, &mv);
+}
+
+static void refuse_for(fl_engine *e, fl_decision *d, enum fl_limit_id id, fl_verdict v,
+                       struct view *vw)
+{
+    struct fl_hit hit = {.id = id, .max = -1, .count = -1, .message = NULL};
+    decision_refuse(e, d, &hit, v, vw);
+    emit(e, fl_limit_descs[id].event, vw, &hit, d);
+}
+
+/* --- ending a session ----------------------------------------------------- */
+
+static void release_login(fl_engine *e, fl_session *s)
+{
+    if (!s->authenticated)
+        return;
+    fl_user_host *uh = s->u.uh;
+    fl_user_entry *u = uh->key.user;
+    fl_host *h = s->host;
+    u->clients--;
+    uh->clients--;
+    s->net->clients--;
+    h->clients--;
+    if (h->net == s->net && --h->net_clients == 0)
+        h->net = NULL;
+    if (s->cls != NULL)
+        s->cls->clients--;
+    e->t.nclients--;
+    fl_user_host_release(e, uh);
+    fl_user_release(e, u);
+    fl_network_release(e, s->net);
+    s->u.login = NULL;
+    s->authenticated = false;
+}
+
+/* Release everything the session counts in, free it, then core.exit. */
+static void session_end(fl_engine *e, fl_session *s)
+{
+    /* The session is gone before its core.exit: keep copies for listeners. */
+    bool wanted = fl_event_listening(e, FL_EV_EXIT) > 0;
+    char sid[FL_SID_MAX + 1], user[FL_USER_MAX + 1], cls[FL_CLASS_NAME_MAX + 1];
+    struct view v;
+    if (wanted) {
+        const char *u = fl_session_user(s);
+        snprintf(sid, sizeof sid, "%s", s->sid);
+        snprintf(user, sizeof user, "%s", u != NULL ? u : "");
+        snprintf(cls, sizeof cls, "%s", s->cls != NULL ? s->cls->name : "");
+        view_init(&v, sid, &s->host->addr, u != NULL ? user : NULL,
+                  s->cls != NULL ? cls : NULL);
+        view_address(&v);
+    }
+
+    release_login(e, s);
+    fl_host *h = s->host;
+    h->conns--;
+    e->t.nsessions--;
+    if (s->cls != NULL) {
+        s->cls->conns--;
+        fl_class_count_release(e, s->cls);
+    }
+    fl_session_remove(e, s);
+    fl_free(s->u.login);
+    fl_free(s);
+    fl_host_release(e, h);
+
+    if (wanted)
+        emit(e, FL_EV_EXIT, &v, NULL, NULL);
+}
+
+void fl_close(fl_engine *e, fl_session *s)
+{
+    if (e != NULL && s != NULL)
+        session_end(e, s);
+}
+
+void fl_sessions_end_all(fl_engine *e)
+{
+    while (e->t.sessions != NULL)
+        session_end(e, e->t.sessions);
+}
+
+/* --- connect -------------------------------------------------------------- */
+
+/* True for "c" followed by digits: the ids the engine hands out. */
+static bool sid_reserved(const char *sid, size_t len)
+{
+    return len > 1 && sid[0] == 'c' && strspn(sid + 1, "0123456789") == len - 1;
+}
+
+static bool sid_valid(const char *sid, size_t *len)
+{
+    size_t n = strnlen(sid, FL_SID_MAX + 1);
+    if (n == 0 || n > FL_SID_MAX || sid_reserved(sid, n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)sid[i];
+        if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    *len = n;
+    return true;
+}
+
+/* Keep a rate window sized to the policy's count. false/ENOMEM. */
+static bool rate_fit(fl_rate **w, const fl_rate_cfg *cfg)
+{
+    if (cfg->count == FL_UNLIMITED || (*w != NULL && (*w)->cap == (uint32_t)cfg->count))
+        return true;
+    fl_rate *n = *w != NULL ? fl_rate_resize(*w, (uint32_t)cfg->count)
+                            : fl_rate_new((uint32_t)cfg->count);
+    if (n == NULL)
+        return false;
+    *w = n;
+    return true;
+}
+
+/* Refuse a connection before it became a session: it still ends with one
+ * core.exit. */
+static int connect_refused(fl_engine *e, struct view *v)
+{
+    emit(e, FL_EV_EXIT, v, NULL, NULL);
+    return 0;
+}
+
+/* Write "c<n>" for the engine's nth session id; returns the length. */
+static size_t auto_sid(char *buf, uint64_t n)
+{
+    char digits[24];
+    size_t len = 0;
+    do {
+        digits[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    buf[0] = 'c';
+    for (size_t i = 0; i < len; i++)
+        buf[1 + i] = digits[len - 1 - i];
+    buf[1 + len] = '\0';
+    return len + 1;
+}
+
+int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
+               fl_decision *d)
+{
+    size_t sid_len = 0;
+    char sid_buf[32];
+    unsigned sid_hv, host_hv, class_hv = 0;
+
+    if (e == NULL || ci == NULL || out == NULL || d == NULL ||
+        (ci->sid != NULL && !sid_valid(ci->sid, &sid_len)) ||
+        (ci->dns_name != NULL &&
+         strnlen(ci->dns_name, FL_DNSNAME_MAX + 1) > FL_DNSNAME_MAX)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (e->state == FL_ENGINE_DOWN) {
+        errno = ESHUTDOWN;
+        return -1;
+    }
+    *out = NULL;
+
+    /* The engine's own ids never repeat and callers cannot choose that form,
+     * so only a caller's id needs the duplicate check. */
+    const char *sid = ci->sid;
+    if (sid == NULL) {
+        const fl_hash_key *hash_key = &e->hash_key;
+        sid_len = auto_sid(sid_buf, ++e->t.next_sid);
+        HASH_VALUE(sid_buf, sid_len, sid_hv);
+        sid = sid_buf;
+    } else if (fl_session_lookup(e, sid, sid_len, &sid_hv) != NULL) {
+        errno = EEXIST;
+        return -1;
+    }
+
+    const fl_policy *p = e->policy;
+    const fl_usec now = fl_engine_now(e);
+    const fl_class_def *cdef = fl_classify(p, &ci->addr, ci->dns_name);
+    struct view v;
+    view_init(&v, sid, &ci->addr, NULL, cdef != NULL ? cdef->name : NULL);
+    decision_allow(d, p->dry_run);
+
+    fl_host *h = fl_host_lookup(e, &ci->addr, &host_hv);
+    struct fl_hit hit;
+    if (fl_limits_check_connect(e, h, now, &hit)) {
+        decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
+        emit(e, fl_limit_descs[hit.id].event, &v, &hit, d);
+        if (d->verdict != FL_ALLOW)
+            return connect_refused(e, &v);
+    }
+
+    /* Allocate everything before any count changes. */
+    if (h == NULL && (h = fl_host_insert(e, &ci->addr, host_hv)) == NULL) {
+        refuse_for(e, d, errno == ENOSPC ? FL_L_TABLE_FULL : FL_L_NO_MEMORY,
+                   FL_DISCONNECT, &v);
+        return connect_refused(e, &v);
+    }
+    fl_session *s = fl_session_insert(e, sid, sid_len, sid_hv);
+    fl_class_count *cls = NULL;
+    if (s != NULL && cdef != NULL &&
+        (cls = fl_class_count_lookup(e, cdef->name, &class_hv)) == NULL)
+        cls = fl_class_count_insert(e, cdef->name, class_hv);
+    if (s == NULL || (cdef != NULL && cls == NULL) || !rate_fit(&e->t.rate, &p->rate) ||
+        !rate_fit(&h->rate, &p->rate_per_host)) {
+        if (s != NULL) {
+            fl_session_remove(e, s);
+            fl_free(s);
+        }
+        if (cls != NULL)
+            fl_class_count_release(e, cls);
+        fl_host_release(e, h);
+        refuse_for(e, d, FL_L_NO_MEMORY, FL_DISCONNECT, &v);
+        return connect_refused(e, &v);
+    }
+
+    fl_host_unidle(e, h);
+    h->conns++;
+    s->host = h;
+    s->cls = cls;
+    if (cls != NULL)
+        cls->conns++;
+    e->t.nsessions++;
+    if (p->rate.count != FL_UNLIMITED)
+        fl_rate_record(e->t.rate, now);
+    if (p->rate_per_host.count != FL_UNLIMITED)
+        fl_rate_record(h->rate, now);
+    *out = s;
+    return 0;
+}
+
+/* --- USER ----------------------------------------------------------------- */
+
+int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
+{
+    if (e == NULL || s == NULL || user == NULL || d == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t len = strnlen(user, FL_USER_MAX + 1);
+    if (len == 0 || len > FL_USER_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->authenticated) {
+        errno = EISCONN;
+        return -1;
+    }
+    char *copy = fl_memdup(user, len + 1);
+    if (copy == NULL)
+        return -1;
+    fl_free(s->u.login);
+    s->u.login = copy;
+    decision_allow(d, e->policy->dry_run);
+    return 0;
+}
+
+/* --- PASS ----------------------------------------------------------------- */
+
+static bool anon_password_rejected(const fl_policy *p, const char *login,
+                                   const char *password)
+{
+    if (!p->anon_reject.set || !fl_policy_is_anonymous(p, login))
+        return false;
+    bool match =
+        regexec(&p->anon_reject.re, password != NULL ? password : "", 0, NULL, 0) == 0;
+    return match != p->anon_reject.negate;
+}
+
+/* A failed PASS: 530 "Login incorrect.", and the Nth ends the session. */
+static int pass_failed(fl_engine *e, fl_session *s, fl_decision *d, struct view *v)
+{
+    const fl_policy *p = e->policy;
+    s->failed++;
+    if (p->max_login_attempts != FL_UNLIMITED && s->failed >= p->max_login_attempts) {
+        struct fl_hit hit = {FL_L_LOGIN_ATTEMPTS, p->max_login_attempts, s->failed,
+                             NULL};
+        decision_refuse(e, d, &hit, FL_DISCONNECT, v);
+        d->verdict =
+            p->dry_run ? FL_REJECT : FL_DISCONNECT; /* a bad password is never let in */
+        emit(e, FL_EV_MAX_LOGIN_ATTEMPTS, v, &hit, d);
+        if (!p->dry_run)
+            session_end(e, s);
+        return 0;
+    }
+    if (d->would == FL_ALLOW) {
+        d->would = FL_REJECT;
+        d->code = 530;
+        snprintf(d->message, sizeof d->message, "%s",
+                 fl_limit_descs[FL_L_LOGIN_ATTEMPTS].message);
+    }
+    d->verdict = FL_REJECT;
+    return 0;
+}
+
+int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decision *d)
+{
+    if (e == NULL || s == NULL || d == NULL ||
+        (password != NULL && strnlen(password, FL_PASS_MAX + 1) > FL_PASS_MAX)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->authenticated) {
+        errno = EISCONN;
+        return -1;
+    }
+    if (s->u.login == NULL) {
+        errno = EPROTO;
+        return -1;
+    }
+
+    const fl_policy *p = e->policy;
+    const char *login = s->u.login;
+    struct view v;
+    view_of_session(&v, s);
+    decision_allow(d, p->dry_run);
+
+    bool anonymous = fl_policy_is_anonymous(p, login);
+    if (anon_password_rejected(p, login, password))
+        refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
+    if (!ok || d->verdict != FL_ALLOW)
+        return pass_failed(e, s, d, &v);
+
+    /* Anonymous aliases are one user, as they are one account in ProFTPD. */
+    const char *name = anonymous ? p->anon_users[0] : login;
+    size_t name_len = strlen(name);
+    fl_host *h = s->host;
+    unsigned user_hv, uh_hv = 0, net_hv;
+    uint8_t nkey[FL_NET_KEY_LEN];
+    fl_network_key(p, &h->addr, nkey);
+    /* A host with clients knows its network, unless a reload changed the
+     * prefix length since. */
+    fl_network *net = h->net != NULL && h->net->key[16] == nkey[16]
+                          ? h->net
+                          : fl_network_lookup(e, nkey, &net_hv);
+    fl_user_entry *u = fl_user_lookup(e, name, name_len, &user_hv);
+    fl_user_host *uh = u != NULL ? fl_user_host_lookup(e, u, h, &uh_hv) : NULL;
+
+    v.user = name;
+    struct fl_login_counts lc = {
+        .class_def = s->cls != NULL ? fl_policy_class(p, s->cls->name) : NULL,
+        .class_clients = s->cls != NULL ? s->cls->clients : 0,
+        .host_clients = h->clients,
+        .net_clients = net != NULL ? net->clients : 0,
+        .user_clients = u != NULL ? u->clients : 0,
+        .user_hosts = (u != NULL ? u->nhosts : 0) + (uh != NULL ? 0 : 1),
+        .clients = (long long)e->t.nclients,
+    };
+    struct fl_hit hit;
+    if (d->would == FL_ALLOW && fl_limits_check_login(p, &lc, &hit)) {
+        decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
+        emit(e, fl_limit_descs[hit.id].event, &v, &hit, d);
+        if (d->verdict == FL_DISCONNECT) {
+            session_end(e, s);
+            return 0;
+        }
+    }
+
+    /* Insert what is missing, then count. A new user has no pair yet. */
+    bool new_user = u == NULL, new_uh = uh == NULL, new_net = net == NULL;
+    if (new_user)
+        u = fl_user_insert(e, name, name_len, user_hv);
+    if (u != NULL && new_uh) {
+        if (new_user)
+            fl_user_host_lookup(e, u, h, &uh_hv);
+        uh = fl_user_host_insert(e, u, h, uh_hv);
+    }
+    if (uh != NULL && new_net)
+        net = fl_network_insert(e, nkey, net_hv);
+    if (u == NULL || uh == NULL || net == NULL) {
+        if (uh != NULL && new_uh)
+            fl_user_host_release(e, uh);
+        if (u != NULL && new_user)
+            fl_user_release(e, u);
+        refuse_for(e, d, FL_L_NO_MEMORY, FL_DISCONNECT, &v);
+        session_end(e, s);
+        return 0;
+    }
+    u->clients++;
+    uh->clients++;
+    u->recent = uh;
+    net->clients++;
+    h->clients++;
+    if (h->net == NULL)
+        h->net = net;
+    if (h->net == net)
+        h->net_clients++;
+    if (s->cls != NULL)
+        s->cls->clients++;
+    e->t.nclients++;
+    fl_free(s->u.login);
+    s->u.uh = uh;
+    s->net = net;
+    s->authenticated = true;
+    return 0;
+}
+
+/* --- queries -------------------------------------------------------------- */
+
+fl_session *fl_session_find(fl_engine *e, const char *sid)
+{
+    unsigned hv;
+    return e != NULL && sid != NULL ? fl_session_lookup(e, sid, strlen(sid), &hv)
+                                    : NULL;
+}
+
+const char *fl_session_id(const fl_session *s)
+{
+    return s->sid;
+}
+
+const fl_addr *fl_session_addr(const fl_session *s)
+{
+    return &s->host->addr;
+}
+
+const char *fl_session_user(const fl_session *s)
+{
+    return s->authenticated ? fl_session_user_entry(s)->name : s->u.login;
+}
+
+const char *fl_session_class(const fl_session *s)
+{
+    return s->cls != NULL ? s->cls->name : NULL;
+}
+
+bool fl_session_authenticated(const fl_session *s)
+{
+    return s->authenticated;
+}
+
+int fl_session_failed_logins(const fl_session *s)
+{
+    return s->failed;
+}
+
+void fl_engine_totals(fl_engine *e, fl_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    t->sessions = e->t.nsessions;
+    t->clients = e->t.nclients;
+    t->hosts = HASH_COUNT(e->t.hosts);
+    t->idle_hosts = e->t.nidle;
+    t->users = HASH_COUNT(e->t.users);
+    t->classes = HASH_COUNT(e->t.classes);
+    t->networks = HASH_COUNT(e->t.networks);
+    t->evictions = e->t.evictions;
+}
+
+static int counts_none(fl_counts *c)
+{
+    c->conns = c->clients = c->hosts = 0;
+    errno = ENOENT;
+    return -1;
+}
+
+int fl_count_host(fl_engine *e, const fl_addr *a, fl_counts *c)
+{
+    unsigned hv;
+    const fl_host *h = fl_host_lookup(e, a, &hv);
+    if (h == NULL)
+        return counts_none(c);
+    c->conns = h->conns;
+    c->clients = h->clients;
+    c->hosts = 1;
+    return 0;
+}
+
+int fl_count_user(fl_engine *e, const char *user, fl_counts *c)
+{
+    unsigned hv;
+    const fl_user_entry *u = fl_user_lookup(e, user, strlen(user), &hv);
+    if (u == NULL)
+        return counts_none(c);
+    c->conns = c->clients = u->clients;
+    c->hosts = u->nhosts;
+    return 0;
+}
+
+int fl_count_class(fl_engine *e, const char *class_name, fl_counts *c)
+{
+    unsigned hv;
+    const fl_class_count *k = fl_class_count_lookup(e, class_name, &hv);
+    if (k == NULL)
+        return counts_none(c);
+    c->conns = k->conns;
+    c->clients = k->clients;
+    c->hosts = -1;
+    return 0;
+}
+
+int fl_count_network(fl_engine *e, const fl_addr *a, fl_counts *c)
+{
+    uint8_t key[FL_NET_KEY_LEN];
+    fl_network_key(e->policy, a, key);
+    unsigned hv;
+    const fl_network *n = fl_network_lookup(e, key, &hv);
+    if (n == NULL)
+        return counts_none(c);
+    c->conns = c->clients = n->clients;
+    c->hosts = -1;
+    return 0;
+}

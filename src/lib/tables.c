@@ -1,0 +1,375 @@
+/*
+ * tables.c - look up, insert and release the engine's counted entries.
+ *
+ * Every table is a uthash hashed with the engine's SipHash key (see
+ * table.h). An entry is freed by "release" once its counts say nothing
+ * refers to it any more. Host entries alone may outlive their sessions, to
+ * remember recent connections for MaxConnectionRatePerHost: they wait on an
+ * idle list in the order they went idle, and leave it when their window has
+ * run out (a sweep on the engine's timers) or when MaxTrackedHosts needs the
+ * room, oldest first.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "addr.h"
+#include "internal.h"
+
+#define SWEEP_INTERVAL FL_USEC_PER_SEC
+
+void fl_tables_init(fl_engine *e)
+{
+    memset(&e->t, 0, sizeof e->t);
+    e->t.sweep_timer = -1;
+}
+
+/* Add item under key with hash hv; on failure free item, set errno to
+ * ENOMEM and return NULL from the calling function. */
+#define TABLE_INSERT_OR_FAIL(head, item, keyptr, keylen, hv)                           \
+    do {                                                                               \
+        HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, keyptr, keylen, hv, item);               \
+        if (!FL_HASH_ADDED(item)) {                                                    \
+            fl_free(item);                                                             \
+            errno = ENOMEM;                                                            \
+            return NULL;                                                               \
+        }                                                                              \
+    } while (0)
+
+/* --- hosts ---------------------------------------------------------------- */
+
+fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_host *h;
+    HASH_VALUE(addr, sizeof *addr, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.hosts, addr, sizeof *addr, *hv, h);
+    return h;
+}
+
+static void idle_unlink(struct fl_tables *t, fl_host *h)
+{
+    if (h->idle_prev != NULL)
+        h->idle_prev->idle_next = h->idle_next;
+    else
+        t->idle_head = h->idle_next;
+    if (h->idle_next != NULL)
+        h->idle_next->idle_prev = h->idle_prev;
+    else
+        t->idle_tail = h->idle_prev;
+    h->idle_prev = h->idle_next = NULL;
+    t->nidle--;
+}
+
+static void host_free(fl_engine *e, fl_host *h)
+{
+    HASH_DEL(e->t.hosts, h);
+    fl_free(h->rate);
+    fl_free(h);
+}
+
+/* Free the idle host that went idle first. */
+static void idle_pop(fl_engine *e)
+{
+    fl_host *h = e->t.idle_head;
+    idle_unlink(&e->t, h);
+    host_free(e, h);
+}
+
+/* When a host's rate state stops mattering: its newest connect leaves the
+ * window of the policy in force. */
+static bool host_rate_expired(const fl_engine *e, const fl_host *h, fl_usec now)
+{
+    const fl_rate_cfg *r = &e->policy->rate_per_host;
+    return h->rate == NULL || r->count == FL_UNLIMITED ||
+           fl_rate_newest(h->rate) + r->interval <= now;
+}
+
+static void idle_expire(fl_engine *e, fl_usec now)
+{
+    while (e->t.idle_head != NULL && host_rate_expired(e, e->t.idle_head, now))
+        idle_pop(e);
+}
+
+static int sweep_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
+{
+    (void)interval;
+    (void)timerno;
+    (void)elapsed;
+    fl_engine *e = data;
+    idle_expire(e, fl_engine_now(e));
+    if (e->t.idle_head == NULL) {
+        e->t.sweep_timer = -1;
+        return 0;
+    }
+    return 1;
+}
+
+static void sweep_arm(fl_engine *e)
+{
+    if (e->t.sweep_timer >= 0)
+        return;
+    /* Should the timer not be armed, idle hosts still go: inserting a host
+     * expires what is due, and MaxTrackedHosts evicts. */
+    e->t.sweep_timer =
+        fl_timer_add_usec(e, SWEEP_INTERVAL, FL_TIMER_DYNAMIC, NULL, sweep_cb, e);
+}
+
+fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
+{
+    if (e->t.idle_head != NULL)
+        idle_expire(e, fl_engine_now(e));
+    if ((long long)HASH_COUNT(e->t.hosts) >= e->policy->max_tracked_hosts) {
+        if (e->t.idle_head == NULL) {
+            errno = ENOSPC;
+            return NULL;
+        }
+        idle_pop(e);
+        e->t.evictions++;
+    }
+
+    fl_host *h = fl_calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->addr = *addr;
+    TABLE_INSERT_OR_FAIL(e->t.hosts, h, &h->addr, sizeof h->addr, hv);
+    return h;
+}
+
+static bool host_is_idle(const fl_engine *e, const fl_host *h)
+{
+    return h->idle_prev != NULL || e->t.idle_head == h;
+}
+
+void fl_host_unidle(fl_engine *e, fl_host *h)
+{
+    if (host_is_idle(e, h))
+        idle_unlink(&e->t, h);
+}
+
+void fl_host_release(fl_engine *e, fl_host *h)
+{
+    if (h->conns > 0 || host_is_idle(e, h))
+        return;
+    if (host_rate_expired(e, h, fl_engine_now(e))) {
+        host_free(e, h);
+        return;
+    }
+    struct fl_tables *t = &e->t;
+    h->idle_prev = t->idle_tail;
+    h->idle_next = NULL;
+    if (t->idle_tail != NULL)
+        t->idle_tail->idle_next = h;
+    else
+        t->idle_head = h;
+    t->idle_tail = h;
+    t->nidle++;
+    sweep_arm(e);
+}
+
+/* --- users and (user, host) pairs ------------------------------------------ */
+
+fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_user_entry *u;
+    HASH_VALUE(name, len, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.users, name, len, *hv, u);
+    return u;
+}
+
+fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv)
+{
+    fl_user_entry *u = fl_calloc(1, sizeof *u + len + 1);
+    if (u == NULL)
+        return NULL;
+    memcpy(u->name, name, len);
+    TABLE_INSERT_OR_FAIL(e->t.users, u, u->name, len, hv);
+    return u;
+}
+
+void fl_user_release(fl_engine *e, fl_user_entry *u)
+{
+    if (u->clients > 0)
+        return;
+    HASH_DEL(e->t.users, u);
+    fl_free(u);
+}
+
+fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
+                                  unsigned *hv)
+{
+    if (u->recent != NULL && u->recent->key.host == h)
+        return u->recent;
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_user_host probe, *uh;
+    memset(&probe.key, 0, sizeof probe.key);
+    probe.key.user = u;
+    probe.key.host = h;
+    HASH_VALUE(&probe.key, sizeof probe.key, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.user_hosts, &probe.key, sizeof probe.key, *hv, uh);
+    return uh;
+}
+
+fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
+                                  unsigned hv)
+{
+    fl_user_host *uh = fl_calloc(1, sizeof *uh);
+    if (uh == NULL)
+        return NULL;
+    uh->key.user = u;
+    uh->key.host = h;
+    TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv);
+    u->nhosts++;
+    u->recent = uh;
+    return uh;
+}
+
+void fl_user_host_release(fl_engine *e, fl_user_host *uh)
+{
+    if (uh->clients > 0)
+        return;
+    fl_user_entry *u = uh->key.user;
+    u->nhosts--;
+    if (u->recent == uh)
+        u->recent = NULL;
+    HASH_DEL(e->t.user_hosts, uh);
+    fl_free(uh);
+}
+
+/* --- classes -------------------------------------------------------------- */
+
+fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    size_t len = strlen(name);
+    fl_class_count *c;
+    HASH_VALUE(name, len, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.classes, name, len, *hv, c);
+    return c;
+}
+
+fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned hv)
+{
+    size_t len = strlen(name);
+    fl_class_count *c = fl_calloc(1, sizeof *c + len + 1);
+    if (c == NULL)
+        return NULL;
+    memcpy(c->name, name, len);
+    TABLE_INSERT_OR_FAIL(e->t.classes, c, c->name, len, hv);
+    return c;
+}
+
+void fl_class_count_release(fl_engine *e, fl_class_count *c)
+{
+    if (c->conns > 0)
+        return;
+    HASH_DEL(e->t.classes, c);
+    fl_free(c);
+}
+
+/* --- networks ------------------------------------------------------------- */
+
+void fl_network_key(const fl_policy *p, const fl_addr *addr,
+                    uint8_t key[FL_NET_KEY_LEN])
+{
+    unsigned bits = fl_addr_is_v4(addr) ? p->net_v4_bits : p->net_v6_bits;
+    fl_addr masked;
+    fl_addr_mask(addr, bits, &masked);
+    memcpy(key, masked.b, 16);
+    key[16] = (uint8_t)bits;
+}
+
+fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+                              unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_network *n;
+    HASH_VALUE(key, FL_NET_KEY_LEN, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.networks, key, FL_NET_KEY_LEN, *hv, n);
+    return n;
+}
+
+fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+                              unsigned hv)
+{
+    fl_network *n = fl_calloc(1, sizeof *n);
+    if (n == NULL)
+        return NULL;
+    memcpy(n->key, key, FL_NET_KEY_LEN);
+    TABLE_INSERT_OR_FAIL(e->t.networks, n, n->key, FL_NET_KEY_LEN, hv);
+    return n;
+}
+
+void fl_network_release(fl_engine *e, fl_network *n)
+{
+    if (n->clients > 0)
+        return;
+    HASH_DEL(e->t.networks, n);
+    fl_free(n);
+}
+
+/* --- sessions ------------------------------------------------------------- */
+
+fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_session *s;
+    HASH_VALUE(sid, len, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.sessions, sid, len, *hv, s);
+    return s;
+}
+
+fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv)
+{
+    fl_session *s = fl_calloc(1, sizeof *s + len + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s->sid, sid, len);
+    TABLE_INSERT_OR_FAIL(e->t.sessions, s, s->sid, len, hv);
+    return s;
+}
+
+void fl_session_remove(fl_engine *e, fl_session *s)
+{
+    HASH_DEL(e->t.sessions, s);
+}
+
+/* --- teardown ------------------------------------------------------------- */
+
+#define FREE_TABLE(head, type)                                                         \
+    do {                                                                               \
+        type *it_, *tmp_;                                                              \
+        HASH_ITER(hh, head, it_, tmp_)                                                 \
+        {                                                                              \
+            HASH_DEL(head, it_);                                                       \
+            fl_free(it_);                                                              \
+        }                                                                              \
+    } while (0)
+
+void fl_tables_free(fl_engine *e)
+{
+    struct fl_tables *t = &e->t;
+    fl_session *s, *stmp;
+    HASH_ITER(hh, t->sessions, s, stmp)
+    {
+        HASH_DEL(t->sessions, s);
+        if (!s->authenticated)
+            fl_free(s->u.login);
+        fl_free(s);
+    }
+    fl_host *h, *htmp;
+    HASH_ITER(hh, t->hosts, h, htmp)
+    {
+        HASH_DEL(t->hosts, h);
+        fl_free(h->rate);
+        fl_free(h);
+    }
+    FREE_TABLE(t->users, fl_user_entry);
+    FREE_TABLE(t->user_hosts, fl_user_host);
+    FREE_TABLE(t->classes, fl_class_count);
+    FREE_TABLE(t->networks, fl_network);
+    fl_free(t->rate);
+    fl_tables_init(e);
+}

@@ -1,0 +1,150 @@
+/*
+ * tables.h - the counts the engine keeps, in keyed uthash tables.
+ *
+ * Entries exist only while something refers to them: a session, an
+ * authenticated client, or (for hosts) rate state still inside its window.
+ * A session holds a pointer to every entry it counts in, so releasing it is
+ * a handful of decrements and never a search.
+ */
+#ifndef FL_TABLES_H
+#define FL_TABLES_H
+
+#include <ftplimit/engine.h>
+
+#include "policy_types.h"
+#include "rate.h"
+#include "table.h"
+
+typedef struct fl_host {
+    UT_hash_handle hh;
+    fl_addr addr;     /* key */
+    uint32_t conns;   /* live sessions from this address; 0 only while idle */
+    uint32_t clients; /* authenticated ones among them */
+    fl_rate *rate;    /* MaxConnectionRatePerHost window, NULL until needed */
+    struct fl_host *idle_prev, *idle_next; /* the idle list, while conns == 0 */
+    struct fl_network *net; /* the network net_clients of its clients count
+                               in, to spare a lookup; NULL when none */
+    uint32_t net_clients;
+} fl_host;
+
+typedef struct fl_user_entry {
+    UT_hash_handle hh;
+    uint32_t clients;            /* authenticated sessions of this user */
+    uint32_t nhosts;             /* distinct hosts they come from */
+    struct fl_user_host *recent; /* the pair of its latest login, or NULL */
+    char name[];                 /* key */
+} fl_user_entry;
+
+/* One (user, host) pair: its count tells when a user leaves a host. */
+typedef struct fl_user_host {
+    UT_hash_handle hh;
+    struct {
+        fl_user_entry *user;
+        fl_host *host;
+    } key;
+    uint32_t clients;
+} fl_user_host;
+
+typedef struct fl_class_count {
+    UT_hash_handle hh;
+    uint32_t conns, clients;
+    char name[]; /* key */
+} fl_class_count;
+
+#define FL_NET_KEY_LEN 17 /* masked address and prefix length */
+typedef struct fl_network fl_network;
+struct fl_network {
+    UT_hash_handle hh;
+    uint8_t key[FL_NET_KEY_LEN];
+    uint32_t clients;
+};
+
+struct fl_session {
+    UT_hash_handle hh;
+    fl_host *host;
+    fl_class_count *cls;
+    union {
+        char *login;      /* the USER name, until authenticated */
+        fl_user_host *uh; /* once authenticated: the user is uh->key.user */
+    } u;
+    fl_network *net; /* once authenticated */
+    uint16_t failed; /* failed logins */
+    bool authenticated;
+    char sid[]; /* key */
+};
+
+struct fl_tables {
+    fl_session *sessions;
+    fl_host *hosts;
+    fl_user_entry *users;
+    fl_user_host *user_hosts;
+    fl_class_count *classes;
+    fl_network *networks;
+
+    size_t nsessions, nclients;
+    fl_host *idle_head, *idle_tail; /* oldest idle first */
+    size_t nidle;
+    uint64_t evictions;
+    int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
+
+    fl_rate *rate; /* MaxConnectionRate, daemon-wide */
+    uint64_t next_sid;
+};
+
+void fl_tables_init(fl_engine *e);
+void fl_tables_free(fl_engine *e);
+
+/*
+ * Each kind of entry has: lookup (returns the entry or NULL, and the key's
+ * hash in *hv), insert (a new entry for a key that lookup did not find,
+ * with the hash lookup gave; NULL/ENOMEM), and release (free the entry if
+ * nothing counts in it any more). Looking up once and inserting with the
+ * same hash keeps a login to one hash and one chain walk per table.
+ */
+
+fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv);
+/* May evict the oldest idle host at MaxTrackedHosts; NULL with ENOSPC when
+ * the table is full of live hosts. */
+fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv);
+/* Frees the host, or parks it on the idle list while its rate window
+ * matters. Call when its conns dropped to 0. */
+void fl_host_release(fl_engine *e, fl_host *h);
+/* Take a host off the idle list because a session uses it again. */
+void fl_host_unidle(fl_engine *e, fl_host *h);
+
+fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv);
+fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv);
+void fl_user_release(fl_engine *e, fl_user_entry *u);
+
+/* Most users log in from one host: their most recent pair answers without
+ * a table lookup; *hv is then left unset, as no insert can follow. */
+fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
+                                  unsigned *hv);
+fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
+                                  unsigned hv);
+void fl_user_host_release(fl_engine *e, fl_user_host *uh);
+
+fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv);
+fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned hv);
+void fl_class_count_release(fl_engine *e, fl_class_count *c);
+
+/* The network key of addr under the policy's prefix lengths. */
+void fl_network_key(const fl_policy *p, const fl_addr *addr,
+                    uint8_t key[FL_NET_KEY_LEN]);
+fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+                              unsigned *hv);
+fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+                              unsigned hv);
+void fl_network_release(fl_engine *e, fl_network *n);
+
+fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv);
+fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
+void fl_session_remove(fl_engine *e, fl_session *s);
+
+/* The user an authenticated session counts under. */
+static inline fl_user_entry *fl_session_user_entry(const fl_session *s)
+{
+    return s->u.uh->key.user;
+}
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * check_classes.c - which <Class> a session gets.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engineutil.h"
+
+static tenv T;
+
+static void teardown(void)
+{
+    tenv_stop(&T);
+}
+
+/* The class a new session from addr (and DNS name) gets, or "-". */
+static const char *class_of(const char *addr, const char *dns)
+{
+    static char buf[256];
+    static int n;
+    char sid[32];
+    snprintf(sid, sizeof sid, "k%d", ++n);
+    ck_assert_int_eq(t_connect_named(&T, sid, addr, dns, NULL), FL_ALLOW);
+    const char *c = fl_session_class(fl_session_find(T.e, sid));
+    snprintf(buf, sizeof buf, "%s", c != NULL ? c : "-");
+    t_close(&T, sid);
+    return buf;
+}
+
+START_TEST(test_a_session_gets_the_first_class_in_file_order_that_it_satisfies)
+{
+    tenv_start(&T, "<Class narrow>\nFrom 10.1.0.0/16\n</Class>\n"
+                   "<Class wide>\nFrom 10.0.0.0/8\n</Class>\n"
+                   "<Class late>\nFrom 10.1.2.3\n</Class>\n");
+    ck_assert_str_eq(class_of("10.1.2.3", NULL), "narrow");
+    ck_assert_str_eq(class_of("10.2.0.1", NULL), "wide");
+    ck_assert_str_eq(class_of("192.0.2.1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_satisfy_all_requires_every_item_to_match)
+{
+    tenv_start(&T,
+               "<Class inner>\nFrom 10.0.0.0/8 !10.9.0.0/16\nSatisfy all\n</Class>\n");
+    ck_assert_str_eq(class_of("10.1.0.1", NULL), "inner");
+    ck_assert_str_eq(class_of("10.9.0.1", NULL), "-");
+    ck_assert_str_eq(class_of("192.0.2.1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_satisfy_any_takes_a_negated_item_as_matching_what_it_excludes)
+{
+    /* As in ProFTPD, "!item" is the plain negation of item. */
+    tenv_start(&T, "<Class notlan>\nFrom !10.0.0.0/8\n</Class>\n");
+    ck_assert_str_eq(class_of("192.0.2.1", NULL), "notlan");
+    ck_assert_str_eq(class_of("10.0.0.1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_ipv6_cidrs_and_addresses_match)
+{
+    tenv_start(&T, "<Class v6>\nFrom 2001:db8:abcd::/48\n</Class>\n"
+                   "<Class host>\nFrom 2001:db8::1\n</Class>\n");
+    ck_assert_str_eq(class_of("2001:db8:abcd:12::7", NULL), "v6");
+    ck_assert_str_eq(class_of("2001:db8::1", NULL), "host");
+    ck_assert_str_eq(class_of("2001:db8:abce::1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_ipv4_mapped_addresses_match_ipv4_items)
+{
+    tenv_start(&T, "<Class lan>\nFrom 192.168.0.0/16\n</Class>\n"
+                   "<Class one>\nFrom ::ffff:10.0.0.5\n</Class>\n");
+    ck_assert_str_eq(class_of("::ffff:192.168.4.4", NULL), "lan");
+    ck_assert_str_eq(class_of("10.0.0.5", NULL), "one");
+}
+END_TEST
+
+START_TEST(test_ip_globs_match_the_address_text)
+{
+    tenv_start(&T, "<Class g>\nFrom 10.0.*.1 10.5.\n</Class>\n"
+                   "<Class g6>\nFrom 2001:db8::*\n</Class>\n");
+    ck_assert_str_eq(class_of("10.0.77.1", NULL), "g");
+    ck_assert_str_eq(class_of("10.0.77.2", NULL), "-");
+    ck_assert_str_eq(class_of("10.5.1.2", NULL), "g");
+    ck_assert_str_eq(class_of("10.50.1.2", NULL), "-");
+    ck_assert_str_eq(class_of("2001:db8::42", NULL), "g6");
+}
+END_TEST
+
+START_TEST(test_dns_names_match_only_a_name_the_caller_provides)
+{
+    tenv_start(&T, "<Class corp>\nFrom .example.com ftp.example.net\n</Class>\n"
+                   "<Class globbed>\nFrom host-??.example.org\n</Class>\n");
+    ck_assert_str_eq(class_of("192.0.2.1", "a.b.EXAMPLE.com"), "corp");
+    ck_assert_str_eq(class_of("192.0.2.1", "ftp.example.net"), "corp");
+    ck_assert_str_eq(class_of("192.0.2.1", "other.example.net"), "-");
+    ck_assert_str_eq(class_of("192.0.2.1", "host-07.example.org"), "globbed");
+    /* No name given: the engine never resolves, so no DNS item matches. */
+    ck_assert_str_eq(class_of("192.0.2.1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_all_and_none_items)
+{
+    tenv_start(&T, "<Class nobody>\nFrom none\n</Class>\n"
+                   "<Class everybody>\nFrom all\n</Class>\n");
+    ck_assert_str_eq(class_of("192.0.2.1", NULL), "everybody");
+    ck_assert_str_eq(class_of("::1", NULL), "everybody");
+}
+END_TEST
+
+START_TEST(test_items_may_be_listed_with_commas_and_over_several_from_lines)
+{
+    tenv_start(&T, "<Class a>\nFrom 10.0.0.1, 10.0.0.2\nFrom 10.0.0.3\n</Class>\n");
+    ck_assert_str_eq(class_of("10.0.0.1", NULL), "a");
+    ck_assert_str_eq(class_of("10.0.0.2", NULL), "a");
+    ck_assert_str_eq(class_of("10.0.0.3", NULL), "a");
+    ck_assert_str_eq(class_of("10.0.0.4", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_a_session_keeps_the_class_it_got_at_connect)
+{
+    tenv_start(&T, "<Class a>\nFrom 10.0.0.0/8\n</Class>\n");
+    t_connect(&T, "s", "10.0.0.1", NULL);
+    ck_assert_int_eq(tenv_reload(&T, "<Class b>\nFrom 10.0.0.0/8\n</Class>\n"), 0);
+    ck_assert_str_eq(fl_session_class(fl_session_find(T.e, "s")), "a");
+    ck_assert_str_eq(class_of("10.0.0.2", NULL), "b");
+}
+END_TEST
+
+static Suite *classes_suite(void)
+{
+    Suite *s = suite_create("classes");
+    TCase *tc = tcase_create("classes");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc,
+                   test_a_session_gets_the_first_class_in_file_order_that_it_satisfies);
+    tcase_add_test(tc, test_satisfy_all_requires_every_item_to_match);
+    tcase_add_test(tc,
+                   test_satisfy_any_takes_a_negated_item_as_matching_what_it_excludes);
+    tcase_add_test(tc, test_ipv6_cidrs_and_addresses_match);
+    tcase_add_test(tc, test_ipv4_mapped_addresses_match_ipv4_items);
+    tcase_add_test(tc, test_ip_globs_match_the_address_text);
+    tcase_add_test(tc, test_dns_names_match_only_a_name_the_caller_provides);
+    tcase_add_test(tc, test_all_and_none_items);
+    tcase_add_test(tc,
+                   test_items_may_be_listed_with_commas_and_over_several_from_lines);
+    tcase_add_test(tc, test_a_session_keeps_the_class_it_got_at_connect);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(classes_suite()) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

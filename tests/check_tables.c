@@ -1,0 +1,468 @@
+/*
+ * check_tables.c - reload, the bounded host table, idle expiry, running out
+ * of memory, and the keyed hash.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engineutil.h"
+#include "internal.h"
+
+#define SEC FL_USEC_PER_SEC
+
+static tenv T;
+static fl_decision D;
+
+static void teardown(void)
+{
+    tenv_stop(&T);
+}
+
+/* --- reload ----------------------------------------------------------------- */
+
+START_TEST(test_reload_keeps_every_count_and_session)
+{
+    tenv_start(&T, "MaxClientsPerHost 5\n<Class lan>\nFrom 10.0.0.0/8\n</Class>\n");
+    t_login(&T, "a", "10.0.0.1", "alice", NULL);
+    t_login(&T, "b", "10.0.0.1", "bob", NULL);
+    t_connect(&T, "c", "10.0.0.2", NULL);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerHost 5\n"), 0);
+    ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 2);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.2"), 1);
+    ck_assert_int_eq(user_clients(&T, "alice"), 1);
+    ck_assert_int_eq(class_clients(&T, "lan"), 2);
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.sessions, 3);
+    ck_assert_int_eq(tot.clients, 2);
+}
+END_TEST
+
+START_TEST(test_a_lowered_limit_applies_to_new_decisions_and_ends_no_live_session)
+{
+    tenv_start(&T, "MaxClientsPerHost 5\n");
+    t_login(&T, "a", "10.0.0.1", "u1", NULL);
+    t_login(&T, "b", "10.0.0.1", "u2", NULL);
+    t_login(&T, "c", "10.0.0.1", "u3", NULL);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerHost 1\n"), 0);
+    ck_assert_ptr_nonnull(fl_session_find(T.e, "a"));
+    ck_assert_ptr_nonnull(fl_session_find(T.e, "c"));
+    ck_assert_int_eq(t_login(&T, "d", "10.0.0.1", "u4", &D), FL_DISCONNECT);
+    ck_assert_int_eq(T.last_max, 1);
+    ck_assert_int_eq(T.last_count, 4);
+    t_close(&T, "a");
+    t_close(&T, "b");
+    t_close(&T, "c");
+    ck_assert_int_eq(t_login(&T, "d", "10.0.0.1", "u4", NULL), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_a_raised_limit_lets_new_sessions_in_at_once)
+{
+    tenv_start(&T, "MaxClients 1\n");
+    t_login(&T, "a", "10.0.0.1", "u1", NULL);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "u2", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClients 2\n"), 0);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "u2", NULL), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_a_reload_that_fails_keeps_the_old_policy_and_says_why)
+{
+    tenv_start(&T, "MaxClients 1\n");
+    t_login(&T, "a", "10.0.0.1", "u1", NULL);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClients 5\nMaxClient 3\n"), -1);
+    ck_assert_ptr_nonnull(
+        strstr(T.errors.text, "policy.conf:2: unknown directive 'MaxClient'"));
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "u2", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxClients");
+    ck_assert_int_eq(T.last_max, 1);
+}
+END_TEST
+
+START_TEST(test_reload_generates_restart_preparse_and_postparse)
+{
+    tenv_start(&T, "MaxClients 1\n");
+    ck_assert_int_eq(tenv_reload(&T, "MaxClients 2\n"), 0);
+    ck_assert_str_eq(T.events.text, "core.restart,core.preparse,core.postparse,");
+    trail_reset(&T.events);
+    ck_assert_int_eq(tenv_reload(&T, "Bogus\n"), -1);
+    ck_assert_str_eq(T.events.text, "core.restart,core.preparse,");
+}
+END_TEST
+
+START_TEST(test_reload_without_a_path_reads_the_same_file_again)
+{
+    tenv_start(&T, "MaxClients 1\n");
+    free(write_file(T.dir, "policy.conf", "MaxClients 7\n"));
+    ck_assert_int_eq(fl_engine_reload(T.e, NULL, NULL, NULL), 0);
+    for (int i = 0; i < 7; i++) {
+        char sid[8];
+        snprintf(sid, sizeof sid, "s%d", i);
+        ck_assert_int_eq(t_login(&T, sid, "10.0.0.1", sid, NULL), FL_ALLOW);
+    }
+    ck_assert_int_eq(t_login(&T, "x", "10.0.0.1", "x", NULL), FL_DISCONNECT);
+}
+END_TEST
+
+START_TEST(test_a_rate_window_is_resized_by_a_reload_keeping_the_newest_connects)
+{
+    tenv_start(&T, "MaxConnectionRatePerHost 5 60\n");
+    for (int i = 0; i < 4; i++) {
+        char sid[8];
+        snprintf(sid, sizeof sid, "s%d", i);
+        ck_assert_int_eq(t_connect(&T, sid, "10.0.0.1", NULL), FL_ALLOW);
+    }
+    ck_assert_int_eq(tenv_reload(&T, "MaxConnectionRatePerHost 2 60\n"), 0);
+    ck_assert_int_eq(t_connect(&T, "x", "10.0.0.1", &D), FL_DISCONNECT);
+    ck_assert_int_eq(T.last_count, 3); /* two remembered, this one is the third */
+}
+END_TEST
+
+START_TEST(test_a_reload_that_changes_the_network_prefix_keeps_counts_exact)
+{
+    tenv_start(&T, "MaxClientsPerNetwork 10 24 64\n");
+    t_login(&T, "a", "10.0.1.1", "u1", NULL);
+    t_login(&T, "b", "10.0.2.1", "u2", NULL);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerNetwork 1 16 64\n"), 0);
+    /* Old sessions count in their /24s; new ones in the /16. */
+    ck_assert_int_eq(t_login(&T, "c", "10.0.1.1", "u3", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "d", "10.0.2.1", "u4", NULL), FL_DISCONNECT);
+    t_close(&T, "c");
+    t_close(&T, "a");
+    ck_assert_int_eq(t_login(&T, "e", "10.0.1.1", "u5", NULL), FL_ALLOW);
+    t_close(&T, "b");
+    t_close(&T, "e");
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.networks, 0);
+    ck_assert_int_eq(tot.clients, 0);
+}
+END_TEST
+
+/* --- the bounded host table ------------------------------------------------ */
+
+START_TEST(test_a_full_table_refuses_new_hosts_with_421_and_an_event)
+{
+    tenv_start(&T, "MaxTrackedHosts 2\n");
+    ck_assert_int_eq(t_connect(&T, "a", "10.0.0.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_connect(&T, "b", "10.0.0.2", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_connect(&T, "c", "10.0.0.3", &D), FL_DISCONNECT);
+    ck_assert_int_eq(D.code, 421);
+    ck_assert_str_eq(D.limit, "MaxTrackedHosts");
+    ck_assert_ptr_nonnull(strstr(T.events.text, "ftplimit.table-full(c),core.exit(c)"));
+    /* Known hosts still get in; live entries are never evicted. */
+    ck_assert_int_eq(t_connect(&T, "a2", "10.0.0.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.2"), 1);
+    t_close(&T, "b");
+    ck_assert_int_eq(t_connect(&T, "c", "10.0.0.3", NULL), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_a_full_table_evicts_idle_rate_state_oldest_first)
+{
+    tenv_start(&T, "MaxTrackedHosts 3\nMaxConnectionRatePerHost 1 3600\n");
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    T.clock.now += SEC;
+    t_connect(&T, "b", "10.0.0.2", NULL);
+    T.clock.now += SEC;
+    t_connect(&T, "c", "10.0.0.3", NULL);
+    t_close(&T, "b"); /* idle first */
+    t_close(&T, "a");
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.hosts, 3);
+    ck_assert_int_eq(tot.idle_hosts, 2);
+    /* A new host takes the place of the host that went idle first. */
+    ck_assert_int_eq(t_connect(&T, "d", "10.0.0.4", NULL), FL_ALLOW);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.2"), -1);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 0);
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.evictions, 1);
+    /* The evicted host's rate is forgotten; the kept one's still counts. */
+    ck_assert_int_eq(t_connect(&T, "b", "10.0.0.2", NULL), FL_ALLOW);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), -1); /* evicted in turn */
+}
+END_TEST
+
+START_TEST(test_idle_rate_state_expires_through_the_engine_timers)
+{
+    tenv_start(&T, "MaxConnectionRatePerHost 2 10\n");
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    t_close(&T, "a");
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 0);
+    ck_assert_int_eq(fl_timers_count(T.e), 1);
+    T.clock.now += 9 * SEC;
+    fl_timers_run(T.e);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 0);
+    T.clock.now += SEC;
+    fl_timers_run(T.e);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), -1);
+    ck_assert_int_eq(fl_timers_count(T.e), 0);
+}
+END_TEST
+
+START_TEST(test_hosts_without_rate_state_are_freed_with_their_last_session)
+{
+    tenv_start(&T, "MaxClientsPerHost 3\n");
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    t_close(&T, "a");
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), -1);
+    ck_assert_int_eq(fl_timers_count(T.e), 0);
+}
+END_TEST
+
+/* --- out of memory --------------------------------------------------------- */
+
+/* No live entry left (hosts may stay idle for their rate window). */
+static void assert_tables_empty(fl_engine *e)
+{
+    fl_totals tot;
+    fl_engine_totals(e, &tot);
+    ck_assert_int_eq(tot.sessions, 0);
+    ck_assert_int_eq(tot.clients, 0);
+    ck_assert_int_eq(tot.hosts - tot.idle_hosts, 0);
+    ck_assert_int_eq(tot.users, 0);
+    ck_assert_int_eq(tot.classes, 0);
+    ck_assert_int_eq(tot.networks, 0);
+}
+
+/* One full lifecycle with the nth allocation failing: true if it fired. */
+static bool lifecycle_with_failure(long n)
+{
+    fl_session *s = NULL;
+    fl_connect_info ci = {.sid = "s"};
+    fl_addr_parse("10.0.0.1", &ci.addr);
+
+    T.clock.now += SEC; /* keep clear of the rate limits */
+    fl_fault_fail_alloc_at(n);
+    int rc = fl_connect(T.e, &ci, &s, &D);
+    ck_assert_int_eq(rc, 0);
+    if (s == NULL) {
+        ck_assert_int_eq(D.code, 421);
+        ck_assert(strcmp(D.limit, "OutOfMemory") == 0 ||
+                  strcmp(D.limit, "MaxTrackedHosts") == 0);
+    } else if (fl_user(T.e, s, "alice", &D) < 0) {
+        ck_assert_int_eq(errno, ENOMEM);
+        fl_close(T.e, s);
+    } else {
+        ck_assert_int_eq(fl_pass(T.e, s, true, "pw", &D), 0);
+        if (D.verdict == FL_ALLOW) {
+            ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 1);
+            ck_assert_int_eq(user_clients(&T, "alice"), 1);
+            fl_close(T.e, s);
+        } else {
+            ck_assert_int_eq(D.verdict, FL_DISCONNECT);
+            ck_assert_str_eq(D.limit, "OutOfMemory");
+        }
+    }
+    bool fired = fl_fault_fired();
+    fl_fault_fail_alloc_at(0);
+    assert_tables_empty(T.e);
+    return fired;
+}
+
+START_TEST(test_running_out_of_memory_anywhere_in_a_session_refuses_it_cleanly)
+{
+    tenv_start(&T, "<Class lan>\nFrom all\n</Class>\nMaxConnectionRate 10\n"
+                   "MaxConnectionRatePerHost 5 1\nMaxClientsPerNetwork 10\n");
+    long n = 1;
+    while (lifecycle_with_failure(n))
+        n++;
+    ck_assert_int_gt(n, 8); /* the lifecycle does allocate that much */
+    /* And the engine still works. */
+    T.clock.now += 10 * SEC;
+    ck_assert_int_eq(t_login(&T, "ok", "10.0.0.1", "alice", NULL), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_running_out_of_memory_while_parsing_fails_the_load_cleanly)
+{
+    char *dir = tmpdir_new();
+    char *path =
+        write_file(dir, "p.conf",
+                   "MaxClients 5 \"full\"\n<Class a>\nFrom 10.0.0.0/8 x.example.com\n"
+                   "</Class>\nMaxClientsPerClass a 3\nAnonRejectPasswords ^x\n"
+                   "AnonymousUsers a b c\n");
+    for (long n = 1;; n++) {
+        fl_engine *e = fl_engine_new(NULL);
+        ck_assert_ptr_nonnull(e);
+        fl_fault_fail_alloc_at(n);
+        int rc = fl_engine_load(e, path, NULL, NULL);
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        fl_engine_free(e);
+        if (!fired) {
+            ck_assert_int_eq(rc, 0);
+            break;
+        }
+    }
+    free(path);
+    tmpdir_free(dir);
+    tenv_start(&T, NULL);
+}
+END_TEST
+
+START_TEST(test_running_out_of_memory_during_a_reload_keeps_the_old_policy)
+{
+    tenv_start(&T, "MaxClients 1\n");
+    free(write_file(T.dir, "policy.conf",
+                    "MaxClients 2 \"two\"\n<Class a>\nFrom all\n</Class>\n"));
+    long n;
+    for (n = 1;; n++) {
+        fl_fault_fail_alloc_at(n);
+        int rc = fl_engine_reload(T.e, NULL, NULL, NULL);
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        if (!fired) {
+            ck_assert_int_eq(rc, 0);
+            break;
+        }
+        if (rc == 0) { /* the failed allocation was not the policy's: go back */
+            free(write_file(T.dir, "policy.conf", "MaxClients 1\n"));
+            ck_assert_int_eq(fl_engine_reload(T.e, NULL, NULL, NULL), 0);
+            free(write_file(T.dir, "policy.conf",
+                            "MaxClients 2 \"two\"\n<Class a>\nFrom all\n</Class>\n"));
+            continue;
+        }
+        /* The old policy is in force: one client only. */
+        t_login(&T, "a", "10.0.0.1", "u", NULL);
+        ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "v", NULL), FL_DISCONNECT);
+        t_close(&T, "a");
+    }
+    ck_assert_int_gt(n, 3);
+    t_login(&T, "a", "10.0.0.1", "u", NULL);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "v", NULL), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_creating_an_engine_out_of_memory_fails_cleanly)
+{
+    for (long n = 1;; n++) {
+        fl_fault_fail_alloc_at(n);
+        fl_engine *e = fl_engine_new(NULL);
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        if (!fired) {
+            ck_assert_ptr_nonnull(e);
+            fl_engine_free(e);
+            break;
+        }
+        ck_assert_ptr_null(e);
+    }
+    tenv_start(&T, NULL);
+}
+END_TEST
+
+/* --- the keyed hash -------------------------------------------------------- */
+
+START_TEST(test_the_table_hash_is_keyed)
+{
+    fl_hash_key k1 = {1, 2}, k2 = {3, 4};
+    const char *name = "alice";
+    ck_assert_uint_eq(fl_hash(&k1, name, 5), fl_hash(&k1, name, 5));
+    ck_assert_uint_ne(fl_hash(&k1, name, 5), fl_hash(&k2, name, 5));
+    fl_hash_key r1, r2;
+    ck_assert_int_eq(fl_hash_key_random(&r1), 0);
+    ck_assert_int_eq(fl_hash_key_random(&r2), 0);
+    ck_assert(r1.k0 != r2.k0 || r1.k1 != r2.k1);
+    tenv_start(&T, NULL);
+}
+END_TEST
+
+START_TEST(test_siphash_matches_the_reference_test_vectors)
+{
+    /* Key 00..0f, message 00..len-1: SipHash-2-4 reference outputs from the
+     * SipHash paper's siphash24.c. fl_siphash13 runs the same code with one
+     * compression and three finalisation rounds. */
+    uint8_t seed[16], msg[64];
+    for (int i = 0; i < 16; i++)
+        seed[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    fl_hash_key k;
+    fl_hash_key_from_bytes(&k, seed);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 0), 0x726fdb47dd0e0e31ULL);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 1), 0x74f839c593dc67fdULL);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 7), 0xab0200f58b01d137ULL);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 8), 0x93f5f5799a932462ULL);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 15), 0xa129ca6149be45e5ULL);
+    ck_assert_uint_eq(fl_siphash24(&k, msg, 63), 0x958a324ceb064572ULL);
+    ck_assert_uint_ne(fl_siphash13(&k, msg, 15), fl_siphash24(&k, msg, 15));
+    tenv_start(&T, NULL);
+}
+END_TEST
+
+START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets)
+{
+    /* 1000 names whose unkeyed Jenkins hashes agree in their low 12 bits:
+     * in a uthash with the default hash they would all share one bucket. */
+    enum { N = 1000 };
+    static char names[N][16];
+    int found = 0;
+    for (unsigned i = 0; found < N; i++) {
+        char cand[16];
+        snprintf(cand, sizeof cand, "u%u", i);
+        unsigned hv;
+        HASH_JEN(cand, strlen(cand), hv);
+        if ((hv & 0xfff) == 0)
+            memcpy(names[found++], cand, sizeof cand);
+    }
+    tenv_start(&T, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(t_login(&T, names[i], "10.0.0.1", names[i], NULL), FL_ALLOW);
+
+    UT_hash_table *tbl = T.e->t.users->hh.tbl;
+    unsigned longest = 0;
+    for (unsigned b = 0; b < tbl->num_buckets; b++)
+        if (tbl->buckets[b].count > longest)
+            longest = tbl->buckets[b].count;
+    ck_assert_uint_eq(tbl->num_items, N);
+    ck_assert_uint_eq(tbl->noexpand, 0);
+    ck_assert_uint_le(longest, 16);
+}
+END_TEST
+
+static Suite *tables_suite(void)
+{
+    Suite *s = suite_create("tables");
+    TCase *tc = tcase_create("tables");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reload_keeps_every_count_and_session);
+    tcase_add_test(
+        tc, test_a_lowered_limit_applies_to_new_decisions_and_ends_no_live_session);
+    tcase_add_test(tc, test_a_raised_limit_lets_new_sessions_in_at_once);
+    tcase_add_test(tc, test_a_reload_that_fails_keeps_the_old_policy_and_says_why);
+    tcase_add_test(tc, test_reload_generates_restart_preparse_and_postparse);
+    tcase_add_test(tc, test_reload_without_a_path_reads_the_same_file_again);
+    tcase_add_test(
+        tc, test_a_rate_window_is_resized_by_a_reload_keeping_the_newest_connects);
+    tcase_add_test(tc,
+                   test_a_reload_that_changes_the_network_prefix_keeps_counts_exact);
+    tcase_add_test(tc, test_a_full_table_refuses_new_hosts_with_421_and_an_event);
+    tcase_add_test(tc, test_a_full_table_evicts_idle_rate_state_oldest_first);
+    tcase_add_test(tc, test_idle_rate_state_expires_through_the_engine_timers);
+    tcase_add_test(tc, test_hosts_without_rate_state_are_freed_with_their_last_session);
+    tcase_add_test(tc,
+                   test_running_out_of_memory_anywhere_in_a_session_refuses_it_cleanly);
+    tcase_add_test(tc, test_running_out_of_memory_while_parsing_fails_the_load_cleanly);
+    tcase_add_test(tc, test_running_out_of_memory_during_a_reload_keeps_the_old_policy);
+    tcase_add_test(tc, test_creating_an_engine_out_of_memory_fails_cleanly);
+    tcase_add_test(tc, test_the_table_hash_is_keyed);
+    tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
+    tcase_add_test(
+        tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(tables_suite()) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The `ftplimit` command line: exit statuses and outputs of check and
+# simulate, on inputs written to a temporary directory.
+set -u
+: "${top_srcdir:=..}" "${top_builddir:=..}"
+cli="$top_builddir/src/cli/ftplimit"
+work=$(mktemp -d "${TMPDIR:-/tmp}/ftplimit-cli-XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT INT TERM
+failed=0
+
+ok() { echo "ok: $1"; }
+fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
+
+# expect NAME WANT_RC COMMAND...: run, keep stdout/stderr in $work/out, $work/err
+expect() {
+    name=$1 want=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$name"; else
+        fail "$name: exit $rc, expected $want"; cat "$work/out" "$work/err"
+    fi
+}
+contains() { # FILE TEXT NAME
+    if grep -qF -- "$2" "$1"; then ok "$3"; else fail "$3: '$2' not in $1"; cat "$1"; fi
+}
+
+for p in "$top_srcdir"/policies/*.conf; do
+    expect "check $(basename "$p") passes" 0 "$cli" check "$p"
+    contains "$work/out" ": OK" "check $(basename "$p") says OK"
+done
+
+printf 'MaxClientPerHost 3\nMaxClients 0\n<Class a>\nFrom 10.0.0.0/33\n' >"$work/bad.conf"
+expect "check of a bad policy exits 2" 2 "$cli" check "$work/bad.conf"
+contains "$work/err" "bad.conf:1: unknown directive 'MaxClientPerHost' (did you mean 'MaxClientsPerHost'?)" "check names file, line and the nearest directive"
+contains "$work/err" "bad.conf:2: MaxClients: expected a number" "check reports every error (line 2)"
+contains "$work/err" "bad.conf:4: From: bad CIDR" "check reports every error (line 4)"
+contains "$work/err" "bad.conf:3: <Class a> is not closed" "check reports an unclosed block at its line"
+contains "$work/err" "4 errors" "check counts the errors"
+
+expect "check of a missing policy exits 2" 2 "$cli" check "$work/missing.conf"
+expect "check without a policy is a usage error" 2 "$cli" check
+expect "an unknown command is a usage error" 2 "$cli" frobnicate
+
+printf 'MaxClients 1\n' >"$work/p.conf"
+printf '0 connect a 10.0.0.1\n0 user a alice\n0 pass a ok\n' >"$work/t.trace"
+expect "simulate reads the trace from a file" 0 "$cli" simulate "$work/p.conf" "$work/t.trace"
+contains "$work/out" '{"line":3,"op":"pass","sid":"a","verdict":"allow"}' "simulate prints the decision"
+expect "simulate reads the trace from standard input" 0 sh -c "\"$cli\" simulate \"$work/p.conf\" < \"$work/t.trace\""
+contains "$work/out" '{"line":0,"event":"core.shutdown"}' "simulate ends with core.shutdown"
+expect "simulate of a missing trace exits 2" 2 "$cli" simulate "$work/p.conf" "$work/none.trace"
+expect "simulate with a bad policy exits 2" 2 "$cli" simulate "$work/bad.conf" "$work/t.trace"
+printf '0 connect a 10.0.0.1\n0 close b\n' >"$work/e.trace"
+expect "simulate exits 1 when a line cannot apply" 1 "$cli" simulate "$work/p.conf" "$work/e.trace"
+
+# Every output line is valid JSON, even for hostile bytes.
+printf '0 connect a 10.0.0.1\n0 user a "\001\033[31m%%s%%n\377\376"\n0 pass a ok\n' >"$work/h.trace"
+expect "simulate replays hostile names" 0 "$cli" simulate "$work/p.conf" "$work/h.trace"
+if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$work/out"; then
+    ok "simulate output is valid JSON for hostile bytes"
+else
+    fail "simulate output is not valid JSON"
+fi
+
+echo "cli: $failed failed"
+[ "$failed" -eq 0 ]

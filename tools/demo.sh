@@ -1,0 +1,50 @@
+#!/bin/sh
+# The main job, as far as it exists today: builds ftplimit, checks the
+# default policy and replays a short burst of sessions through it with
+# `ftplimit simulate`, showing which limits refuse whom. (A real ProFTPD with
+# mod_ftplimit replaces the simulated clients once the module exists.)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+sh tools/install-deps.sh >/dev/null
+[ -x configure ] || autoreconf -fi >/dev/null
+mkdir -p build && cd build
+[ -f Makefile ] || ../configure -q
+make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+
+cli=src/cli/ftplimit
+policy=../policies/default.conf
+echo "== ftplimit check $policy"
+$cli check "$policy"
+
+trace=$(mktemp)
+trap 'rm -f "$trace"' EXIT
+cat >"$trace" <<'TRACE'
+# five logins from one address: MaxClientsPerHost 5 lets them in
+0 connect a1 203.0.113.7
+0 user a1 alice
+0 pass a1 ok
+0.2 connect a2 203.0.113.7
+0.2 user a2 bob
+0.2 pass a2 ok
+# alice a second time from elsewhere, and a third time: MaxClientsPerUser 3
+1 connect b1 198.51.100.9
+1 user b1 alice
+1 pass b1 ok
+1.5 connect b2 198.51.100.10
+1.5 user b2 alice
+1.5 pass b2 ok
+# a password guesser: the third failure ends the session
+2 connect g1 192.0.2.66
+2 user g1 root
+2 pass g1 bad 123456
+3 pass g1 bad password
+4 pass g1 bad letmein
+# an anonymous crawler with a bogus password
+5 connect c1 192.0.2.80
+5 user c1 anonymous
+5 pass c1 ok mozilla
+TRACE
+echo
+echo "== ftplimit simulate (decisions that are not 'allow')"
+$cli simulate "$policy" "$trace" | grep -v '"verdict":"allow"' | grep -v '"event":"core\.'

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Build ftplimit and run every test: the command README.md gives, and what
+# .ci/run calls. Installs the Debian packages it needs first.
+#
+#   tools/test.sh                 build in build/ and run `make check`
+#   tools/test.sh --sanitizers    the same with ASan and UBSan, in build-asan/
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+flags="" builddir=build
+if [ "${1:-}" = "--sanitizers" ]; then
+    flags="--enable-sanitizers" builddir=build-asan
+fi
+
+sh tools/install-deps.sh
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+    autoreconf -fi
+fi
+mkdir -p "$builddir"
+cd "$builddir"
+if [ ! -f Makefile ] || [ ../configure -nt Makefile ]; then
+    # shellcheck disable=SC2086
+    ../configure $flags
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+make -j"$jobs"
+status=0
+make -j"$jobs" check || status=$?
+echo "== Check summaries ($builddir)"
+grep -h '^[0-9]*%: Checks' tests/*.log || true
+grep -h '^\(traces\|cli\|[a-z]*\): [0-9]* \(passed\|failed\)' tests/*.log || true
+if [ "$status" -ne 0 ]; then
+    for log in tests/*.log; do
+        if grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null; then
+            echo "== $log"
+            cat "$log"
+        fi
+    done
+    exit "$status"
+fi
