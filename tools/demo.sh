@@ -20,14 +20,14 @@ $cli check "$policy"
 trace=$(mktemp)
 trap 'rm -f "$trace"' EXIT
 cat >"$trace" <<'TRACE'
-# five logins from one address: MaxClientsPerHost 5 lets them in
+# two logins from one address
 0 connect a1 203.0.113.7
 0 user a1 alice
 0 pass a1 ok
 0.2 connect a2 203.0.113.7
 0.2 user a2 bob
 0.2 pass a2 ok
-# alice a second time from elsewhere, and a third time: MaxClientsPerUser 3
+# alice from a second host is fine, from a third MaxHostsPerUser 2 refuses her
 1 connect b1 198.51.100.9
 1 user b1 alice
 1 pass b1 ok
@@ -41,9 +41,9 @@ cat >"$trace" <<'TRACE'
 3 pass g1 bad password
 4 pass g1 bad letmein
 # an anonymous crawler with a bogus password
-5 connect c1 192.0.2.80
-5 user c1 anonymous
-5 pass c1 ok mozilla
+5 connect x1 192.0.2.80
+5 user x1 anonymous
+5 pass x1 ok mozilla
 TRACE
 echo
 echo "== ftplimit simulate (decisions that are not 'allow')"

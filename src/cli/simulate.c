@@ -86,7 +86,7 @@ static void print_decision(struct sim *s, const char *op, const char *sid,
 }
 
 /* An operation the engine refused to apply, as "session SID: why". */
-static void print_engine_error(struct sim *s, const char *sid, int err)
+static void print_engine_error(struct sim *s, const char *sid, int err, bool connecting)
 {
     const char *why;
     switch (err) {
@@ -109,7 +109,10 @@ static void print_engine_error(struct sim *s, const char *sid, int err)
         why = "unknown session";
         break;
     default:
-        why = "invalid argument (empty, too long, or bad characters)";
+        why = connecting ? "invalid session id or DNS name (an id is 1 to 64 printable "
+                           "characters without spaces; ids of the form c<digits> are the "
+                           "engine's own)"
+                         : "invalid argument (empty, too long, or bad characters)";
         break;
     }
     char msg[512];
@@ -158,7 +161,7 @@ static void run_op(struct sim *s, const struct trace_op *op)
             return;
         }
         if (fl_connect(s->e, &ci, &sess, &d) < 0)
-            print_engine_error(s, op->sid, errno);
+            print_engine_error(s, op->sid, errno, true);
         else
             print_decision(s, "connect", op->sid, &d);
         return;
@@ -166,19 +169,19 @@ static void run_op(struct sim *s, const struct trace_op *op)
 
     sess = fl_session_find(s->e, op->sid);
     if (sess == NULL) {
-        print_engine_error(s, op->sid, ENOENT);
+        print_engine_error(s, op->sid, ENOENT, false);
         return;
     }
     switch (op->verb) {
     case TRACE_USER:
         if (fl_user(s->e, sess, op->user, &d) < 0)
-            print_engine_error(s, op->sid, errno);
+            print_engine_error(s, op->sid, errno, false);
         else
             print_decision(s, "user", op->sid, &d);
         break;
     case TRACE_PASS:
         if (fl_pass(s->e, sess, op->ok, op->password, &d) < 0)
-            print_engine_error(s, op->sid, errno);
+            print_engine_error(s, op->sid, errno, false);
         else
             print_decision(s, "pass", op->sid, &d);
         break;
