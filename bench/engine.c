@@ -12,10 +12,15 @@
  *                            over the same with random names (target <= 1.5)
  *   jenkins_crafted_over_random  the same keys in a plain uthash with its
  *                            default Jenkins hash: what keying avoids
+ *   geo_ns_per_new_host_median  what a GeoIP lookup adds to the connect
+ *                            decision of a new host, at the median, with
+ *                            country and continent classes (target <= 1000)
  *
- * Usage: bench/engine [--quick] [live|collide]
+ * Usage: bench/engine [--quick] [live|collide|geo]
  *   --quick: 10k and 100k live sessions instead of 100k and 1M
- *   live, collide: run only that part
+ *   live, collide, geo: run only that part
+ * The geo part writes a test database with tests/mkmmdb.pl under
+ * $top_srcdir (default "."), so it needs Perl's MaxMind::DB::Writer.
  */
 #include "config.h"
 
@@ -243,19 +248,22 @@ static double ns_per_lifecycle(const char *dir, char (*names)[24], unsigned n)
 }
 
 static void bench_collide(const char *dir);
+static void bench_geo(const char *dir);
 
 int main(int argc, char **argv)
 {
-    bool quick = false, live = true, collide = true;
+    bool quick = false, live = true, collide = true, geo = true;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = true;
         else if (strcmp(argv[i], "live") == 0)
-            collide = false;
+            collide = geo = false;
         else if (strcmp(argv[i], "collide") == 0)
-            live = false;
+            live = geo = false;
+        else if (strcmp(argv[i], "geo") == 0)
+            live = collide = false;
         else {
-            fprintf(stderr, "usage: bench/engine [--quick] [live|collide]\n");
+            fprintf(stderr, "usage: bench/engine [--quick] [live|collide|geo]\n");
             return 2;
         }
     }
@@ -270,10 +278,15 @@ int main(int argc, char **argv)
     }
     if (collide)
         bench_collide(dir);
+    if (geo)
+        bench_geo(dir);
 
-    char path[4096];
-    snprintf(path, sizeof path, "%s/bench.conf", dir);
-    remove(path);
+    static const char *const files[] = {"bench.conf", "geo.mmdb", "geo.spec"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
     remove(dir);
     return 0;
 }
@@ -296,4 +309,103 @@ static void bench_collide(const char *dir)
 
     free(crafted);
     free(randoms);
+}
+
+/* --- GeoIP ------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median ns of a connect decision for n never-seen hosts (each closed at
+ * once, so the tables stay small and every connect is a new host). */
+static double median_new_host_connect_ns(const char *dir, const char *policy,
+                                         unsigned n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.conf", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die(path);
+    fputs(policy, f);
+    fclose(f);
+    fl_engine_options opts = {.clock = fl_vclock_read, .clock_arg = &vclock};
+    fl_engine *e = fl_engine_new(&opts);
+    if (e == NULL || fl_engine_load(e, path, NULL, NULL) < 0)
+        die("load geo policy");
+
+    double *ns = malloc(n * sizeof *ns);
+    if (ns == NULL)
+        die("malloc");
+    for (unsigned i = 0; i < n; i++) {
+        fl_connect_info ci = {.sid = NULL};
+        char text[32];
+        /* Addresses spread over the database's networks (and beyond). */
+        unsigned v = i * 2654435761u;
+        snprintf(text, sizeof text, "%u.%u.%u.%u", 1 + (v >> 24) % 200,
+                 (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+        fl_addr_parse(text, &ci.addr);
+        fl_session *s;
+        fl_decision d;
+        double t0 = now_sec();
+        if (fl_connect(e, &ci, &s, &d) < 0 || s == NULL)
+            die("geo connect refused");
+        ns[i] = (now_sec() - t0) * 1e9;
+        fl_close(e, s);
+    }
+    qsort(ns, n, sizeof *ns, cmp_double);
+    double median = ns[n / 2];
+    free(ns);
+    fl_engine_free(e);
+    return median;
+}
+
+static void bench_geo(const char *dir)
+{
+    /* 20000 random /24s in 1.0.0.0-200.255.255.255 with countries. */
+    static const char *const countries[][2] = {{"DE", "EU"}, {"FR", "EU"},
+                                               {"US", "NA"}, {"BR", "SA"},
+                                               {"JP", "AS"}, {"AU", "OC"}};
+    char spec[4096], db[4096], cmd[16384];
+    snprintf(spec, sizeof spec, "%s/geo.spec", dir);
+    snprintf(db, sizeof db, "%s/geo.mmdb", dir);
+    FILE *f = fopen(spec, "w");
+    if (f == NULL)
+        die(spec);
+    for (unsigned i = 0; i < 20000; i++) {
+        unsigned v = (unsigned)random();
+        const char *const *c = countries[i % 6];
+        fprintf(f, "%u.%u.%u.0/24 country=%s continent=%s\n", 1 + (v >> 16) % 200,
+                (v >> 8) & 0xff, v & 0xff, c[0], c[1]);
+    }
+    fclose(f);
+    const char *top = getenv("top_srcdir");
+    snprintf(cmd, sizeof cmd, "perl '%s/tests/mkmmdb.pl' '%s' < '%s'", top ? top : ".",
+             db, spec);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench: cannot write the GeoIP database (%s)\n", cmd);
+        return;
+    }
+
+    char with_geo[8192];
+    snprintf(with_geo, sizeof with_geo,
+             "GeoIPDatabase %s\n"
+             "<Class de>\nFromCountry DE AT CH\n</Class>\n"
+             "<Class europe>\nFromContinent EU\n</Class>\n"
+             "<Class rest>\nFrom all\n</Class>\n"
+             "MaxClientsPerClass de 1000\nMaxConnectionsPerHost 10\n",
+             db);
+    static const char without_geo[] =
+        "<Class de>\nFrom 10.0.0.0/8\n</Class>\n"
+        "<Class europe>\nFrom 172.16.0.0/12\n</Class>\n"
+        "<Class rest>\nFrom all\n</Class>\n"
+        "MaxClientsPerClass de 1000\nMaxConnectionsPerHost 10\n";
+    unsigned n = 200000;
+    double base = median_new_host_connect_ns(dir, without_geo, n);
+    double geo = median_new_host_connect_ns(dir, with_geo, n);
+    printf("connect_new_host_median_ns_without_geo %.0f ns\n", base);
+    printf("connect_new_host_median_ns_with_geo %.0f ns\n", geo);
+    printf("geo_ns_per_new_host_median %.0f ns\n", geo - base);
 }

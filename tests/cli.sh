@@ -25,10 +25,30 @@ contains() { # FILE TEXT NAME
     if grep -qF -- "$2" "$1"; then ok "$3"; else fail "$3: '$2' not in $1"; cat "$1"; fi
 }
 
-for p in "$top_srcdir"/policies/*.conf; do
-    expect "check $(basename "$p") passes" 0 "$cli" check "$p"
-    contains "$work/out" ": OK" "check $(basename "$p") says OK"
+# Policies that name /var/lib/GeoIP databases get test databases instead.
+mkdir "$work/GeoIP"
+for db in GeoLite2-Country.mmdb GeoLite2-ASN.mmdb; do
+    printf '192.0.2.0/24 country=DE continent=EU asn=64496 org=Test\n' |
+        perl "$top_srcdir/tests/mkmmdb.pl" "$work/GeoIP/$db" || fail "write $db"
 done
+for p in "$top_srcdir"/policies/*.conf; do
+    name=$(basename "$p")
+    sed "s|/var/lib/GeoIP/|$work/GeoIP/|g" "$p" >"$work/$name"
+    expect "check $name passes" 0 "$cli" check "$work/$name"
+    contains "$work/out" ": OK" "check $name says OK"
+done
+
+# lookup: what the databases say, and the class
+expect "lookup of a known address" 0 "$cli" lookup ::ffff:192.0.2.7 "$work/geo.conf"
+contains "$work/out" "country    DE" "lookup shows the country"
+contains "$work/out" "asn        AS64496 (Test)" "lookup shows the AS and its organisation"
+contains "$work/out" "class        flooders" "lookup shows the class"
+expect "lookup of an unknown address" 0 "$cli" lookup 203.0.113.1 "$work/geo.conf"
+contains "$work/out" "class        world" "an unknown address falls to the catch-all class"
+expect "lookup of a bad address is a usage error" 2 "$cli" lookup 300.1.1.1 "$work/geo.conf"
+printf 'GeoIPDatabase %s/none.mmdb\n' "$work" >"$work/nodb.conf"
+expect "check of a policy with a missing database exits 2" 2 "$cli" check "$work/nodb.conf"
+contains "$work/err" "nodb.conf:1: GeoIPDatabase: cannot open" "check names the database line"
 
 printf 'MaxClientPerHost 3\nMaxClients 0\n<Class a>\nFrom 10.0.0.0/33\n' >"$work/bad.conf"
 expect "check of a bad policy exits 2" 2 "$cli" check "$work/bad.conf"

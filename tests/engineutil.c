@@ -44,6 +44,9 @@ static void on_event(const void *data, void *user_data)
             t->last.user = info->user ? t->last_user : NULL;
             t->last.address = t->last_address;
             t->last.class_name = info->class_name ? t->last_class : NULL;
+            snprintf(t->last_country, sizeof t->last_country, "%s",
+                     info->country ? info->country : "");
+            t->last.country = t->last_country;
             t->last.sid = t->last.event = t->last.limit = t->last.message = NULL;
         }
     } else {
@@ -53,6 +56,11 @@ static void on_event(const void *data, void *user_data)
 }
 
 void tenv_start(tenv *t, const char *policy_text)
+{
+    tenv_start_with(t, policy_text, NULL);
+}
+
+void tenv_start_with(tenv *t, const char *policy_text, void (*prepare)(const char *dir))
 {
     memset(t, 0, sizeof *t);
     t->clock.now = 1000 * FL_USEC_PER_SEC;
@@ -70,6 +78,8 @@ void tenv_start(tenv *t, const char *policy_text)
     }
 
     t->dir = tmpdir_new();
+    if (prepare != NULL)
+        prepare(t->dir);
     if (policy_text != NULL)
         t->policy = write_file(t->dir, "policy.conf", policy_text);
     int rc = fl_engine_load(t->e, t->policy, NULL, NULL);

@@ -19,10 +19,14 @@ typedef struct tenv {
     fl_event_info last; /* the last limit event's payload, strings copied below */
     long long last_max, last_count;
     char last_user[FL_USER_MAX + 1], last_address[FL_ADDR_TEXT_MAX], last_class[200];
+    char last_country[3];
 } tenv;
 
 /* Start an engine with the policy text (NULL: no policy file). */
 void tenv_start(tenv *t, const char *policy_text);
+/* The same, calling prepare(dir) first to write files the policy names. */
+void tenv_start_with(tenv *t, const char *policy_text,
+                     void (*prepare)(const char *dir));
 /* Rewrite the policy file and reload; returns fl_engine_reload's result. */
 int tenv_reload(tenv *t, const char *policy_text);
 void tenv_stop(tenv *t);

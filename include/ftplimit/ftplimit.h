@@ -6,6 +6,7 @@
 
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
+#include <ftplimit/geoip.h>
 #include <ftplimit/policy.h>
 #include <ftplimit/session.h>
 #include <ftplimit/timers.h>

@@ -11,6 +11,12 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
+
+/* The policy commands use when none is given. */
+#ifndef FL_DEFAULT_POLICY
+#define FL_DEFAULT_POLICY "/etc/ftplimit/ftplimit.conf"
+#endif
 
 /* Print every policy error to stderr, counting them. */
 void cli_print_error(void *count, const char *message);

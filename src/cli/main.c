@@ -41,6 +41,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "simulate") == 0)
         return cmd_simulate(argc - 1, argv + 1);
+    if (strcmp(cmd, "lookup") == 0)
+        return cmd_lookup(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ftplimit %s\n", FL_VERSION);
         return EXIT_OK;

@@ -109,10 +109,11 @@ static void print_engine_error(struct sim *s, const char *sid, int err, bool con
         why = "unknown session";
         break;
     default:
-        why = connecting ? "invalid session id or DNS name (an id is 1 to 64 printable "
-                           "characters without spaces; ids of the form c<digits> are the "
-                           "engine's own)"
-                         : "invalid argument (empty, too long, or bad characters)";
+        why = connecting
+                  ? "invalid session id or DNS name (an id is 1 to 64 printable "
+                    "characters without spaces; ids of the form c<digits> are the "
+                    "engine's own)"
+                  : "invalid argument (empty, too long, or bad characters)";
         break;
     }
     char msg[512];

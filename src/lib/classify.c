@@ -9,11 +9,14 @@
 
 #include <fnmatch.h>
 
+#include <string.h>
+
 #include "addr.h"
-#include "policy_types.h"
+#include "tables.h"
 
 static bool item_matches(const fl_class_item *it, const fl_addr *addr,
-                         const char *addr_text, const char *dns_name)
+                         const char *addr_text, const char *dns_name,
+                         const fl_geo_cache *geo)
 {
     bool m = false;
     switch (it->kind) {
@@ -32,15 +35,33 @@ static bool item_matches(const fl_class_item *it, const fl_addr *addr,
     case FL_ITEM_DNS:
         m = dns_name != NULL && fnmatch(it->pattern, dns_name, FNM_CASEFOLD) == 0;
         break;
+    /* An address the databases do not know matches no geographic item,
+     * negated or not: "!FromCountry DE" is not a way to match the unknown. */
+    case FL_ITEM_COUNTRY:
+        if (geo->country[0] == '\0')
+            return false;
+        m = memcmp(geo->country, it->code, 2) == 0;
+        break;
+    case FL_ITEM_CONTINENT:
+        if (geo->continent[0] == '\0')
+            return false;
+        m = memcmp(geo->continent, it->code, 2) == 0;
+        break;
+    case FL_ITEM_ASN:
+        if (geo->asn == 0)
+            return false;
+        m = geo->asn == it->asn;
+        break;
     }
     return m != it->negate;
 }
 
 static bool class_satisfied(const fl_class_def *c, const fl_addr *addr,
-                            const char *addr_text, const char *dns_name)
+                            const char *addr_text, const char *dns_name,
+                            const fl_geo_cache *geo)
 {
     for (size_t i = 0; i < c->nitems; i++) {
-        bool m = item_matches(&c->items[i], addr, addr_text, dns_name);
+        bool m = item_matches(&c->items[i], addr, addr_text, dns_name, geo);
         if (m && !c->satisfy_all)
             return true;
         if (!m && c->satisfy_all)
@@ -50,7 +71,7 @@ static bool class_satisfied(const fl_class_def *c, const fl_addr *addr,
 }
 
 const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
-                                const char *dns_name)
+                                const char *dns_name, const fl_geo_cache *geo)
 {
     char text[FL_ADDR_TEXT_MAX] = "";
     bool have_text = false;
@@ -66,7 +87,7 @@ const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
                 }
             }
         }
-        if (class_satisfied(c, addr, text, dns_name))
+        if (class_satisfied(c, addr, text, dns_name, geo))
             return c;
     }
     return NULL;

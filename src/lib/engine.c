@@ -56,6 +56,7 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         return NULL;
     }
     fl_tables_init(e);
+    e->geo_gen = 1;
     e->state = FL_ENGINE_NEW;
     return e;
 }
@@ -112,7 +113,8 @@ void fl_engine_shutdown(fl_engine *e)
 static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *arg)
 {
     fl_event_generate(e, FL_EV_PREPARSE, NULL);
-    fl_policy *p = path != NULL ? fl_policy_parse(path, err, arg) : fl_policy_new();
+    fl_policy *p =
+        path != NULL ? fl_policy_parse(path, err, arg, e->policy) : fl_policy_new();
     if (p == NULL) {
         if (path == NULL && err != NULL)
             err(arg, "out of memory");
@@ -121,6 +123,7 @@ static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *a
     }
     fl_policy_free(e->policy);
     e->policy = p;
+    e->geo_gen++;
     fl_event_generate(e, FL_EV_POSTPARSE, NULL);
     return 0;
 }

@@ -68,6 +68,8 @@ struct fl_engine {
     enum fl_engine_state state;
 
     fl_policy *policy; /* never NULL: the empty policy until one is loaded */
+    uint32_t geo_gen;  /* bumped with each policy: hosts' GeoIP answers older
+                          than the policy in force are looked up again */
     struct fl_tables t;
 };
 

@@ -18,6 +18,7 @@ enum fl_limit_id {
     FL_L_PER_CLASS,
     FL_L_PER_HOST,
     FL_L_PER_NETWORK,
+    FL_L_PER_COUNTRY,
     FL_L_PER_USER,
     FL_L_CLIENTS,
     FL_L_HOSTS_PER_USER,
@@ -55,6 +56,8 @@ struct fl_login_counts {
     long long class_clients;
     long long host_clients;
     long long net_clients;
+    bool country_known; /* sessions from an unknown country are not limited */
+    long long country_clients;
     long long user_clients;
     long long user_hosts; /* distinct hosts once this session counts */
     long long clients;

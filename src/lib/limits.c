@@ -35,6 +35,10 @@ const struct fl_limit_desc fl_limit_descs[FL_L_COUNT] = {
         {"MaxClientsPerNetwork", FL_EV_MAX_CLIENTS_PER_NETWORK, 530,
          "Sorry, the maximum number of clients (%m) from your network are "
          "already connected."},
+    [FL_L_PER_COUNTRY] =
+        {"MaxClientsPerCountry", FL_EV_MAX_CLIENTS_PER_COUNTRY, 530,
+         "Sorry, the maximum number of clients (%m) from your country (%C) "
+         "are already connected."},
     [FL_L_PER_USER] = {"MaxClientsPerUser", FL_EV_MAX_CLIENTS_PER_USER, 530,
                        "Sorry, the maximum number of clients (%m) for this user are "
                        "already connected."},
@@ -108,6 +112,8 @@ bool fl_limits_check_login(const fl_policy *p, const struct fl_login_counts *c,
             exceeds(&c->class_def->limit, c->class_clients, FL_L_PER_CLASS, hit)) ||
            exceeds(&p->per_host, c->host_clients, FL_L_PER_HOST, hit) ||
            exceeds(&p->per_network, c->net_clients, FL_L_PER_NETWORK, hit) ||
+           (c->country_known &&
+            exceeds(&p->per_country, c->country_clients, FL_L_PER_COUNTRY, hit)) ||
            exceeds(&p->per_user, c->user_clients, FL_L_PER_USER, hit) ||
            exceeds(&p->clients, c->clients, FL_L_CLIENTS, hit) ||
            exceeds(&p->hosts_per_user, c->user_hosts - 1, FL_L_HOSTS_PER_USER, hit);

@@ -26,6 +26,7 @@ fl_policy *fl_policy_new(void)
     limit_init(&p->max_conns_per_host);
     limit_init(&p->per_host);
     limit_init(&p->per_network);
+    limit_init(&p->per_country);
     limit_init(&p->per_user);
     limit_init(&p->clients);
     limit_init(&p->hosts_per_user);
@@ -66,6 +67,10 @@ void fl_policy_free(fl_policy *p)
     fl_free(p->max_conns_per_host.message);
     fl_free(p->per_host.message);
     fl_free(p->per_network.message);
+    fl_free(p->per_country.message);
+    for (size_t i = 0; i < p->ngeodbs; i++)
+        fl_geodb_unref(p->geodbs[i]);
+    fl_free(p->geodbs);
     fl_free(p->per_user.message);
     fl_free(p->clients.message);
     fl_free(p->hosts_per_user.message);
@@ -157,6 +162,15 @@ static void format_item(const fl_class_item *it, char *buf, size_t size)
     case FL_ITEM_DNS:
         snprintf(buf, size, "%s%s", neg, it->pattern);
         break;
+    case FL_ITEM_COUNTRY:
+        snprintf(buf, size, "%scountry:%s", neg, it->code);
+        break;
+    case FL_ITEM_CONTINENT:
+        snprintf(buf, size, "%scontinent:%s", neg, it->code);
+        break;
+    case FL_ITEM_ASN:
+        snprintf(buf, size, "%sAS%u", neg, (unsigned)it->asn);
+        break;
     }
 }
 
@@ -181,6 +195,7 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
                  p->per_network.max, p->net_v4_bits - 96, p->net_v6_bits);
         out(arg, buf);
     }
+    line_limit(out, arg, "MaxClientsPerCountry", &p->per_country);
     line_limit(out, arg, "MaxClientsPerUser", &p->per_user);
     line_limit(out, arg, "MaxClients", &p->clients);
     line_limit(out, arg, "MaxHostsPerUser", &p->hosts_per_user);
@@ -206,6 +221,10 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
         out(arg, "DryRun on: decisions are reported, nothing is refused");
     snprintf(buf, sizeof buf, "MaxTrackedHosts %lld", p->max_tracked_hosts);
     out(arg, buf);
+    for (size_t i = 0; i < p->ngeodbs; i++) {
+        snprintf(buf, sizeof buf, "GeoIPDatabase %s", fl_geodb_path(p->geodbs[i]));
+        out(arg, buf);
+    }
 
     for (size_t i = 0; i < p->nclasses; i++) {
         const fl_class_def *c = &p->classes[i];

@@ -51,6 +51,7 @@ struct class_ref {
 
 struct parser {
     fl_policy *pol;
+    const fl_policy *previous; /* the policy in force, when reloading */
     void (*err)(void *, const char *);
     void *err_arg;
     int errors;
@@ -65,6 +66,9 @@ struct parser {
 
     struct class_ref *refs; /* MaxClientsPerClass, resolved after parsing */
     size_t nrefs, caprefs;
+
+    char *country_limit_file; /* where MaxClientsPerCountry was set */
+    int country_limit_line;
 };
 
 struct directive;
@@ -90,7 +94,9 @@ static void perr(struct parser *p, const char *fmt, ...)
 static void perr(struct parser *p, const char *fmt, ...)
 {
     char msg[1024];
-    int off = snprintf(msg, sizeof msg, "%s:%d: ", p->file, p->line);
+    /* Line 0: about the file as a whole (it cannot be read). */
+    int off = p->line > 0 ? snprintf(msg, sizeof msg, "%s:%d: ", p->file, p->line)
+                          : snprintf(msg, sizeof msg, "%s: ", p->file);
     if (off < 0 || (size_t)off >= sizeof msg)
         off = 0;
     va_list ap;
@@ -121,6 +127,24 @@ static const char *shown(const char *text, char *buf, size_t size)
     return buf;
 }
 #define SHOWN(text) shown((text), (char[96]){0}, 96)
+
+/* A message that is not an error: the policy still loads. */
+static void pnotice(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pnotice(struct parser *p, const char *fmt, ...)
+{
+    char msg[1024];
+    int off = snprintf(msg, sizeof msg, "%s:%d: notice: ", p->file, p->line);
+    if (off < 0 || (size_t)off >= sizeof msg)
+        off = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+    va_end(ap);
+    if (p->err != NULL)
+        p->err(p->err_arg, msg);
+}
 
 static void oom(struct parser *p)
 {
@@ -674,6 +698,152 @@ static void h_satisfy(struct parser *p, const struct args *a, const struct direc
         perr(p, "Satisfy: expected 'any' or 'all', got '%s'", SHOWN(a->v[1].text));
 }
 
+/* --- GeoIP ---------------------------------------------------------------- */
+
+/* path as written in the policy: relative to the file that names it. */
+static void resolve_path(const struct parser *p, const char *path, char *out,
+                         size_t size)
+{
+    if (path[0] == '/') {
+        snprintf(out, size, "%s", path);
+        return;
+    }
+    const char *slash = strrchr(p->file, '/');
+    int dirlen = slash != NULL ? (int)(slash - p->file) : 0;
+    snprintf(out, size, "%.*s%s%s", dirlen, p->file, slash != NULL ? "/" : "", path);
+}
+
+/* The previous policy's database for path, to stand in for one that cannot
+ * be opened now. */
+static fl_geodb *previous_geodb(const struct parser *p, const char *path)
+{
+    for (size_t i = 0; p->previous != NULL && i < p->previous->ngeodbs; i++) {
+        if (strcmp(fl_geodb_path(p->previous->geodbs[i]), path) == 0)
+            return p->previous->geodbs[i];
+    }
+    return NULL;
+}
+
+/* GeoIPDatabase PATH */
+static void h_geoip_database(struct parser *p, const struct args *a,
+                             const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "path"))
+        return;
+    char path[PATH_MAX];
+    resolve_path(p, a->v[1].text, path, sizeof path);
+    fl_policy *pol = p->pol;
+    for (size_t i = 0; i < pol->ngeodbs; i++) {
+        if (strcmp(fl_geodb_path(pol->geodbs[i]), path) == 0) {
+            perr(p, "GeoIPDatabase: '%s' is already listed", SHOWN(a->v[1].text));
+            return;
+        }
+    }
+
+    fl_geodb **dbs = fl_realloc(pol->geodbs, (pol->ngeodbs + 1) * sizeof *dbs);
+    if (dbs == NULL) {
+        oom(p);
+        return;
+    }
+    pol->geodbs = dbs;
+
+    char why[256];
+    fl_geodb *db = fl_geodb_open(path, why, sizeof why);
+    if (db == NULL) {
+        fl_geodb *old = previous_geodb(p, path);
+        if (old == NULL) {
+            perr(p, "GeoIPDatabase: cannot open '%s': %s", SHOWN(a->v[1].text), why);
+            return;
+        }
+        pnotice(p,
+                "GeoIPDatabase: cannot open '%s' again (%s); keeping the copy loaded "
+                "before",
+                SHOWN(a->v[1].text), why);
+        db = fl_geodb_ref(old);
+    }
+    pol->geodbs[pol->ngeodbs++] = db;
+}
+
+static void note_geo_use(struct parser *p)
+{
+    if (p->open_class->geo_line == 0)
+        p->open_class->geo_line = p->line;
+}
+
+/* FromCountry CC..., FromContinent CODE..., FromASN NUMBER..., each item
+ * negatable with '!'. */
+static void h_from_geo(struct parser *p, const struct args *a,
+                       const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "item..."))
+        return;
+    note_geo_use(p);
+    for (int i = 1; i < a->n; i++) {
+        fl_class_item item;
+        memset(&item, 0, sizeof item);
+        const char *text = a->v[i].text;
+        size_t len = strlen(text);
+        if (len > 1 && text[len - 1] == ',')
+            len--;
+        if (*text == '!') {
+            item.negate = true;
+            text++;
+            len--;
+        }
+        char word[16] = "";
+        if (len < sizeof word)
+            memcpy(word, text, len), word[len] = '\0';
+
+        if (strcasecmp(d->name, "FromASN") == 0) {
+            const char *digits = strncasecmp(word, "AS", 2) == 0 ? word + 2 : word;
+            errno = 0;
+            unsigned long long asn = is_integer(digits) && strlen(digits) <= 10
+                                         ? strtoull(digits, NULL, 10)
+                                         : 0;
+            if (asn == 0 || asn > UINT32_MAX) {
+                perr(p,
+                     "FromASN: expected an AS number (1 to 4294967295, or AS64500), "
+                     "got '%s'",
+                     SHOWN(a->v[i].text));
+                continue;
+            }
+            item.kind = FL_ITEM_ASN;
+            item.asn = (uint32_t)asn;
+        } else if (strcasecmp(d->name, "FromCountry") == 0) {
+            memcpy(item.code, word, len <= 2 ? len + 1 : 1);
+            if (len != 2 || !fl_geo_country_valid(item.code)) {
+                perr(p,
+                     "FromCountry: unknown country code '%s' (expected ISO 3166 codes "
+                     "such as DE or US)",
+                     SHOWN(a->v[i].text));
+                continue;
+            }
+            item.kind = FL_ITEM_COUNTRY;
+        } else {
+            memcpy(item.code, word, len <= 2 ? len + 1 : 1);
+            if (len != 2 || !fl_geo_continent_valid(item.code)) {
+                perr(p,
+                     "FromContinent: unknown continent code '%s' (expected AF, AN, AS, "
+                     "EU, NA, OC or SA)",
+                     SHOWN(a->v[i].text));
+                continue;
+            }
+            item.kind = FL_ITEM_CONTINENT;
+        }
+        class_add_item(p, p->open_class, &item);
+    }
+}
+
+/* MaxClientsPerCountry max|none ["message"] */
+static void h_per_country(struct parser *p, const struct args *a,
+                          const struct directive *d)
+{
+    h_limit(p, a, d);
+    fl_free(p->country_limit_file);
+    p->country_limit_file = fl_strdup(p->file);
+    p->country_limit_line = p->line;
+}
+
 /* Read path; as_written is how Include errors name it (as the policy wrote it). */
 static void parse_file(struct parser *p, const char *path, const char *as_written);
 
@@ -740,6 +910,7 @@ static const struct directive directives[] = {
     {"MaxClientsPerClass", TOP, h_per_class, 0},
     {"MaxClientsPerHost", TOP, h_limit, offsetof(fl_policy, per_host)},
     {"MaxClientsPerNetwork", TOP, h_per_network, 0},
+    {"MaxClientsPerCountry", TOP, h_per_country, offsetof(fl_policy, per_country)},
     {"MaxClientsPerUser", TOP, h_limit, offsetof(fl_policy, per_user)},
     {"MaxClients", TOP, h_limit, offsetof(fl_policy, clients)},
     {"MaxHostsPerUser", TOP, h_limit, offsetof(fl_policy, hosts_per_user)},
@@ -752,6 +923,10 @@ static const struct directive directives[] = {
     {"</Class", IN_CLASS, h_class_close, 0},
     {"From", IN_CLASS, h_from, 0},
     {"Satisfy", IN_CLASS, h_satisfy, 0},
+    {"FromCountry", IN_CLASS, h_from_geo, 0},
+    {"FromContinent", IN_CLASS, h_from_geo, 0},
+    {"FromASN", IN_CLASS, h_from_geo, 0},
+    {"GeoIPDatabase", TOP, h_geoip_database, 0},
     {"Include", ANYWHERE, h_include, 0},
 };
 
@@ -1070,6 +1245,27 @@ static void resolve_class_refs(struct parser *p)
     }
 }
 
+/* Geographic items and MaxClientsPerCountry need a database. */
+static void check_geo_uses(struct parser *p)
+{
+    if (p->pol->ngeodbs > 0)
+        return;
+    for (size_t i = 0; i < p->pol->nclasses; i++) {
+        const fl_class_def *c = &p->pol->classes[i];
+        if (c->geo_line == 0)
+            continue;
+        p->file = c->file;
+        p->line = c->geo_line;
+        perr(p, "<Class %s> uses geographic items but no GeoIPDatabase is configured",
+             c->name);
+    }
+    if (p->country_limit_file != NULL && p->pol->per_country.max != FL_UNLIMITED) {
+        p->file = p->country_limit_file;
+        p->line = p->country_limit_line;
+        perr(p, "MaxClientsPerCountry needs a GeoIPDatabase");
+    }
+}
+
 static void parser_free_refs(struct parser *p)
 {
     for (size_t i = 0; i < p->nrefs; i++) {
@@ -1081,9 +1277,10 @@ static void parser_free_refs(struct parser *p)
 }
 
 fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
-                           void *arg)
+                           void *arg, const fl_policy *previous)
 {
-    struct parser p = {.err = err, .err_arg = arg, .file = path, .line = 0};
+    struct parser p = {
+        .previous = previous, .err = err, .err_arg = arg, .file = path, .line = 0};
 
     p.pol = fl_policy_new();
     if (p.pol == NULL) {
@@ -1098,7 +1295,9 @@ fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
 
     p.file = path;
     resolve_class_refs(&p);
+    check_geo_uses(&p);
     parser_free_refs(&p);
+    fl_free(p.country_limit_file);
 
     if (p.errors > 0) {
         fl_policy_free(p.pol);

@@ -11,6 +11,8 @@
 
 #include <ftplimit/session.h>
 
+#include "geoip.h"
+
 #define FL_UNLIMITED (-1LL)
 #define FL_CLASS_NAME_MAX 128
 
@@ -42,9 +44,12 @@ typedef struct fl_rate_cfg {
 enum fl_item_kind {
     FL_ITEM_ALL,
     FL_ITEM_NONE,
-    FL_ITEM_PREFIX,  /* an address (full-length prefix) or a CIDR */
-    FL_ITEM_IP_GLOB, /* fnmatch against the textual address */
-    FL_ITEM_DNS,     /* fnmatch against the caller's DNS name, no case */
+    FL_ITEM_PREFIX,    /* an address (full-length prefix) or a CIDR */
+    FL_ITEM_IP_GLOB,   /* fnmatch against the textual address */
+    FL_ITEM_DNS,       /* fnmatch against the caller's DNS name, no case */
+    FL_ITEM_COUNTRY,   /* FromCountry: code */
+    FL_ITEM_CONTINENT, /* FromContinent: code */
+    FL_ITEM_ASN,       /* FromASN: asn */
 };
 
 typedef struct fl_class_item {
@@ -53,6 +58,8 @@ typedef struct fl_class_item {
     unsigned bits; /* FL_ITEM_PREFIX, in the 128-bit space */
     fl_addr net;   /* FL_ITEM_PREFIX */
     char *pattern; /* FL_ITEM_IP_GLOB, FL_ITEM_DNS */
+    char code[3];  /* FL_ITEM_COUNTRY, FL_ITEM_CONTINENT */
+    uint32_t asn;  /* FL_ITEM_ASN */
 } fl_class_item;
 
 typedef struct fl_class_def {
@@ -63,6 +70,7 @@ typedef struct fl_class_def {
     fl_limit_cfg limit; /* MaxClientsPerClass */
     char *file;
     int line;
+    int geo_line; /* line of its first geographic item, 0 if none */
 } fl_class_def;
 
 typedef struct fl_anon_reject {
@@ -86,6 +94,7 @@ typedef struct fl_policy {
     fl_limit_cfg per_host;
     fl_limit_cfg per_network;
     unsigned net_v4_bits, net_v6_bits; /* in the 128-bit space */
+    fl_limit_cfg per_country;
     fl_limit_cfg per_user;
     fl_limit_cfg clients;
     fl_limit_cfg hosts_per_user;
@@ -100,15 +109,20 @@ typedef struct fl_policy {
 
     fl_class_def *classes; /* in file order */
     size_t nclasses;
+
+    fl_geodb **geodbs; /* GeoIPDatabase, in file order; shared with other policies */
+    size_t ngeodbs;
 } fl_policy;
 
 /* A policy with every default and no limits. NULL/ENOMEM. */
 fl_policy *fl_policy_new(void);
 void fl_policy_free(fl_policy *p);
 
-/* Parse path into a new policy; NULL after reporting every error. */
+/* Parse path into a new policy; NULL after reporting every error. previous
+ * (may be NULL) is the policy in force: a database it has open stands in,
+ * with a notice, for one that cannot be opened again. */
 fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
-                           void *arg);
+                           void *arg, const fl_policy *previous);
 
 /* The class definition named name, or NULL. */
 const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
@@ -120,7 +134,8 @@ bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
 
 /* The first class in file order that the client satisfies, or NULL. */
+struct fl_geo_cache;
 const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
-                                const char *dns_name);
+                                const char *dns_name, const struct fl_geo_cache *geo);
 
 #endif

@@ -47,6 +47,8 @@ struct view {
     const fl_addr *addr;
     const char *user;
     const char *class_name;
+    char country[3];                /* "" when unknown */
+    uint32_t asn;                   /* 0 when unknown */
     char address[FL_ADDR_TEXT_MAX]; /* formatted on first use */
 };
 
@@ -57,7 +59,16 @@ static void view_init(struct view *v, const char *sid, const fl_addr *addr,
     v->addr = addr;
     v->user = user;
     v->class_name = class_name;
+    v->country[0] = '\0';
+    v->asn = 0;
     v->address[0] = '\0';
+}
+
+static void view_set_geo(struct view *v, const fl_geo_cache *g)
+{
+    memcpy(v->country, g->country, 2);
+    v->country[2] = '\0';
+    v->asn = g->asn;
 }
 
 static const char *view_address(struct view *v)
@@ -71,6 +82,7 @@ static void view_of_session(struct view *v, const fl_session *s)
 {
     view_init(v, s->sid, &s->host->addr, fl_session_user(s),
               s->cls ? s->cls->name : NULL);
+    view_set_geo(v, &s->host->geo);
 }
 
 static void emit(fl_engine *e, const char *event, struct view *v,
@@ -88,6 +100,8 @@ static void emit(fl_engine *e, const char *event, struct view *v,
         .max = hit != NULL ? hit->max : -1,
         .count = hit != NULL ? hit->count : -1,
         .dry_run = hit != NULL && e->policy->dry_run,
+        .country = v->country[0] != '\0' ? v->country : NULL,
+        .asn = v->asn,
         .message = d != NULL && d->would != FL_ALLOW ? d->message : NULL,
         .code = d != NULL && d->would != FL_ALLOW ? d->code : 0,
         .time = fl_engine_now(e),
@@ -121,7 +135,7 @@ static void decision_refuse(fl_engine *e, fl_decision *d, const struct fl_hit *h
         .user = vw->user,
         .address = view_address(vw),
         .class_name = vw->class_name,
-        .country = NULL,
+        .country = vw->country,
     };
     fl_message_expand(d->message, sizeof d->message,
                       hit->message != NULL ? hit->message : ld->message, &mv);
@@ -147,15 +161,21 @@ static void release_login(fl_engine *e, fl_session *s)
     u->clients--;
     uh->clients--;
     s->net->clients--;
-    h->clients--;
-    if (h->net == s->net && --h->net_clients == 0)
-        h->net = NULL;
+    h->u.live.clients--;
+    if (h->u.live.net == s->net && --h->u.live.net_clients == 0)
+        h->u.live.net = NULL;
     if (s->cls != NULL)
         s->cls->clients--;
     e->t.nclients--;
     fl_user_host_release(e, uh);
     fl_user_release(e, u);
     fl_network_release(e, s->net);
+    if (s->country[0] != '\0') {
+        unsigned hv;
+        fl_country *c = fl_country_lookup(e, s->country, &hv);
+        c->clients--;
+        fl_country_release(e, c);
+    }
     s->u.login = NULL;
     s->authenticated = false;
 }
@@ -174,6 +194,7 @@ static void session_end(fl_engine *e, fl_session *s)
         snprintf(cls, sizeof cls, "%s", s->cls != NULL ? s->cls->name : "");
         view_init(&v, sid, &s->host->addr, u != NULL ? user : NULL,
                   s->cls != NULL ? cls : NULL);
+        view_set_geo(&v, &s->host->geo);
         view_address(&v);
     }
 
@@ -241,6 +262,26 @@ static bool rate_fit(fl_rate **w, const fl_rate_cfg *cfg)
     return true;
 }
 
+/* What the databases say about a client: the host's cached answer while
+ * the policy that produced it is in force, else a lookup, once per host. */
+static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
+                     fl_geo_cache *out)
+{
+    if (h != NULL && h->geo_gen == e->geo_gen) {
+        *out = h->geo;
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    const fl_policy *p = e->policy;
+    if (p->ngeodbs == 0)
+        return;
+    fl_geo g;
+    fl_geo_lookup(p->geodbs, p->ngeodbs, addr, &g);
+    memcpy(out->country, g.country, 2);
+    memcpy(out->continent, g.continent, 2);
+    out->asn = g.asn;
+}
+
 /* Refuse a connection before it became a session: it still ends with one
  * core.exit. */
 static int connect_refused(fl_engine *e, struct view *v)
@@ -300,12 +341,15 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     const fl_policy *p = e->policy;
     const fl_usec now = fl_engine_now(e);
-    const fl_class_def *cdef = fl_classify(p, &ci->addr, ci->dns_name);
+    fl_host *h = fl_host_lookup(e, &ci->addr, &host_hv);
+    fl_geo_cache geo;
+    host_geo(e, h, &ci->addr, &geo);
+    const fl_class_def *cdef = fl_classify(p, &ci->addr, ci->dns_name, &geo);
     struct view v;
     view_init(&v, sid, &ci->addr, NULL, cdef != NULL ? cdef->name : NULL);
+    view_set_geo(&v, &geo);
     decision_allow(d, p->dry_run);
 
-    fl_host *h = fl_host_lookup(e, &ci->addr, &host_hv);
     struct fl_hit hit;
     if (fl_limits_check_connect(e, h, now, &hit)) {
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
@@ -339,6 +383,8 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     }
 
     fl_host_unidle(e, h);
+    h->geo = geo;
+    h->geo_gen = e->geo_gen;
     h->conns++;
     s->host = h;
     s->cls = cls;
@@ -454,18 +500,24 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     fl_network_key(p, &h->addr, nkey);
     /* A host with clients knows its network, unless a reload changed the
      * prefix length since. */
-    fl_network *net = h->net != NULL && h->net->key[16] == nkey[16]
-                          ? h->net
+    fl_network *net = h->u.live.net != NULL && h->u.live.net->key[16] == nkey[16]
+                          ? h->u.live.net
                           : fl_network_lookup(e, nkey, &net_hv);
     fl_user_entry *u = fl_user_lookup(e, name, name_len, &user_hv);
     fl_user_host *uh = u != NULL ? fl_user_host_lookup(e, u, h, &uh_hv) : NULL;
+
+    const char *cc = h->geo.country;
+    unsigned country_hv = 0;
+    fl_country *country = cc[0] != '\0' ? fl_country_lookup(e, cc, &country_hv) : NULL;
 
     v.user = name;
     struct fl_login_counts lc = {
         .class_def = s->cls != NULL ? fl_policy_class(p, s->cls->name) : NULL,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,
-        .host_clients = h->clients,
+        .host_clients = h->u.live.clients,
         .net_clients = net != NULL ? net->clients : 0,
+        .country_known = cc[0] != '\0',
+        .country_clients = country != NULL ? country->clients : 0,
         .user_clients = u != NULL ? u->clients : 0,
         .user_hosts = (u != NULL ? u->nhosts : 0) + (uh != NULL ? 0 : 1),
         .clients = (long long)e->t.nclients,
@@ -482,6 +534,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
 
     /* Insert what is missing, then count. A new user has no pair yet. */
     bool new_user = u == NULL, new_uh = uh == NULL, new_net = net == NULL;
+    bool new_country = cc[0] != '\0' && country == NULL;
     if (new_user)
         u = fl_user_insert(e, name, name_len, user_hv);
     if (u != NULL && new_uh) {
@@ -491,7 +544,11 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     }
     if (uh != NULL && new_net)
         net = fl_network_insert(e, nkey, net_hv);
-    if (u == NULL || uh == NULL || net == NULL) {
+    if (net != NULL && new_country)
+        country = fl_country_insert(e, cc, country_hv);
+    if (u == NULL || uh == NULL || net == NULL || (cc[0] != '\0' && country == NULL)) {
+        if (net != NULL && new_net)
+            fl_network_release(e, net);
         if (uh != NULL && new_uh)
             fl_user_host_release(e, uh);
         if (u != NULL && new_user)
@@ -504,13 +561,17 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     uh->clients++;
     u->recent = uh;
     net->clients++;
-    h->clients++;
-    if (h->net == NULL)
-        h->net = net;
-    if (h->net == net)
-        h->net_clients++;
+    h->u.live.clients++;
+    if (h->u.live.net == NULL)
+        h->u.live.net = net;
+    if (h->u.live.net == net)
+        h->u.live.net_clients++;
     if (s->cls != NULL)
         s->cls->clients++;
+    if (country != NULL) {
+        country->clients++;
+        memcpy(s->country, cc, 2);
+    }
     e->t.nclients++;
     fl_free(s->u.login);
     s->u.uh = uh;
@@ -585,7 +646,7 @@ int fl_count_host(fl_engine *e, const fl_addr *a, fl_counts *c)
     if (h == NULL)
         return counts_none(c);
     c->conns = h->conns;
-    c->clients = h->clients;
+    c->clients = h->u.live.clients;
     c->hosts = 1;
     return 0;
 }

@@ -12,12 +12,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "addr.h"
 #include "internal.h"
 
 #define SWEEP_INTERVAL FL_USEC_PER_SEC
+
+/* Bytes for a struct ending in a flexible array of n bytes: the array starts
+ * at its offset, inside the struct's tail padding, so sizeof would waste up
+ * to 7 bytes -- and, across a malloc size class, 16. */
+#define FL_FLEX_SIZE(type, member, n)                                                  \
+    (offsetof(type, member) + (n) > sizeof(type) ? offsetof(type, member) + (n)        \
+                                                 : sizeof(type))
 
 void fl_tables_init(fl_engine *e)
 {
@@ -48,17 +56,19 @@ fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv)
     return h;
 }
 
+/* Take h off the idle list; its storage serves a live host again. */
 static void idle_unlink(struct fl_tables *t, fl_host *h)
 {
-    if (h->idle_prev != NULL)
-        h->idle_prev->idle_next = h->idle_next;
+    fl_host *prev = h->u.idle.prev, *next = h->u.idle.next;
+    if (prev != NULL)
+        prev->u.idle.next = next;
     else
-        t->idle_head = h->idle_next;
-    if (h->idle_next != NULL)
-        h->idle_next->idle_prev = h->idle_prev;
+        t->idle_head = next;
+    if (next != NULL)
+        next->u.idle.prev = prev;
     else
-        t->idle_tail = h->idle_prev;
-    h->idle_prev = h->idle_next = NULL;
+        t->idle_tail = prev;
+    memset(&h->u, 0, sizeof h->u);
     t->nidle--;
 }
 
@@ -139,7 +149,7 @@ fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
 
 static bool host_is_idle(const fl_engine *e, const fl_host *h)
 {
-    return h->idle_prev != NULL || e->t.idle_head == h;
+    return h->conns == 0 && (h->u.idle.prev != NULL || e->t.idle_head == h);
 }
 
 void fl_host_unidle(fl_engine *e, fl_host *h)
@@ -157,10 +167,10 @@ void fl_host_release(fl_engine *e, fl_host *h)
         return;
     }
     struct fl_tables *t = &e->t;
-    h->idle_prev = t->idle_tail;
-    h->idle_next = NULL;
+    h->u.idle.prev = t->idle_tail;
+    h->u.idle.next = NULL;
     if (t->idle_tail != NULL)
-        t->idle_tail->idle_next = h;
+        t->idle_tail->u.idle.next = h;
     else
         t->idle_head = h;
     t->idle_tail = h;
@@ -181,7 +191,7 @@ fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsign
 
 fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv)
 {
-    fl_user_entry *u = fl_calloc(1, sizeof *u + len + 1);
+    fl_user_entry *u = fl_calloc(1, FL_FLEX_SIZE(fl_user_entry, name, len + 1));
     if (u == NULL)
         return NULL;
     memcpy(u->name, name, len);
@@ -253,7 +263,7 @@ fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *
 fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned hv)
 {
     size_t len = strlen(name);
-    fl_class_count *c = fl_calloc(1, sizeof *c + len + 1);
+    fl_class_count *c = fl_calloc(1, FL_FLEX_SIZE(fl_class_count, name, len + 1));
     if (c == NULL)
         return NULL;
     memcpy(c->name, name, len);
@@ -310,6 +320,35 @@ void fl_network_release(fl_engine *e, fl_network *n)
     fl_free(n);
 }
 
+/* --- countries ------------------------------------------------------------ */
+
+fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_country *c;
+    HASH_VALUE(code, 2, *hv);
+    HASH_FIND_BYHASHVALUE(hh, e->t.countries, code, 2, *hv, c);
+    return c;
+}
+
+fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv)
+{
+    fl_country *c = fl_calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    memcpy(c->code, code, 2);
+    TABLE_INSERT_OR_FAIL(e->t.countries, c, c->code, 2, hv);
+    return c;
+}
+
+void fl_country_release(fl_engine *e, fl_country *c)
+{
+    if (c->clients > 0)
+        return;
+    HASH_DEL(e->t.countries, c);
+    fl_free(c);
+}
+
 /* --- sessions ------------------------------------------------------------- */
 
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv)
@@ -323,7 +362,7 @@ fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigne
 
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv)
 {
-    fl_session *s = fl_calloc(1, sizeof *s + len + 1);
+    fl_session *s = fl_calloc(1, FL_FLEX_SIZE(fl_session, sid, len + 1));
     if (s == NULL)
         return NULL;
     memcpy(s->sid, sid, len);
@@ -370,6 +409,7 @@ void fl_tables_free(fl_engine *e)
     FREE_TABLE(t->user_hosts, fl_user_host);
     FREE_TABLE(t->classes, fl_class_count);
     FREE_TABLE(t->networks, fl_network);
+    FREE_TABLE(t->countries, fl_country);
     fl_free(t->rate);
     fl_tables_init(e);
 }

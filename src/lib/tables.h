@@ -12,19 +12,37 @@
 #include <ftplimit/engine.h>
 
 #include "policy_types.h"
+
+/* A host's country, continent and AS, as the databases said. */
+typedef struct fl_geo_cache fl_geo_cache;
+struct fl_geo_cache {
+    char country[2];
+    char continent[2];
+    uint32_t asn;
+};
 #include "rate.h"
 #include "table.h"
 
+/* A client address. A live host (conns > 0) and an idle one (kept for its
+ * rate window) use different fields; they share storage so that a host
+ * fits a 128-byte allocation. */
 typedef struct fl_host {
     UT_hash_handle hh;
     fl_addr addr;     /* key */
     uint32_t conns;   /* live sessions from this address; 0 only while idle */
-    uint32_t clients; /* authenticated ones among them */
-    fl_rate *rate;    /* MaxConnectionRatePerHost window, NULL until needed */
-    struct fl_host *idle_prev, *idle_next; /* the idle list, while conns == 0 */
-    struct fl_network *net; /* the network net_clients of its clients count
-                               in, to spare a lookup; NULL when none */
-    uint32_t net_clients;
+    uint32_t geo_gen; /* engine's geo_gen when geo was looked up; 0: never */
+    fl_geo_cache geo;
+    fl_rate *rate; /* MaxConnectionRatePerHost window, NULL until needed */
+    union {
+        struct {
+            uint32_t clients;       /* authenticated sessions among conns */
+            uint32_t net_clients;   /* how many of them count in net */
+            struct fl_network *net; /* spares a lookup; NULL when none */
+        } live;
+        struct {
+            struct fl_host *prev, *next; /* the idle list, oldest first */
+        } idle;
+    } u;
 } fl_host;
 
 typedef struct fl_user_entry {
@@ -51,6 +69,12 @@ typedef struct fl_class_count {
     char name[]; /* key */
 } fl_class_count;
 
+typedef struct fl_country {
+    UT_hash_handle hh;
+    char code[2]; /* key */
+    uint32_t clients;
+} fl_country;
+
 #define FL_NET_KEY_LEN 17 /* masked address and prefix length */
 typedef struct fl_network fl_network;
 struct fl_network {
@@ -70,7 +94,8 @@ struct fl_session {
     fl_network *net; /* once authenticated */
     uint16_t failed; /* failed logins */
     bool authenticated;
-    char sid[]; /* key */
+    char country[2]; /* the country it counts in once authenticated, or "" */
+    char sid[];      /* key */
 };
 
 struct fl_tables {
@@ -80,6 +105,7 @@ struct fl_tables {
     fl_user_host *user_hosts;
     fl_class_count *classes;
     fl_network *networks;
+    fl_country *countries;
 
     size_t nsessions, nclients;
     fl_host *idle_head, *idle_tail; /* oldest idle first */
@@ -136,6 +162,10 @@ fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
 fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
                               unsigned hv);
 void fl_network_release(fl_engine *e, fl_network *n);
+
+fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv);
+fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv);
+void fl_country_release(fl_engine *e, fl_country *c);
 
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv);
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
