@@ -374,6 +374,19 @@ START_TEST(test_other_directive_mistakes_are_errors)
 }
 END_TEST
 
+START_TEST(test_allow_directives_take_users_groups_and_ids_and_refuse_unknown_names)
+{
+    ck_assert_int_eq(load_text("AllowSessions root uid:33 group:root @root gid:0\n"
+                               "AllowStatus all\nAllowAdmin root\n"),
+                     0);
+    ASSERT_ERROR("AllowSessions no-such-user-here\n",
+                 "policy.conf:1: AllowSessions: unknown user 'no-such-user-here'");
+    ASSERT_ERROR("AllowAdmin group:no-such-group-here\n",
+                 "AllowAdmin: unknown group 'no-such-group-here'");
+    ASSERT_ERROR("AllowStatus\n", "AllowStatus: wrong number of arguments");
+}
+END_TEST
+
 /* A policy that names GeoIP databases under /var/lib/GeoIP is checked with
  * test databases of the same names in the temporary directory. */
 static char *with_test_databases(const char *path)
@@ -471,6 +484,8 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_include_errors_name_the_include_line_and_the_inner_line);
     tcase_add_test(tc, test_a_file_that_includes_itself_is_an_error);
     tcase_add_test(tc, test_other_directive_mistakes_are_errors);
+    tcase_add_test(
+        tc, test_allow_directives_take_users_groups_and_ids_and_refuse_unknown_names);
     tcase_add_test(tc, test_the_shipped_policies_all_check_ok);
     suite_add_tcase(s, tc);
     return s;

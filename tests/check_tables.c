@@ -428,6 +428,38 @@ START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buck
 }
 END_TEST
 
+/* --- the daemon's access rules --------------------------------------------- */
+
+START_TEST(test_access_defaults_to_root_and_the_daemons_own_user)
+{
+    tenv_start(&T, NULL);
+    uid_t self = 4242;
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_SESSIONS, 0, 0, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_SESSIONS, self, 100, self));
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_SESSIONS, 1000, 1000, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_ADMIN, self, 100, self));
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_ADMIN, 1000, 1000, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_STATUS, self, 100, self));
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_STATUS, 1000, 1000, self));
+}
+END_TEST
+
+START_TEST(test_access_follows_the_allow_directives)
+{
+    tenv_start(&T,
+               "AllowSessions uid:1000 gid:2000\nAllowStatus all\nAllowAdmin root\n");
+    uid_t self = 4242;
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_SESSIONS, 1000, 1, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_SESSIONS, 1001, 2000, self));
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_SESSIONS, 1001, 1, self));
+    /* Once a rule is given, the daemon's own user needs to be in it. */
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_SESSIONS, self, 1, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_STATUS, 65534, 65534, self));
+    ck_assert(!fl_access_allowed(T.e, FL_ACCESS_ADMIN, 1000, 1, self));
+    ck_assert(fl_access_allowed(T.e, FL_ACCESS_ADMIN, 0, 0, self));
+}
+END_TEST
+
 static Suite *tables_suite(void)
 {
     Suite *s = suite_create("tables");
@@ -458,6 +490,8 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
     tcase_add_test(
         tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);
+    tcase_add_test(tc, test_access_defaults_to_root_and_the_daemons_own_user);
+    tcase_add_test(tc, test_access_follows_the_allow_directives);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
 #include <ftplimit/geoip.h>
 #include <ftplimit/policy.h>
 #include <ftplimit/session.h>
+#include <ftplimit/status.h>
 #include <ftplimit/timers.h>
 
 #endif

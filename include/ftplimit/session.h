@@ -118,6 +118,22 @@ FL_EXPORT int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision
 FL_EXPORT int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password,
                       fl_decision *d);
 
+/* A session as it was before the engine restarted (ftplimitd's clients
+ * re-declare theirs this way): no limit is checked and no rate is counted. */
+typedef struct fl_resume_info {
+    const char *sid; /* required; the engine's own "c<N>" form is allowed */
+    fl_addr addr;
+    const char *class_name; /* the class it had, NULL for none; kept even if the
+                               policy no longer defines it */
+    const char *user;       /* the USER name, NULL before USER */
+    bool authenticated;     /* its PASS succeeded (needs user) */
+    int failed;             /* failed logins so far */
+} fl_resume_info;
+
+/* Re-declare a session. 0 with *out set; -1 with EINVAL, EEXIST (sid in
+ * use), ENOSPC (MaxTrackedHosts full), ENOMEM or ESHUTDOWN. */
+FL_EXPORT int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out);
+
 /* The connection closed: release the session's counts, then core.exit. */
 FL_EXPORT void fl_close(fl_engine *e, fl_session *s);
 
@@ -141,6 +157,8 @@ typedef struct fl_totals {
     size_t users;       /* users with authenticated sessions */
     size_t classes;     /* classes with sessions */
     size_t networks;    /* network prefixes with clients */
+    size_t countries;   /* countries with clients */
+    size_t user_hosts;  /* (user, host) pairs with clients */
     uint64_t evictions; /* idle hosts evicted to make room */
 } fl_totals;
 FL_EXPORT void fl_engine_totals(fl_engine *e, fl_totals *t);

@@ -12,10 +12,18 @@
 int cmd_check(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* The policy commands use when none is given. */
 #ifndef FL_DEFAULT_POLICY
 #define FL_DEFAULT_POLICY "/etc/ftplimit/ftplimit.conf"
+#endif
+/* The socket ftplimitd listens on when none is given. */
+#ifndef FL_DEFAULT_SOCKET
+#define FL_DEFAULT_SOCKET "/run/ftplimit/ftplimitd.sock"
 #endif
 
 /* Print every policy error to stderr, counting them. */

@@ -37,12 +37,18 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "simulate") == 0)
-        return cmd_simulate(argc - 1, argv + 1);
-    if (strcmp(cmd, "lookup") == 0)
-        return cmd_lookup(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"check", cmd_check},   {"simulate", cmd_simulate}, {"lookup", cmd_lookup},
+        {"status", cmd_status}, {"metrics", cmd_metrics},   {"reload", cmd_reload},
+        {"watch", cmd_watch},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ftplimit %s\n", FL_VERSION);
         return EXIT_OK;

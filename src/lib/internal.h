@@ -52,6 +52,9 @@ void fl_timer_set_free(fl_engine *e);
 /* session.c: end every live session (shutdown). */
 void fl_sessions_end_all(fl_engine *e);
 
+/* How many enum fl_limit_id values there are (limit.h), for the counters. */
+#define FL_LIMIT_KINDS 16
+
 enum fl_engine_state { FL_ENGINE_NEW, FL_ENGINE_STARTED, FL_ENGINE_DOWN };
 
 struct fl_engine {
@@ -68,8 +71,10 @@ struct fl_engine {
     enum fl_engine_state state;
 
     fl_policy *policy; /* never NULL: the empty policy until one is loaded */
-    uint32_t geo_gen;  /* bumped with each policy: hosts' GeoIP answers older
-                          than the policy in force are looked up again */
+    uint64_t refusals[FL_LIMIT_KINDS];     /* by enum fl_limit_id */
+    uint64_t dry_refusals[FL_LIMIT_KINDS]; /* would-be refusals under DryRun */
+    uint32_t geo_gen; /* bumped with each policy: hosts' GeoIP answers older
+                         than the policy in force are looked up again */
     struct fl_tables t;
 };
 

@@ -37,6 +37,7 @@ struct fl_limit_desc {
 };
 
 extern const struct fl_limit_desc fl_limit_descs[FL_L_COUNT];
+_Static_assert(FL_L_COUNT <= FL_LIMIT_KINDS, "raise FL_LIMIT_KINDS in internal.h");
 
 /* A limit that was hit: which, its configured max, the count including the
  * session being decided, and the policy's message (NULL: the default). */

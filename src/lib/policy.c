@@ -71,6 +71,10 @@ void fl_policy_free(fl_policy *p)
     for (size_t i = 0; i < p->ngeodbs; i++)
         fl_geodb_unref(p->geodbs[i]);
     fl_free(p->geodbs);
+    for (size_t i = 0; i < 3; i++) {
+        fl_free(p->access[i].uids);
+        fl_free(p->access[i].gids);
+    }
     fl_free(p->per_user.message);
     fl_free(p->clients.message);
     fl_free(p->hosts_per_user.message);

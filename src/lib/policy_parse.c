@@ -23,6 +23,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include "addr.h"
 #include "alloc.h"
@@ -844,6 +846,71 @@ static void h_per_country(struct parser *p, const struct args *a,
     p->country_limit_line = p->line;
 }
 
+/* --- daemon access -------------------------------------------------------------- */
+
+static bool acl_push_id(struct parser *p, void **list, size_t *n, size_t size,
+                        unsigned id)
+{
+    void *grown = fl_realloc(*list, (*n + 1) * size);
+    if (grown == NULL) {
+        oom(p);
+        return false;
+    }
+    *list = grown;
+    if (size == sizeof(uid_t))
+        ((uid_t *)grown)[*n] = (uid_t)id;
+    else
+        ((gid_t *)grown)[*n] = (gid_t)id;
+    (*n)++;
+    return true;
+}
+
+/* AllowSessions|AllowStatus|AllowAdmin ITEM...: user names, uid:N,
+ * group:NAME (or @NAME), gid:N, all. Names are resolved now, so that a typo
+ * is an error rather than a silent refusal. */
+static void h_allow(struct parser *p, const struct args *a, const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "user|uid:N|group:NAME|gid:N|all..."))
+        return;
+    fl_acl *acl = &p->pol->access[d->offset];
+    acl->set = true;
+    for (int i = 1; i < a->n; i++) {
+        const char *item = a->v[i].text;
+        bool group = item[0] == '@' || strncmp(item, "group:", 6) == 0;
+        const char *name = item[0] == '@' ? item + 1 : group ? item + 6 : item;
+        unsigned long long id;
+        if (strcasecmp(item, "all") == 0) {
+            acl->all = true;
+        } else if ((strncmp(item, "uid:", 4) == 0 || strncmp(item, "gid:", 4) == 0) &&
+                   is_integer(item + 4) && strlen(item + 4) <= 10 &&
+                   (id = strtoull(item + 4, NULL, 10)) <= UINT32_MAX - 1) {
+            if (item[0] == 'u')
+                acl_push_id(p, (void **)&acl->uids, &acl->nuids, sizeof(uid_t),
+                            (unsigned)id);
+            else
+                acl_push_id(p, (void **)&acl->gids, &acl->ngids, sizeof(gid_t),
+                            (unsigned)id);
+        } else if (group) {
+            struct group grp, *found = NULL;
+            char buf[4096];
+            if (getgrnam_r(name, &grp, buf, sizeof buf, &found) != 0 || found == NULL)
+                perr(p, "%s: unknown group '%s'", d->name, SHOWN(name));
+            else
+                acl_push_id(p, (void **)&acl->gids, &acl->ngids, sizeof(gid_t),
+                            grp.gr_gid);
+        } else {
+            struct passwd pw, *found = NULL;
+            char buf[4096];
+            if (getpwnam_r(name, &pw, buf, sizeof buf, &found) != 0 || found == NULL)
+                perr(p, "%s: unknown user '%s' (or use uid:N, group:NAME, gid:N, all)",
+                     d->name, SHOWN(name));
+            else
+                acl_push_id(p, (void **)&acl->uids, &acl->nuids, sizeof(uid_t),
+                            pw.pw_uid);
+        }
+    }
+}
+
 /* Read path; as_written is how Include errors name it (as the policy wrote it). */
 static void parse_file(struct parser *p, const char *path, const char *as_written);
 
@@ -927,6 +994,9 @@ static const struct directive directives[] = {
     {"FromContinent", IN_CLASS, h_from_geo, 0},
     {"FromASN", IN_CLASS, h_from_geo, 0},
     {"GeoIPDatabase", TOP, h_geoip_database, 0},
+    {"AllowSessions", TOP, h_allow, FL_ACCESS_SESSIONS},
+    {"AllowStatus", TOP, h_allow, FL_ACCESS_STATUS},
+    {"AllowAdmin", TOP, h_allow, FL_ACCESS_ADMIN},
     {"Include", ANYWHERE, h_include, 0},
 };
 

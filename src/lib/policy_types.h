@@ -8,8 +8,11 @@
 #define FL_POLICY_TYPES_H
 
 #include <regex.h>
+#include <sys/types.h>
 
 #include <ftplimit/session.h>
+
+#include <ftplimit/status.h>
 
 #include "geoip.h"
 
@@ -81,6 +84,16 @@ typedef struct fl_anon_reject {
     char *source;
 } fl_anon_reject;
 
+/* AllowSessions, AllowStatus, AllowAdmin: who may use a daemon's socket. */
+typedef struct fl_acl {
+    bool set; /* given in the policy; otherwise the default applies */
+    bool all;
+    uid_t *uids;
+    size_t nuids;
+    gid_t *gids;
+    size_t ngids;
+} fl_acl;
+
 typedef struct fl_policy {
     char *path;
 
@@ -112,6 +125,8 @@ typedef struct fl_policy {
 
     fl_geodb **geodbs; /* GeoIPDatabase, in file order; shared with other policies */
     size_t ngeodbs;
+
+    fl_acl access[3]; /* by fl_access */
 } fl_policy;
 
 /* A policy with every default and no limits. NULL/ENOMEM. */

@@ -127,6 +127,10 @@ static void decision_refuse(fl_engine *e, fl_decision *d, const struct fl_hit *h
     bool resource = hit->id == FL_L_TABLE_FULL || hit->id == FL_L_NO_MEMORY;
     d->would = v;
     d->verdict = e->policy->dry_run && !resource ? FL_ALLOW : v;
+    if (d->verdict == FL_ALLOW)
+        e->dry_refusals[hit->id]++;
+    else
+        e->refusals[hit->id]++;
     d->limit = ld->directive;
     d->code = ld->code;
     fl_message_vars mv = {
@@ -180,7 +184,30 @@ static void release_login(fl_engine *e, fl_session *s)
     s->authenticated = false;
 }
 
-/* Release everything the session counts in, free it, then core.exit. */
+/* Release everything the session counts in, and free it. */
+static void session_release(fl_engine *e, fl_session *s)
+{
+    release_login(e, s);
+    fl_host *h = s->host;
+    h->conns--;
+    e->t.nsessions--;
+    if (s->cls != NULL) {
+        s->cls->conns--;
+        fl_class_count_release(e, s->cls);
+    }
+    fl_session_remove(e, s);
+    fl_free(s->u.login);
+    fl_free(s);
+    fl_host_release(e, h);
+}
+
+/* A session that never became visible goes without a core.exit. */
+static void session_end_quietly(fl_engine *e, fl_session *s)
+{
+    session_release(e, s);
+}
+
+/* Release the session, then core.exit. */
 static void session_end(fl_engine *e, fl_session *s)
 {
     /* The session is gone before its core.exit: keep copies for listeners. */
@@ -197,20 +224,7 @@ static void session_end(fl_engine *e, fl_session *s)
         view_set_geo(&v, &s->host->geo);
         view_address(&v);
     }
-
-    release_login(e, s);
-    fl_host *h = s->host;
-    h->conns--;
-    e->t.nsessions--;
-    if (s->cls != NULL) {
-        s->cls->conns--;
-        fl_class_count_release(e, s->cls);
-    }
-    fl_session_remove(e, s);
-    fl_free(s->u.login);
-    fl_free(s);
-    fl_host_release(e, h);
-
+    session_release(e, s);
     if (wanted)
         emit(e, FL_EV_EXIT, &v, NULL, NULL);
 }
@@ -235,16 +249,25 @@ static bool sid_reserved(const char *sid, size_t len)
     return len > 1 && sid[0] == 'c' && strspn(sid + 1, "0123456789") == len - 1;
 }
 
-static bool sid_valid(const char *sid, size_t *len)
+/* 1 to FL_SID_MAX printable bytes, no space, quote or backslash. */
+static bool sid_chars_valid(const char *sid, size_t n)
 {
-    size_t n = strnlen(sid, FL_SID_MAX + 1);
-    if (n == 0 || n > FL_SID_MAX || sid_reserved(sid, n))
+    if (sid == NULL || n == 0 || n > FL_SID_MAX)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)sid[i];
         if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\')
             return false;
     }
+    return true;
+}
+
+/* A caller's id: valid, and not of the engine's reserved form. */
+static bool sid_valid(const char *sid, size_t *len)
+{
+    size_t n = strnlen(sid, FL_SID_MAX + 1);
+    if (!sid_chars_valid(sid, n) || sid_reserved(sid, n))
+        return false;
     *len = n;
     return true;
 }
@@ -260,6 +283,60 @@ static bool rate_fit(fl_rate **w, const fl_rate_cfg *cfg)
         return false;
     *w = n;
     return true;
+}
+
+/* Where a new session goes: its id and host, with their hashes. */
+struct session_key {
+    const char *sid;
+    size_t sid_len;
+    unsigned sid_hv;
+    const fl_addr *addr;
+    unsigned host_hv;
+};
+
+/* Create a session and count it as a connection: h (the host found, or
+ * NULL), class_name (or NULL), with the rate windows sized when rates
+ * apply. Everything is allocated before any count changes. Sets *out, or
+ * leaves it NULL and returns why (FL_L_TABLE_FULL, FL_L_NO_MEMORY). */
+static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
+                                     fl_host *h, const fl_geo_cache *geo,
+                                     const char *class_name, bool rates,
+                                     fl_session **out)
+{
+    const fl_policy *p = e->policy;
+    unsigned class_hv;
+    *out = NULL;
+    if (h == NULL && (h = fl_host_insert(e, k->addr, k->host_hv)) == NULL)
+        return errno == ENOSPC ? FL_L_TABLE_FULL : FL_L_NO_MEMORY;
+    fl_session *s = fl_session_insert(e, k->sid, k->sid_len, k->sid_hv);
+    fl_class_count *cls = NULL;
+    if (s != NULL && class_name != NULL &&
+        (cls = fl_class_count_lookup(e, class_name, &class_hv)) == NULL)
+        cls = fl_class_count_insert(e, class_name, class_hv);
+    if (s == NULL || (class_name != NULL && cls == NULL) ||
+        (rates &&
+         (!rate_fit(&e->t.rate, &p->rate) || !rate_fit(&h->rate, &p->rate_per_host)))) {
+        if (s != NULL) {
+            fl_session_remove(e, s);
+            fl_free(s);
+        }
+        if (cls != NULL)
+            fl_class_count_release(e, cls);
+        fl_host_release(e, h);
+        return FL_L_NO_MEMORY;
+    }
+
+    fl_host_unidle(e, h);
+    h->geo = *geo;
+    h->geo_gen = e->geo_gen;
+    h->conns++;
+    s->host = h;
+    s->cls = cls;
+    if (cls != NULL)
+        cls->conns++;
+    e->t.nsessions++;
+    *out = s;
+    return FL_L_COUNT;
 }
 
 /* What the databases say about a client: the host's cached answer while
@@ -311,7 +388,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 {
     size_t sid_len = 0;
     char sid_buf[32];
-    unsigned sid_hv, host_hv, class_hv = 0;
+    unsigned sid_hv, host_hv;
 
     if (e == NULL || ci == NULL || out == NULL || d == NULL ||
         (ci->sid != NULL && !sid_valid(ci->sid, &sid_len)) ||
@@ -358,39 +435,15 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
             return connect_refused(e, &v);
     }
 
-    /* Allocate everything before any count changes. */
-    if (h == NULL && (h = fl_host_insert(e, &ci->addr, host_hv)) == NULL) {
-        refuse_for(e, d, errno == ENOSPC ? FL_L_TABLE_FULL : FL_L_NO_MEMORY,
-                   FL_DISCONNECT, &v);
+    const struct session_key key = {sid, sid_len, sid_hv, &ci->addr, host_hv};
+    fl_session *s;
+    enum fl_limit_id failure =
+        session_open(e, &key, h, &geo, cdef ? cdef->name : NULL, true, &s);
+    if (s == NULL) {
+        refuse_for(e, d, failure, FL_DISCONNECT, &v);
         return connect_refused(e, &v);
     }
-    fl_session *s = fl_session_insert(e, sid, sid_len, sid_hv);
-    fl_class_count *cls = NULL;
-    if (s != NULL && cdef != NULL &&
-        (cls = fl_class_count_lookup(e, cdef->name, &class_hv)) == NULL)
-        cls = fl_class_count_insert(e, cdef->name, class_hv);
-    if (s == NULL || (cdef != NULL && cls == NULL) || !rate_fit(&e->t.rate, &p->rate) ||
-        !rate_fit(&h->rate, &p->rate_per_host)) {
-        if (s != NULL) {
-            fl_session_remove(e, s);
-            fl_free(s);
-        }
-        if (cls != NULL)
-            fl_class_count_release(e, cls);
-        fl_host_release(e, h);
-        refuse_for(e, d, FL_L_NO_MEMORY, FL_DISCONNECT, &v);
-        return connect_refused(e, &v);
-    }
-
-    fl_host_unidle(e, h);
-    h->geo = geo;
-    h->geo_gen = e->geo_gen;
-    h->conns++;
-    s->host = h;
-    s->cls = cls;
-    if (cls != NULL)
-        cls->conns++;
-    e->t.nsessions++;
+    h = s->host;
     if (p->rate.count != FL_UNLIMITED)
         fl_rate_record(e->t.rate, now);
     if (p->rate_per_host.count != FL_UNLIMITED)
@@ -422,6 +475,101 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
     fl_free(s->u.login);
     s->u.login = copy;
     decision_allow(d, e->policy->dry_run);
+    return 0;
+}
+
+/* --- logging in: the entries a login counts in ------------------------------ */
+
+/* What a successful login of name on s would count in: the entries found,
+ * and the hashes to insert the missing ones with. */
+struct login_plan {
+    const char *name;
+    size_t name_len;
+    unsigned user_hv, uh_hv, net_hv, country_hv;
+    uint8_t nkey[FL_NET_KEY_LEN];
+    const char *cc; /* the host's country, "" when unknown */
+    fl_user_entry *u;
+    fl_user_host *uh;
+    fl_network *net;
+    fl_country *country;
+};
+
+static void login_plan_lookup(fl_engine *e, const fl_session *s, const char *name,
+                              struct login_plan *lp)
+{
+    fl_host *h = s->host;
+    memset(lp, 0, sizeof *lp);
+    lp->name = name;
+    lp->name_len = strlen(name);
+    fl_network_key(e->policy, &h->addr, lp->nkey);
+    /* A host with clients knows its network, unless a reload changed the
+     * prefix length since. */
+    lp->net = h->u.live.net != NULL && h->u.live.net->key[16] == lp->nkey[16]
+                  ? h->u.live.net
+                  : fl_network_lookup(e, lp->nkey, &lp->net_hv);
+    lp->u = fl_user_lookup(e, name, lp->name_len, &lp->user_hv);
+    lp->uh = lp->u != NULL ? fl_user_host_lookup(e, lp->u, h, &lp->uh_hv) : NULL;
+    lp->cc = h->geo.country;
+    lp->country =
+        lp->cc[0] != '\0' ? fl_country_lookup(e, lp->cc, &lp->country_hv) : NULL;
+}
+
+/* Insert what the plan lacks, then count the session in everything: it is
+ * authenticated. -1/ENOMEM, with nothing inserted or counted. */
+static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
+{
+    fl_host *h = s->host;
+    fl_user_entry *u = lp->u;
+    fl_user_host *uh = lp->uh;
+    fl_network *net = lp->net;
+    fl_country *country = lp->country;
+    bool new_user = u == NULL, new_uh = uh == NULL, new_net = net == NULL;
+    bool new_country = lp->cc[0] != '\0' && country == NULL;
+
+    /* A new user has no pair yet. */
+    if (new_user)
+        u = fl_user_insert(e, lp->name, lp->name_len, lp->user_hv);
+    if (u != NULL && new_uh) {
+        if (new_user)
+            fl_user_host_lookup(e, u, h, &lp->uh_hv);
+        uh = fl_user_host_insert(e, u, h, lp->uh_hv);
+    }
+    if (uh != NULL && new_net)
+        net = fl_network_insert(e, lp->nkey, lp->net_hv);
+    if (net != NULL && new_country)
+        country = fl_country_insert(e, lp->cc, lp->country_hv);
+    if (u == NULL || uh == NULL || net == NULL ||
+        (lp->cc[0] != '\0' && country == NULL)) {
+        if (net != NULL && new_net)
+            fl_network_release(e, net);
+        if (uh != NULL && new_uh)
+            fl_user_host_release(e, uh);
+        if (u != NULL && new_user)
+            fl_user_release(e, u);
+        errno = ENOMEM;
+        return -1;
+    }
+
+    u->clients++;
+    uh->clients++;
+    u->recent = uh;
+    net->clients++;
+    h->u.live.clients++;
+    if (h->u.live.net == NULL)
+        h->u.live.net = net;
+    if (h->u.live.net == net)
+        h->u.live.net_clients++;
+    if (s->cls != NULL)
+        s->cls->clients++;
+    if (country != NULL) {
+        country->clients++;
+        memcpy(s->country, lp->cc, 2);
+    }
+    e->t.nclients++;
+    fl_free(s->u.login);
+    s->u.uh = uh;
+    s->net = net;
+    s->authenticated = true;
     return 0;
 }
 
@@ -493,33 +641,19 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
 
     /* Anonymous aliases are one user, as they are one account in ProFTPD. */
     const char *name = anonymous ? p->anon_users[0] : login;
-    size_t name_len = strlen(name);
-    fl_host *h = s->host;
-    unsigned user_hv, uh_hv = 0, net_hv;
-    uint8_t nkey[FL_NET_KEY_LEN];
-    fl_network_key(p, &h->addr, nkey);
-    /* A host with clients knows its network, unless a reload changed the
-     * prefix length since. */
-    fl_network *net = h->u.live.net != NULL && h->u.live.net->key[16] == nkey[16]
-                          ? h->u.live.net
-                          : fl_network_lookup(e, nkey, &net_hv);
-    fl_user_entry *u = fl_user_lookup(e, name, name_len, &user_hv);
-    fl_user_host *uh = u != NULL ? fl_user_host_lookup(e, u, h, &uh_hv) : NULL;
-
-    const char *cc = h->geo.country;
-    unsigned country_hv = 0;
-    fl_country *country = cc[0] != '\0' ? fl_country_lookup(e, cc, &country_hv) : NULL;
+    struct login_plan lp;
+    login_plan_lookup(e, s, name, &lp);
 
     v.user = name;
     struct fl_login_counts lc = {
         .class_def = s->cls != NULL ? fl_policy_class(p, s->cls->name) : NULL,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,
-        .host_clients = h->u.live.clients,
-        .net_clients = net != NULL ? net->clients : 0,
-        .country_known = cc[0] != '\0',
-        .country_clients = country != NULL ? country->clients : 0,
-        .user_clients = u != NULL ? u->clients : 0,
-        .user_hosts = (u != NULL ? u->nhosts : 0) + (uh != NULL ? 0 : 1),
+        .host_clients = s->host->u.live.clients,
+        .net_clients = lp.net != NULL ? lp.net->clients : 0,
+        .country_known = lp.cc[0] != '\0',
+        .country_clients = lp.country != NULL ? lp.country->clients : 0,
+        .user_clients = lp.u != NULL ? lp.u->clients : 0,
+        .user_hosts = (lp.u != NULL ? lp.u->nhosts : 0) + (lp.uh != NULL ? 0 : 1),
         .clients = (long long)e->t.nclients,
     };
     struct fl_hit hit;
@@ -531,52 +665,78 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
             return 0;
         }
     }
-
-    /* Insert what is missing, then count. A new user has no pair yet. */
-    bool new_user = u == NULL, new_uh = uh == NULL, new_net = net == NULL;
-    bool new_country = cc[0] != '\0' && country == NULL;
-    if (new_user)
-        u = fl_user_insert(e, name, name_len, user_hv);
-    if (u != NULL && new_uh) {
-        if (new_user)
-            fl_user_host_lookup(e, u, h, &uh_hv);
-        uh = fl_user_host_insert(e, u, h, uh_hv);
-    }
-    if (uh != NULL && new_net)
-        net = fl_network_insert(e, nkey, net_hv);
-    if (net != NULL && new_country)
-        country = fl_country_insert(e, cc, country_hv);
-    if (u == NULL || uh == NULL || net == NULL || (cc[0] != '\0' && country == NULL)) {
-        if (net != NULL && new_net)
-            fl_network_release(e, net);
-        if (uh != NULL && new_uh)
-            fl_user_host_release(e, uh);
-        if (u != NULL && new_user)
-            fl_user_release(e, u);
+    if (login_plan_commit(e, s, &lp) < 0) {
         refuse_for(e, d, FL_L_NO_MEMORY, FL_DISCONNECT, &v);
         session_end(e, s);
-        return 0;
     }
-    u->clients++;
-    uh->clients++;
-    u->recent = uh;
-    net->clients++;
-    h->u.live.clients++;
-    if (h->u.live.net == NULL)
-        h->u.live.net = net;
-    if (h->u.live.net == net)
-        h->u.live.net_clients++;
-    if (s->cls != NULL)
-        s->cls->clients++;
-    if (country != NULL) {
-        country->clients++;
-        memcpy(s->country, cc, 2);
+    return 0;
+}
+
+/* --- resume ---------------------------------------------------------------- */
+
+int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
+{
+    size_t sid_len =
+        ri != NULL && ri->sid != NULL ? strnlen(ri->sid, FL_SID_MAX + 1) : 0;
+    if (e == NULL || ri == NULL || out == NULL || !sid_chars_valid(ri->sid, sid_len) ||
+        (ri->class_name != NULL &&
+         strnlen(ri->class_name, FL_CLASS_NAME_MAX + 1) > FL_CLASS_NAME_MAX) ||
+        (ri->user != NULL &&
+         (ri->user[0] == '\0' || strnlen(ri->user, FL_USER_MAX + 1) > FL_USER_MAX)) ||
+        (ri->authenticated && ri->user == NULL) || ri->failed < 0 ||
+        ri->failed > 65535) {
+        errno = EINVAL;
+        return -1;
     }
-    e->t.nclients++;
-    fl_free(s->u.login);
-    s->u.uh = uh;
-    s->net = net;
-    s->authenticated = true;
+    if (e->state == FL_ENGINE_DOWN) {
+        errno = ESHUTDOWN;
+        return -1;
+    }
+    *out = NULL;
+
+    unsigned sid_hv, host_hv;
+    if (fl_session_lookup(e, ri->sid, sid_len, &sid_hv) != NULL) {
+        errno = EEXIST;
+        return -1;
+    }
+    char *login = ri->user != NULL ? fl_strdup(ri->user) : NULL;
+    if (ri->user != NULL && login == NULL)
+        return -1;
+
+    fl_host *h = fl_host_lookup(e, &ri->addr, &host_hv);
+    fl_geo_cache geo;
+    host_geo(e, h, &ri->addr, &geo);
+    const struct session_key key = {ri->sid, sid_len, sid_hv, &ri->addr, host_hv};
+    fl_session *s;
+    enum fl_limit_id failure =
+        session_open(e, &key, h, &geo, ri->class_name, false, &s);
+    if (s == NULL) {
+        fl_free(login);
+        errno = failure == FL_L_TABLE_FULL ? ENOSPC : ENOMEM;
+        return -1;
+    }
+    s->failed = (uint16_t)ri->failed;
+    s->u.login = login;
+
+    if (ri->authenticated) {
+        const fl_policy *p = e->policy;
+        const char *name = fl_policy_is_anonymous(p, login) ? p->anon_users[0] : login;
+        struct login_plan lp;
+        login_plan_lookup(e, s, name, &lp);
+        if (login_plan_commit(e, s, &lp) < 0) {
+            session_end_quietly(e, s);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+
+    /* The engine's own ids must stay unique after this one. */
+    if (sid_reserved(ri->sid, sid_len)) {
+        unsigned long long n = strtoull(ri->sid + 1, NULL, 10);
+        if (n > e->t.next_sid)
+            e->t.next_sid = n;
+    }
+    *out = s;
     return 0;
 }
 
@@ -629,6 +789,8 @@ void fl_engine_totals(fl_engine *e, fl_totals *t)
     t->users = HASH_COUNT(e->t.users);
     t->classes = HASH_COUNT(e->t.classes);
     t->networks = HASH_COUNT(e->t.networks);
+    t->countries = HASH_COUNT(e->t.countries);
+    t->user_hosts = HASH_COUNT(e->t.user_hosts);
     t->evictions = e->t.evictions;
 }
 

@@ -1,0 +1,338 @@
+/*
+ * bench/daemon.c - decisions through ftplimitd's socket, one `name value unit`
+ * line per figure.
+ *
+ *   decisions_per_sec   CONNECT, USER and PASS requests answered per second,
+ *                       two client processes (target 100000)
+ *   lifecycles_per_sec  full sessions per second: a new connection, HELLO,
+ *                       CONNECT, USER, PASS, CLOSE -- as a ProFTPD session
+ *                       process would
+ *   rtt_p50_us, rtt_p99_us  round trip of one decision request (p99 target
+ *                       < 200)
+ *   persistent_decisions_per_sec  decisions on connections kept open (PASS
+ *                       after PASS, MaxLoginAttempts none): the daemon's cost
+ *                       without connection setup, to compare with the
+ *                       machine's floor below
+ *   echo_roundtrips_per_sec  the same two clients against a trivial epoll
+ *                       echo server on a Unix socket: what the machine
+ *                       allows at all
+ *
+ * Usage: bench/daemon [SECONDS]   (default 5). Runs $FTPLIMITD (default
+ * src/daemon/ftplimitd) on a temporary socket.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ftplimit/client.h>
+#include <ftplimit/ftplimit.h>
+
+#define CLIENTS 2
+#define MAX_SAMPLES 4000000
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t r = read(fd, (char *)buf + off, len - off);
+        if (r <= 0)
+            return -1;
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+/* Decisions on one connection kept open: PASS bad after PASS bad. */
+static void run_persistent_client(const char *socket, int id, double seconds, int fd)
+{
+    fl_client *c = fl_client_open(socket, 5000);
+    fl_decision d;
+    char addr[32];
+    snprintf(addr, sizeof addr, "10.200.0.%d", id + 1);
+    if (c == NULL || fl_client_connect(c, NULL, addr, NULL, &d) < 0 ||
+        fl_client_user(c, "bench", &d) < 0)
+        die("persistent client");
+    unsigned long long n = 0;
+    double end = now_sec() + seconds;
+    while (now_sec() < end) {
+        if (fl_client_pass(c, false, "x", &d) < 0 || d.verdict != FL_REJECT)
+            die("persistent PASS");
+        n++;
+    }
+    fl_client_free(c);
+    if (write(fd, &n, sizeof n) != sizeof n)
+        die("write");
+}
+
+/* The floor: round trips against an echo server doing nothing else. */
+static double echo_roundtrips(const char *dir, double seconds)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    char path[sizeof sun.sun_path];
+    if (snprintf(path, sizeof path, "%s/echo.sock", dir) >= (int)sizeof path)
+        die("echo socket path");
+    memcpy(sun.sun_path, path, sizeof path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(l, 16) < 0)
+        die("echo socket");
+    int pipes[CLIENTS][2];
+    for (int k = 0; k < CLIENTS; k++) {
+        if (pipe(pipes[k]) < 0)
+            die("pipe");
+        if (fork() == 0) {
+            close(l);
+            int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0)
+                die("echo connect");
+            char b[64];
+            unsigned long long n = 0;
+            double end = now_sec() + seconds;
+            while (now_sec() < end) {
+                if (write(fd, "PASS bad x\n", 11) != 11 || read(fd, b, sizeof b) <= 0)
+                    die("echo");
+                n++;
+            }
+            if (write(pipes[k][1], &n, sizeof n) != sizeof n)
+                die("write");
+            _exit(0);
+        }
+        close(pipes[k][1]);
+    }
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l};
+    epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    unsigned long long total = 0;
+    int done = 0;
+    double t0 = now_sec();
+    while (done < CLIENTS) {
+        struct epoll_event evs[16];
+        int n = epoll_wait(ep, evs, 16, 100);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == l) {
+                int c = accept(l, NULL, NULL);
+                struct epoll_event e = {.events = EPOLLIN, .data.fd = c};
+                epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
+                continue;
+            }
+            char b[64];
+            if (read(fd, b, sizeof b) <= 0) {
+                close(fd);
+                done++;
+                continue;
+            }
+            if (write(fd, "REJECT 530 - Login incorrect.\n", 30) != 30)
+                die("echo write");
+        }
+    }
+    double elapsed = now_sec() - t0;
+    for (int k = 0; k < CLIENTS; k++) {
+        unsigned long long n;
+        if (read_all(pipes[k][0], &n, sizeof n) < 0)
+            die("echo results");
+        total += n;
+        close(pipes[k][0]);
+    }
+    while (wait(NULL) > 0)
+        ;
+    close(ep);
+    close(l);
+    remove(path);
+    return (double)total / (elapsed < seconds ? seconds : elapsed);
+}
+
+/* One client process: lifecycles until the deadline; its round trips (in
+ * ns, as uint32) and counts go to fd. */
+static void run_client(const char *socket, int id, double seconds, int fd)
+{
+    uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
+    if (rtt == NULL)
+        die("malloc");
+    size_t n = 0;
+    unsigned long long lifecycles = 0;
+    double end = now_sec() + seconds;
+    char addr[32], user[32];
+    while (now_sec() < end) {
+        fl_client *c = fl_client_open(socket, 5000);
+        if (c == NULL)
+            die("fl_client_open");
+        fl_decision d;
+        unsigned k = (unsigned)(lifecycles * CLIENTS + (unsigned)id);
+        snprintf(addr, sizeof addr, "10.%u.%u.%u", (k >> 16) & 0xff, (k >> 8) & 0xff,
+                 k & 0xff);
+        snprintf(user, sizeof user, "user%u", k % 5000);
+        for (int step = 0; step < 3; step++) {
+            double t0 = now_sec();
+            int rc = step == 0   ? fl_client_connect(c, NULL, addr, NULL, &d)
+                     : step == 1 ? fl_client_user(c, user, &d)
+                                 : fl_client_pass(c, true, "pw", &d);
+            double t1 = now_sec();
+            if (rc < 0 || d.verdict != FL_ALLOW) {
+                fprintf(stderr, "bench: request %d failed: %s %s\n", step,
+                        strerror(errno), d.message);
+                exit(1);
+            }
+            if (n < MAX_SAMPLES)
+                rtt[n++] = (uint32_t)((t1 - t0) * 1e9);
+        }
+        fl_client_close_session(c);
+        fl_client_free(c);
+        lifecycles++;
+    }
+    if (write(fd, &lifecycles, sizeof lifecycles) != sizeof lifecycles ||
+        write(fd, &n, sizeof n) != sizeof n)
+        die("write");
+    for (size_t off = 0; off < n * sizeof *rtt;) {
+        ssize_t w = write(fd, (char *)rtt + off, n * sizeof *rtt - off);
+        if (w <= 0)
+            die("write");
+        off += (size_t)w;
+    }
+    free(rtt);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = argc > 1 ? atof(argv[1]) : 5.0;
+    const char *daemon_bin = getenv("FTPLIMITD");
+    if (daemon_bin == NULL)
+        daemon_bin = "src/daemon/ftplimitd";
+
+    char dir[] = "/tmp/ftplimit-bench-daemon-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp");
+    char policy[4096], socket[4096], log[4096];
+    snprintf(policy, sizeof policy, "%s/bench.conf", dir);
+    snprintf(socket, sizeof socket, "%s/d.sock", dir);
+    snprintf(log, sizeof log, "%s/d.log", dir);
+    FILE *f = fopen(policy, "w");
+    if (f == NULL)
+        die(policy);
+    fputs("MaxInstances 100000\nMaxConnectionsPerHost 10\nMaxClientsPerHost 10\n"
+          "MaxLoginAttempts none\n"
+          "MaxClientsPerUser 100\nMaxClients 100000\nMaxHostsPerUser 100\n"
+          "<Class lan>\nFrom 10.0.0.0/8\n</Class>\nMaxClientsPerClass lan 100000\n",
+          f);
+    fclose(f);
+
+    pid_t daemon_pid = fork();
+    if (daemon_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        freopen(log, "w", stderr);
+        execl(daemon_bin, daemon_bin, "-f", "-c", policy, "-s", socket, (char *)NULL);
+        _exit(127);
+    }
+    fl_client *probe = NULL;
+    for (int i = 0; i < 500 && (probe = fl_client_open(socket, 1000)) == NULL; i++)
+        usleep(10000);
+    if (probe == NULL) {
+        fprintf(stderr, "bench: ftplimitd (%s) did not start; see %s\n", daemon_bin,
+                log);
+        return 1;
+    }
+    fl_client_free(probe);
+
+    int pipes[CLIENTS][2];
+    pid_t pids[CLIENTS];
+    double t0 = now_sec();
+    for (int i = 0; i < CLIENTS; i++) {
+        if (pipe(pipes[i]) < 0)
+            die("pipe");
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(pipes[i][0]);
+            run_client(socket, i, seconds, pipes[i][1]);
+            _exit(0);
+        }
+        close(pipes[i][1]);
+    }
+
+    uint32_t *all = malloc((size_t)CLIENTS * MAX_SAMPLES * sizeof *all);
+    size_t total = 0;
+    unsigned long long lifecycles = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        unsigned long long l;
+        size_t n;
+        if (all == NULL || read_all(pipes[i][0], &l, sizeof l) < 0 ||
+            read_all(pipes[i][0], &n, sizeof n) < 0 ||
+            read_all(pipes[i][0], all + total, n * sizeof *all) < 0)
+            die("read results");
+        lifecycles += l;
+        total += n;
+        close(pipes[i][0]);
+        waitpid(pids[i], NULL, 0);
+    }
+    double elapsed = now_sec() - t0;
+
+    /* Then decisions on connections kept open. */
+    double t1 = now_sec();
+    for (int i = 0; i < CLIENTS; i++) {
+        if (pipe(pipes[i]) < 0)
+            die("pipe");
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(pipes[i][0]);
+            run_persistent_client(socket, i, seconds, pipes[i][1]);
+            _exit(0);
+        }
+        close(pipes[i][1]);
+    }
+    unsigned long long persistent = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        unsigned long long n;
+        if (read_all(pipes[i][0], &n, sizeof n) < 0)
+            die("read results");
+        persistent += n;
+        close(pipes[i][0]);
+        waitpid(pids[i], NULL, 0);
+    }
+    double persistent_elapsed = now_sec() - t1;
+    kill(daemon_pid, SIGTERM);
+    waitpid(daemon_pid, NULL, 0);
+    double echo = echo_roundtrips(dir, seconds);
+
+    qsort(all, total, sizeof *all, cmp_u32);
+    printf("decisions_per_sec %.0f decisions/s\n", (double)total / elapsed);
+    printf("lifecycles_per_sec %.0f lifecycles/s\n", (double)lifecycles / elapsed);
+    printf("rtt_p50_us %.1f us\n", all[total / 2] / 1000.0);
+    printf("rtt_p99_us %.1f us\n", all[total * 99 / 100] / 1000.0);
+    printf("rtt_p999_us %.1f us\n", all[total * 999 / 1000] / 1000.0);
+    printf("persistent_decisions_per_sec %.0f decisions/s\n",
+           (double)persistent / persistent_elapsed);
+    printf("echo_roundtrips_per_sec %.0f roundtrips/s\n", echo);
+    free(all);
+    remove(policy);
+    remove(socket);
+    remove(log);
+    remove(dir);
+    return 0;
+}

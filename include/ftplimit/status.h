@@ -1,0 +1,66 @@
+/*
+ * ftplimit/status.h - what the engine holds, for status displays and
+ * metrics, and who may talk to a daemon that runs it.
+ */
+#ifndef FTPLIMIT_STATUS_H
+#define FTPLIMIT_STATUS_H
+
+#include <sys/types.h>
+
+#include <ftplimit/session.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum fl_top_kind {
+    FL_TOP_HOSTS,     /* key: address; conns, clients */
+    FL_TOP_USERS,     /* key: user name; clients, hosts */
+    FL_TOP_CLASSES,   /* key: class; conns, clients */
+    FL_TOP_NETWORKS,  /* key: "192.0.2.0/24"; clients */
+    FL_TOP_COUNTRIES, /* key: country code; clients */
+} fl_top_kind;
+
+/* One entry of a table, beside the limits that apply to it (-1: no limit,
+ * or a count the table does not keep). */
+typedef struct fl_top_entry {
+    char key[FL_USER_MAX + 1];
+    long long conns, conns_limit;
+    long long clients, clients_limit;
+    long long hosts, hosts_limit;
+} fl_top_entry;
+
+/* The (at most) n entries of a table with the most clients, then the most
+ * connections, largest first. Returns how many were written. O(table). */
+FL_EXPORT size_t fl_engine_top(fl_engine *e, fl_top_kind kind, fl_top_entry *out,
+                               size_t n);
+
+/* How often each limit refused (and, under DryRun, would have refused)
+ * since the engine started. Returns the number of limits; when out is not
+ * NULL it is filled with up to n of them, in check order. */
+typedef struct fl_refusal_count {
+    const char *limit; /* directive name, static */
+    unsigned long long refused;
+    unsigned long long dry_run;
+} fl_refusal_count;
+FL_EXPORT size_t fl_engine_refusals(fl_engine *e, fl_refusal_count *out, size_t n);
+
+/* The limit a directive sets, -1 for none (for the status header). */
+FL_EXPORT long long fl_policy_limit(fl_engine *e, const char *directive);
+
+/* Who may use a daemon's socket (AllowSessions, AllowStatus, AllowAdmin):
+ * root always; by default also the daemon's own uid (self). Status is open
+ * to whoever may declare sessions or administer. */
+typedef enum fl_access {
+    FL_ACCESS_SESSIONS,
+    FL_ACCESS_STATUS,
+    FL_ACCESS_ADMIN
+} fl_access;
+FL_EXPORT bool fl_access_allowed(fl_engine *e, fl_access what, uid_t uid, gid_t gid,
+                                 uid_t self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * log.h - ftplimitd's log: standard error in the foreground, syslog when
+ * daemonised.
+ */
+#ifndef FL_DAEMON_LOG_H
+#define FL_DAEMON_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <syslog.h>
+
+void log_init(bool foreground);
+
+/* Log a message at a syslog priority. Any string that came from a client
+ * must go through log_safe first. */
+void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* s with every byte outside printable ASCII written as \xNN, cut to fit
+ * buf; returns buf. */
+const char *log_safe(const char *s, char *buf, size_t size);
+
+#endif

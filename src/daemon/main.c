@@ -1,0 +1,310 @@
+/*
+ * main.c - ftplimitd: one engine for FTP servers that fork a process per
+ * session. Options, the socket, privileges, daemonising, the pidfile.
+ *
+ * Everything that can fail with a useful message (the policy, the socket,
+ * the user) is done before the daemon leaves the terminal, so that a bad
+ * start is reported where it was asked for.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ftplimit/ftplimit.h>
+
+#include "log.h"
+#include "server.h"
+
+#ifndef FL_DEFAULT_POLICY
+#define FL_DEFAULT_POLICY "/etc/ftplimit/ftplimit.conf"
+#endif
+#ifndef FL_DEFAULT_SOCKET
+#define FL_DEFAULT_SOCKET "/run/ftplimit/ftplimitd.sock"
+#endif
+
+struct options {
+    const char *policy;
+    const char *socket;
+    const char *user;
+    const char *group;
+    const char *pidfile;
+    mode_t mode;
+    bool foreground;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: ftplimitd [-c POLICY] [-s SOCKET] [-u USER] [-g GROUP] [-m MODE] [-f] "
+        "[-p PIDFILE]\n"
+        "  -c POLICY   policy file (default %s)\n"
+        "  -s SOCKET   Unix socket to listen on (default %s)\n"
+        "  -u USER     run as USER once the socket is open\n"
+        "  -g GROUP    group of the socket (default USER's, or the daemon's)\n"
+        "  -m MODE     permissions of the socket, octal (default 0660)\n"
+        "  -f          stay in the foreground and log to standard error\n"
+        "  -p PIDFILE  write the daemon's pid there, remove it at exit\n"
+        "See ftplimitd(8).\n",
+        FL_DEFAULT_POLICY, FL_DEFAULT_SOCKET);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    *o = (struct options){
+        .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
+    int opt;
+    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:h")) != -1) {
+        switch (opt) {
+        case 'c':
+            o->policy = optarg;
+            break;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'u':
+            o->user = optarg;
+            break;
+        case 'g':
+            o->group = optarg;
+            break;
+        case 'p':
+            o->pidfile = optarg;
+            break;
+        case 'f':
+            o->foreground = true;
+            break;
+        case 'm': {
+            char *end;
+            unsigned long m = strtoul(optarg, &end, 8);
+            if (*end != '\0' || m > 0777) {
+                fprintf(stderr, "ftplimitd: -m wants an octal mode such as 0660\n");
+                return -1;
+            }
+            o->mode = (mode_t)m;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_policy_error(void *arg, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", message);
+}
+
+/* Listen on path. A socket file nobody answers on is stale and replaced; one
+ * that answers belongs to a running daemon, which is an error. */
+static int open_socket(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path) {
+        fprintf(stderr, "ftplimitd: socket path '%s' is longer than %zu bytes\n", path,
+                sizeof sun.sun_path - 1);
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("ftplimitd: socket");
+        return -1;
+    }
+
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            fprintf(stderr, "ftplimitd: %s exists and is not a socket\n", path);
+            close(fd);
+            return -1;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool alive =
+            probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (alive) {
+            fprintf(stderr, "ftplimitd: another daemon already listens on %s\n", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path);
+    }
+
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (rc < 0 || chmod(path, mode) < 0 ||
+        ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0) ||
+        listen(fd, 512) < 0) {
+        fprintf(stderr, "ftplimitd: cannot listen on %s: %s\n", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return fd;
+}
+
+/* Become user (and group), for good. */
+static int drop_privileges(const struct passwd *pw, gid_t gid)
+{
+    if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "ftplimitd: cannot become %s: %s\n", pw->pw_name,
+                strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setuid(0) == 0) {
+        fprintf(stderr, "ftplimitd: privileges were not dropped\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (chdir("/") < 0)
+        return -1;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return -1;
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO)
+        close(null);
+    return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f);
+}
+
+/* An absolute form of path (whose directory must exist), so that the daemon
+ * finds its files after chdir("/"). */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+    if (path == NULL || path[0] == '/')
+        return path;
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return path;
+    snprintf(buf, size, "%s/%s", cwd, path);
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    if (parse_options(argc, argv, &o) < 0)
+        return 2;
+    static char policy_buf[8192], socket_buf[8192], pid_buf[8192];
+    o.policy = absolute(o.policy, policy_buf, sizeof policy_buf);
+    o.socket = absolute(o.socket, socket_buf, sizeof socket_buf);
+    o.pidfile = absolute(o.pidfile, pid_buf, sizeof pid_buf);
+
+    struct passwd *pw = NULL;
+    gid_t gid = (gid_t)-1;
+    if (o.user != NULL && (pw = getpwnam(o.user)) == NULL) {
+        fprintf(stderr, "ftplimitd: unknown user '%s'\n", o.user);
+        return 2;
+    }
+    if (pw != NULL)
+        gid = pw->pw_gid;
+    if (o.group != NULL) {
+        struct group *gr = getgrnam(o.group);
+        if (gr == NULL) {
+            fprintf(stderr, "ftplimitd: unknown group '%s'\n", o.group);
+            return 2;
+        }
+        gid = gr->gr_gid;
+    }
+
+    fl_engine *e = fl_engine_new(NULL);
+    if (e == NULL) {
+        perror("ftplimitd: cannot create the engine");
+        return 1;
+    }
+    if (fl_engine_load(e, o.policy, print_policy_error, NULL) < 0) {
+        fprintf(stderr, "ftplimitd: %s has errors; not starting\n", o.policy);
+        fl_engine_free(e);
+        return 2;
+    }
+
+    int fd = open_socket(o.socket, o.mode, pw != NULL ? pw->pw_uid : (uid_t)-1, gid);
+    if (fd < 0 || (pw != NULL && drop_privileges(pw, gid) < 0)) {
+        if (fd >= 0) {
+            close(fd);
+            unlink(o.socket);
+        }
+        fl_engine_free(e);
+        return 1;
+    }
+
+    if (!o.foreground && daemonize() < 0) {
+        perror("ftplimitd: cannot daemonise");
+        return 1;
+    }
+    log_init(o.foreground);
+    if (o.pidfile != NULL && write_pidfile(o.pidfile) < 0) {
+        unlink(o.socket);
+        return 1;
+    }
+
+    struct server srv;
+    int status = 1;
+    if (server_init(&srv, e, fd, o.socket) == 0) {
+        fl_engine_startup(e);
+        log_msg(LOG_NOTICE, "listening on %s with policy %s (uid %d)", o.socket,
+                o.policy, (int)geteuid());
+        status = server_run(&srv);
+        server_shutdown(&srv);
+    }
+    close(fd);
+    unlink(o.socket);
+    if (o.pidfile != NULL)
+        unlink(o.pidfile);
+    fl_engine_free(e);
+    log_msg(LOG_NOTICE, "stopped");
+    return status;
+}

@@ -1,0 +1,241 @@
+/*
+ * render.c - the STATUS document (JSON) and the METRICS page (Prometheus
+ * text exposition format 0.0.4).
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ftplimit/json.h>
+
+#include "server.h"
+
+#define TOP_N 10
+
+/* The limits the status header and the metrics page show. */
+static const char *const shown_limits[] = {
+    "MaxInstances",          "MaxClients",
+    "MaxConnectionsPerHost", "MaxClientsPerHost",
+    "MaxClientsPerNetwork",  "MaxClientsPerCountry",
+    "MaxClientsPerUser",     "MaxHostsPerUser",
+    "MaxConnectionRate",     "MaxConnectionRatePerHost",
+    "MaxLoginAttempts",
+};
+#define NSHOWN (sizeof shown_limits / sizeof shown_limits[0])
+
+static json_t *limit_value(long long v)
+{
+    return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *top_json(fl_engine *e, fl_top_kind kind)
+{
+    static fl_top_entry top[TOP_N];
+    size_t n = fl_engine_top(e, kind, top, TOP_N);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "key", fl_json_string(top[i].key));
+        if (top[i].conns >= 0) {
+            json_object_set_new(o, "conns", json_integer(top[i].conns));
+            json_object_set_new(o, "conns_limit", limit_value(top[i].conns_limit));
+        }
+        json_object_set_new(o, "clients", json_integer(top[i].clients));
+        json_object_set_new(o, "clients_limit", limit_value(top[i].clients_limit));
+        if (top[i].hosts >= 0) {
+            json_object_set_new(o, "hosts", json_integer(top[i].hosts));
+            json_object_set_new(o, "hosts_limit", limit_value(top[i].hosts_limit));
+        }
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+char *render_status_json(struct server *srv, size_t *len)
+{
+    fl_engine *e = srv->engine;
+    fl_totals t;
+    fl_engine_totals(e, &t);
+    json_t *doc = json_object();
+    json_object_set_new(doc, "version", json_string(FL_VERSION));
+    json_object_set_new(doc, "policy", fl_json_string(fl_engine_policy_path(e)));
+    json_object_set_new(doc, "uptime",
+                        json_integer((json_int_t)(time(NULL) - srv->started)));
+
+    json_t *totals = json_object();
+    json_object_set_new(totals, "sessions", json_integer((json_int_t)t.sessions));
+    json_object_set_new(totals, "clients", json_integer((json_int_t)t.clients));
+    json_object_set_new(totals, "hosts", json_integer((json_int_t)t.hosts));
+    json_object_set_new(totals, "idle_hosts", json_integer((json_int_t)t.idle_hosts));
+    json_object_set_new(totals, "users", json_integer((json_int_t)t.users));
+    json_object_set_new(totals, "classes", json_integer((json_int_t)t.classes));
+    json_object_set_new(totals, "networks", json_integer((json_int_t)t.networks));
+    json_object_set_new(totals, "countries", json_integer((json_int_t)t.countries));
+    json_object_set_new(totals, "evictions", json_integer((json_int_t)t.evictions));
+    json_object_set_new(totals, "daemon_clients",
+                        json_integer((json_int_t)srv->nconns));
+    json_object_set_new(totals, "watchers", json_integer((json_int_t)srv->nwatchers));
+    json_object_set_new(doc, "totals", totals);
+
+    json_t *lim = json_object();
+    for (size_t i = 0; i < NSHOWN; i++)
+        json_object_set_new(lim, shown_limits[i],
+                            limit_value(fl_policy_limit(e, shown_limits[i])));
+    json_object_set_new(doc, "limits", lim);
+
+    json_t *refused = json_object();
+    fl_refusal_count counts[32];
+    size_t n = fl_engine_refusals(e, counts, 32);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        if (counts[i].refused > 0 || counts[i].dry_run > 0) {
+            json_t *o = json_object();
+            json_object_set_new(o, "refused",
+                                json_integer((json_int_t)counts[i].refused));
+            json_object_set_new(o, "dry_run",
+                                json_integer((json_int_t)counts[i].dry_run));
+            json_object_set_new(refused, counts[i].limit, o);
+        }
+    }
+    json_object_set_new(doc, "refusals", refused);
+
+    json_object_set_new(doc, "hosts", top_json(e, FL_TOP_HOSTS));
+    json_object_set_new(doc, "users", top_json(e, FL_TOP_USERS));
+    json_object_set_new(doc, "classes", top_json(e, FL_TOP_CLASSES));
+    json_object_set_new(doc, "networks", top_json(e, FL_TOP_NETWORKS));
+    json_object_set_new(doc, "countries", top_json(e, FL_TOP_COUNTRIES));
+
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    *len = text != NULL ? strlen(text) : 0;
+    return text;
+}
+
+/* A growing text buffer for the metrics page. */
+struct page {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct page *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(struct page *p, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = p->failed ? 0 : vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+        va_end(ap);
+        if (p->failed || n < 0)
+            return;
+        if ((size_t)n < p->cap - p->len) {
+            p->len += (size_t)n;
+            return;
+        }
+        size_t cap = (p->cap + (size_t)n) * 2;
+        char *grown = realloc(p->buf, cap);
+        if (grown == NULL) {
+            p->failed = true;
+            return;
+        }
+        p->buf = grown;
+        p->cap = cap;
+    }
+}
+
+static void metric(struct page *p, const char *name, const char *type, const char *help)
+{
+    put(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *render_metrics(struct server *srv, size_t *len)
+{
+    fl_engine *e = srv->engine;
+    struct page p = {.cap = 8192};
+    p.buf = malloc(p.cap);
+    if (p.buf == NULL)
+        return NULL;
+    fl_totals t;
+    fl_engine_totals(e, &t);
+
+    metric(&p, "ftplimit_up", "gauge", "1 while ftplimitd runs.");
+    put(&p, "ftplimit_up 1\n");
+    metric(&p, "ftplimit_uptime_seconds", "gauge", "Seconds since ftplimitd started.");
+    put(&p, "ftplimit_uptime_seconds %lld\n", (long long)(time(NULL) - srv->started));
+    metric(&p, "ftplimit_sessions", "gauge", "Live FTP control connections.");
+    put(&p, "ftplimit_sessions %zu\n", t.sessions);
+    metric(&p, "ftplimit_clients", "gauge", "Authenticated FTP sessions.");
+    put(&p, "ftplimit_clients %zu\n", t.clients);
+
+    metric(&p, "ftplimit_table_entries", "gauge", "Entries in the engine's tables.");
+    put(&p, "ftplimit_table_entries{table=\"hosts\"} %zu\n", t.hosts);
+    put(&p, "ftplimit_table_entries{table=\"idle_hosts\"} %zu\n", t.idle_hosts);
+    put(&p, "ftplimit_table_entries{table=\"users\"} %zu\n", t.users);
+    put(&p, "ftplimit_table_entries{table=\"user_hosts\"} %zu\n", t.user_hosts);
+    put(&p, "ftplimit_table_entries{table=\"classes\"} %zu\n", t.classes);
+    put(&p, "ftplimit_table_entries{table=\"networks\"} %zu\n", t.networks);
+    put(&p, "ftplimit_table_entries{table=\"countries\"} %zu\n", t.countries);
+    metric(&p, "ftplimit_evictions_total", "counter",
+           "Idle hosts evicted to make room under MaxTrackedHosts.");
+    put(&p, "ftplimit_evictions_total %llu\n", (unsigned long long)t.evictions);
+
+    metric(
+        &p, "ftplimit_refusals_total", "counter",
+        "Decisions that refused, by limit; dry_run=\"true\" counts would-be refusals.");
+    fl_refusal_count counts[32];
+    size_t n = fl_engine_refusals(e, counts, 32);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"false\"} %llu\n",
+            counts[i].limit, counts[i].refused);
+        put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"true\"} %llu\n",
+            counts[i].limit, counts[i].dry_run);
+    }
+
+    metric(&p, "ftplimit_events_total", "counter", "Events generated, by name.");
+    const char *const *names = fl_event_names();
+    for (size_t i = 0; i < srv->nevents; i++)
+        put(&p, "ftplimit_events_total{event=\"%s\"} %llu\n", names[i],
+            (unsigned long long)srv->event_counts[i]);
+
+    metric(&p, "ftplimit_daemon_clients", "gauge",
+           "Connections to ftplimitd's socket.");
+    put(&p, "ftplimit_daemon_clients %zu\n", srv->nconns);
+    metric(&p, "ftplimit_daemon_watchers", "gauge", "Connections watching events.");
+    put(&p, "ftplimit_daemon_watchers %zu\n", srv->nwatchers);
+    metric(&p, "ftplimit_daemon_connections_total", "counter", "Connections accepted.");
+    put(&p, "ftplimit_daemon_connections_total %llu\n",
+        (unsigned long long)srv->connections_total);
+    metric(&p, "ftplimit_daemon_protocol_errors_total", "counter",
+           "Requests answered ERR.");
+    put(&p, "ftplimit_daemon_protocol_errors_total %llu\n",
+        (unsigned long long)srv->protocol_errors);
+    metric(&p, "ftplimit_daemon_permission_denied_total", "counter",
+           "Requests refused by AllowSessions, AllowStatus or AllowAdmin.");
+    put(&p, "ftplimit_daemon_permission_denied_total %llu\n",
+        (unsigned long long)srv->permission_denied);
+    metric(&p, "ftplimit_daemon_slow_clients_total", "counter",
+           "Session clients disconnected for not reading their replies.");
+    put(&p, "ftplimit_daemon_slow_clients_total %llu\n",
+        (unsigned long long)srv->slow_clients);
+
+    metric(&p, "ftplimit_limit", "gauge",
+           "Limits of the policy in force (unset ones omitted).");
+    for (size_t i = 0; i < NSHOWN; i++) {
+        long long v = fl_policy_limit(e, shown_limits[i]);
+        if (v >= 0)
+            put(&p, "ftplimit_limit{directive=\"%s\"} %lld\n", shown_limits[i], v);
+    }
+
+    if (p.failed) {
+        free(p.buf);
+        return NULL;
+    }
+    *len = p.len;
+    return p.buf;
+}

@@ -1,0 +1,832 @@
+/*
+ * server.c - ftplimitd's event loop: one epoll over the listening socket,
+ * a signalfd and every client, with the engine's timers as its timeout.
+ *
+ * The one idea to hold on to: nothing may block the loop. Every socket is
+ * non-blocking; what a client cannot take now waits in its own output queue.
+ * A session client that stops reading its replies is disconnected once its
+ * queue passes a bound; a watcher that reads too slowly loses its oldest
+ * events, and is told how many. A client's connection is its session: when
+ * it closes, for any reason, the session is closed in the engine.
+ *
+ * Clients are freed only at the end of a loop iteration, so an event later
+ * in the same epoll batch never finds freed memory.
+ */
+#include "config.h"
+
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ftplimit/json.h>
+
+#include "log.h"
+#include "protocol.h"
+
+#define SESSION_QUEUE_MAX (256 * 1024) /* bytes a session client may leave unread */
+#define WATCH_QUEUE_LINES 4096         /* events queued for a watcher */
+#define MAX_EVENTS 64
+
+enum conn_state {
+    C_NEW,     /* before HELLO */
+    C_READY,   /* may CONNECT, RESUME, WATCH, STATUS ... */
+    C_SESSION, /* holds a session */
+    C_WATCH,   /* receives events */
+    C_CLOSING, /* flushing its last reply */
+};
+
+struct out_line {
+    struct out_line *next;
+    size_t len, off;
+    char data[];
+};
+
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    struct ucred cred;
+    enum conn_state state;
+    fl_session *session;
+    char in[FL_PROTO_LINE_MAX];
+    size_t inlen;
+    bool discarding; /* skipping the rest of a line that was too long */
+    struct out_line *out_head, *out_tail;
+    size_t out_bytes, out_lines;
+    bool writing;  /* registered for EPOLLOUT */
+    bool offended; /* a protocol offence was logged */
+    bool doomed;   /* stopped reading its replies: killed once the engine is done */
+    bool dead;
+    char *pattern; /* WATCH pattern, NULL for every event */
+    unsigned long long dropped;
+};
+
+/* epoll tags for the two descriptors that are not clients */
+static char tag_listen, tag_signal;
+static int spare_fd = -1; /* closed to accept, and refuse, past EMFILE */
+static struct conn *graveyard;
+
+struct event_tap {
+    struct server *srv;
+    size_t index;
+    const char *event;
+};
+static struct event_tap *taps;
+
+static void conn_kill(struct server *srv, struct conn *c);
+
+/* --- output --------------------------------------------------------------- */
+
+static void want_write(struct server *srv, struct conn *c, bool on)
+{
+    if (c->writing == on || c->dead)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+    epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->writing = on;
+}
+
+static void out_pop(struct conn *c)
+{
+    struct out_line *l = c->out_head;
+    c->out_head = l->next;
+    if (c->out_head == NULL)
+        c->out_tail = NULL;
+    c->out_bytes -= l->len;
+    c->out_lines--;
+    free(l);
+}
+
+/* Drop the oldest line not yet started (the head may be half written). */
+static bool drop_oldest_unsent(struct conn *c)
+{
+    struct out_line *l = c->out_head;
+    if (l == NULL)
+        return false;
+    if (l->off == 0) {
+        out_pop(c);
+        return true;
+    }
+    struct out_line *victim = l->next;
+    if (victim == NULL)
+        return false;
+    l->next = victim->next;
+    if (c->out_tail == victim)
+        c->out_tail = l;
+    c->out_bytes -= victim->len;
+    c->out_lines--;
+    free(victim);
+    return true;
+}
+
+/* Tell a watcher how many events it lost, where it lost them: just before
+ * the next line it gets. The notice is written straight to the socket, so
+ * it can never itself be dropped as the oldest line; what the socket does
+ * not take stays queued as a line already started, which is never dropped.
+ * Returns false when the socket is full. */
+static bool send_dropped(struct server *srv, struct conn *c)
+{
+    if (c->dropped == 0 || (c->out_head != NULL && c->out_head->off > 0))
+        return true;
+    char text[48];
+    int len = snprintf(text, sizeof text, "DROPPED %llu\n", c->dropped);
+    ssize_t n = send(c->fd, text, (size_t)len, MSG_NOSIGNAL);
+    if (n <= 0)
+        return false;
+    c->dropped = 0;
+    if (n < len) {
+        struct out_line *l = malloc(sizeof *l + (size_t)len);
+        if (l == NULL) {
+            conn_kill(srv, c);
+            return false;
+        }
+        memcpy(l->data, text, (size_t)len);
+        l->len = (size_t)len;
+        l->off = (size_t)n;
+        l->next = c->out_head;
+        c->out_head = l;
+        if (c->out_tail == NULL)
+            c->out_tail = l;
+        c->out_bytes += l->len;
+        c->out_lines++;
+    }
+    return true;
+}
+
+/* Write what the client takes now; the rest waits for EPOLLOUT. */
+static void conn_flush(struct server *srv, struct conn *c)
+{
+    if (c->doomed) {
+        conn_kill(srv, c);
+        return;
+    }
+    while (c->out_head != NULL && !c->dead) {
+        if (!send_dropped(srv, c)) {
+            if (!c->dead)
+                want_write(srv, c, true);
+            return;
+        }
+        struct out_line *l = c->out_head;
+        ssize_t n = send(c->fd, l->data + l->off, l->len - l->off, MSG_NOSIGNAL);
+        if (n > 0) {
+            l->off += (size_t)n;
+            if (l->off == l->len)
+                out_pop(c);
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            want_write(srv, c, true);
+            return;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            conn_kill(srv, c);
+            return;
+        }
+    }
+    want_write(srv, c, false);
+    if (c->state == C_CLOSING && c->out_head == NULL)
+        conn_kill(srv, c);
+}
+
+/* Queue bytes for c, within its bound. */
+static void conn_queue(struct server *srv, struct conn *c, const char *data, size_t len)
+{
+    if (c->dead)
+        return;
+    if (c->state == C_WATCH) {
+        /* A slow watcher loses its oldest events, never the loop's time. */
+        while (c->out_lines >= WATCH_QUEUE_LINES && drop_oldest_unsent(c))
+            c->dropped++;
+    } else if (c->doomed) {
+        return;
+    } else if (c->out_bytes + len > SESSION_QUEUE_MAX) {
+        /* Killing it here could close the session the engine is deciding
+         * on (this may run inside an event listener): doom it instead. */
+        log_msg(LOG_WARNING,
+                "client pid %d uid %d does not read its replies; disconnecting it",
+                (int)c->cred.pid, (int)c->cred.uid);
+        srv->slow_clients++;
+        c->doomed = true;
+        return;
+    }
+    struct out_line *l = malloc(sizeof *l + len);
+    if (l == NULL) {
+        conn_kill(srv, c);
+        return;
+    }
+    l->next = NULL;
+    l->len = len;
+    l->off = 0;
+    memcpy(l->data, data, len);
+    if (c->out_tail != NULL)
+        c->out_tail->next = l;
+    else
+        c->out_head = l;
+    c->out_tail = l;
+    c->out_bytes += len;
+    c->out_lines++;
+}
+
+static void reply(struct server *srv, struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply(struct server *srv, struct conn *c, const char *fmt, ...)
+{
+    char line[FL_MESSAGE_MAX + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    conn_queue(srv, c, line, (size_t)n);
+}
+
+static void reply_data(struct server *srv, struct conn *c, char *data, size_t len)
+{
+    if (data == NULL) {
+        reply(srv, c, "ERR no-memory the daemon is out of memory");
+        return;
+    }
+    reply(srv, c, "DATA %zu", len);
+    conn_queue(srv, c, data, len);
+    free(data);
+}
+
+/* An ERR reply; the first offence of a client is logged, once. */
+static void reply_err(struct server *srv, struct conn *c, const char *reason,
+                      const char *text)
+{
+    reply(srv, c, "ERR %s %s", reason, text);
+    srv->protocol_errors++;
+    if (!c->offended) {
+        char safe[256];
+        log_msg(LOG_NOTICE, "client pid %d uid %d: %s: %s (further errors not logged)",
+                (int)c->cred.pid, (int)c->cred.uid, reason,
+                log_safe(text, safe, sizeof safe));
+        c->offended = true;
+    }
+}
+
+/* --- events --------------------------------------------------------------- */
+
+/* Every event goes to the client whose request caused it (before the
+ * decision, so that mod_ftplimit can raise it on ProFTPD's bus) and to every
+ * watcher whose pattern matches. */
+static void on_event(const void *data, void *user_data)
+{
+    struct event_tap *tap = user_data;
+    struct server *srv = tap->srv;
+    srv->event_counts[tap->index]++;
+    if (srv->current == NULL && srv->nwatchers == 0)
+        return;
+
+    json_t *obj = json_object();
+    if (obj == NULL || fl_json_add_event(obj, tap->event, data) < 0) {
+        json_decref(obj);
+        return;
+    }
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    if (text == NULL)
+        return;
+    size_t len = strlen(text);
+    char *line = malloc(len + 8);
+    if (line != NULL) {
+        memcpy(line, "EVENT ", 6);
+        memcpy(line + 6, text, len);
+        line[len + 6] = '\n';
+        if (srv->current != NULL && srv->current->state != C_WATCH)
+            conn_queue(srv, srv->current, line, len + 7);
+        for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+            if (c->state != C_WATCH || c->dead ||
+                (c->pattern != NULL && fnmatch(c->pattern, tap->event, 0) != 0))
+                continue;
+            conn_queue(srv, c, line, len + 7);
+            conn_flush(srv, c);
+        }
+        free(line);
+    }
+    free(text);
+}
+
+/* --- clients ---------------------------------------------------------------- */
+
+/* The client is gone: its session ends, and it is freed after this
+ * iteration. */
+static void conn_kill(struct server *srv, struct conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    close(c->fd); /* which also takes it out of the epoll set */
+    c->fd = -1;
+    if (c->session != NULL) {
+        fl_session *s = c->session;
+        c->session = NULL;
+        struct conn *saved = srv->current;
+        srv->current = NULL; /* nobody to tell but the watchers */
+        fl_close(srv->engine, s);
+        srv->current = saved;
+    }
+    if (c->state == C_WATCH)
+        srv->nwatchers--;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    c->next = graveyard;
+    graveyard = c;
+}
+
+static void bury(void)
+{
+    while (graveyard != NULL) {
+        struct conn *c = graveyard;
+        graveyard = c->next;
+        while (c->out_head != NULL)
+            out_pop(c);
+        free(c->pattern);
+        free(c);
+    }
+}
+
+static void accept_clients(struct server *srv)
+{
+    for (;;) {
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+                /* Out of descriptors: take the connection and drop it,
+                 * rather than spin on a listening socket that stays ready. */
+                close(spare_fd);
+                fd = accept(srv->listen_fd, NULL, NULL);
+                if (fd >= 0)
+                    close(fd);
+                spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                log_msg(LOG_WARNING, "out of file descriptors: a client was refused");
+                continue;
+            }
+            return; /* EAGAIN, or an error worth no more than a retry */
+        }
+        struct conn *c = calloc(1, sizeof *c);
+        socklen_t len = sizeof c->cred;
+        if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->state = C_NEW;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = c;
+        srv->conns = c;
+        srv->nconns++;
+        srv->connections_total++;
+    }
+}
+
+/* --- requests --------------------------------------------------------------- */
+
+static bool allowed(struct server *srv, struct conn *c, fl_access what,
+                    const char *verb)
+{
+    if (fl_access_allowed(srv->engine, what, c->cred.uid, c->cred.gid, srv->self))
+        return true;
+    char text[160];
+    snprintf(text, sizeof text, "uid %d gid %d may not %s", (int)c->cred.uid,
+             (int)c->cred.gid, verb);
+    srv->permission_denied++;
+    reply_err(srv, c, "permission", text);
+    return false;
+}
+
+static void reply_decision(struct server *srv, struct conn *c, const fl_decision *d)
+{
+    if (d->verdict == FL_ALLOW) {
+        reply(srv, c, "ALLOW");
+        return;
+    }
+    reply(srv, c, "%s %d %s %s", d->verdict == FL_REJECT ? "REJECT" : "DISCONNECT",
+          d->code, d->limit != NULL ? d->limit : "-", d->message);
+    if (d->verdict == FL_DISCONNECT) {
+        c->session = NULL; /* the engine ended it */
+        c->state = C_CLOSING;
+    }
+}
+
+static const char *engine_reason(int err)
+{
+    switch (err) {
+    case EEXIST:
+        return "exists";
+    case EISCONN:
+        return "state";
+    case EPROTO:
+        return "state";
+    case ENOMEM:
+        return "no-memory";
+    case ENOSPC:
+        return "table-full";
+    case ESHUTDOWN:
+        return "shutdown";
+    default:
+        return "bad-field";
+    }
+}
+
+static void reply_engine_error(struct server *srv, struct conn *c, const char *what)
+{
+    int err = errno;
+    char text[256];
+    snprintf(text, sizeof text, "%s: %s", what,
+             err == EPROTO    ? "PASS before USER"
+             : err == EISCONN ? "already logged in"
+             : err == EINVAL
+                 ? "invalid (empty, too long, bad characters, or a reserved id)"
+                 : strerror(err));
+    reply_err(srv, c, engine_reason(err), text);
+}
+
+static void do_connect(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    fl_connect_info ci = {.sid = r->sid, .addr = r->addr, .dns_name = r->dns_name};
+    fl_decision d;
+    fl_session *s;
+    srv->current = c;
+    int rc = fl_connect(srv->engine, &ci, &s, &d);
+    srv->current = NULL;
+    if (rc < 0) {
+        reply_engine_error(srv, c, "CONNECT");
+        return;
+    }
+    if (d.verdict != FL_ALLOW) {
+        reply_decision(srv, c, &d);
+        return;
+    }
+    c->session = s;
+    c->state = C_SESSION;
+    const char *cls = fl_session_class(s);
+    reply(srv, c, "ALLOW %s %s", fl_session_id(s), cls != NULL ? cls : "-");
+}
+
+static void do_resume(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    fl_resume_info ri = {
+        .sid = r->sid,
+        .addr = r->addr,
+        .class_name = r->class_name,
+        .user = r->user,
+        .authenticated = r->authenticated,
+        .failed = r->failed,
+    };
+    fl_session *s;
+    if (fl_resume(srv->engine, &ri, &s) < 0) {
+        reply_engine_error(srv, c, "RESUME");
+        return;
+    }
+    c->session = s;
+    c->state = C_SESSION;
+    reply(srv, c, "OK resumed %s", fl_session_id(s));
+}
+
+struct reload_errors {
+    char text[1500];
+};
+
+static void collect_reload_error(void *arg, const char *message)
+{
+    struct reload_errors *r = arg;
+    size_t len = strlen(r->text);
+    snprintf(r->text + len, sizeof r->text - len, "%s%s", len > 0 ? " | " : "",
+             message);
+}
+
+/* Reload the policy keeping every count; log and return what happened. */
+static int reload_policy(struct server *srv, struct reload_errors *errs)
+{
+    int rc = fl_engine_reload(srv->engine, NULL, collect_reload_error, errs);
+    char safe[1600];
+    log_safe(errs->text, safe, sizeof safe);
+    if (rc == 0)
+        log_msg(LOG_NOTICE, "policy %s reloaded%s%s",
+                fl_engine_policy_path(srv->engine), errs->text[0] ? ": " : "", safe);
+    else
+        log_msg(LOG_ERR, "policy reload failed, the old policy stays: %s", safe);
+    return rc;
+}
+
+static void handle_request(struct server *srv, struct conn *c, char *line, size_t len)
+{
+    struct fl_request r;
+    const char *reason;
+    char msg[256];
+    if (fl_request_parse(line, len, &r, &reason, msg, sizeof msg) < 0) {
+        reply_err(srv, c, reason, msg);
+        return;
+    }
+
+    if (c->state == C_NEW && r.verb != FL_VERB_HELLO) {
+        reply_err(srv, c, "hello", "say HELLO 1 first");
+        return;
+    }
+    if (c->state == C_WATCH && r.verb != FL_VERB_PING) {
+        reply_err(srv, c, "state", "a watching connection only receives events");
+        return;
+    }
+
+    fl_decision d;
+    switch (r.verb) {
+    case FL_VERB_HELLO:
+        if (c->state != C_NEW) {
+            reply_err(srv, c, "state", "HELLO was already said");
+        } else if (r.version != FL_PROTO_VERSION) {
+            snprintf(msg, sizeof msg, "this daemon speaks protocol %d, not %d",
+                     FL_PROTO_VERSION, r.version);
+            reply_err(srv, c, "version", msg);
+        } else {
+            c->state = C_READY;
+            reply(srv, c, "OK %d ftplimitd/%s", FL_PROTO_VERSION, FL_VERSION);
+        }
+        break;
+
+    case FL_VERB_CONNECT:
+    case FL_VERB_RESUME:
+        if (c->state != C_READY) {
+            reply_err(srv, c, "state", "this connection already has a session");
+        } else if (allowed(srv, c, FL_ACCESS_SESSIONS, "declare sessions")) {
+            if (r.verb == FL_VERB_CONNECT)
+                do_connect(srv, c, &r);
+            else
+                do_resume(srv, c, &r);
+        }
+        break;
+
+    case FL_VERB_USER:
+    case FL_VERB_PASS:
+        if (c->state != C_SESSION || c->session == NULL) {
+            reply_err(srv, c, "state", "no session on this connection: CONNECT first");
+            break;
+        }
+        srv->current = c;
+        int rc = r.verb == FL_VERB_USER
+                     ? fl_user(srv->engine, c->session, r.user, &d)
+                     : fl_pass(srv->engine, c->session, r.ok, r.password, &d);
+        srv->current = NULL;
+        if (rc < 0)
+            reply_engine_error(srv, c, fl_verb_name(r.verb));
+        else
+            reply_decision(srv, c, &d);
+        break;
+
+    case FL_VERB_CLOSE:
+        if (c->session != NULL) {
+            fl_session *s = c->session;
+            c->session = NULL;
+            srv->current = c;
+            fl_close(srv->engine, s);
+            srv->current = NULL;
+        }
+        reply(srv, c, "OK closed");
+        c->state = C_CLOSING;
+        break;
+
+    case FL_VERB_STATUS:
+    case FL_VERB_METRICS:
+        if (allowed(srv, c, FL_ACCESS_STATUS, "read status")) {
+            size_t n = 0;
+            char *data = r.verb == FL_VERB_STATUS ? render_status_json(srv, &n)
+                                                  : render_metrics(srv, &n);
+            reply_data(srv, c, data, n);
+        }
+        break;
+
+    case FL_VERB_RELOAD:
+        if (allowed(srv, c, FL_ACCESS_ADMIN, "reload the policy")) {
+            struct reload_errors errs = {{0}};
+            if (reload_policy(srv, &errs) == 0)
+                reply(srv, c, "OK reloaded%s%s", errs.text[0] ? " " : "", errs.text);
+            else
+                reply_err(srv, c, "reload", errs.text);
+        }
+        break;
+
+    case FL_VERB_WATCH:
+        if (c->state != C_READY) {
+            reply_err(srv, c, "state", "a session connection cannot watch");
+        } else if (allowed(srv, c, FL_ACCESS_STATUS, "watch events")) {
+            if (r.pattern != NULL && (c->pattern = strdup(r.pattern)) == NULL) {
+                reply_err(srv, c, "no-memory", "the daemon is out of memory");
+                break;
+            }
+            reply(srv, c, "OK watching %s", r.pattern != NULL ? r.pattern : "*");
+            c->state = C_WATCH;
+            srv->nwatchers++;
+        }
+        break;
+
+    case FL_VERB_PING:
+        reply(srv, c, "OK pong");
+        break;
+
+    case FL_VERB_BAN:
+        reply_err(srv, c, "unknown-verb", "BAN is not available in this daemon");
+        break;
+    }
+}
+
+static void read_client(struct server *srv, struct conn *c)
+{
+    for (;;) {
+        if (c->dead || c->state == C_CLOSING)
+            return;
+        ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+        if (n == 0 ||
+            (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            conn_kill(srv, c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        c->inlen += (size_t)n;
+
+        char *start = c->in, *end = c->in + c->inlen, *lf;
+        while (!c->dead && c->state != C_CLOSING &&
+               (lf = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+            *lf = '\0';
+            if (c->discarding)
+                c->discarding = false; /* the tail of a line too long */
+            else
+                handle_request(srv, c, start, (size_t)(lf - start));
+            start = lf + 1;
+            if (c->doomed)
+                conn_kill(srv, c);
+        }
+        if (c->dead)
+            return;
+        c->inlen = (size_t)(end - start);
+        memmove(c->in, start, c->inlen);
+        bool full = c->inlen == sizeof c->in;
+        if (full) {
+            if (!c->discarding) {
+                char text[96];
+                snprintf(text, sizeof text, "a request line may be at most %d bytes",
+                         FL_PROTO_LINE_MAX);
+                reply_err(srv, c, "too-long", text);
+            }
+            c->discarding = true;
+            c->inlen = 0;
+        }
+        conn_flush(srv, c);
+        /* A short read took everything there was; epoll is level-triggered
+         * and says so again when more comes. */
+        if (!full)
+            return;
+    }
+}
+
+/* --- signals and the loop ---------------------------------------------------- */
+
+static void handle_signals(struct server *srv)
+{
+    struct signalfd_siginfo si;
+    while (read(srv->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            struct reload_errors errs = {{0}};
+            reload_policy(srv, &errs);
+        } else {
+            log_msg(LOG_NOTICE, "signal %u: shutting down", si.ssi_signo);
+            srv->stopping = true;
+        }
+    }
+}
+
+int server_init(struct server *srv, fl_engine *e, int listen_fd,
+                const char *socket_path)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->engine = e;
+    srv->listen_fd = listen_fd;
+    srv->socket_path = socket_path;
+    srv->self = geteuid();
+    srv->started = time(NULL);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (srv->signal_fd < 0 || srv->epoll_fd < 0) {
+        log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_listen};
+    struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &tag_signal};
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) < 0 ||
+        epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->signal_fd, &sev) < 0) {
+        log_msg(LOG_ERR, "cannot watch the socket: %s", strerror(errno));
+        return -1;
+    }
+
+    /* Listen to every event: for the requester, the watchers and metrics. */
+    srv->module = fl_module_load(e, "ftplimitd");
+    const char *const *names = fl_event_names();
+    while (names[srv->nevents] != NULL)
+        srv->nevents++;
+    srv->event_counts = calloc(srv->nevents, sizeof *srv->event_counts);
+    taps = calloc(srv->nevents, sizeof *taps);
+    if (srv->module == NULL || srv->event_counts == NULL || taps == NULL) {
+        log_msg(LOG_ERR, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < srv->nevents; i++) {
+        taps[i] = (struct event_tap){srv, i, names[i]};
+        fl_event_register(e, srv->module, names[i], on_event, &taps[i]);
+    }
+    return 0;
+}
+
+int server_run(struct server *srv)
+{
+    struct epoll_event events[MAX_EVENTS];
+    while (!srv->stopping) {
+        fl_usec wait = fl_timers_timeout(srv->engine);
+        int ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
+        int n = epoll_wait(srv->epoll_fd, events, MAX_EVENTS, ms);
+        if (n < 0 && errno != EINTR) {
+            log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &tag_listen) {
+                accept_clients(srv);
+            } else if (tag == &tag_signal) {
+                handle_signals(srv);
+            } else {
+                struct conn *c = tag;
+                if (c->dead)
+                    continue;
+                if (events[i].events & EPOLLOUT)
+                    conn_flush(srv, c);
+                if (!c->dead && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                    read_client(srv, c);
+            }
+        }
+        fl_timers_run(srv->engine);
+        bury();
+    }
+    return 0;
+}
+
+void server_shutdown(struct server *srv)
+{
+    /* The engine ends every session itself (core.exit each, core.shutdown);
+     * the clients must not close them a second time. */
+    for (struct conn *c = srv->conns; c != NULL; c = c->next)
+        c->session = NULL;
+    fl_engine_shutdown(srv->engine);
+    for (struct conn *c = srv->conns; c != NULL; c = c->next)
+        conn_flush(srv, c);
+    while (srv->conns != NULL)
+        conn_kill(srv, srv->conns);
+    bury();
+    if (spare_fd >= 0)
+        close(spare_fd);
+    close(srv->epoll_fd);
+    close(srv->signal_fd);
+    free(srv->event_counts);
+    free(taps);
+}

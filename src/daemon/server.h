@@ -1,0 +1,52 @@
+/*
+ * server.h - ftplimitd's event loop: the socket, its clients, the engine.
+ */
+#ifndef FL_SERVER_H
+#define FL_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ftplimit/ftplimit.h>
+
+struct conn;
+
+struct server {
+    fl_engine *engine;
+    fl_module *module; /* ftplimitd's own listeners */
+    int epoll_fd;
+    int listen_fd;
+    int signal_fd;
+    uid_t self; /* the daemon's uid, for the Allow* defaults */
+    time_t started;
+    const char *socket_path;
+    bool stopping;
+
+    struct conn *conns;   /* every client */
+    struct conn *current; /* the client whose request the engine is deciding */
+    size_t nconns, nwatchers;
+
+    /* For metrics. */
+    uint64_t *event_counts; /* parallel to fl_event_names() */
+    size_t nevents;
+    uint64_t connections_total, protocol_errors, permission_denied, slow_clients;
+};
+
+/* Set up the loop around a loaded engine and a listening socket. 0, or -1
+ * with a message logged. */
+int server_init(struct server *srv, fl_engine *e, int listen_fd,
+                const char *socket_path);
+
+/* Run until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status. */
+int server_run(struct server *srv);
+
+/* End every session (core.exit each), then core.shutdown; close clients. */
+void server_shutdown(struct server *srv);
+
+/* Status and metrics, as the STATUS and METRICS replies carry them
+ * (render.c). Both malloc'd; NULL without memory. */
+char *render_status_json(struct server *srv, size_t *len);
+char *render_metrics(struct server *srv, size_t *len);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * client.c - the client side of ftplimitd's protocol.
+ *
+ * Every call computes a deadline from the client's timeout and never blocks
+ * past it: the socket is non-blocking and every wait is a poll() with the
+ * time that is left. Writes use MSG_NOSIGNAL, so a daemon that went away is
+ * an EPIPE for the caller, never a SIGPIPE that would kill it (a ProFTPD
+ * session process, say). The client remembers its session (id, address,
+ * class, user, login state) so that fl_client_resume can re-declare it to a
+ * restarted daemon.
+ */
+#include "config.h"
+
+#include <ftplimit/client.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "limit.h"
+#include "policy_types.h"
+
+#define READ_BUF 16384
+
+struct fl_client {
+    int fd;
+    char *path;
+    int timeout_ms;
+    char in[READ_BUF];
+    size_t inlen;
+    fl_client_event_fn on_event;
+    void *on_event_arg;
+    char error[512];
+    bool hello_pending; /* HELLO sent, its answer not yet read */
+
+    /* The session, as needed to resume it. */
+    bool in_session;
+    char sid[FL_SID_MAX + 1];
+    char cls[FL_CLASS_NAME_MAX + 1];
+    char address[FL_ADDR_TEXT_MAX];
+    char *user;
+    bool authenticated;
+    int failed;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(long long deadline)
+{
+    long long left = deadline - now_ms();
+    return left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+/* Wait until fd is ready for events; -1/ETIMEDOUT at the deadline. */
+static int wait_for(int fd, short events, long long deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, remaining(deadline));
+        if (n > 0)
+            return 0;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+static void disconnect(fl_client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->inlen = 0;
+    c->hello_pending = false;
+}
+
+static int send_all(fl_client *c, const char *buf, size_t len, long long deadline)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_for(c->fd, POLLOUT, deadline) < 0)
+                return -1;
+        } else if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read what the daemon sent, waiting for it first: a reply is never there
+ * the instant a request is sent, so polling first spares a read that would
+ * only say EAGAIN. */
+static int fill(fl_client *c, long long deadline)
+{
+    for (;;) {
+        if (wait_for(c->fd, POLLIN, deadline) < 0)
+            return -1;
+        ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+        if (n > 0) {
+            c->inlen += (size_t)n;
+            return 0;
+        }
+        if (n == 0) {
+            errno = ECONNRESET;
+            return -1;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+    }
+}
+
+/* The next line (without LF) into a malloc'd string. */
+static int read_line(fl_client *c, long long deadline, char **line)
+{
+    for (;;) {
+        char *lf = memchr(c->in, '\n', c->inlen);
+        if (lf != NULL) {
+            size_t len = (size_t)(lf - c->in);
+            *line = fl_strndup(c->in, len);
+            if (*line == NULL)
+                return -1;
+            c->inlen -= len + 1;
+            memmove(c->in, lf + 1, c->inlen);
+            return 0;
+        }
+        if (c->inlen == sizeof c->in) {
+            errno = EPROTO;
+            return -1;
+        }
+        if (fill(c, deadline) < 0)
+            return -1;
+    }
+}
+
+/* Exactly len bytes into a malloc'd, NUL-terminated buffer. */
+static int read_exact(fl_client *c, size_t len, long long deadline, char **out)
+{
+    char *buf = fl_malloc(len + 1);
+    if (buf == NULL)
+        return -1;
+    size_t got = c->inlen < len ? c->inlen : len;
+    memcpy(buf, c->in, got);
+    c->inlen -= got;
+    memmove(c->in, c->in + got, c->inlen);
+    while (got < len) {
+        ssize_t n = read(c->fd, buf + got, len - got);
+        if (n > 0) {
+            got += (size_t)n;
+        } else if (n == 0) {
+            fl_free(buf);
+            errno = ECONNRESET;
+            return -1;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_for(c->fd, POLLIN, deadline) < 0) {
+                fl_free(buf);
+                return -1;
+            }
+        } else if (errno != EINTR) {
+            fl_free(buf);
+            return -1;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static long long json_num(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* "EVENT {json}": hand it to the caller's handler. */
+static void deliver_event(fl_client *c, const char *json_text)
+{
+    if (c->on_event == NULL)
+        return;
+    json_t *obj = json_loads(json_text, 0, NULL);
+    const char *event = obj != NULL ? json_str(obj, "event") : NULL;
+    if (event != NULL) {
+        long long asn = json_num(obj, "asn");
+        fl_event_info info = {
+            .event = event,
+            .sid = json_str(obj, "sid"),
+            .address = json_str(obj, "address"),
+            .user = json_str(obj, "user"),
+            .class_name = json_str(obj, "class"),
+            .limit = json_str(obj, "limit"),
+            .max = json_num(obj, "max"),
+            .count = json_num(obj, "count"),
+            .dry_run = json_is_true(json_object_get(obj, "dry_run")),
+            .country = json_str(obj, "country"),
+            .asn = asn > 0 ? (uint32_t)asn : 0,
+        };
+        c->on_event(c->on_event_arg, event, info.sid != NULL ? &info : NULL);
+    }
+    json_decref(obj);
+}
+
+static const struct {
+    const char *reason;
+    int err;
+} err_reasons[] = {
+    {"permission", EACCES}, {"exists", EEXIST},    {"state", EALREADY},
+    {"hello", EPROTO},      {"version", EPROTO},   {"shutdown", ESHUTDOWN},
+    {"engine", EBUSY},      {"no-memory", ENOMEM}, {"table-full", ENOSPC},
+};
+
+/* "ERR reason text": keep the words, set errno. */
+static int take_error(fl_client *c, const char *line)
+{
+    const char *reason = line + 4;
+    size_t rlen = strcspn(reason, " ");
+    snprintf(c->error, sizeof c->error, "%.*s: %s", (int)rlen, reason,
+             reason[rlen] == ' ' ? reason + rlen + 1 : "");
+    errno = EINVAL;
+    for (size_t i = 0; i < sizeof err_reasons / sizeof err_reasons[0]; i++) {
+        if (strlen(err_reasons[i].reason) == rlen &&
+            strncmp(err_reasons[i].reason, reason, rlen) == 0)
+            errno = err_reasons[i].err;
+    }
+    return -1;
+}
+
+/* Say HELLO without waiting: its answer is read before the next reply
+ * (see transact), which spares a session one round trip. */
+static int hello_send(fl_client *c, long long deadline)
+{
+    char request[32];
+    int len = snprintf(request, sizeof request, "HELLO %d\n", FL_PROTOCOL_VERSION);
+    if (send_all(c, request, (size_t)len, deadline) < 0)
+        return -1;
+    c->hello_pending = true;
+    return 0;
+}
+
+/* The answer to HELLO, if it is still to be read. */
+static int hello_receive(fl_client *c, long long deadline)
+{
+    if (!c->hello_pending)
+        return 0;
+    char *reply;
+    if (read_line(c, deadline, &reply) < 0)
+        return -1;
+    c->hello_pending = false;
+    bool ok = strncmp(reply, "OK ", 3) == 0;
+    if (!ok && strncmp(reply, "ERR ", 4) == 0)
+        take_error(c, reply);
+    fl_free(reply);
+    if (!ok) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+/* Send request (one line, LF added) and read up to the final line, handing
+ * EVENT lines to the handler. The final line is returned malloc'd; an ERR
+ * is turned into -1 with errno. */
+static int transact(fl_client *c, const char *request, char **final)
+{
+    long long deadline = now_ms() + c->timeout_ms;
+    c->error[0] = '\0';
+    if (c->fd < 0) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    size_t len = strlen(request);
+    char *line = fl_malloc(len + 2);
+    if (line == NULL)
+        return -1;
+    memcpy(line, request, len);
+    line[len] = '\n';
+    int rc = send_all(c, line, len + 1, deadline);
+    fl_free(line);
+    if (rc < 0 || hello_receive(c, deadline) < 0)
+        goto broken;
+    for (;;) {
+        char *reply;
+        if (read_line(c, deadline, &reply) < 0)
+            goto broken;
+        if (strncmp(reply, "EVENT ", 6) == 0) {
+            deliver_event(c, reply + 6);
+            fl_free(reply);
+            continue;
+        }
+        if (strncmp(reply, "ERR ", 4) == 0) {
+            take_error(c, reply);
+            int saved = errno;
+            fl_free(reply);
+            errno = saved;
+            return -1;
+        }
+        *final = reply;
+        return 0;
+    }
+broken:;
+    /* A timed-out or broken exchange leaves the stream out of step. */
+    int saved = errno;
+    disconnect(c);
+    errno = saved;
+    return -1;
+}
+
+static int dial(fl_client *c)
+{
+    long long deadline = now_ms() + c->timeout_ms;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(c->path) >= sizeof sun.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    /* A Unix socket connects at once, or says EAGAIN when the daemon's
+     * backlog is full: try again until the deadline. */
+    while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        if (errno != EAGAIN && errno != EINTR) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (remaining(deadline) == 0) {
+            close(fd);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    c->fd = fd;
+    c->inlen = 0;
+    if (hello_send(c, deadline) < 0) {
+        int saved = errno;
+        disconnect(c);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+fl_client *fl_client_open(const char *path, int timeout_ms)
+{
+    if (path == NULL || timeout_ms <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    fl_client *c = fl_calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->fd = -1;
+    c->timeout_ms = timeout_ms;
+    c->path = fl_strdup(path);
+    if (c->path == NULL || dial(c) < 0) {
+        int saved = errno;
+        fl_free(c->path);
+        fl_free(c);
+        errno = saved;
+        return NULL;
+    }
+    return c;
+}
+
+void fl_client_free(fl_client *c)
+{
+    if (c == NULL)
+        return;
+    disconnect(c);
+    fl_free(c->user);
+    fl_free(c->path);
+    fl_free(c);
+}
+
+void fl_client_on_event(fl_client *c, fl_client_event_fn fn, void *arg)
+{
+    c->on_event = fn;
+    c->on_event_arg = arg;
+}
+
+int fl_client_fd(const fl_client *c)
+{
+    return c->fd;
+}
+
+const char *fl_client_sid(const fl_client *c)
+{
+    return c->in_session ? c->sid : NULL;
+}
+
+const char *fl_client_class(const fl_client *c)
+{
+    return c->in_session && c->cls[0] != '\0' ? c->cls : NULL;
+}
+
+const char *fl_client_error(const fl_client *c)
+{
+    return c->error;
+}
+
+/* The static name of a limit directive, for fl_decision.limit. */
+static const char *static_limit(const char *name)
+{
+    for (size_t i = 0; i < FL_L_COUNT; i++) {
+        if (strcmp(fl_limit_descs[i].directive, name) == 0)
+            return fl_limit_descs[i].directive;
+    }
+    return NULL;
+}
+
+/* "ALLOW ...", "REJECT code limit message", "DISCONNECT code limit message". */
+static int parse_decision(fl_client *c, const char *line, fl_decision *d)
+{
+    memset(d, 0, sizeof *d);
+    if (strcmp(line, "ALLOW") == 0 || strncmp(line, "ALLOW ", 6) == 0)
+        return 0;
+    fl_verdict v;
+    const char *rest;
+    if (strncmp(line, "REJECT ", 7) == 0) {
+        v = FL_REJECT;
+        rest = line + 7;
+    } else if (strncmp(line, "DISCONNECT ", 11) == 0) {
+        v = FL_DISCONNECT;
+        rest = line + 11;
+    } else {
+        errno = EPROTO;
+        return -1;
+    }
+    char limit[64];
+    int code, used = 0;
+    if (sscanf(rest, "%d %63s %n", &code, limit, &used) < 2 || used == 0) {
+        errno = EPROTO;
+        return -1;
+    }
+    d->verdict = d->would = v;
+    d->code = code;
+    d->limit = strcmp(limit, "-") == 0 ? NULL : static_limit(limit);
+    snprintf(d->message, sizeof d->message, "%s", rest + used);
+    if (v == FL_DISCONNECT) {
+        c->in_session = false;
+        disconnect(c);
+    }
+    return 0;
+}
+
+int fl_client_connect(fl_client *c, const char *sid, const char *address,
+                      const char *dns_name, fl_decision *d)
+{
+    fl_addr a;
+    if (c == NULL || address == NULL || d == NULL || fl_addr_parse(address, &a) < 0 ||
+        (sid != NULL && (strlen(sid) > FL_SID_MAX || strpbrk(sid, " \r\n") != NULL)) ||
+        (dns_name != NULL &&
+         (strlen(dns_name) > FL_DNSNAME_MAX || strpbrk(dns_name, " \r\n")))) {
+        errno = EINVAL;
+        return -1;
+    }
+    char request[512], *reply;
+    fl_addr_format(&a, c->address, sizeof c->address);
+    snprintf(request, sizeof request, "CONNECT %s %s%s%s", sid != NULL ? sid : "-",
+             c->address, dns_name != NULL ? " " : "", dns_name != NULL ? dns_name : "");
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    int rc = parse_decision(c, reply, d);
+    if (rc == 0 && d->verdict == FL_ALLOW) {
+        /* ALLOW <sid> <class|-> */
+        char got_sid[FL_SID_MAX + 1] = "", got_cls[FL_CLASS_NAME_MAX + 1] = "-";
+        if (sscanf(reply, "ALLOW %64s %128s", got_sid, got_cls) < 1) {
+            fl_free(reply);
+            errno = EPROTO;
+            return -1;
+        }
+        c->in_session = true;
+        snprintf(c->sid, sizeof c->sid, "%s", got_sid);
+        snprintf(c->cls, sizeof c->cls, "%s", strcmp(got_cls, "-") == 0 ? "" : got_cls);
+        c->authenticated = false;
+        c->failed = 0;
+    }
+    fl_free(reply);
+    return rc;
+}
+
+int fl_client_user(fl_client *c, const char *user, fl_decision *d)
+{
+    if (c == NULL || user == NULL || d == NULL || user[0] == '\0' ||
+        strlen(user) > FL_USER_MAX || strpbrk(user, "\r\n") != NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    char request[FL_USER_MAX + 8], *reply;
+    snprintf(request, sizeof request, "USER %s", user);
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    int rc = parse_decision(c, reply, d);
+    fl_free(reply);
+    if (rc == 0) {
+        char *copy = fl_strdup(user);
+        if (copy != NULL) {
+            fl_free(c->user);
+            c->user = copy;
+        }
+    }
+    return rc;
+}
+
+int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
+{
+    if (c == NULL || d == NULL ||
+        (password != NULL &&
+         (strlen(password) > FL_PASS_MAX || strpbrk(password, "\r\n")))) {
+        errno = EINVAL;
+        return -1;
+    }
+    char request[FL_PASS_MAX + 16], *reply;
+    snprintf(request, sizeof request, "PASS %s%s%s", ok ? "ok" : "bad",
+             password != NULL ? " " : "", password != NULL ? password : "");
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    int rc = parse_decision(c, reply, d);
+    fl_free(reply);
+    if (rc == 0 && d->verdict == FL_ALLOW && ok)
+        c->authenticated = true;
+    else if (rc == 0 && d->verdict == FL_REJECT)
+        c->failed++;
+    return rc;
+}
+
+int fl_client_close_session(fl_client *c)
+{
+    /* The connection is the session: closing it ends the session in the
+     * daemon. CLOSE says so first, and needs no answer. */
+    if (c->fd >= 0)
+        send(c->fd, "CLOSE\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+    c->in_session = false;
+    disconnect(c);
+    return 0;
+}
+
+int fl_client_resume(fl_client *c)
+{
+    if (c == NULL || !c->in_session) {
+        errno = EINVAL;
+        return -1;
+    }
+    disconnect(c);
+    if (dial(c) < 0)
+        return -1;
+    char request[FL_USER_MAX + 256], *reply;
+    snprintf(request, sizeof request, "RESUME %s %s %s %d %d%s%s", c->sid, c->address,
+             c->cls[0] != '\0' ? c->cls : "-", c->authenticated ? 1 : 0, c->failed,
+             c->user != NULL ? " " : "", c->user != NULL ? c->user : "");
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    bool ok = strncmp(reply, "OK", 2) == 0;
+    fl_free(reply);
+    if (!ok) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+int fl_client_command(fl_client *c, const char *request, char **out, size_t *len)
+{
+    char *reply;
+    if (c == NULL || request == NULL || out == NULL ||
+        strpbrk(request, "\r\n") != NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    size_t n = 0;
+    int rc = 0;
+    if (strncmp(reply, "DATA ", 5) == 0) {
+        char *end;
+        unsigned long long size = strtoull(reply + 5, &end, 10);
+        if (*end != '\0' || size > 64u * 1024 * 1024) {
+            errno = EPROTO;
+            rc = -1;
+        } else {
+            rc = read_exact(c, (size_t)size, now_ms() + c->timeout_ms, out);
+            n = (size_t)size;
+        }
+    } else if (strcmp(reply, "OK") == 0 || strncmp(reply, "OK ", 3) == 0) {
+        *out = fl_strdup(reply[2] == ' ' ? reply + 3 : "");
+        rc = *out != NULL ? 0 : -1;
+        n = rc == 0 ? strlen(*out) : 0;
+    } else {
+        errno = EPROTO;
+        rc = -1;
+    }
+    fl_free(reply);
+    if (len != NULL)
+        *len = n;
+    return rc;
+}
+
+int fl_client_watch(fl_client *c, const char *pattern)
+{
+    char request[256], *reply;
+    if (pattern != NULL && (strlen(pattern) > 200 || strpbrk(pattern, " \r\n"))) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(request, sizeof request, "WATCH%s%s", pattern ? " " : "",
+             pattern ? pattern : "");
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    bool ok = strncmp(reply, "OK", 2) == 0;
+    fl_free(reply);
+    if (!ok) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+int fl_client_next_line(fl_client *c, int timeout_ms, char **line)
+{
+    if (c == NULL || line == NULL || c->fd < 0) {
+        errno = c != NULL && c->fd < 0 ? ENOTCONN : EINVAL;
+        return -1;
+    }
+    return read_line(c, now_ms() + timeout_ms, line);
+}

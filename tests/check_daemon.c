@@ -1,0 +1,796 @@
+/*
+ * check_daemon.c - a real ftplimitd on a temporary socket, driven by real
+ * client processes: limits across processes, kill -9 of clients and of the
+ * daemon, SIGHUP, SIGTERM, bad input, stalled clients, permissions.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemonutil.h"
+#include "testutil.h"
+
+static tdaemon D;
+static pid_t detached; /* a daemon that left the test's process tree */
+
+static void teardown(void)
+{
+    if (detached > 0)
+        kill(detached, SIGKILL);
+    tdaemon_free(&D);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* --- a session held by another process ------------------------------------ */
+
+struct holder {
+    tdaemon *d;
+    const char *sid, *addr, *user;
+    int report[2]; /* the child writes its verdict: A(llow), R(eject), D(isconnect),
+                      E(rror) */
+    int hold[2];   /* the child holds its session until this closes */
+    pid_t pid;
+};
+
+static void hold_session(void *arg)
+{
+    struct holder *h = arg;
+    /* Keep only this holder's pipe ends: a copy of another holder's write
+     * end would keep that one from ever seeing its pipe close. */
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != h->report[1] && fd != h->hold[0])
+            close(fd);
+    char verdict = 'E';
+    fl_decision d;
+    fl_client *c = fl_client_open(h->d->socket, 5000);
+    if (c != NULL && fl_client_connect(c, h->sid, h->addr, NULL, &d) == 0) {
+        verdict = d.verdict == FL_ALLOW ? 'A' : 'D';
+        if (d.verdict == FL_ALLOW && fl_client_user(c, h->user, &d) == 0 &&
+            fl_client_pass(c, true, "pw", &d) == 0)
+            verdict = d.verdict == FL_ALLOW ? 'A' : d.verdict == FL_REJECT ? 'R' : 'D';
+    }
+    if (write(h->report[1], &verdict, 1) != 1)
+        _exit(1);
+    char b;
+    while (read(h->hold[0], &b, 1) < 0 && errno == EINTR)
+        ;
+    fl_client_free(c);
+}
+
+/* Start a process holding a session; returns its verdict. */
+static char start_holder(struct holder *h, const char *sid, const char *addr,
+                         const char *user)
+{
+    h->d = &D;
+    h->sid = sid;
+    h->addr = addr;
+    h->user = user;
+    ck_assert_int_eq(pipe(h->report), 0);
+    ck_assert_int_eq(pipe(h->hold), 0);
+    h->pid = tfork(hold_session, h);
+    close(h->report[1]);
+    close(h->hold[0]);
+    char verdict = '?';
+    ck_assert_int_eq(read(h->report[0], &verdict, 1), 1);
+    close(h->report[0]);
+    return verdict;
+}
+
+static void release_holder(struct holder *h)
+{
+    close(h->hold[1]);
+    twait(h->pid);
+}
+
+static void kill_holder(struct holder *h)
+{
+    kill(h->pid, SIGKILL);
+    twait(h->pid);
+    close(h->hold[1]);
+}
+
+/* --- raw protocol ------------------------------------------------------------ */
+
+static int raw_connect(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    ck_assert_uint_lt(strlen(D.socket), sizeof sun.sun_path);
+    memcpy(sun.sun_path, D.socket, strlen(D.socket) + 1);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+    return fd;
+}
+
+static void raw_send(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    ck_assert_int_eq(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* The next line from fd (without LF), within 5 s. */
+static char *raw_line(int fd)
+{
+    static char buf[8192];
+    size_t n = 0;
+    while (n < sizeof buf - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ck_assert_msg(poll(&p, 1, 5000) == 1, "no reply in 5 s");
+        ssize_t r = read(fd, buf + n, 1);
+        ck_assert_msg(r == 1, "connection closed");
+        if (buf[n] == '\n')
+            break;
+        n++;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* --- tests -------------------------------------------------------------------- */
+
+START_TEST(test_limits_are_enforced_across_client_processes)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 2\nMaxClientsPerUser 5\n", NULL);
+    struct holder h[4];
+    ck_assert_int_eq(start_holder(&h[0], "a", "10.0.0.1", "alice"), 'A');
+    ck_assert_int_eq(start_holder(&h[1], "b", "::ffff:10.0.0.1", "bob"), 'A');
+    ck_assert_int_eq(start_holder(&h[2], "c", "10.0.0.1", "carol"), 'D');
+    release_holder(&h[2]);
+    ck_assert_int_eq(start_holder(&h[3], "d", "10.0.0.2", "dave"), 'A');
+    ck_assert_int_eq(ttotal(&D, "clients"), 3);
+    release_holder(&h[0]);
+    ck_assert_int_eq(twait_total(&D, "clients", 2), 2);
+    ck_assert_int_eq(start_holder(&h[2], "c", "10.0.0.1", "carol"), 'A');
+    for (int i = 1; i < 4; i++)
+        release_holder(&h[i]);
+    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+}
+END_TEST
+
+START_TEST(test_kill_9_of_client_processes_releases_exactly_their_counts)
+{
+    tdaemon_start(&D, "MaxClientsPerUser 10\n", NULL);
+    struct holder h[6];
+    static const char *const users[] = {"alice", "alice", "bob",
+                                        "bob",   "carol", "carol"};
+    static const char *const sids[] = {"s0", "s1", "s2", "s3", "s4", "s5"};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(
+            start_holder(&h[i], sids[i], i < 3 ? "10.0.0.1" : "10.0.0.2", users[i]),
+            'A');
+    ck_assert_int_eq(ttotal(&D, "clients"), 6);
+    kill_holder(&h[0]); /* alice at 10.0.0.1 */
+    kill_holder(&h[3]); /* bob at 10.0.0.2 */
+    ck_assert_int_eq(twait_total(&D, "clients", 4), 4);
+    ck_assert_int_eq(ttotal(&D, "sessions"), 4);
+
+    json_t *doc = tstatus(&D);
+    json_t *users_top = json_object_get(doc, "users");
+    size_t i;
+    json_t *row;
+    json_array_foreach(users_top, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "key"));
+        long long clients = json_integer_value(json_object_get(row, "clients"));
+        long long hosts = json_integer_value(json_object_get(row, "hosts"));
+        if (strcmp(name, "alice") == 0 || strcmp(name, "bob") == 0) {
+            ck_assert_int_eq(clients, 1);
+            ck_assert_int_eq(hosts, 1);
+        } else {
+            ck_assert_int_eq(clients, 2);
+        }
+    }
+    json_decref(doc);
+    for (int k = 1; k < 6; k++)
+        if (k != 3)
+            release_holder(&h[k]);
+    ck_assert_int_eq(twait_total(&D, "hosts", 0), 0);
+}
+END_TEST
+
+START_TEST(test_a_restarted_daemon_gets_the_same_counts_from_resuming_clients)
+{
+    tdaemon_start(&D,
+                  "MaxClientsPerHost 3\n<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"
+                  "MaxClientsPerClass lan 10\n",
+                  NULL);
+    enum { N = 5 };
+    fl_client *c[N];
+    fl_decision d;
+    static const char *const addrs[N] = {"10.0.0.1", "10.0.0.1", "10.0.0.2",
+                                         "192.0.2.1", "10.0.0.3"};
+    static const char *const users[N] = {"alice", "bob", "alice", "carol", "dave"};
+    for (int i = 0; i < N; i++) {
+        c[i] = tclient(&D);
+        ck_assert_int_eq(fl_client_connect(c[i], NULL, addrs[i], NULL, &d), 0);
+        if (i < 4) { /* the last one never logs in, and fails once */
+            ck_assert_int_eq(fl_client_user(c[i], users[i], &d), 0);
+            ck_assert_int_eq(fl_client_pass(c[i], true, "pw", &d), 0);
+            ck_assert_int_eq(d.verdict, FL_ALLOW);
+        } else {
+            ck_assert_int_eq(fl_client_user(c[i], users[i], &d), 0);
+            ck_assert_int_eq(fl_client_pass(c[i], false, "x", &d), 0);
+            ck_assert_int_eq(d.verdict, FL_REJECT);
+        }
+    }
+    json_t *before = tstatus(&D);
+
+    tdaemon_kill(&D);
+    tdaemon_restart(&D, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fl_client_resume(c[i]) == 0, "resume %d: %s", i,
+                      fl_client_error(c[i]));
+
+    json_t *after = tstatus(&D);
+    static const char *const keys[] = {"totals", "hosts", "users", "classes",
+                                       "networks"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *b = json_object_get(before, keys[k]),
+               *a = json_object_get(after, keys[k]);
+        if (strcmp(keys[k], "totals") == 0) {
+            json_object_del(b, "daemon_clients");
+            json_object_del(a, "daemon_clients");
+        }
+        char *bs = json_dumps(b, JSON_SORT_KEYS), *as = json_dumps(a, JSON_SORT_KEYS);
+        ck_assert_msg(json_equal(b, a), "%s differ: before %s, after %s", keys[k], bs,
+                      as);
+        free(bs);
+        free(as);
+    }
+    json_decref(before);
+    json_decref(after);
+
+    /* The resumed failed login still counts: two more end the session. */
+    ck_assert_int_eq(fl_client_pass(c[4], false, "y", &d), 0);
+    ck_assert_int_eq(d.verdict, FL_REJECT);
+    ck_assert_int_eq(fl_client_pass(c[4], false, "z", &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    /* And the engine's own ids stay unique after the resumed ones. */
+    fl_client *fresh = tclient(&D);
+    ck_assert_int_eq(fl_client_connect(fresh, NULL, "10.9.9.9", NULL, &d), 0);
+    for (int i = 0; i < N - 1; i++) /* c[4]'s session has ended */
+        ck_assert_str_ne(fl_client_sid(fresh), fl_client_sid(c[i]));
+    fl_client_free(fresh);
+    for (int i = 0; i < N; i++)
+        fl_client_free(c[i]);
+}
+END_TEST
+
+START_TEST(test_sighup_reloads_the_policy_keeping_every_count)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 5\n", NULL);
+    fl_client *c[3];
+    fl_decision d;
+    for (int i = 0; i < 3; i++) {
+        c[i] = tclient(&D);
+        fl_client_connect(c[i], NULL, "10.0.0.1", NULL, &d);
+        fl_client_user(c[i], "u", &d);
+        fl_client_pass(c[i], true, NULL, &d);
+        ck_assert_int_eq(d.verdict, FL_ALLOW);
+    }
+    free(write_file(D.dir, "policy.conf", "MaxClientsPerHost 2\n"));
+    kill(D.pid, SIGHUP);
+    /* A reload is visible in the status limits. */
+    for (int i = 0; i < 500; i++) {
+        json_t *doc = tstatus(&D);
+        long long lim = json_integer_value(
+            json_object_get(json_object_get(doc, "limits"), "MaxClientsPerHost"));
+        json_decref(doc);
+        if (lim == 2)
+            break;
+        sleep_ms(10);
+    }
+    ck_assert_int_eq(ttotal(&D, "clients"), 3);
+    fl_client *x = tclient(&D);
+    fl_client_connect(x, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(x, "u", &d);
+    ck_assert_int_eq(fl_client_pass(x, true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerHost");
+    fl_client_free(x);
+    /* A broken policy on SIGHUP leaves the old one in force. */
+    free(write_file(D.dir, "policy.conf", "MaxClientsPerHost two\n"));
+    kill(D.pid, SIGHUP);
+    sleep_ms(100);
+    ck_assert_int_eq(ttotal(&D, "clients"), 3);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(strstr(log, "policy reload failed, the old policy stays"));
+    free(log);
+    for (int i = 0; i < 3; i++)
+        fl_client_free(c[i]);
+}
+END_TEST
+
+START_TEST(test_sigterm_ends_every_session_then_shuts_down_and_removes_its_files)
+{
+    tdaemon_start(&D, "MaxClients 10\n", NULL);
+    char pidfile[4096];
+    snprintf(pidfile, sizeof pidfile, "%s/d.pid", D.dir);
+    tdaemon_stop(&D);
+    const char *const extra[] = {"-p", pidfile, NULL};
+    tdaemon_restart(&D, extra);
+    ck_assert_int_eq(access(pidfile, F_OK), 0);
+
+    fl_client *watcher = tclient(&D);
+    ck_assert_int_eq(fl_client_watch(watcher, "core.*"), 0);
+    fl_client *s1 = tclient(&D), *s2 = tclient(&D);
+    fl_decision d;
+    fl_client_connect(s1, "one", "10.0.0.1", NULL, &d);
+    fl_client_connect(s2, "two", "10.0.0.2", NULL, &d);
+    ck_assert_int_eq(twait_total(&D, "sessions", 2), 2);
+
+    ck_assert_int_eq(tdaemon_stop(&D), 0);
+    trail seen = {{0}};
+    char *line;
+    while (fl_client_next_line(watcher, 2000, &line) == 0) {
+        json_t *ev = json_loads(line + 6, 0, NULL);
+        const char *sid = json_string_value(json_object_get(ev, "sid"));
+        char word[64];
+        snprintf(word, sizeof word, "%s%s%s%s",
+                 json_string_value(json_object_get(ev, "event")), sid ? "(" : "",
+                 sid ? sid : "", sid ? ")" : "");
+        trail_add(&seen, word);
+        json_decref(ev);
+        free(line);
+    }
+    ck_assert_str_eq(seen.text,
+                     "core.exit(one),core.exit(two),core.exit,core.shutdown,");
+    ck_assert_int_ne(access(pidfile, F_OK), 0);
+    ck_assert_int_ne(access(D.socket, F_OK), 0);
+    fl_client_free(watcher);
+    fl_client_free(s1);
+    fl_client_free(s2);
+}
+END_TEST
+
+START_TEST(test_a_connection_that_closes_ends_its_session_with_core_exit)
+{
+    tdaemon_start(&D, "MaxClients 10\n", NULL);
+    fl_client *watcher = tclient(&D);
+    ck_assert_int_eq(fl_client_watch(watcher, "core.exit"), 0);
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nCONNECT gone 10.0.0.7\n");
+    ck_assert_str_eq(raw_line(fd), "OK 1 ftplimitd/" FL_VERSION);
+    ck_assert_str_eq(raw_line(fd), "ALLOW gone -");
+    close(fd); /* no CLOSE: as if the session process died */
+    char *line;
+    ck_assert_int_eq(fl_client_next_line(watcher, 5000, &line), 0);
+    ck_assert_ptr_nonnull(strstr(line, "\"event\":\"core.exit\",\"sid\":\"gone\""));
+    free(line);
+    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+    fl_client_free(watcher);
+}
+END_TEST
+
+START_TEST(test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_on)
+{
+    tdaemon_start(&D, "MaxClients 10\n", NULL);
+    int fd = raw_connect();
+    raw_send(fd, "PING\n");
+    ck_assert_str_eq(raw_line(fd), "ERR hello say HELLO 1 first");
+    raw_send(fd, "HELLO 7\n");
+    ck_assert_str_eq(raw_line(fd), "ERR version this daemon speaks protocol 1, not 7");
+    raw_send(fd, "HELLO 1\n");
+    raw_line(fd);
+    static const char *const bad[][2] = {
+        {"FROBNICATE\n", "ERR unknown-verb unknown verb 'FROBNICATE'"},
+        {"\n", "ERR missing-field an empty line is not a request"},
+        {"CONNECT\n", "ERR missing-field CONNECT needs a session id"},
+        {"CONNECT s\n", "ERR missing-field CONNECT needs an address"},
+        {"CONNECT s 10.0.0.300\n",
+         "ERR bad-field '10.0.0.300' is not an IPv4 or IPv6 address"},
+        {"CONNECT c5 10.0.0.1\n",
+         "ERR bad-field CONNECT: invalid (empty, too long, bad "
+         "characters, or a reserved id)"},
+        {"USER alice\n", "ERR state no session on this connection: CONNECT first"},
+        {"PASS maybe\n", "ERR bad-field PASS takes ok or bad, not 'maybe'"},
+        {"RESUME s 10.0.0.1 - 2 0\n",
+         "ERR bad-field authenticated must be 0 or 1, not '2'"},
+        {"RESUME s 10.0.0.1 - 1 0\n",
+         "ERR missing-field an authenticated session needs its user"},
+        {"STATUS now\n", "ERR extra-field STATUS takes no more fields"},
+        {"HELLO 1\n", "ERR state HELLO was already said"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        raw_send(fd, bad[i][0]);
+        ck_assert_str_eq(raw_line(fd), bad[i][1]);
+    }
+    /* A NUL byte, and a line far over the limit. */
+    ck_assert_int_eq(send(fd, "PI\0NG\n", 6, MSG_NOSIGNAL), 6);
+    ck_assert_str_eq(raw_line(fd), "ERR nul-byte the request contains a NUL byte");
+    char *huge = malloc(100000);
+    memset(huge, 'A', 99999);
+    huge[99999] = '\n';
+    ck_assert_int_eq(send(fd, huge, 100000, MSG_NOSIGNAL), 100000);
+    free(huge);
+    ck_assert_str_eq(raw_line(fd),
+                     "ERR too-long a request line may be at most 4096 bytes");
+    raw_send(fd, "PING\n");
+    ck_assert_str_eq(raw_line(fd), "OK pong");
+    /* The same connection can still hold a session. */
+    raw_send(fd, "CONNECT fine 10.0.0.1\nUSER a b c\nPASS ok pass word\n");
+    ck_assert_str_eq(raw_line(fd), "ALLOW fine -");
+    ck_assert_str_eq(raw_line(fd), "ALLOW");
+    ck_assert_str_eq(raw_line(fd), "ALLOW");
+    close(fd);
+    /* The offence is logged once per client. */
+    char *log = read_file(D.log);
+    char *first = strstr(log, "hello: say HELLO 1 first (further errors not logged)");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(log, "unknown-verb"));
+    free(log);
+    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+}
+END_TEST
+
+START_TEST(test_a_stalled_client_does_not_block_others)
+{
+    tdaemon_start(&D, "MaxClients 100000\n", NULL);
+    /* One client sends half a line and stops; another never reads. */
+    int half = raw_connect();
+    raw_send(half, "HELLO 1\nCONNECT stalled 10.0.0");
+    int deaf = raw_connect();
+    raw_send(deaf, "HELLO 1\nCONNECT deaf 10.0.0.2\n");
+    char *burst = malloc(1 << 20);
+    size_t n = 0;
+    while (n + 8 < (1u << 20)) {
+        memcpy(burst + n, "PING\n", 5);
+        n += 5;
+    }
+    fcntl(deaf, F_SETFL, O_NONBLOCK);
+    size_t sent = 0;
+    for (int tries = 0; tries < 200 && sent < n; tries++) {
+        ssize_t w = send(deaf, burst + sent, n - sent, MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        else
+            sleep_ms(5);
+    }
+    free(burst);
+
+    /* Meanwhile another client works at full speed. */
+    fl_client *c = tclient(&D);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 2000; i++) {
+        char *out;
+        ck_assert_int_eq(fl_client_command(c, "PING", &out, NULL), 0);
+        free(out);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs < 5.0, "2000 round trips took %.2f s", secs);
+    fl_client_free(c);
+
+    /* The client that did not read was cut off, and its session closed
+     * (the stalled one never finished its CONNECT). */
+    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(strstr(log, "does not read its replies; disconnecting it"));
+    free(log);
+    close(half);
+    close(deaf);
+}
+END_TEST
+
+START_TEST(test_status_and_metrics_report_counts_and_refusals)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 1\nMaxClients 50\n", NULL);
+    fl_client *a = tclient(&D), *b = tclient(&D);
+    fl_decision d;
+    fl_client_connect(a, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(a, "alice", &d);
+    fl_client_pass(a, true, NULL, &d);
+    fl_client_connect(b, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(b, "bob", &d);
+    fl_client_pass(b, true, NULL, &d);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+
+    json_t *doc = tstatus(&D);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(doc, "totals"), "clients")),
+        1);
+    json_t *host = json_array_get(json_object_get(doc, "hosts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(host, "key")), "10.0.0.1");
+    ck_assert_int_eq(json_integer_value(json_object_get(host, "clients_limit")), 1);
+    json_t *refused =
+        json_object_get(json_object_get(doc, "refusals"), "MaxClientsPerHost");
+    ck_assert_int_eq(json_integer_value(json_object_get(refused, "refused")), 1);
+    json_decref(doc);
+
+    fl_client *m = tclient(&D);
+    char *text;
+    ck_assert_int_eq(fl_client_command(m, "METRICS", &text, NULL), 0);
+    ck_assert_ptr_nonnull(
+        strstr(text, "# TYPE ftplimit_sessions gauge\nftplimit_sessions 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "ftplimit_clients 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text,
+        "ftplimit_refusals_total{limit=\"MaxClientsPerHost\",dry_run=\"false\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text, "ftplimit_events_total{event=\"mod_auth.max-clients-per-host\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "ftplimit_table_entries{table=\"hosts\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "ftplimit_limit{directive=\"MaxClients\"} 50\n"));
+    free(text);
+    fl_client_free(m);
+    fl_client_free(a);
+    fl_client_free(b);
+}
+END_TEST
+
+START_TEST(test_a_watcher_that_reads_too_slowly_loses_the_oldest_events_and_is_told)
+{
+    tdaemon_start(&D, "MaxConnectionsPerHost 1\n", NULL);
+    fl_client *w = tclient(&D);
+    ck_assert_int_eq(fl_client_watch(w, "mod_auth.*"), 0);
+    /* 20000 refusals, while the watcher reads nothing. */
+    fl_client *holder = tclient(&D);
+    fl_decision d;
+    fl_client_connect(holder, NULL, "10.0.0.1", NULL, &d);
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\n");
+    raw_line(fd);
+    for (int i = 0; i < 20000; i++) {
+        fl_client *x = fl_client_open(D.socket, 5000);
+        ck_assert_ptr_nonnull(x);
+        ck_assert_int_eq(fl_client_connect(x, NULL, "10.0.0.1", NULL, &d), 0);
+        ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+        fl_client_free(x);
+    }
+    /* The daemon stayed responsive, and the watcher learns what it lost. */
+    raw_send(fd, "PING\n");
+    ck_assert_str_eq(raw_line(fd), "OK pong");
+    close(fd);
+    char *line;
+    unsigned long long dropped = 0, events = 0;
+    while (fl_client_next_line(w, 500, &line) == 0) {
+        if (strncmp(line, "DROPPED ", 8) == 0)
+            dropped += strtoull(line + 8, NULL, 10);
+        else
+            events++;
+        free(line);
+    }
+    ck_assert_msg(dropped > 0 && dropped + events == 20000, "dropped %llu, events %llu",
+                  dropped, events);
+    fl_client_free(w);
+    fl_client_free(holder);
+}
+END_TEST
+
+struct as_nobody {
+    tdaemon *d;
+    int result[2];
+};
+
+static void probe_as_nobody(void *arg)
+{
+    struct as_nobody *a = arg;
+    char results[3] = {'?', '?', '?'};
+    if (setgid(65534) == 0 && setuid(65534) == 0) {
+        fl_decision dec;
+        fl_client *c = fl_client_open(a->d->socket, 5000);
+        if (c != NULL) {
+            results[0] = fl_client_connect(c, NULL, "10.0.0.1", NULL, &dec) < 0 &&
+                                 errno == EACCES
+                             ? 'D'
+                             : 'A';
+            char *out;
+            results[1] = fl_client_command(c, "STATUS", &out, NULL) == 0 ? 'A' : 'D';
+            results[2] =
+                fl_client_command(c, "RELOAD", &out, NULL) < 0 && errno == EACCES ? 'D'
+                                                                                  : 'A';
+            fl_client_free(c);
+        }
+    }
+    if (write(a->result[1], results, 3) != 3)
+        _exit(1);
+}
+
+START_TEST(
+    test_a_disallowed_uid_may_not_declare_sessions_but_may_read_status_if_allowed)
+{
+    if (geteuid() != 0) {
+        /* Without a second user to run as, the rule itself is tested in
+         * check_tables (fl_access_allowed). */
+        tdaemon_start(&D, "MaxClients 1\n", NULL);
+        return;
+    }
+    const char *const extra[] = {"-m", "0666", NULL};
+    tdaemon_start(&D, "AllowStatus all\n", extra);
+    chmod(D.dir, 0755);
+    struct as_nobody a = {&D, {-1, -1}};
+    ck_assert_int_eq(pipe(a.result), 0);
+    pid_t pid = tfork(probe_as_nobody, &a);
+    close(a.result[1]);
+    char results[4] = {0};
+    ck_assert_int_eq(read(a.result[0], results, 3), 3);
+    twait(pid);
+    ck_assert_str_eq(results,
+                     "DAD"); /* CONNECT refused, STATUS allowed, RELOAD refused */
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(
+        strstr(log, "permission: uid 65534 gid 65534 may not declare sessions"));
+    free(log);
+}
+END_TEST
+
+START_TEST(test_the_daemon_refuses_to_start_on_a_bad_policy_or_a_busy_socket)
+{
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+    char *bad = write_file(D.dir, "bad.conf", "MaxClient 3\n");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' -f -c '%s' -s '%s/other.sock' 2>'%s/err'",
+             tdaemon_binary(), bad, D.dir, D.dir);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/err", D.dir);
+    char *err = read_file(path);
+    ck_assert_ptr_nonnull(strstr(err, "bad.conf:1: unknown directive 'MaxClient'"));
+    free(err);
+    free(bad);
+    snprintf(cmd, sizeof cmd, "'%s' -f -c '%s' -s '%s' 2>'%s/err'", tdaemon_binary(),
+             D.policy, D.socket, D.dir);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+    err = read_file(path);
+    ck_assert_ptr_nonnull(strstr(err, "another daemon already listens on"));
+    free(err);
+    ck_assert_int_eq(ttotal(&D, "sessions"), 0); /* the first one is unharmed */
+}
+END_TEST
+
+START_TEST(test_without_f_the_daemon_detaches_and_keeps_its_pidfile)
+{
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+    tdaemon_stop(&D);
+    char pidfile[4096], cmd[8192];
+    snprintf(pidfile, sizeof pidfile, "%s/bg.pid", D.dir);
+    snprintf(cmd, sizeof cmd, "'%s' -c '%s' -s '%s' -p '%s'", tdaemon_binary(),
+             D.policy, D.socket, pidfile);
+    ck_assert_int_eq(system(cmd), 0); /* returns once detached */
+    for (int i = 0; i < 500 && access(pidfile, F_OK) != 0; i++)
+        sleep_ms(10);
+    char *text = read_file(pidfile);
+    ck_assert_ptr_nonnull(text);
+    pid_t pid = (pid_t)strtol(text, NULL, 10);
+    detached = pid;
+    free(text);
+    ck_assert_int_eq(ttotal(&D, "sessions"), 0);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500 && access(pidfile, F_OK) == 0; i++)
+        sleep_ms(10);
+    ck_assert_int_ne(access(pidfile, F_OK), 0);
+    detached = 0;
+}
+END_TEST
+
+START_TEST(test_the_client_library_times_out_on_a_daemon_that_does_not_answer)
+{
+    char *dir = tmpdir_new();
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    char path[sizeof sun.sun_path];
+    ck_assert_int_lt(snprintf(path, sizeof path, "%s/mute.sock", dir),
+                     (int)sizeof path);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    memcpy(sun.sun_path, path, sizeof path);
+    ck_assert_int_eq(bind(srv, (struct sockaddr *)&sun, sizeof sun), 0);
+    ck_assert_int_eq(listen(srv, 4), 0);
+    struct timespec t0, t1;
+    fl_client *c = fl_client_open(path, 300);
+    ck_assert_ptr_nonnull(c); /* connecting needs no answer */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *out;
+    errno = 0;
+    ck_assert_int_eq(fl_client_command(c, "PING", &out, NULL), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fl_client_free(c);
+    double secs =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs >= 0.29 && secs < 3, "timed out after %.2f s", secs);
+    close(srv);
+    errno = 0;
+    ck_assert_ptr_null(fl_client_open(path, 300));
+    ck_assert(errno == ECONNREFUSED || errno == ENOENT);
+    tmpdir_free(dir);
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+}
+END_TEST
+
+START_TEST(test_the_command_line_reads_a_running_daemon)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 4\n", NULL);
+    fl_client *a = tclient(&D);
+    fl_decision d;
+    fl_client_connect(a, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(a, "alice", &d);
+    fl_client_pass(a, true, NULL, &d);
+    char cmd[8192], path[4096];
+    snprintf(path, sizeof path, "%s/out", D.dir);
+    snprintf(cmd, sizeof cmd, "'%s' status -s '%s' > '%s'", tcli_binary(), D.socket,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    char *out = read_file(path);
+    ck_assert_ptr_nonnull(strstr(out, "HOST"));
+    ck_assert_ptr_nonnull(strstr(out, "10.0.0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "alice"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' status --json -s '%s' > '%s'", tcli_binary(),
+             D.socket, path);
+    ck_assert_int_eq(system(cmd), 0);
+    out = read_file(path);
+    json_t *doc = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    json_decref(doc);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' reload -s '%s' > '%s'", tcli_binary(), D.socket,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' metrics -s '%s' > '%s'", tcli_binary(), D.socket,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    out = read_file(path);
+    ck_assert_ptr_nonnull(strstr(out, "ftplimit_clients 1"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' status -s '%s/none.sock' 2>/dev/null",
+             tcli_binary(), D.dir);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+    fl_client_free(a);
+}
+END_TEST
+
+static Suite *daemon_suite(void)
+{
+    Suite *s = suite_create("daemon");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_limits_are_enforced_across_client_processes);
+    tcase_add_test(tc, test_kill_9_of_client_processes_releases_exactly_their_counts);
+    tcase_add_test(tc,
+                   test_a_restarted_daemon_gets_the_same_counts_from_resuming_clients);
+    tcase_add_test(tc, test_sighup_reloads_the_policy_keeping_every_count);
+    tcase_add_test(
+        tc, test_sigterm_ends_every_session_then_shuts_down_and_removes_its_files);
+    tcase_add_test(tc, test_a_connection_that_closes_ends_its_session_with_core_exit);
+    tcase_add_test(
+        tc, test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_on);
+    tcase_add_test(tc, test_a_stalled_client_does_not_block_others);
+    tcase_add_test(tc, test_status_and_metrics_report_counts_and_refusals);
+    tcase_add_test(
+        tc, test_a_watcher_that_reads_too_slowly_loses_the_oldest_events_and_is_told);
+    tcase_add_test(
+        tc,
+        test_a_disallowed_uid_may_not_declare_sessions_but_may_read_status_if_allowed);
+    tcase_add_test(tc,
+                   test_the_daemon_refuses_to_start_on_a_bad_policy_or_a_busy_socket);
+    tcase_add_test(tc, test_without_f_the_daemon_detaches_and_keeps_its_pidfile);
+    tcase_add_test(tc,
+                   test_the_client_library_times_out_on_a_daemon_that_does_not_answer);
+    tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    return run_suite(daemon_suite()) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
