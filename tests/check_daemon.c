@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +757,256 @@ START_TEST(test_the_command_line_reads_a_running_daemon)
 }
 END_TEST
 
+/* --- bans through the socket -------------------------------------------------- */
+
+/* Run the command line with a shell command's arguments; its exit status,
+ * standard output in *out (malloc'd). */
+static int cli(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int cli(char **out, const char *fmt, ...)
+{
+    char args[4096], cmd[12288], path[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "%s/cli.out", D.dir);
+    snprintf(cmd, sizeof cmd, "'%s' %s -s '%s' > '%s' 2>&1", tcli_binary(), args,
+             D.socket, path);
+    int status = system(cmd);
+    *out = read_file(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
+{
+    tdaemon_start(&D,
+                  "MaxLoginAttempts 1\n"
+                  "BanOnEvent MaxLoginAttempts 1/00:01:00 01:00:00\n",
+                  NULL);
+    fl_client *w = tclient(&D);
+    ck_assert_int_eq(fl_client_watch(w, "ftplimit.ban*"), 0);
+
+    char *out;
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.9 1h 'Go away, %%a.'"), 0);
+    ck_assert_str_eq(out, "banned host for 3600s\n");
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add user 'john doe' 00:10:00"), 0);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add user@host 'x y@2001:db8::1' 90"), 0);
+    free(out);
+
+    /* A banned host is refused at CONNECT with the ban's message. */
+    fl_client *c = tclient(&D);
+    fl_decision d;
+    ck_assert_int_eq(fl_client_connect(c, NULL, "192.0.2.9", NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    ck_assert_int_eq(d.code, 421);
+    ck_assert_str_eq(d.message, "Go away, 192.0.2.9.");
+    fl_client_free(c);
+    /* A rule's ban, made by a session's failure. */
+    c = tclient(&D);
+    fl_client_connect(c, NULL, "198.51.100.7", NULL, &d);
+    fl_client_user(c, "mallory", &d);
+    ck_assert_int_eq(fl_client_pass(c, false, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    fl_client_free(c);
+
+    ck_assert_int_eq(cli(&out, "ban list"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "KIND"));
+    ck_assert_ptr_nonnull(strstr(out, "192.0.2.9"));
+    ck_assert_ptr_nonnull(strstr(out, "john doe"));
+    ck_assert_ptr_nonnull(strstr(out, "x y@2001:db8::1"));
+    ck_assert_ptr_nonnull(strstr(out, "198.51.100.7"));
+    ck_assert_ptr_nonnull(strstr(out, "MaxLoginAttempts"));
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban list --json"), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "bans")), 4);
+    json_decref(doc);
+    free(out);
+
+    ck_assert_int_eq(cli(&out, "ban remove user 'john doe'"), 0);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban remove user 'john doe'"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "not-found"));
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.0/24 1h"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "bad-field: not a host target"));
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add planet x 1h"), 2);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.1 soon"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "bad duration 'soon'"));
+    free(out);
+
+    /* The watcher saw the four bans. */
+    int bans = 0;
+    char *line;
+    while (bans < 4 && fl_client_next_line(w, 2000, &line) == 0) {
+        if (strstr(line, "\"event\":\"ftplimit.ban\"") != NULL)
+            bans++;
+        free(line);
+    }
+    ck_assert_int_eq(bans, 4);
+    fl_client_free(w);
+
+    ck_assert_int_eq(cli(&out, "metrics"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans 3\n"));
+    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_total 4\n"));
+    free(out);
+
+    /* Malformed BAN requests: an error each, and the daemon goes on. */
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nBAN\nBAN FOO\nBAN ADD host\nBAN ADD host 0 192.0.2.1\n"
+                 "BAN ADD user 60 a%0Ab\nBAN ADD user 60 a%zz\nBAN REMOVE class\n"
+                 "BAN ADD user 60 a\x1b[2Jb\nPING\n");
+    ck_assert_str_eq(raw_line(fd), "OK 1 ftplimitd/" FL_VERSION);
+    ck_assert_str_eq(raw_line(fd), "ERR missing-field BAN needs LIST, ADD or REMOVE");
+    ck_assert_str_eq(raw_line(fd),
+                     "ERR bad-field BAN takes LIST, ADD or REMOVE, not 'FOO'");
+    ck_assert_str_eq(raw_line(fd),
+                     "ERR missing-field BAN ADD needs a duration in seconds");
+    ck_assert_str_eq(
+        raw_line(fd),
+        "ERR bad-field ban duration '0' is not a number of seconds from 1");
+    ck_assert_ptr_nonnull(
+        strstr(raw_line(fd), "ERR bad-field the target 'a%0Ab' has a bad"));
+    ck_assert_ptr_nonnull(
+        strstr(raw_line(fd), "ERR bad-field the target 'a%zz' has a bad"));
+    ck_assert_str_eq(raw_line(fd), "ERR missing-field BAN REMOVE needs a target");
+    ck_assert_ptr_nonnull(
+        strstr(raw_line(fd), "ERR bad-field the target 'a?[2Jb' has"));
+    ck_assert_str_eq(raw_line(fd), "OK pong");
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_bans_survive_a_restart_of_the_daemon)
+{
+    tdaemon_start(&D, "BanTable bans.state\n", NULL);
+    char *out;
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.1 2h"), 0);
+    free(out);
+    tdaemon_stop(&D); /* saved at shutdown */
+    tdaemon_restart(&D, NULL);
+    ck_assert_int_eq(cli(&out, "ban list --json"), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    json_t *b = json_array_get(json_object_get(doc, "bans"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "target")), "192.0.2.1");
+    long long left = json_integer_value(json_object_get(b, "remaining"));
+    ck_assert_msg(left > 7100 && left <= 7200, "remaining %lld", left);
+    json_decref(doc);
+    free(out);
+
+    /* kill -9 loses nothing once the table was written (a second after a
+     * change). */
+    ck_assert_int_eq(cli(&out, "ban add user eve 1h"), 0);
+    free(out);
+    sleep_ms(1500);
+    tdaemon_kill(&D);
+    tdaemon_restart(&D, NULL);
+    ck_assert_int_eq(cli(&out, "ban list"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "192.0.2.1"));
+    ck_assert_ptr_nonnull(strstr(out, "eve"));
+    free(out);
+    fl_client *c = tclient(&D);
+    fl_decision d;
+    fl_client_connect(c, NULL, "192.0.2.1", NULL, &d);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    fl_client_free(c);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(strstr(log, "BanTable: 2 bans restored"));
+    free(log);
+}
+END_TEST
+
+static void ban_as_nobody(void *arg)
+{
+    struct as_nobody *a = arg;
+    char results[3] = {'?', '?', '?'};
+    if (setgid(65534) == 0 && setuid(65534) == 0) {
+        fl_client *c = fl_client_open(a->d->socket, 5000);
+        char *out;
+        const char *requests[] = {"BAN LIST", "BAN ADD host 60 192.0.2.1",
+                                  "BAN REMOVE host 192.0.2.1"};
+        for (int i = 0; c != NULL && i < 3; i++)
+            results[i] =
+                fl_client_command(c, requests[i], &out, NULL) < 0 && errno == EACCES
+                    ? 'D'
+                    : 'A';
+        fl_client_free(c);
+    }
+    if (write(a->result[1], results, 3) != 3)
+        _exit(1);
+}
+
+START_TEST(test_only_the_administrators_may_list_or_change_bans)
+{
+    if (geteuid() == 0) {
+        const char *const extra[] = {"-m", "0666", NULL};
+        tdaemon_start(&D, "AllowStatus all\n", extra);
+        chmod(D.dir, 0755);
+        struct as_nobody a = {&D, {-1, -1}};
+        ck_assert_int_eq(pipe(a.result), 0);
+        pid_t pid = tfork(ban_as_nobody, &a);
+        close(a.result[1]);
+        char results[4] = {0};
+        ck_assert_int_eq(read(a.result[0], results, 3), 3);
+        twait(pid);
+        ck_assert_str_eq(results, "DDD");
+        char *log = read_file(D.log);
+        ck_assert_ptr_nonnull(
+            strstr(log, "permission: uid 65534 gid 65534 may not list or change bans"));
+        free(log);
+    } else {
+        /* Not root: make the administrator someone else. */
+        char policy[128];
+        snprintf(policy, sizeof policy, "AllowAdmin uid:%d\nAllowSessions uid:%d\n",
+                 (int)geteuid() + 1, (int)geteuid());
+        tdaemon_start(&D, policy, NULL);
+        char *out;
+        ck_assert_int_eq(cli(&out, "ban list"), 1);
+        ck_assert_ptr_nonnull(strstr(out, "may not list or change bans"));
+        free(out);
+        ck_assert_int_eq(cli(&out, "ban add host 192.0.2.1 60"), 1);
+        free(out);
+    }
+    /* The daemon's own user (or root) may. */
+    ck_assert_int_eq(ttotal(&D, "bans"), 0);
+}
+END_TEST
+
+START_TEST(test_the_daemon_logs_what_its_listeners_cannot_do)
+{
+    tdaemon_start(&D,
+                  "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl no/such/dir/e.jsonl\n",
+                  NULL);
+    fl_client *a = tclient(&D), *b = tclient(&D);
+    fl_decision d;
+    fl_client_connect(a, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(a, "u", &d);
+    fl_client_pass(a, true, NULL, &d);
+    fl_client_connect(b, NULL, "10.0.0.1", NULL, &d);
+    fl_client_user(b, "u", &d);
+    fl_client_pass(b, true, NULL, &d);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    fl_client_free(a);
+    fl_client_free(b);
+    char *out;
+    ck_assert_int_eq(cli(&out, "metrics"), 0);
+    ck_assert_ptr_nonnull(strstr(
+        out, "ftplimit_alerts_total{listener=\"jsonl\",outcome=\"failed\"} 2\n"));
+    free(out);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(strstr(log, "OnEvent mod_auth.*: cannot open "));
+    ck_assert_ptr_nonnull(
+        strstr(log, "e.jsonl: No such file or directory (reported once"));
+    free(log);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
@@ -785,6 +1036,10 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc,
                    test_the_client_library_times_out_on_a_daemon_that_does_not_answer);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
+    tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
+    tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
+    tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
+    tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);
     suite_add_tcase(s, tc);
     return s;
 }

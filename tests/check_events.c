@@ -510,14 +510,34 @@ static void dump_line(void *arg, const char *line)
 START_TEST(test_dump_describes_every_event_and_listener)
 {
     trail out = {{0}};
+    /* A new engine: only its own modules listen, for the policy to come. */
     fl_event_dump(eng, dump_line, &out);
-    ck_assert_str_eq(out.text, "no events registered,");
+    ck_assert_str_eq(out.text,
+                     "core.postparse: 2 listeners,  mod_ban (registration 1),  "
+                     "mod_alerts (registration 3),core.shutdown: 1 listener,  "
+                     "mod_ban (registration 2),");
     wildcard_setup();
     trail_reset(&out);
     fl_event_dump(eng, dump_line, &out);
     ck_assert_ptr_nonnull(strstr(out.text, "one: 3 listeners,"));
     ck_assert_ptr_nonnull(strstr(out.text, "two: 1 listener,"));
-    ck_assert_ptr_nonnull(strstr(out.text, "  mod_b.c (registration 4)"));
+    ck_assert_ptr_nonnull(strstr(out.text, "  mod_b.c (registration 7)"));
+}
+END_TEST
+
+START_TEST(test_the_engines_own_modules_cannot_be_unloaded_or_wildcarded_away)
+{
+    fl_module *ban = fl_module_find(eng, "mod_ban");
+    ck_assert_ptr_nonnull(ban);
+    ck_assert_int_eq(fl_module_unload(eng, ban), -1);
+    ck_assert_int_eq(errno, EPERM);
+    /* Everything unregistered: the engine's own listeners stay. */
+    ck_assert_int_eq(fl_event_unregister(eng, NULL, NULL, NULL), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fl_event_listening(eng, FL_EV_POSTPARSE), 2);
+    /* Named explicitly, they go. */
+    ck_assert_int_eq(fl_event_unregister(eng, ban, FL_EV_SHUTDOWN, NULL), 0);
+    ck_assert_int_eq(fl_event_listening(eng, FL_EV_SHUTDOWN), 0);
 }
 END_TEST
 
@@ -609,6 +629,8 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_unloading_a_module_drops_its_listeners_and_timers);
     tcase_add_test(tc, test_a_module_name_is_loaded_once_and_must_be_valid);
     tcase_add_test(tc, test_dump_describes_every_event_and_listener);
+    tcase_add_test(tc,
+                   test_the_engines_own_modules_cannot_be_unloaded_or_wildcarded_away);
     tcase_add_test(tc, test_every_event_of_the_seed_documents_has_a_constant);
     tcase_add_test(tc,
                    test_registration_out_of_memory_fails_cleanly_at_every_allocation);

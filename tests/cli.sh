@@ -82,5 +82,45 @@ else
     fail "simulate output is not valid JSON"
 fi
 
+# Listeners: check describes them and touches nothing; simulate runs them
+# only with --listeners.
+cat >"$work/alerts.conf" <<EOF
+MaxClientsPerHost 1
+OnEvent mod_auth.* jsonl alerts.jsonl
+OnEvent ftplimit.ban exec /bin/true %a
+BanOnEvent MaxClientsPerHost 1/00:01:00 01:00:00
+BanTable bans.state
+EOF
+expect "check of a policy with listeners" 0 "$cli" check "$work/alerts.conf"
+contains "$work/out" "OnEvent mod_auth.* jsonl $work/alerts.jsonl" "check shows a jsonl listener with its full path"
+contains "$work/out" "BanOnEvent MaxClientsPerHost (mod_auth.max-clients-per-host): after 1 within 00:01:00, ban the host for 01:00:00" "check explains a ban rule"
+contains "$work/out" "ExecTimeout 10, ExecMaxRunning 8" "check shows the exec defaults"
+if [ -e "$work/alerts.jsonl" ] || [ -e "$work/bans.state" ]; then
+    fail "check created a listener's or the ban table's file"
+else
+    ok "check creates no file"
+fi
+printf '0 connect a 10.0.0.1\n0 user a x\n0 pass a ok\n1 connect b 10.0.0.1\n1 user b y\n1 pass b ok\n2 connect c 10.0.0.1\n' >"$work/a.trace"
+expect "simulate without --listeners" 0 "$cli" simulate "$work/alerts.conf" "$work/a.trace"
+contains "$work/out" '"event":"ftplimit.ban"' "simulate shows the ban"
+contains "$work/out" '{"line":7,"op":"connect","sid":"c","verdict":"disconnect","limit":"Ban"' "simulate refuses the banned host"
+if [ -e "$work/alerts.jsonl" ]; then fail "simulate ran listeners unasked"; else ok "simulate runs no listener unasked"; fi
+expect "simulate --listeners" 0 "$cli" simulate --listeners "$work/alerts.conf" "$work/a.trace"
+if [ "$(wc -l <"$work/alerts.jsonl")" -eq 1 ] && grep -q '"event":"mod_auth.max-clients-per-host"' "$work/alerts.jsonl"; then
+    ok "simulate --listeners writes the jsonl alert"
+else
+    fail "simulate --listeners: alerts.jsonl is not one alert"; cat "$work/alerts.jsonl"
+fi
+if [ -e "$work/bans.state" ]; then fail "simulate wrote the ban table"; else ok "simulate leaves the ban table alone"; fi
+
+# ban: arguments are checked before the daemon is asked.
+expect "ban without arguments is a usage error" 2 "$cli" ban
+expect "ban with a bad kind is a usage error" 2 "$cli" ban add planet x 1h
+expect "ban with a bad duration is a usage error" 2 "$cli" ban add host 192.0.2.1 1y
+expect "ban of a message on two lines is a usage error" 2 "$cli" ban add user x 60 "a
+b"
+expect "ban without a daemon exits 1" 1 "$cli" ban list -s "$work/none.sock"
+contains "$work/err" "cannot reach ftplimitd" "ban says it cannot reach the daemon"
+
 echo "cli: $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,8 +22,6 @@ struct listener {
     const char *event;
 };
 
-static struct listener listeners[64];
-
 static void on_event(const void *data, void *user_data)
 {
     struct listener *l = user_data;
@@ -55,6 +53,27 @@ static void on_event(const void *data, void *user_data)
     trail_add(&l->t->events, word);
 }
 
+/* The policy text with each @DIR@ replaced by the test's directory. */
+static char *with_dir(const char *text, const char *dir)
+{
+    size_t n = 0, dlen = strlen(dir);
+    for (const char *p = strstr(text, "@DIR@"); p != NULL; p = strstr(p + 5, "@DIR@"))
+        n++;
+    char *out = malloc(strlen(text) + n * dlen + 1), *o = out;
+    ck_assert_ptr_nonnull(out);
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, "@DIR@", 5) == 0) {
+            memcpy(o, dir, dlen);
+            o += dlen;
+            p += 5;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 void tenv_start(tenv *t, const char *policy_text)
 {
     tenv_start_with(t, policy_text, NULL);
@@ -71,7 +90,13 @@ void tenv_start_with(tenv *t, const char *policy_text, void (*prepare)(const cha
     ck_assert_ptr_nonnull(t->e);
 
     const char *const *names = fl_event_names();
-    for (size_t i = 0; names[i] != NULL && i < 64; i++) {
+    size_t n = 0;
+    while (names[n] != NULL)
+        n++;
+    struct listener *listeners = calloc(n, sizeof *listeners);
+    ck_assert_ptr_nonnull(listeners);
+    t->listeners = listeners; /* one set per engine: two may run at once */
+    for (size_t i = 0; i < n; i++) {
         listeners[i] = (struct listener){t, names[i]};
         ck_assert_int_eq(
             fl_event_register(t->e, NULL, names[i], on_event, &listeners[i]), 0);
@@ -80,8 +105,11 @@ void tenv_start_with(tenv *t, const char *policy_text, void (*prepare)(const cha
     t->dir = tmpdir_new();
     if (prepare != NULL)
         prepare(t->dir);
-    if (policy_text != NULL)
-        t->policy = write_file(t->dir, "policy.conf", policy_text);
+    if (policy_text != NULL) {
+        char *text = with_dir(policy_text, t->dir);
+        t->policy = write_file(t->dir, "policy.conf", text);
+        free(text);
+    }
     int rc = fl_engine_load(t->e, t->policy, NULL, NULL);
     if (rc != 0) {
         /* Load again to show the errors in the failure message. */
@@ -97,7 +125,13 @@ void tenv_start_with(tenv *t, const char *policy_text, void (*prepare)(const cha
 
 int tenv_reload(tenv *t, const char *policy_text)
 {
-    free(write_file(t->dir, "policy.conf", policy_text));
+    char *text = with_dir(policy_text, t->dir);
+    char *path = write_file(t->dir, "policy.conf", text);
+    free(text);
+    if (t->policy == NULL)
+        t->policy = path; /* started without a policy: this is it now */
+    else
+        free(path);
     trail_reset(&t->errors);
     return fl_engine_reload(t->e, t->policy, trail_error, &t->errors);
 }
@@ -108,6 +142,7 @@ void tenv_stop(tenv *t)
     fl_engine_free(t->e);
     tmpdir_free(t->dir);
     free(t->policy);
+    free(t->listeners);
 }
 
 static fl_session *find(tenv *t, const char *sid)
@@ -209,4 +244,21 @@ long long class_clients(tenv *t, const char *cls)
     fl_counts c;
     int rc = fl_count_class(t->e, cls, &c);
     return rc == 0 ? c.clients : -1;
+}
+
+void expect_policy_error(const char *line, const char *error,
+                         void (*prepare)(const char *dir))
+{
+    tenv t;
+    tenv_start(&t, NULL);
+    if (prepare != NULL)
+        prepare(t.dir);
+    char *text = NULL;
+    ck_assert_int_gt(asprintf(&text, "MaxClients 5\n%s\n", line), 0);
+    ck_assert_msg(tenv_reload(&t, text) == -1, "%s: accepted", line);
+    ck_assert_msg(strstr(t.errors.text, "policy.conf:2: ") != NULL &&
+                      strstr(t.errors.text, error) != NULL,
+                  "%s: got '%s'", line, t.errors.text);
+    free(text);
+    tenv_stop(&t);
 }

@@ -20,9 +20,11 @@ typedef struct tenv {
     long long last_max, last_count;
     char last_user[FL_USER_MAX + 1], last_address[FL_ADDR_TEXT_MAX], last_class[200];
     char last_country[3];
+    void *listeners; /* this engine's event listeners */
 } tenv;
 
-/* Start an engine with the policy text (NULL: no policy file). */
+/* Start an engine with the policy text (NULL: no policy file); @DIR@ in it
+ * stands for the test's temporary directory. */
 void tenv_start(tenv *t, const char *policy_text);
 /* The same, calling prepare(dir) first to write files the policy names. */
 void tenv_start_with(tenv *t, const char *policy_text,
@@ -42,6 +44,12 @@ fl_verdict t_pass(tenv *t, const char *sid, bool ok, const char *password,
 fl_verdict t_login(tenv *t, const char *sid, const char *addr, const char *user,
                    fl_decision *d);
 void t_close(tenv *t, const char *sid);
+
+/* Assert that a policy of "MaxClients 5" and line is refused with an error
+ * at policy.conf:2 containing error; prepare(dir), if any, writes files
+ * first (@DIR@ in line stands for dir). */
+void expect_policy_error(const char *line, const char *error,
+                         void (*prepare)(const char *dir));
 
 /* Counts, -1 when the engine holds nothing for the key. */
 long long host_conns(tenv *t, const char *addr);

@@ -40,10 +40,23 @@ cat >"$trace" <<'TRACE'
 2 pass g1 bad 123456
 3 pass g1 bad password
 4 pass g1 bad letmein
+# ... who comes back twice more: the third session's end bans the address
+# for an hour (BanOnEvent MaxLoginAttempts), and the next connect is refused
+6 connect g2 192.0.2.66
+6 user g2 root
+6 pass g2 bad 1
+6 pass g2 bad 2
+6 pass g2 bad 3
+7 connect g3 192.0.2.66
+7 user g3 admin
+7 pass g3 bad 1
+7 pass g3 bad 2
+7 pass g3 bad 3
+8 connect g4 192.0.2.66
 # an anonymous crawler with a bogus password
-5 connect x1 192.0.2.80
-5 user x1 anonymous
-5 pass x1 ok mozilla
+9 connect x1 192.0.2.80
+9 user x1 anonymous
+9 pass x1 ok mozilla
 TRACE
 echo
 echo "== ftplimit simulate (decisions that are not 'allow')"

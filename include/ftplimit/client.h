@@ -10,8 +10,8 @@
  *   ECONNRESET, EPIPE    the daemon went away (see fl_client_resume)
  *   EPROTO               the answer was not ftplimitd's protocol
  *   EACCES               the daemon's Allow* rules refused this process
- *   EEXIST, EINVAL, EALREADY, EBUSY  the daemon refused the request; the
- *                        reason is in fl_client_error()
+ *   EEXIST, EINVAL, EALREADY, EBUSY, ENOENT, EPERM  the daemon refused the
+ *                        request; the reason is in fl_client_error()
  * Not thread-safe; use one client per thread.
  */
 #ifndef FTPLIMIT_CLIENT_H

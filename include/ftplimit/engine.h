@@ -53,6 +53,10 @@ typedef struct fl_engine_options {
     fl_clock_fn clock;        /* NULL: fl_clock_monotonic */
     void *clock_arg;          /* passed to clock */
     const uint8_t *hash_seed; /* 16 bytes fixing the table hash key; NULL: random */
+    bool no_alerts;           /* do not run the policy's OnEvent listeners (exec,
+                                 syslog, jsonl); bans still apply */
+    bool no_ban_table;        /* neither read nor write the policy's BanTable
+                                 (checking a policy, simulating a trace) */
 } fl_engine_options;
 
 /* Create an engine (opts may be NULL). Returns NULL with errno on failure.
@@ -65,6 +69,13 @@ FL_EXPORT void fl_engine_free(fl_engine *e);
 
 /* The engine's current time. */
 FL_EXPORT fl_usec fl_engine_now(fl_engine *e);
+
+/* Where the engine reports what it cannot tell through a return value (a
+ * listener that cannot write its file, a program that would not run):
+ * priority is a syslog priority (LOG_WARNING ...), msg one line, already
+ * escaped. Without a log function such reports are dropped. */
+typedef void (*fl_log_fn)(void *arg, int priority, const char *msg);
+FL_EXPORT void fl_engine_set_log(fl_engine *e, fl_log_fn fn, void *arg);
 
 /* Text for an errno value, including ftplimit's own codes. Never NULL. */
 FL_EXPORT const char *fl_strerror(int err);
@@ -80,7 +91,9 @@ FL_EXPORT const char *fl_strerror(int err);
 /* Load a module. NULL with EINVAL (bad name) or EEXIST (name loaded). */
 FL_EXPORT fl_module *fl_module_load(fl_engine *e, const char *name);
 
-/* Unload a module and free it. -1/EINVAL if m is not loaded in e. */
+/* Unload a module and free it. -1/EINVAL if m is not loaded in e, EPERM if
+ * it is one of the engine's own (mod_ban, mod_alerts, the OnEvent
+ * listeners "onevent#...": the engine loads and unloads them). */
 FL_EXPORT int fl_module_unload(fl_engine *e, fl_module *m);
 
 /* A loaded module by name, or NULL. */

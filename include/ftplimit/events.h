@@ -68,7 +68,8 @@ FL_EXPORT int fl_event_register(fl_engine *e, fl_module *m, const char *event,
                                 fl_event_cb cb, void *user_data);
 
 /* Unregister every listener matching (m, event, cb); a NULL argument matches
- * anything. Returns 0, or -1/ENOENT when nothing matched. */
+ * anything, except that a NULL m spares the engine's own modules (mod_ban,
+ * mod_alerts, onevent#...). Returns 0, or -1/ENOENT when nothing matched. */
 FL_EXPORT int fl_event_unregister(fl_engine *e, fl_module *m, const char *event,
                                   fl_event_cb cb);
 

@@ -4,6 +4,7 @@
 #ifndef FTPLIMIT_FTPLIMIT_H
 #define FTPLIMIT_FTPLIMIT_H
 
+#include <ftplimit/bans.h>
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
 #include <ftplimit/geoip.h>

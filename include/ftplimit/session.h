@@ -82,6 +82,9 @@ typedef struct fl_event_info {
     const char *message;    /* reply text sent (or that would be), or NULL */
     int code;               /* reply code, 0 when nothing is refused */
     fl_usec time;           /* engine time of the event */
+    const char *ban;        /* ftplimit.ban*: "host", "user", "class", "user@host" */
+    const char *target;     /* ftplimit.ban*: what is banned */
+    long long duration;     /* ftplimit.ban: seconds; -1 otherwise */
 } fl_event_info;
 
 /* The payload of event if it is one carrying an fl_event_info, else NULL. */

@@ -45,6 +45,20 @@ typedef struct fl_refusal_count {
 } fl_refusal_count;
 FL_EXPORT size_t fl_engine_refusals(fl_engine *e, fl_refusal_count *out, size_t n);
 
+/* What the policy's OnEvent listeners did, by kind (exec, syslog, jsonl),
+ * and the bans made, since the engine started. */
+typedef struct fl_alert_stats {
+    unsigned long long sent[3];       /* alerts sent */
+    unsigned long long suppressed[3]; /* held back by AlertSuppress */
+    unsigned long long dropped[3];    /* exec: over ExecMaxRunning */
+    unsigned long long failed[3];     /* could not be written or run */
+    unsigned long long killed;        /* exec: over ExecTimeout */
+    unsigned running;                 /* exec programs running now */
+    unsigned long long bans_made, bans_expired;
+    size_t bans; /* in force now */
+} fl_alert_stats;
+FL_EXPORT void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out);
+
 /* The limit a directive sets, -1 for none (for the status header). */
 FL_EXPORT long long fl_policy_limit(fl_engine *e, const char *directive);
 

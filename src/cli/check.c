@@ -21,7 +21,9 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "usage: ftplimit check POLICY\n");
         return EXIT_USAGE;
     }
-    fl_engine *e = fl_engine_new(NULL);
+    /* Checking has no effects: no listener runs, no ban table is touched. */
+    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+    fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimit: cannot create an engine");
         return EXIT_USAGE;

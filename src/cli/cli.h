@@ -16,6 +16,7 @@ int cmd_status(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_ban(int argc, char **argv);
 
 /* The policy commands use when none is given. */
 #ifndef FL_DEFAULT_POLICY

@@ -12,15 +12,24 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: ftplimit COMMAND [ARGS]\n"
-          "\n"
-          "  check POLICY               check a policy and summarise what it enforces\n"
-          "  simulate POLICY [TRACE]    replay a trace (or standard input) through the "
-          "engine\n"
-          "  version                    print the version\n"
-          "\n"
-          "See ftplimit(1).\n",
-          out);
+    fputs(
+        "usage: ftplimit COMMAND [ARGS]\n"
+        "\n"
+        "  check POLICY               check a policy and summarise what it enforces\n"
+        "  simulate [--listeners] POLICY [TRACE]\n"
+        "                             replay a trace (or standard input) through the "
+        "engine\n"
+        "  lookup ADDRESS [POLICY]    what the GeoIP databases and classes say of an "
+        "address\n"
+        "  status [-s SOCKET] [--json]      counts and limits of a running ftplimitd\n"
+        "  metrics [-s SOCKET]        its Prometheus metrics\n"
+        "  reload [-s SOCKET]         make it reload its policy\n"
+        "  watch [PATTERN] [-s SOCKET] [--json]  stream its events\n"
+        "  ban list|add|remove ...    list, make or lift its bans\n"
+        "  version                    print the version\n"
+        "\n"
+        "See ftplimit(1).\n",
+        out);
 }
 
 void cli_print_error(void *count, const char *message)
@@ -43,7 +52,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"check", cmd_check},   {"simulate", cmd_simulate}, {"lookup", cmd_lookup},
         {"status", cmd_status}, {"metrics", cmd_metrics},   {"reload", cmd_reload},
-        {"watch", cmd_watch},
+        {"watch", cmd_watch},   {"ban", cmd_ban},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) == 0)

@@ -132,6 +132,44 @@ static void collect_error(void *arg, const char *message)
     snprintf(r->text + len, sizeof r->text - len, "%s%s", len > 0 ? "; " : "", message);
 }
 
+/* ban KIND TARGET SECONDS [MESSAGE], unban KIND TARGET: what an
+ * administrator does with `ftplimit ban`. */
+static void run_ban(struct sim *s, const struct trace_op *op)
+{
+    fl_ban_kind kind;
+    char msg[256];
+    if (fl_ban_kind_parse(op->kind, &kind) < 0) {
+        snprintf(msg, sizeof msg,
+                 "'%.32s' is not a ban kind (host, user, class, user@host)", op->kind);
+        print_error(s, msg);
+        return;
+    }
+    int rc = op->verb == TRACE_BAN
+                 ? fl_ban_add(s->e, kind, op->target, op->seconds * FL_USEC_PER_SEC,
+                              op->message)
+                 : fl_ban_remove(s->e, kind, op->target);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "%s %s: %s", op->verb == TRACE_BAN ? "ban" : "unban",
+                 op->kind,
+                 errno == ENOENT   ? "no such ban"
+                 : errno == EPERM  ? "the target is in BanExempt"
+                 : errno == ENOSPC ? "the ban table is full (MaxTrackedHosts)"
+                 : errno == EINVAL ? "bad target (a host is an address; user@host is "
+                                     "user@address)"
+                                   : "out of memory");
+        print_error(s, msg);
+        return;
+    }
+    json_t *obj = line_object(s);
+    json_object_set_new(obj, "op",
+                        json_string(op->verb == TRACE_BAN ? "ban" : "unban"));
+    json_object_set_new(obj, "ban", json_string(fl_ban_kind_name(kind)));
+    json_object_set_new(obj, "target", fl_json_string(op->target));
+    if (op->verb == TRACE_BAN)
+        json_object_set_new(obj, "duration", json_integer(op->seconds));
+    print_object(obj);
+}
+
 static void run_op(struct sim *s, const struct trace_op *op)
 {
     fl_decision d;
@@ -149,6 +187,17 @@ static void run_op(struct sim *s, const struct trace_op *op)
         json_t *obj = line_object(s);
         json_object_set_new(obj, "op", json_string("reload"));
         json_object_set_new(obj, "policy", fl_json_string(fl_engine_policy_path(s->e)));
+        print_object(obj);
+        return;
+    }
+
+    if (op->verb == TRACE_BAN || op->verb == TRACE_UNBAN) {
+        run_ban(s, op);
+        return;
+    }
+    if (op->verb == TRACE_TICK) {
+        json_t *obj = line_object(s);
+        json_object_set_new(obj, "op", json_string("tick"));
         print_object(obj);
         return;
     }
@@ -230,10 +279,23 @@ static void replay(struct sim *s, FILE *in)
     free(buf);
 }
 
+/* What the engine reports (a listener that cannot write its file ...). */
+static void log_stderr(void *arg, int priority, const char *msg)
+{
+    (void)arg;
+    (void)priority;
+    fprintf(stderr, "ftplimit: %s\n", msg);
+}
+
 int cmd_simulate(int argc, char **argv)
 {
+    bool listeners_on = argc > 1 && strcmp(argv[1], "--listeners") == 0;
+    if (listeners_on) {
+        argc--;
+        argv++;
+    }
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: ftplimit simulate POLICY [TRACE]\n");
+        fprintf(stderr, "usage: ftplimit simulate [--listeners] POLICY [TRACE]\n");
         return EXIT_USAGE;
     }
     FILE *in = stdin;
@@ -247,7 +309,12 @@ int cmd_simulate(int argc, char **argv)
     }
 
     struct sim s = {.line = 0};
-    fl_engine_options opts = {.clock = fl_vclock_read, .clock_arg = &s.clock};
+    /* The policy's OnEvent listeners run only when asked; its BanTable is
+     * never touched (the clock is virtual, the bans imaginary). */
+    fl_engine_options opts = {.clock = fl_vclock_read,
+                              .clock_arg = &s.clock,
+                              .no_alerts = !listeners_on,
+                              .no_ban_table = true};
     s.e = fl_engine_new(&opts);
     if (s.e == NULL) {
         perror("ftplimit: cannot create an engine");
@@ -255,6 +322,8 @@ int cmd_simulate(int argc, char **argv)
             fclose(in);
         return EXIT_USAGE;
     }
+
+    fl_engine_set_log(s.e, log_stderr, NULL);
 
     const char *const *names = fl_event_names();
     size_t nnames = 0;

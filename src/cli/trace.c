@@ -143,10 +143,31 @@ int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
             return fail(err, errsize, "usage: TIME reload [POLICY]");
         op->verb = TRACE_RELOAD;
         op->policy = n == 3 ? f[2] : NULL;
+    } else if (strcmp(verb, "ban") == 0) {
+        static const char usage[] = "usage: TIME ban KIND TARGET SECONDS [MESSAGE]";
+        if (n < 5 || n > 6 || strspn(f[4], "0123456789") != strlen(f[4]) ||
+            strlen(f[4]) > 9 || strtoll(f[4], NULL, 10) < 1)
+            return fail(err, errsize, usage);
+        op->verb = TRACE_BAN;
+        op->kind = f[2];
+        op->target = f[3];
+        op->seconds = strtoll(f[4], NULL, 10);
+        op->message = n == 6 ? f[5] : NULL;
+    } else if (strcmp(verb, "unban") == 0) {
+        if (n != 4)
+            return fail(err, errsize, "usage: TIME unban KIND TARGET");
+        op->verb = TRACE_UNBAN;
+        op->kind = f[2];
+        op->target = f[3];
+    } else if (strcmp(verb, "tick") == 0) {
+        if (n != 2)
+            return fail(err, errsize, "usage: TIME tick");
+        op->verb = TRACE_TICK;
     } else {
         return fail(
             err, errsize,
-            "unknown operation (expected connect, user, pass, close or reload)");
+            "unknown operation (expected connect, user, pass, close, reload, ban, "
+            "unban or tick)");
     }
     return 1;
 }

@@ -9,7 +9,16 @@
 
 #include <ftplimit/engine.h>
 
-enum trace_verb { TRACE_CONNECT, TRACE_USER, TRACE_PASS, TRACE_CLOSE, TRACE_RELOAD };
+enum trace_verb {
+    TRACE_CONNECT,
+    TRACE_USER,
+    TRACE_PASS,
+    TRACE_CLOSE,
+    TRACE_RELOAD,
+    TRACE_BAN,
+    TRACE_UNBAN,
+    TRACE_TICK,
+};
 
 struct trace_op {
     enum trace_verb verb;
@@ -21,6 +30,10 @@ struct trace_op {
     bool ok;              /* pass */
     const char *password; /* pass, or NULL */
     const char *policy;   /* reload, or NULL */
+    const char *kind;     /* ban, unban: host, user, class, user@host */
+    const char *target;   /* ban, unban */
+    long long seconds;    /* ban */
+    const char *message;  /* ban, or NULL */
 };
 
 /* Parse one line, which is modified in place (the op's strings point into

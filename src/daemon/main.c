@@ -233,6 +233,15 @@ static const char *absolute(const char *path, char *buf, size_t size)
     return buf;
 }
 
+/* What the engine reports (a listener that cannot write, a ban table that
+ * cannot be read) goes to the daemon's log. */
+static void engine_log(void *arg, int priority, const char *msg)
+{
+    (void)arg;
+    char safe[1024];
+    log_msg(priority, "%s", log_safe(msg, safe, sizeof safe));
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -265,6 +274,7 @@ int main(int argc, char **argv)
         perror("ftplimitd: cannot create the engine");
         return 1;
     }
+    fl_engine_set_log(e, engine_log, NULL);
     if (fl_engine_load(e, o.policy, print_policy_error, NULL) < 0) {
         fprintf(stderr, "ftplimitd: %s has errors; not starting\n", o.policy);
         fl_engine_free(e);

@@ -70,6 +70,29 @@ static bool parse_int(const char *s, long max, long *out)
     return true;
 }
 
+/* Decode %XX in place (a BAN target may hold spaces: "john%20doe"). False
+ * for a malformed escape or a control byte, written or decoded. */
+static bool percent_decode(char *s)
+{
+    char *out = s;
+    for (const char *p = s; *p != '\0'; p++) {
+        unsigned v;
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+        if (*p != '%') {
+            *out++ = *p;
+            continue;
+        }
+        if (sscanf(p + 1, "%2x", &v) != 1 ||
+            strspn(p + 1, "0123456789abcdefABCDEF") < 2 || v < 0x20 || v == 0x7f)
+            return false;
+        *out++ = (char)v;
+        p += 2;
+    }
+    *out = '\0';
+    return true;
+}
+
 /* Set the reason token and the message (a literal format), return -1. */
 #define FAIL(token, ...) (snprintf(msg, msg_size, __VA_ARGS__), *reason = (token), -1)
 
@@ -169,8 +192,48 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         break;
 
     case FL_VERB_BAN:
-        r->args = cursor;
-        cursor += strlen(cursor);
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "BAN needs LIST, ADD or REMOVE");
+        if (strcasecmp(f, "LIST") == 0) {
+            r->ban_op = FL_BAN_LIST;
+            break;
+        }
+        if (strcasecmp(f, "ADD") == 0)
+            r->ban_op = FL_BAN_ADD;
+        else if (strcasecmp(f, "REMOVE") == 0)
+            r->ban_op = FL_BAN_REMOVE;
+        else
+            return FAIL("bad-field", "BAN takes LIST, ADD or REMOVE, not '%s'",
+                        shown(f, tmp, sizeof tmp));
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field",
+                        "BAN %s needs a kind (host, user, class, user@host)",
+                        r->ban_op == FL_BAN_ADD ? "ADD" : "REMOVE");
+        if (fl_ban_kind_parse(f, &r->ban_kind) < 0)
+            return FAIL("bad-field",
+                        "'%s' is not a ban kind (host, user, class, user@host)",
+                        shown(f, tmp, sizeof tmp));
+        if (r->ban_op == FL_BAN_ADD) {
+            if ((f = next_field(&cursor)) == NULL)
+                return FAIL("missing-field", "BAN ADD needs a duration in seconds");
+            if (!parse_int(f, 100000L * 3600, &n) || n == 0)
+                return FAIL("bad-field",
+                            "ban duration '%s' is not a number of seconds from 1",
+                            shown(f, tmp, sizeof tmp));
+            r->ban_seconds = n;
+        }
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "BAN %s needs a target",
+                        r->ban_op == FL_BAN_ADD ? "ADD" : "REMOVE");
+        if (!percent_decode(f))
+            return FAIL("bad-field",
+                        "the target '%s' has a bad %%-escape or a control byte",
+                        shown(f, tmp, sizeof tmp));
+        r->target = f;
+        if (r->ban_op == FL_BAN_ADD && *cursor != '\0') {
+            r->message = cursor;
+            cursor += strlen(cursor);
+        }
         break;
 
     case FL_VERB_CLOSE:

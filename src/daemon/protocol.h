@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <ftplimit/bans.h>
 #include <ftplimit/client.h>
 #include <ftplimit/session.h>
 
@@ -42,7 +43,11 @@ struct fl_request {
     bool authenticated;     /* RESUME */
     int failed;             /* RESUME */
     const char *pattern;    /* WATCH, or NULL */
-    const char *args;       /* BAN: the rest of the line */
+    enum fl_ban_op { FL_BAN_LIST, FL_BAN_ADD, FL_BAN_REMOVE } ban_op; /* BAN */
+    fl_ban_kind ban_kind; /* BAN ADD, REMOVE */
+    long ban_seconds;     /* BAN ADD */
+    const char *target;   /* BAN ADD, REMOVE: percent-decoded */
+    const char *message;  /* BAN ADD, or NULL for the default */
 };
 
 /* Parse one request line: len bytes, without its LF (a CR before it is

@@ -80,6 +80,8 @@ char *render_status_json(struct server *srv, size_t *len)
     json_object_set_new(totals, "daemon_clients",
                         json_integer((json_int_t)srv->nconns));
     json_object_set_new(totals, "watchers", json_integer((json_int_t)srv->nwatchers));
+    json_object_set_new(totals, "bans",
+                        json_integer((json_int_t)fl_ban_list(e, NULL, 0)));
     json_object_set_new(doc, "totals", totals);
 
     json_t *lim = json_object();
@@ -109,6 +111,35 @@ char *render_status_json(struct server *srv, size_t *len)
     json_object_set_new(doc, "networks", top_json(e, FL_TOP_NETWORKS));
     json_object_set_new(doc, "countries", top_json(e, FL_TOP_COUNTRIES));
 
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    *len = text != NULL ? strlen(text) : 0;
+    return text;
+}
+
+char *render_bans_json(struct server *srv, size_t *len)
+{
+    fl_engine *e = srv->engine;
+    size_t n = fl_ban_list(e, NULL, 0);
+    fl_ban_entry *list = n > 0 ? calloc(n, sizeof *list) : NULL;
+    if (n > 0 && list == NULL)
+        return NULL;
+    n = fl_ban_list(e, list, n);
+    json_t *doc = json_object(), *bans = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(fl_ban_kind_name(list[i].kind)));
+        json_object_set_new(o, "target", fl_json_string(list[i].target));
+        json_object_set_new(
+            o, "remaining",
+            json_integer((json_int_t)((list[i].remaining + FL_USEC_PER_SEC - 1) /
+                                      FL_USEC_PER_SEC)));
+        json_object_set_new(o, "reason", fl_json_string(list[i].reason));
+        json_object_set_new(o, "message", fl_json_string(list[i].message));
+        json_array_append_new(bans, o);
+    }
+    free(list);
+    json_object_set_new(doc, "bans", bans);
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     *len = text != NULL ? strlen(text) : 0;
@@ -223,6 +254,36 @@ char *render_metrics(struct server *srv, size_t *len)
            "Session clients disconnected for not reading their replies.");
     put(&p, "ftplimit_daemon_slow_clients_total %llu\n",
         (unsigned long long)srv->slow_clients);
+
+    fl_alert_stats a;
+    fl_engine_alert_stats(e, &a);
+    static const char *const sinks[] = {"exec", "syslog", "jsonl"};
+    metric(&p, "ftplimit_alerts_total", "counter",
+           "OnEvent alerts by listener kind and outcome: sent, suppressed "
+           "(AlertSuppress), "
+           "dropped (over ExecMaxRunning), failed (not written or not run).");
+    for (size_t i = 0; i < 3; i++) {
+        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"sent\"} %llu\n",
+            sinks[i], a.sent[i]);
+        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"suppressed\"} %llu\n",
+            sinks[i], a.suppressed[i]);
+        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"dropped\"} %llu\n",
+            sinks[i], a.dropped[i]);
+        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"failed\"} %llu\n",
+            sinks[i], a.failed[i]);
+    }
+    metric(&p, "ftplimit_exec_running", "gauge", "OnEvent exec programs running now.");
+    put(&p, "ftplimit_exec_running %u\n", a.running);
+    metric(&p, "ftplimit_exec_killed_total", "counter",
+           "OnEvent exec programs killed after ExecTimeout.");
+    put(&p, "ftplimit_exec_killed_total %llu\n", a.killed);
+    metric(&p, "ftplimit_bans", "gauge", "Bans in force.");
+    put(&p, "ftplimit_bans %zu\n", a.bans);
+    metric(&p, "ftplimit_bans_total", "counter",
+           "Bans made (by BanOnEvent or by hand).");
+    put(&p, "ftplimit_bans_total %llu\n", a.bans_made);
+    metric(&p, "ftplimit_bans_expired_total", "counter", "Bans that ran their time.");
+    put(&p, "ftplimit_bans_expired_total %llu\n", a.bans_expired);
 
     metric(&p, "ftplimit_limit", "gauge",
            "Limits of the policy in force (unset ones omitted).");

@@ -540,6 +540,64 @@ static int reload_policy(struct server *srv, struct reload_errors *errs)
     return rc;
 }
 
+/* BAN LIST | ADD | REMOVE. The ftplimit.ban an ADD makes goes to the
+ * requester as an EVENT line, like any event its request causes. */
+static void do_ban(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    size_t n = 0;
+    char text[256], safe[FL_ADDR_TEXT_MAX + 300];
+    const char *kind = fl_ban_kind_name(r->ban_kind);
+    switch (r->ban_op) {
+    case FL_BAN_LIST: {
+        char *data = render_bans_json(srv, &n);
+        reply_data(srv, c, data, n);
+        return;
+    }
+    case FL_BAN_ADD:
+        srv->current = c;
+        int rc = fl_ban_add(srv->engine, r->ban_kind, r->target,
+                            (fl_usec)r->ban_seconds * FL_USEC_PER_SEC, r->message);
+        srv->current = NULL;
+        if (rc == 0) {
+            log_msg(LOG_NOTICE, "uid %d banned %s %s for %lds", (int)c->cred.uid, kind,
+                    log_safe(r->target, safe, sizeof safe), r->ban_seconds);
+            reply(srv, c, "OK banned %s for %lds", kind, r->ban_seconds);
+            return;
+        }
+        break;
+    case FL_BAN_REMOVE:
+        if (fl_ban_remove(srv->engine, r->ban_kind, r->target) == 0) {
+            log_msg(LOG_NOTICE, "uid %d lifted the ban on %s %s", (int)c->cred.uid,
+                    kind, log_safe(r->target, safe, sizeof safe));
+            reply(srv, c, "OK removed %s", kind);
+            return;
+        }
+        break;
+    }
+    switch (errno) {
+    case ENOENT:
+        snprintf(text, sizeof text, "no %s ban on that target", kind);
+        reply_err(srv, c, "not-found", text);
+        break;
+    case EPERM:
+        reply_err(srv, c, "exempt", "the target is in BanExempt");
+        break;
+    case ENOSPC:
+        reply_err(srv, c, "table-full", "the ban table holds MaxTrackedHosts bans");
+        break;
+    case EINVAL:
+        snprintf(text, sizeof text, "not a %s target%s", kind,
+                 r->ban_kind == FL_BAN_HOST        ? " (an IPv4 or IPv6 address)"
+                 : r->ban_kind == FL_BAN_USER_HOST ? " (user@address)"
+                                                   : "");
+        reply_err(srv, c, "bad-field", text);
+        break;
+    default:
+        reply_err(srv, c, "no-memory", "the daemon is out of memory");
+        break;
+    }
+}
+
 static void handle_request(struct server *srv, struct conn *c, char *line, size_t len)
 {
     struct fl_request r;
@@ -654,7 +712,8 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         break;
 
     case FL_VERB_BAN:
-        reply_err(srv, c, "unknown-verb", "BAN is not available in this daemon");
+        if (allowed(srv, c, FL_ACCESS_ADMIN, "list or change bans"))
+            do_ban(srv, c, &r);
         break;
     }
 }
@@ -827,6 +886,10 @@ void server_shutdown(struct server *srv)
         close(spare_fd);
     close(srv->epoll_fd);
     close(srv->signal_fd);
+    /* The engine outlives the loop: its listeners must not reach it. */
+    if (srv->module != NULL)
+        (void)fl_module_unload(srv->engine, srv->module);
+    srv->module = NULL;
     free(srv->event_counts);
     free(taps);
 }

@@ -48,5 +48,6 @@ void server_shutdown(struct server *srv);
  * (render.c). Both malloc'd; NULL without memory. */
 char *render_status_json(struct server *srv, size_t *len);
 char *render_metrics(struct server *srv, size_t *len);
+char *render_bans_json(struct server *srv, size_t *len);
 
 #endif

@@ -218,8 +218,12 @@ static void deliver_event(fl_client *c, const char *json_text)
             .dry_run = json_is_true(json_object_get(obj, "dry_run")),
             .country = json_str(obj, "country"),
             .asn = asn > 0 ? (uint32_t)asn : 0,
+            .ban = json_str(obj, "ban"),
+            .target = json_str(obj, "target"),
+            .duration = json_num(obj, "duration"),
         };
-        c->on_event(c->on_event_arg, event, info.sid != NULL ? &info : NULL);
+        bool has_info = info.sid != NULL || info.ban != NULL;
+        c->on_event(c->on_event_arg, event, has_info ? &info : NULL);
     }
     json_decref(obj);
 }
@@ -231,6 +235,7 @@ static const struct {
     {"permission", EACCES}, {"exists", EEXIST},    {"state", EALREADY},
     {"hello", EPROTO},      {"version", EPROTO},   {"shutdown", ESHUTDOWN},
     {"engine", EBUSY},      {"no-memory", ENOMEM}, {"table-full", ENOSPC},
+    {"not-found", ENOENT},  {"exempt", EPERM},
 };
 
 /* "ERR reason text": keep the words, set errno. */

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,6 +60,14 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     fl_tables_init(e);
     e->geo_gen = 1;
     e->state = FL_ENGINE_NEW;
+    e->no_alerts = opts != NULL && opts->no_alerts;
+    e->no_ban_table = opts != NULL && opts->no_ban_table;
+    if (fl_bans_init(e) < 0 || fl_alerts_init(e) < 0) {
+        int saved = errno;
+        fl_engine_free(e);
+        errno = saved;
+        return NULL;
+    }
     return e;
 }
 
@@ -65,12 +75,34 @@ void fl_engine_free(fl_engine *e)
 {
     if (e == NULL)
         return;
+    fl_alerts_free(e);
+    fl_bans_free(e);
     fl_tables_free(e);
     fl_policy_free(e->policy);
     fl_timer_set_free(e);
     fl_event_bus_free(e);
     fl_modules_free(e);
     fl_free(e);
+}
+
+void fl_engine_set_log(fl_engine *e, fl_log_fn fn, void *arg)
+{
+    if (e == NULL)
+        return;
+    e->log_fn = fn;
+    e->log_arg = arg;
+}
+
+void fl_log(fl_engine *e, int priority, const char *fmt, ...)
+{
+    if (e->log_fn == NULL)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    e->log_fn(e->log_arg, priority, msg);
 }
 
 fl_usec fl_engine_now(fl_engine *e)

@@ -139,7 +139,11 @@ static int slot_unregister(fl_engine *e, struct fl_event_slot *slot, fl_module *
 {
     int matched = 0;
     for (struct fl_listener *l = slot->head; l != NULL; l = l->next) {
-        if (l->removed || (m != NULL && l->module != m) || (cb != NULL && l->cb != cb))
+        /* A wildcard module spares the engine's own: their listeners go
+         * when the engine unloads them. */
+        if (l->removed || (m != NULL && l->module != m) ||
+            (m == NULL && l->module != NULL && l->module->builtin) ||
+            (cb != NULL && l->cb != cb))
             continue;
         l->removed = true;
         slot->live--;
@@ -192,6 +196,7 @@ int fl_event_generate(fl_engine *e, const char *event, const void *event_data)
     int called = 0;
 
     slot->dispatching++;
+    e->bus.depth++;
     for (struct fl_listener *l = slot->head; l != NULL; l = l->next) {
         if (l->removed || l->seq > horizon || l->running > 0)
             continue;
@@ -200,10 +205,13 @@ int fl_event_generate(fl_engine *e, const char *event, const void *event_data)
         l->running--;
         called++;
     }
+    e->bus.depth--;
     slot->dispatching--;
 
     if (slot->removed > 0)
         slot_sweep(e, slot);
+    if (e->bus.depth == 0 && e->bans.pending != NULL)
+        fl_bans_announce_pending(e);
     return called;
 }
 

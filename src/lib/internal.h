@@ -20,8 +20,15 @@
 struct fl_module {
     struct fl_module *next, *prev;
     uint64_t order; /* position in load order; lower loads earlier */
+    bool builtin;   /* the engine's own (mod_ban, OnEvent listeners): only the
+                       engine unloads it */
     char name[];
 };
+
+/* Load or unload one of the engine's own modules; announce false unloads
+ * without core.module-unload (the engine is being freed: nobody may hear). */
+fl_module *fl_module_load_builtin(fl_engine *e, const char *name);
+void fl_module_unload_builtin(fl_engine *e, fl_module *m, bool announce);
 
 /* Listeners of the core (module NULL) run after every module's. */
 #define FL_CORE_ORDER UINT64_MAX
@@ -32,6 +39,7 @@ struct fl_event_slot;
 struct fl_event_bus {
     struct fl_event_slot *slots; /* uthash by event name */
     uint64_t seq;                /* registrations so far */
+    unsigned depth;              /* generates under way (nested) */
 };
 void fl_event_bus_free(fl_engine *e);
 
@@ -48,6 +56,47 @@ struct fl_timer_set {
     uint64_t seq;
 };
 void fl_timer_set_free(fl_engine *e);
+
+/* bans.c */
+struct fl_ban;
+struct fl_ban_counter;
+struct fl_ban_rule_copy;
+struct fl_ban_tap;
+struct fl_bans {
+    struct fl_ban *table;            /* uthash by kind and target */
+    struct fl_ban_counter *counters; /* BanOnEvent occurrences, uthash */
+    struct fl_ban_rule_copy *rules;  /* the rules in force, owned here */
+    size_t nrules;
+    struct fl_ban_tap *taps; /* one listener per event the rules count */
+    size_t ntaps;
+    struct fl_ban_pending *pending; /* bans made during a dispatch, to announce */
+    fl_module *module;              /* mod_ban */
+    char *table_path;               /* BanTable in force */
+    int save_timer, sweep_timer;
+    uint64_t made, expired;
+};
+int fl_bans_init(fl_engine *e);
+void fl_bans_free(fl_engine *e);
+/* The ban refusing a client at connect (its address or class), or NULL. */
+const struct fl_ban *fl_ban_at_connect(fl_engine *e, const fl_addr *addr,
+                                       const char *cls);
+/* The ban refusing a login (user, or user@address), or NULL. */
+const struct fl_ban *fl_ban_at_login(fl_engine *e, const char *user,
+                                     const fl_addr *addr);
+/* The message a banned client gets (its template). */
+const char *fl_ban_message(const struct fl_ban *b);
+/* events.c, when the outermost dispatch ends: generate the ftplimit.ban of
+ * the bans made during it, so that each follows the event that caused it. */
+void fl_bans_announce_pending(fl_engine *e);
+
+/* alerts.c */
+struct fl_alerts;
+int fl_alerts_init(fl_engine *e);
+void fl_alerts_free(fl_engine *e);
+
+/* engine.c: report through the caller's log function, if any. */
+void fl_log(fl_engine *e, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* session.c: end every live session (shutdown). */
 void fl_sessions_end_all(fl_engine *e);
@@ -71,6 +120,11 @@ struct fl_engine {
     enum fl_engine_state state;
 
     fl_policy *policy; /* never NULL: the empty policy until one is loaded */
+    fl_log_fn log_fn;
+    void *log_arg;
+    bool no_alerts, no_ban_table;
+    struct fl_bans bans;
+    struct fl_alerts *alerts;
     uint64_t refusals[FL_LIMIT_KINDS];     /* by enum fl_limit_id */
     uint64_t dry_refusals[FL_LIMIT_KINDS]; /* would-be refusals under DryRun */
     uint32_t geo_gen; /* bumped with each policy: hosts' GeoIP answers older

@@ -156,5 +156,9 @@ int fl_json_add_event(json_t *obj, const char *event, const void *event_data)
     rc |= set_string(obj, "country", info->country);
     if (info->asn != 0)
         rc |= json_object_set_new(obj, "asn", json_integer(info->asn));
+    rc |= set_string(obj, "ban", info->ban);
+    rc |= set_string(obj, "target", info->target);
+    if (info->duration > 0)
+        rc |= json_object_set_new(obj, "duration", json_integer(info->duration));
     return rc < 0 ? -1 : 0;
 }

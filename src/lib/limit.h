@@ -26,6 +26,7 @@ enum fl_limit_id {
     FL_L_ANON_REJECT,
     FL_L_TABLE_FULL,
     FL_L_NO_MEMORY,
+    FL_L_BAN, /* a ban: 421 at connect, 530 at PASS; the ban's message */
     FL_L_COUNT
 };
 

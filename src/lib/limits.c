@@ -59,6 +59,8 @@ const struct fl_limit_desc fl_limit_descs[FL_L_COUNT] = {
          "now; try again later."},
     [FL_L_NO_MEMORY] = {"OutOfMemory", NULL, 421,
                         "Sorry, the server is out of memory; try again later."},
+    [FL_L_BAN] = {"Ban", NULL, 421,
+                  "Sorry, you are banned from this server for a while."},
 };
 
 static bool exceeds(const fl_limit_cfg *l, long long current, enum fl_limit_id id,

@@ -95,18 +95,40 @@ static void module_unlink(fl_engine *e, fl_module *m)
         e->modules_tail = m->prev;
 }
 
+fl_module *fl_module_load_builtin(fl_engine *e, const char *name)
+{
+    fl_module *m = fl_module_load(e, name);
+    if (m != NULL)
+        m->builtin = true;
+    return m;
+}
+
+static void module_unload(fl_engine *e, fl_module *m, bool announce)
+{
+    if (announce)
+        fl_event_generate(e, FL_EV_MODULE_UNLOAD, m->name);
+    (void)fl_timer_remove(e, -1, m);
+    (void)fl_event_unregister(e, m, NULL, NULL);
+    module_unlink(e, m);
+    fl_free(m);
+}
+
+void fl_module_unload_builtin(fl_engine *e, fl_module *m, bool announce)
+{
+    module_unload(e, m, announce);
+}
+
 int fl_module_unload(fl_engine *e, fl_module *m)
 {
     if (e == NULL || m == NULL || m == FL_ANY_MODULE || !module_is_loaded(e, m)) {
         errno = EINVAL;
         return -1;
     }
-
-    fl_event_generate(e, FL_EV_MODULE_UNLOAD, m->name);
-    (void)fl_timer_remove(e, -1, m);
-    (void)fl_event_unregister(e, m, NULL, NULL);
-    module_unlink(e, m);
-    fl_free(m);
+    if (m->builtin) {
+        errno = EPERM;
+        return -1;
+    }
+    module_unload(e, m, true);
     return 0;
 }
 

@@ -23,8 +23,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <fnmatch.h>
+#include <unistd.h>
 #include <grp.h>
 #include <pwd.h>
+
+#include <ftplimit/events.h>
+#include <ftplimit/json.h>
 
 #include "addr.h"
 #include "alloc.h"
@@ -46,6 +51,7 @@ struct args {
 
 struct class_ref {
     char *class_name;
+    bool exempt; /* BanExempt names the class; else MaxClientsPerClass */
     fl_limit_cfg limit;
     char *file;
     int line;
@@ -66,7 +72,8 @@ struct parser {
 
     fl_class_def *open_class; /* inside <Class> ... </Class> */
 
-    struct class_ref *refs; /* MaxClientsPerClass, resolved after parsing */
+    struct class_ref
+        *refs; /* MaxClientsPerClass and BanExempt, resolved after parsing */
     size_t nrefs, caprefs;
 
     char *country_limit_file; /* where MaxClientsPerCountry was set */
@@ -354,6 +361,40 @@ static void h_per_network(struct parser *p, const struct args *a,
         set_message(p, &p->pol->per_network.message, &a->v[i]);
 }
 
+/* Remember a class named at this line, to resolve once every class is
+ * known (a class may be defined after it is named). NULL on failure. */
+static struct class_ref *push_class_ref(struct parser *p, const char *name,
+                                        const char *message)
+{
+    if (p->nrefs == p->caprefs) {
+        size_t cap = p->caprefs ? p->caprefs * 2 : 8;
+        struct class_ref *refs = fl_realloc(p->refs, cap * sizeof *refs);
+        if (refs == NULL) {
+            oom(p);
+            return NULL;
+        }
+        p->refs = refs;
+        p->caprefs = cap;
+    }
+    struct class_ref *r = &p->refs[p->nrefs];
+    memset(r, 0, sizeof *r);
+    r->class_name = fl_strdup(name);
+    r->file = fl_strdup(p->file);
+    r->line = p->line;
+    if (message != NULL)
+        r->limit.message = fl_strdup(message);
+    if (r->class_name == NULL || r->file == NULL ||
+        (message != NULL && r->limit.message == NULL)) {
+        fl_free(r->class_name);
+        fl_free(r->file);
+        fl_free(r->limit.message);
+        oom(p);
+        return NULL;
+    }
+    p->nrefs++;
+    return r;
+}
+
 /* MaxClientsPerClass class max|none ["message"] */
 static void h_per_class(struct parser *p, const struct args *a,
                         const struct directive *d)
@@ -363,34 +404,10 @@ static void h_per_class(struct parser *p, const struct args *a,
     long long max;
     if (!parse_count(p, d, &a->v[2], 1, FL_LIMIT_MAX, true, &max))
         return;
-
-    if (p->nrefs == p->caprefs) {
-        size_t cap = p->caprefs ? p->caprefs * 2 : 8;
-        struct class_ref *refs = fl_realloc(p->refs, cap * sizeof *refs);
-        if (refs == NULL) {
-            oom(p);
-            return;
-        }
-        p->refs = refs;
-        p->caprefs = cap;
-    }
-    struct class_ref *r = &p->refs[p->nrefs];
-    memset(r, 0, sizeof *r);
-    r->class_name = fl_strdup(a->v[1].text);
-    r->file = fl_strdup(p->file);
-    r->line = p->line;
-    r->limit.max = max;
-    if (a->n == 4)
-        r->limit.message = fl_strdup(a->v[3].text);
-    if (r->class_name == NULL || r->file == NULL ||
-        (a->n == 4 && r->limit.message == NULL)) {
-        fl_free(r->class_name);
-        fl_free(r->file);
-        fl_free(r->limit.message);
-        oom(p);
-        return;
-    }
-    p->nrefs++;
+    struct class_ref *r =
+        push_class_ref(p, a->v[1].text, a->n == 4 ? a->v[3].text : NULL);
+    if (r != NULL)
+        r->limit.max = max;
 }
 
 /* MaxLoginAttempts count|none */
@@ -715,6 +732,16 @@ static void resolve_path(const struct parser *p, const char *path, char *out,
     snprintf(out, size, "%.*s%s%s", dirlen, p->file, slash != NULL ? "/" : "", path);
 }
 
+static char *policy_path(struct parser *p, const char *text)
+{
+    char path[PATH_MAX];
+    resolve_path(p, text, path, sizeof path);
+    char *copy = fl_strdup(path);
+    if (copy == NULL)
+        oom(p);
+    return copy;
+}
+
 /* The previous policy's database for path, to stand in for one that cannot
  * be opened now. */
 static fl_geodb *previous_geodb(const struct parser *p, const char *path)
@@ -844,6 +871,324 @@ static void h_per_country(struct parser *p, const struct args *a,
     fl_free(p->country_limit_file);
     p->country_limit_file = fl_strdup(p->file);
     p->country_limit_line = p->line;
+}
+
+/* --- bans ------------------------------------------------------------------------ */
+
+/* mod_ban's event names, and what each bans. */
+static const struct {
+    const char *name;
+    const char *event;
+    enum fl_ban_target target;
+} ban_events[] = {
+    {"AnonRejectPasswords", FL_EV_ANON_REJECT_PASSWORDS, FL_TARGET_HOST},
+    {"MaxClientsPerClass", FL_EV_MAX_CLIENTS_PER_CLASS, FL_TARGET_CLASS},
+    {"MaxClientsPerHost", FL_EV_MAX_CLIENTS_PER_HOST, FL_TARGET_HOST},
+    {"MaxClientsPerUser", FL_EV_MAX_CLIENTS_PER_USER, FL_TARGET_USER},
+    {"MaxConnectionsPerHost", FL_EV_MAX_CONNECTIONS_PER_HOST, FL_TARGET_HOST},
+    {"MaxHostsPerUser", FL_EV_MAX_HOSTS_PER_USER, FL_TARGET_USER},
+    {"MaxLoginAttempts", FL_EV_MAX_LOGIN_ATTEMPTS, FL_TARGET_HOST},
+    {"MaxLoginAttemptsFromUser", FL_EV_MAX_LOGIN_ATTEMPTS, FL_TARGET_USER_HOST},
+    {"MaxClients", FL_EV_MAX_CLIENTS, FL_TARGET_HOST},
+    {"MaxConnectionRate", FL_EV_MAX_CONNECTION_RATE, FL_TARGET_HOST},
+    {"MaxInstances", FL_EV_MAX_INSTANCES, FL_TARGET_HOST},
+    {"MaxConnectionRatePerHost", FL_EV_MAX_CONNECTION_RATE_PER_HOST, FL_TARGET_HOST},
+    {"MaxClientsPerNetwork", FL_EV_MAX_CLIENTS_PER_NETWORK, FL_TARGET_HOST},
+    {"MaxClientsPerCountry", FL_EV_MAX_CLIENTS_PER_COUNTRY, FL_TARGET_HOST},
+};
+
+/* hh:mm:ss, as mod_ban writes durations. */
+static bool parse_hms(const char *text, fl_usec *out)
+{
+    unsigned h, m, s;
+    char tail;
+    if (sscanf(text, "%u:%u:%u%c", &h, &m, &s, &tail) != 3 || m > 59 || s > 59 ||
+        h > 100000)
+        return false;
+    *out = ((fl_usec)h * 3600 + m * 60 + s) * FL_USEC_PER_SEC;
+    return *out > 0;
+}
+
+/* BanOnEvent EVENT N/hh:mm:ss hh:mm:ss ["message"] */
+static void h_ban_on_event(struct parser *p, const struct args *a,
+                           const struct directive *d)
+{
+    if (!check_argc(p, d, a, 3, 4, "EVENT count/hh:mm:ss hh:mm:ss [\"message\"]"))
+        return;
+    fl_ban_rule r;
+    memset(&r, 0, sizeof r);
+    r.line = p->line;
+    const char *ev = a->v[1].text;
+    bool found = false;
+    for (size_t i = 0; i < sizeof ban_events / sizeof ban_events[0] && !found; i++) {
+        /* mod_ban's name, or the event it stands for (banning what it bans). */
+        if (strcasecmp(ev, ban_events[i].name) == 0 ||
+            (strcmp(ev, ban_events[i].event) == 0 &&
+             ban_events[i].target != FL_TARGET_USER_HOST)) {
+            r.event = ban_events[i].event;
+            r.target = ban_events[i].target;
+            found = true;
+        }
+    }
+    if (!found && strchr(ev, '.') == NULL) {
+        perr(p,
+             "BanOnEvent: unknown event '%s' (a mod_ban name such as MaxLoginAttempts "
+             "or "
+             "MaxLoginAttemptsFromUser, or an event name such as ftplimit.table-full)",
+             SHOWN(ev));
+        return;
+    }
+    if (!found)
+        r.target = FL_TARGET_HOST; /* any other event: its host, as mod_ban */
+
+    const char *freq = a->v[2].text;
+    const char *slash = strchr(freq, '/');
+    char count[16];
+    long long n = 0;
+    if (slash == NULL || (size_t)(slash - freq) >= sizeof count ||
+        (memcpy(count, freq, (size_t)(slash - freq)), count[slash - freq] = '\0',
+         !is_integer(count)) ||
+        (n = strtoll(count, NULL, 10)) < 1 || n > 10000 ||
+        !parse_hms(slash + 1, &r.window)) {
+        perr(p,
+             "BanOnEvent: expected count/hh:mm:ss (1 to 10000 occurrences within a "
+             "window "
+             "longer than 00:00:00), got '%s'",
+             SHOWN(freq));
+        return;
+    }
+    r.count = (uint32_t)n;
+    if (!parse_hms(a->v[3].text, &r.duration)) {
+        perr(p,
+             "BanOnEvent: expected a ban duration as hh:mm:ss (longer than 00:00:00), "
+             "got "
+             "'%s'",
+             SHOWN(a->v[3].text));
+        return;
+    }
+    r.name = fl_strdup(ev);
+    if (!found)
+        r.event = r.event_owned = fl_strdup(ev);
+    if (a->n == 5)
+        r.message = fl_strdup(a->v[4].text);
+    fl_ban_rule *rules =
+        fl_realloc(p->pol->ban_rules, (p->pol->nban_rules + 1) * sizeof *rules);
+    if (r.name == NULL || r.event == NULL || (a->n == 5 && r.message == NULL) ||
+        rules == NULL) {
+        fl_free(r.name);
+        fl_free(r.event_owned);
+        fl_free(r.message);
+        if (rules != NULL)
+            p->pol->ban_rules = rules;
+        oom(p);
+        return;
+    }
+    p->pol->ban_rules = rules;
+    rules[p->pol->nban_rules++] = r;
+}
+
+/* BanExempt ITEM...: addresses, CIDRs, class names. */
+static void h_ban_exempt(struct parser *p, const struct args *a,
+                         const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "address|CIDR|class..."))
+        return;
+    fl_policy *pol = p->pol;
+    for (int i = 1; i < a->n; i++) {
+        const char *text = a->v[i].text;
+        fl_class_item item;
+        memset(&item, 0, sizeof item);
+        item.kind = FL_ITEM_PREFIX;
+        bool is_net = strchr(text, '/') != NULL
+                          ? fl_cidr_parse(text, &item.net, &item.bits) == 0
+                          : fl_addr_parse(text, &item.net) == 0;
+        if (strchr(text, '/') != NULL && !is_net) {
+            perr(p, "BanExempt: bad CIDR '%s'", SHOWN(text));
+            continue;
+        }
+        if (is_net) {
+            if (strchr(text, '/') == NULL)
+                item.bits = 128;
+            fl_class_item *list =
+                fl_realloc(pol->ban_exempt, (pol->nban_exempt + 1) * sizeof *list);
+            if (list == NULL) {
+                oom(p);
+                return;
+            }
+            pol->ban_exempt = list;
+            list[pol->nban_exempt++] = item;
+            continue;
+        }
+        if (!class_name_valid(text)) {
+            perr(p, "BanExempt: '%s' is neither an address, a CIDR nor a class name",
+                 SHOWN(text));
+            continue;
+        }
+        char **names = fl_realloc(pol->ban_exempt_classes,
+                                  (pol->nban_exempt_classes + 1) * sizeof *names);
+        char *copy = fl_strdup(text);
+        if (names != NULL)
+            pol->ban_exempt_classes = names;
+        if (names == NULL || copy == NULL) {
+            fl_free(copy);
+            oom(p);
+            return;
+        }
+        names[pol->nban_exempt_classes++] = copy;
+        struct class_ref *r = push_class_ref(p, text, NULL);
+        if (r != NULL)
+            r->exempt = true;
+    }
+}
+
+static void h_ban_table(struct parser *p, const struct args *a,
+                        const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, "path"))
+        return;
+    char *path = policy_path(p, a->v[1].text);
+    if (path == NULL)
+        return;
+    fl_free(p->pol->ban_table);
+    p->pol->ban_table = path;
+}
+
+/* --- alert listeners ------------------------------------------------------------- */
+
+static bool pattern_matches_an_event(const char *pattern)
+{
+    for (const char *const *n = fl_event_names(); *n != NULL; n++) {
+        if (fnmatch(pattern, *n, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* OnEvent PATTERN exec PROGRAM [ARG...] | syslog [facility.priority] | jsonl PATH */
+static void h_on_event(struct parser *p, const struct args *a,
+                       const struct directive *d)
+{
+    static const char usage[] = "PATTERN exec PROGRAM [ARG...] | PATTERN syslog "
+                                "[facility.priority] | PATTERN jsonl PATH";
+    if (!check_argc(p, d, a, 2, ARGS_MAX - 1, usage))
+        return;
+    const char *pattern = a->v[1].text, *sink = a->v[2].text;
+    if (!pattern_matches_an_event(pattern)) {
+        perr(p,
+             "OnEvent: '%s' matches no event (names such as "
+             "mod_auth.max-clients-per-host, "
+             "globs such as 'mod_auth.*' or '*')",
+             SHOWN(pattern));
+        return;
+    }
+    fl_alert_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.line = p->line;
+    spec.syslog_priority = (3 << 3) | 5; /* daemon.notice */
+
+    if (strcasecmp(sink, "exec") == 0) {
+        if (a->n < 4 || a->v[3].text[0] != '/') {
+            perr(p,
+                 "OnEvent: exec needs a program given by its absolute path; usage: %s "
+                 "%s",
+                 d->name, usage);
+            return;
+        }
+        /* access() alone would let root "execute" any file, and anyone a
+         * directory. */
+        struct stat st;
+        const char *why = stat(a->v[3].text, &st) != 0 ? strerror(errno)
+                          : !S_ISREG(st.st_mode)       ? "not a regular file"
+                          : (st.st_mode & 0111) == 0 || access(a->v[3].text, X_OK) != 0
+                              ? "not executable"
+                              : NULL;
+        if (why != NULL) {
+            perr(p, "OnEvent: cannot execute '%s': %s", SHOWN(a->v[3].text), why);
+            return;
+        }
+        spec.sink = FL_SINK_EXEC;
+        spec.argv = fl_calloc((size_t)a->n - 2, sizeof *spec.argv);
+        for (int i = 3; spec.argv != NULL && i < a->n; i++) {
+            if ((spec.argv[i - 3] = fl_strdup(a->v[i].text)) == NULL) {
+                for (int j = 0; j < i - 3; j++)
+                    fl_free(spec.argv[j]);
+                fl_free(spec.argv);
+                spec.argv = NULL;
+            }
+        }
+        if (spec.argv == NULL) {
+            oom(p);
+            return;
+        }
+    } else if (strcasecmp(sink, "syslog") == 0) {
+        if (a->n > 4) {
+            perr(p, "OnEvent: syslog takes at most a facility.priority; usage: %s %s",
+                 d->name, usage);
+            return;
+        }
+        if (a->n == 4 &&
+            fl_syslog_priority_parse(a->v[3].text, &spec.syslog_priority) < 0) {
+            perr(p,
+                 "OnEvent: bad syslog facility.priority '%s' (such as daemon.notice or "
+                 "local3.warning)",
+                 SHOWN(a->v[3].text));
+            return;
+        }
+        spec.sink = FL_SINK_SYSLOG;
+    } else if (strcasecmp(sink, "jsonl") == 0) {
+        if (a->n != 4) {
+            perr(p, "OnEvent: jsonl needs exactly one path; usage: %s %s", d->name,
+                 usage);
+            return;
+        }
+        spec.sink = FL_SINK_JSONL;
+        if ((spec.path = policy_path(p, a->v[3].text)) == NULL)
+            return;
+    } else {
+        perr(p, "OnEvent: unknown listener '%s' (expected exec, syslog or jsonl)",
+             SHOWN(sink));
+        return;
+    }
+
+    spec.pattern = fl_strdup(pattern);
+    fl_alert_spec *list =
+        fl_realloc(p->pol->alerts, (p->pol->nalerts + 1) * sizeof *list);
+    if (spec.pattern == NULL || list == NULL) {
+        if (list != NULL)
+            p->pol->alerts = list;
+        fl_free(spec.pattern);
+        fl_free(spec.path);
+        for (size_t j = 0; spec.argv != NULL && spec.argv[j] != NULL; j++)
+            fl_free(spec.argv[j]);
+        fl_free(spec.argv);
+        oom(p);
+        return;
+    }
+    p->pol->alerts = list;
+    list[p->pol->nalerts++] = spec;
+}
+
+/* AlertSuppress SECONDS, ExecTimeout SECONDS, ExecMaxRunning N */
+static void h_alert_number(struct parser *p, const struct args *a,
+                           const struct directive *d)
+{
+    if (!check_argc(p, d, a, 1, 1, d->offset == 2 ? "count" : "seconds"))
+        return;
+    long long v;
+    switch (d->offset) {
+    case 0:
+        if (parse_count(p, d, &a->v[1], 0, 86400, false, &v))
+            p->pol->alert_suppress = v * FL_USEC_PER_SEC;
+        break;
+    case 1:
+        if (parse_count(p, d, &a->v[1], 1, 3600, false, &v))
+            p->pol->exec_timeout = v * FL_USEC_PER_SEC;
+        break;
+    default:
+        if (parse_count(p, d, &a->v[1], 1, 1000, false, &v))
+            p->pol->exec_max_running = (unsigned)v;
+        break;
+    }
 }
 
 /* --- daemon access -------------------------------------------------------------- */
@@ -994,6 +1339,13 @@ static const struct directive directives[] = {
     {"FromContinent", IN_CLASS, h_from_geo, 0},
     {"FromASN", IN_CLASS, h_from_geo, 0},
     {"GeoIPDatabase", TOP, h_geoip_database, 0},
+    {"BanOnEvent", TOP, h_ban_on_event, 0},
+    {"BanExempt", TOP, h_ban_exempt, 0},
+    {"BanTable", TOP, h_ban_table, 0},
+    {"OnEvent", TOP, h_on_event, 0},
+    {"AlertSuppress", TOP, h_alert_number, 0},
+    {"ExecTimeout", TOP, h_alert_number, 1},
+    {"ExecMaxRunning", TOP, h_alert_number, 2},
     {"AllowSessions", TOP, h_allow, FL_ACCESS_SESSIONS},
     {"AllowStatus", TOP, h_allow, FL_ACCESS_STATUS},
     {"AllowAdmin", TOP, h_allow, FL_ACCESS_ADMIN},
@@ -1304,11 +1656,13 @@ static void resolve_class_refs(struct parser *p)
         if (c == NULL) {
             p->file = r->file;
             p->line = r->line;
-            perr(p,
-                 "MaxClientsPerClass: unknown class '%s' (define it with <Class %s>)",
-                 SHOWN(r->class_name), SHOWN(r->class_name));
+            perr(p, "%s: unknown class '%s' (define it with <Class %s>)",
+                 r->exempt ? "BanExempt" : "MaxClientsPerClass", SHOWN(r->class_name),
+                 SHOWN(r->class_name));
             continue;
         }
+        if (r->exempt)
+            continue;
         fl_free(c->limit.message);
         c->limit = r->limit;
         r->limit.message = NULL;

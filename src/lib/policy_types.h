@@ -25,6 +25,8 @@
 #define FL_DEFAULT_NET_V6_BITS 64
 #define FL_DEFAULT_MAX_TRACKED_HOSTS 1000000LL
 #define FL_DEFAULT_RATE_INTERVAL FL_USEC_PER_SEC
+#define FL_DEFAULT_EXEC_TIMEOUT (10 * FL_USEC_PER_SEC)
+#define FL_DEFAULT_EXEC_MAX_RUNNING 8
 
 /* Bounds the parser enforces. */
 #define FL_RATE_COUNT_MAX 1000000LL    /* MaxConnectionRate */
@@ -94,6 +96,39 @@ typedef struct fl_acl {
     size_t ngids;
 } fl_acl;
 
+/* What a ban is about. */
+enum fl_ban_target {
+    FL_TARGET_HOST,
+    FL_TARGET_USER,
+    FL_TARGET_CLASS,
+    FL_TARGET_USER_HOST
+};
+
+/* BanOnEvent EVENT N/window duration ["message"] */
+typedef struct fl_ban_rule {
+    char *name;        /* as written: MaxLoginAttempts, or an event name */
+    const char *event; /* the event it listens to (static for known names) */
+    char *event_owned; /* ... or its own copy */
+    enum fl_ban_target target;
+    uint32_t count;   /* N occurrences ... */
+    fl_usec window;   /* ... within this sliding window */
+    fl_usec duration; /* ban length */
+    char *message;    /* NULL: the default for the target */
+    int line;
+} fl_ban_rule;
+
+enum fl_alert_sink { FL_SINK_EXEC, FL_SINK_SYSLOG, FL_SINK_JSONL };
+
+/* OnEvent PATTERN exec|syslog|jsonl ... */
+typedef struct fl_alert_spec {
+    char *pattern;
+    enum fl_alert_sink sink;
+    char **argv;         /* exec: program and arguments, NULL-terminated */
+    int syslog_priority; /* syslog: facility | priority */
+    char *path;          /* jsonl */
+    int line;
+} fl_alert_spec;
+
 typedef struct fl_policy {
     char *path;
 
@@ -127,6 +162,20 @@ typedef struct fl_policy {
     size_t ngeodbs;
 
     fl_acl access[3]; /* by fl_access */
+
+    fl_ban_rule *ban_rules;
+    size_t nban_rules;
+    fl_class_item *ban_exempt; /* addresses and CIDRs (FL_ITEM_PREFIX) */
+    size_t nban_exempt;
+    char **ban_exempt_classes;
+    size_t nban_exempt_classes;
+    char *ban_table; /* BanTable: where bans persist, or NULL */
+
+    fl_alert_spec *alerts;
+    size_t nalerts;
+    fl_usec alert_suppress;    /* AlertSuppress window, 0 for none */
+    fl_usec exec_timeout;      /* ExecTimeout */
+    unsigned exec_max_running; /* ExecMaxRunning */
 } fl_policy;
 
 /* A policy with every default and no limits. NULL/ENOMEM. */
@@ -146,6 +195,11 @@ const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
 
 /* Describe what p enforces, one line per call of out. */
+/* "facility.priority" (daemon.notice, local3.warning ...) to a syslog(3)
+ * priority, and back. */
+int fl_syslog_priority_parse(const char *text, int *out);
+void fl_syslog_priority_format(int priority, char *buf, size_t size);
+
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
 
 /* The first class in file order that the client satisfies, or NULL. */

@@ -105,6 +105,7 @@ static void emit(fl_engine *e, const char *event, struct view *v,
         .message = d != NULL && d->would != FL_ALLOW ? d->message : NULL,
         .code = d != NULL && d->would != FL_ALLOW ? d->code : 0,
         .time = fl_engine_now(e),
+        .duration = -1,
     };
     fl_event_generate(e, event, &info);
 }
@@ -428,7 +429,14 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     decision_allow(d, p->dry_run);
 
     struct fl_hit hit;
-    if (fl_limits_check_connect(e, h, now, &hit)) {
+    const struct fl_ban *ban =
+        fl_ban_at_connect(e, &ci->addr, cdef ? cdef->name : NULL);
+    if (ban != NULL) {
+        hit = (struct fl_hit){FL_L_BAN, -1, -1, fl_ban_message(ban)};
+        decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
+        if (d->verdict != FL_ALLOW)
+            return connect_refused(e, &v);
+    } else if (fl_limits_check_connect(e, h, now, &hit)) {
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
         emit(e, fl_limit_descs[hit.id].event, &v, &hit, d);
         if (d->verdict != FL_ALLOW)
@@ -634,6 +642,19 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     decision_allow(d, p->dry_run);
 
     bool anonymous = fl_policy_is_anonymous(p, login);
+    /* A banned user, or user@host, is refused whatever the password. */
+    const struct fl_ban *ban = fl_ban_at_login(e, login, &s->host->addr);
+    if (ban == NULL && anonymous)
+        ban = fl_ban_at_login(e, p->anon_users[0], &s->host->addr);
+    if (ban != NULL) {
+        struct fl_hit hit = {FL_L_BAN, -1, -1, fl_ban_message(ban)};
+        decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
+        d->code = 530;
+        if (d->verdict == FL_DISCONNECT) {
+            session_end(e, s);
+            return 0;
+        }
+    }
     if (anon_password_rejected(p, login, password))
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
     if (!ok || d->verdict != FL_ALLOW)

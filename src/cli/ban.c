@@ -1,0 +1,237 @@
+/*
+ * ban.c - `ftplimit ban list|add|remove`: the bans of a running ftplimitd.
+ *
+ * The daemon allows it to the uids and groups of AllowAdmin only. A target
+ * goes on the wire %-encoded (a user name may hold a space); the message
+ * runs to the end of the request line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ftplimit/client.h>
+#include <ftplimit/ftplimit.h>
+
+#include "cli.h"
+
+#define TIMEOUT_MS 5000
+#define REQUEST_MAX 4000 /* under the protocol's 4096-byte line */
+
+static int usage(void)
+{
+    fputs(
+        "usage: ftplimit ban list [-s SOCKET] [--json]\n"
+        "       ftplimit ban add host|user|class|user@host TARGET DURATION [MESSAGE] "
+        "[-s SOCKET]\n"
+        "       ftplimit ban remove host|user|class|user@host TARGET [-s SOCKET]\n"
+        "DURATION is hh:mm:ss or a number of seconds, with an optional unit: 90, 30m, "
+        "1h, 7d.\n",
+        stderr);
+    return EXIT_USAGE;
+}
+
+/* hh:mm:ss, or N with an optional s/m/h/d. Seconds, or -1. */
+static long parse_duration(const char *text)
+{
+    unsigned h, m, s;
+    char tail;
+    if (sscanf(text, "%u:%u:%u%c", &h, &m, &s, &tail) == 3)
+        return m < 60 && s < 60 && h <= 100000 ? (long)h * 3600 + m * 60 + s : -1;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || v <= 0 || text[0] == '-' || text[0] == '+')
+        return -1;
+    long unit = 1;
+    if (*end != '\0') {
+        const char *units = "smhd";
+        const long factors[] = {1, 60, 3600, 86400};
+        const char *u = strchr(units, *end);
+        if (u == NULL || end[1] != '\0')
+            return -1;
+        unit = factors[u - units];
+    }
+    return v <= 100000L * 3600 / unit ? v * unit : -1;
+}
+
+/* The target %-encoded: a space, '%' and any byte outside printable ASCII
+ * (the daemon refuses control bytes). */
+static void encode_target(const char *target, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)target;
+         *p != '\0' && o + 4 < size; p++) {
+        if (*p <= ' ' || *p == '%' || *p >= 0x7f)
+            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* A value from the daemon, printed without control bytes. */
+static void print_safe(const char *s, int width)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p;
+         p++, n++)
+        if (*p < 0x20 || *p == 0x7f)
+            n += printf("\\x%02x", *p) - 1;
+        else
+            putchar(*p);
+    for (; n < width; n++)
+        putchar(' ');
+}
+
+static void print_remaining(long long s)
+{
+    char text[32];
+    if (s >= 86400)
+        snprintf(text, sizeof text, "%lldd%02lldh%02lldm", s / 86400, s / 3600 % 24,
+                 s / 60 % 60);
+    else
+        snprintf(text, sizeof text, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60,
+                 s % 60);
+    printf(" %10s ", text);
+}
+
+static void print_bans(json_t *doc)
+{
+    json_t *bans = json_object_get(doc, "bans");
+    if (json_array_size(bans) == 0) {
+        printf("no bans\n");
+        return;
+    }
+    int width = 6;
+    size_t i;
+    json_t *b;
+    json_array_foreach(bans, i, b)
+    {
+        int len = (int)strlen(json_string_value(json_object_get(b, "target")));
+        if (len > width)
+            width = len > 48 ? 48 : len;
+    }
+    printf("%-9s %-*s %10s  %-24s %s\n", "KIND", width, "TARGET", "REMAINING", "REASON",
+           "MESSAGE");
+    json_array_foreach(bans, i, b)
+    {
+        printf("%-9s ", json_string_value(json_object_get(b, "kind")));
+        print_safe(json_string_value(json_object_get(b, "target")), width);
+        print_remaining(json_integer_value(json_object_get(b, "remaining")));
+        print_safe(json_string_value(json_object_get(b, "reason")), 24);
+        putchar(' ');
+        print_safe(json_string_value(json_object_get(b, "message")), 0);
+        putchar('\n');
+    }
+}
+
+int cmd_ban(int argc, char **argv)
+{
+    const char *socket = FL_DEFAULT_SOCKET, *pos[5];
+    int npos = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+            socket = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (npos < 5)
+            pos[npos++] = argv[i];
+        else
+            return usage();
+    }
+    if (npos == 0)
+        return usage();
+
+    char request[REQUEST_MAX + 64], target[REQUEST_MAX];
+    fl_ban_kind kind;
+    const char *op = pos[0];
+    if (strcmp(op, "list") == 0 && npos == 1) {
+        snprintf(request, sizeof request, "BAN LIST");
+    } else if ((strcmp(op, "add") == 0 && (npos == 4 || npos == 5)) ||
+               (strcmp(op, "remove") == 0 && npos == 3)) {
+        if (fl_ban_kind_parse(pos[1], &kind) < 0) {
+            fprintf(stderr,
+                    "ftplimit: '%s' is not a ban kind (host, user, class, user@host)\n",
+                    pos[1]);
+            return EXIT_USAGE;
+        }
+        if (pos[2][0] == '\0' || strlen(pos[2]) > 1000) {
+            fprintf(stderr, "ftplimit: the target must be 1 to 1000 bytes\n");
+            return EXIT_USAGE;
+        }
+        encode_target(pos[2], target, sizeof target);
+        if (op[0] == 'r') {
+            snprintf(request, sizeof request, "BAN REMOVE %s %s", pos[1], target);
+        } else {
+            long seconds = parse_duration(pos[3]);
+            if (seconds < 1) {
+                fprintf(stderr,
+                        "ftplimit: bad duration '%s' (hh:mm:ss, or seconds such as 90, "
+                        "30m, 1h, 7d)\n",
+                        pos[3]);
+                return EXIT_USAGE;
+            }
+            const char *message = npos == 5 ? pos[4] : NULL;
+            if (message != NULL && (has_control(message) || message[0] == '\0' ||
+                                    strlen(message) > 1000)) {
+                fprintf(stderr,
+                        "ftplimit: the message must be 1 to 1000 bytes of text on "
+                        "one line\n");
+                return EXIT_USAGE;
+            }
+            snprintf(request, sizeof request, "BAN ADD %s %ld %s%s%s", pos[1], seconds,
+                     target, message != NULL ? " " : "",
+                     message != NULL ? message : "");
+        }
+    } else {
+        return usage();
+    }
+
+    fl_client *c = fl_client_open(socket, TIMEOUT_MS);
+    if (c == NULL) {
+        fprintf(stderr, "ftplimit: cannot reach ftplimitd at %s: %s\n", socket,
+                strerror(errno));
+        return EXIT_PROBLEM;
+    }
+    char *out = NULL;
+    int rc = fl_client_command(c, request, &out, NULL);
+    if (rc < 0) {
+        const char *why = fl_client_error(c);
+        fprintf(stderr, "ftplimit: ban %s failed: %s\n", op,
+                why[0] ? why : strerror(errno));
+        fl_client_free(c);
+        return EXIT_PROBLEM;
+    }
+    fl_client_free(c);
+
+    if (op[0] != 'l') {
+        printf("%s\n", out);
+    } else if (json) {
+        printf("%s\n", out);
+    } else {
+        json_t *doc = json_loads(out, 0, NULL);
+        if (doc == NULL) {
+            fprintf(stderr, "ftplimit: the daemon's ban list is not JSON\n");
+            rc = -1;
+        } else {
+            print_bans(doc);
+            json_decref(doc);
+        }
+    }
+    free(out);
+    return rc < 0 ? EXIT_PROBLEM : EXIT_OK;
+}
