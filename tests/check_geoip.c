@@ -280,6 +280,14 @@ START_TEST(test_missing_unreadable_and_corrupt_databases_are_errors_with_file_an
         ASSERT_LOAD_ERROR(dir, "GeoIPDatabase locked.mmdb\n", "Permission denied");
         free(locked);
     }
+    /* A FIFO would block libmaxminddb; a device is no database either. */
+    char fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/fifo.mmdb", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ASSERT_LOAD_ERROR(
+        dir, "GeoIPDatabase fifo.mmdb\n",
+        "p.conf:1: GeoIPDatabase: cannot open 'fifo.mmdb': not a regular file");
+    ASSERT_LOAD_ERROR(dir, "GeoIPDatabase /dev/zero\n", "not a regular file");
     free(make_mmdb(dir, "ok.mmdb", country_spec, NULL));
     ASSERT_LOAD_ERROR(dir, "GeoIPDatabase ok.mmdb\nGeoIPDatabase ok.mmdb\n",
                       "p.conf:2: GeoIPDatabase: 'ok.mmdb' is already listed");

@@ -254,6 +254,14 @@ START_TEST(test_quotes_escapes_comments_and_continued_lines)
         0);
     ck_assert_ptr_nonnull(strstr(desc.text, "MaxClients 7,"));
     ck_assert_ptr_nonnull(strstr(desc.text, "MaxInstances 9,"));
+
+    /* The backslash stands for the space between the lines it joins. */
+    ck_assert_int_eq(load_text("MaxClients\\\n5\n"), 0);
+    ck_assert_ptr_nonnull(strstr(desc.text, "MaxClients 5,"));
+    /* A continuation on the file's last line (found by fuzz_policy: it read
+     * past the end of the line). */
+    ck_assert_int_eq(load_text("MaxInstances 2\nMaxClients 4 \\"), 0);
+    ck_assert_ptr_nonnull(strstr(desc.text, "MaxClients 4,"));
 }
 END_TEST
 
@@ -298,6 +306,17 @@ START_TEST(test_a_missing_or_unreadable_policy_is_an_error)
     trail_reset(&errs);
     ck_assert_int_eq(load_file("adir"), -1);
     ck_assert_ptr_nonnull(strstr(errs.text, "Is a directory"));
+    /* A FIFO (or a device) would block or never end: refused unopened. */
+    char fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    trail_reset(&errs);
+    ck_assert_int_eq(load_text("Include fifo\n"), -1);
+    ck_assert_ptr_nonnull(
+        strstr(errs.text, "Include: cannot read 'fifo': not a regular file"));
+    trail_reset(&errs);
+    ck_assert_int_eq(load_text("Include /dev/zero\n"), -1);
+    ck_assert_ptr_nonnull(strstr(errs.text, "not a regular file"));
 }
 END_TEST
 
@@ -442,7 +461,9 @@ START_TEST(test_the_shipped_policies_all_check_ok)
         char shipped[8192];
         snprintf(shipped, sizeof shipped, "%s/%s", pdir, de->d_name);
         char *path = with_test_databases(shipped);
-        fl_engine *e = fl_engine_new(NULL);
+        /* Checked as `ftplimit check` does: no listener opens its file. */
+        fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+        fl_engine *e = fl_engine_new(&opts);
         trail_reset(&errs);
         int rc = fl_engine_load(e, path, collect, NULL);
         fl_engine_free(e);

@@ -71,13 +71,17 @@ static void spawn(tdaemon *d, const char *const *extra)
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
-    /* Ready when it answers PING. */
+    /* Ready when it answers PING (a connect alone may reach the listening
+     * socket before the daemon has finished starting). */
     for (int i = 0; i < 500; i++) {
         fl_client *c = fl_client_open(d->socket, 1000);
-        if (c != NULL) {
+        char *out = NULL;
+        if (c != NULL && fl_client_command(c, "PING", &out, NULL) == 0) {
+            free(out);
             fl_client_free(c);
             return;
         }
+        fl_client_free(c);
         int status;
         if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
             char *log = read_file(d->log);

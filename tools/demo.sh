@@ -1,63 +1,137 @@
 #!/bin/sh
-# The main job, as far as it exists today: builds ftplimit, checks the
-# default policy and replays a short burst of sessions through it with
-# `ftplimit simulate`, showing which limits refuse whom. (A real ProFTPD with
-# mod_ftplimit replaces the simulated clients once the module exists.)
+# The main job: a real ProFTPD with mod_ftplimit and policies/demo.conf on
+# 127.0.0.1, a burst of real FTP clients (some let in, some refused by
+# different limits, one banned), and what happened. The server keeps
+# running afterwards; `sh tools/demo.sh stop` stops it.
+#
+# Installs what is missing and builds first. Runs as root (through sudo when
+# started as another user): ProFTPD switches users.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+demo=${FTPLIMIT_DEMO_DIR:-/tmp/ftplimit-demo}
+
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "demo: run as root (ProFTPD switches users)" >&2; exit 1; }
+    exec sudo FTPLIMIT_DEMO_DIR="$demo" sh "$0" "$@"
+fi
+
+stop() {
+    pid=$(cat "$demo/proftpd.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        echo "demo: ProFTPD (and its ftplimitd) stopped"
+    fi
+}
+
+if [ "${1:-}" = stop ]; then
+    stop
+    exit 0
+fi
+
 cd "$top"
+echo "== Building (tools/install-deps.sh, configure, make)"
 sh tools/install-deps.sh >/dev/null
 [ -x configure ] || autoreconf -fi >/dev/null
-mkdir -p build && cd build
+mkdir -p build
+cd build
 [ -f Makefile ] || ../configure -q
 make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+build=$(pwd)
+[ -f "$build/src/proftpd/.libs/mod_ftplimit.so" ] ||
+    { echo "demo: mod_ftplimit was not built (are ProFTPD's headers installed?)" >&2; exit 1; }
 
-cli=src/cli/ftplimit
-policy=../policies/default.conf
-echo "== ftplimit check $policy"
-$cli check "$policy"
+stop
+rm -rf "$demo"
+mkdir -p "$demo/anon"
+chmod 755 "$demo"
+uid=$(id -u nobody)
+gid=$(getent group nogroup | cut -d: -f3)
+hash=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("secret", crypt.mksalt(crypt.METHOD_SHA512)))')
+: >"$demo/passwd"
+for user in alice bob carol dave erin mallory; do
+    mkdir -p "$demo/home/$user"
+    echo "$user:$hash:$uid:$gid::$demo/home/$user:/bin/sh" >>"$demo/passwd"
+done
+echo "ftp:*:$uid:$gid::$demo/anon:/bin/false" >>"$demo/passwd"
+echo "nogroup:x:$gid:" >"$demo/group"
+chmod 600 "$demo/passwd" "$demo/group"
+chown -R nobody "$demo/home" "$demo/anon"
+cp "$top/policies/demo.conf" "$demo/policy.conf"
+: >"$demo/events.jsonl"
+chown nobody "$demo/events.jsonl"
 
-trace=$(mktemp)
-trap 'rm -f "$trace"' EXIT
-cat >"$trace" <<'TRACE'
-# two logins from one address
-0 connect a1 203.0.113.7
-0 user a1 alice
-0 pass a1 ok
-0.2 connect a2 203.0.113.7
-0.2 user a2 bob
-0.2 pass a2 ok
-# alice from a second host is fine, from a third MaxHostsPerUser 2 refuses her
-1 connect b1 198.51.100.9
-1 user b1 alice
-1 pass b1 ok
-1.5 connect b2 198.51.100.10
-1.5 user b2 alice
-1.5 pass b2 ok
-# a password guesser: the third failure ends the session
-2 connect g1 192.0.2.66
-2 user g1 root
-2 pass g1 bad 123456
-3 pass g1 bad password
-4 pass g1 bad letmein
-# ... who comes back twice more: the third session's end bans the address
-# for an hour (BanOnEvent MaxLoginAttempts), and the next connect is refused
-6 connect g2 192.0.2.66
-6 user g2 root
-6 pass g2 bad 1
-6 pass g2 bad 2
-6 pass g2 bad 3
-7 connect g3 192.0.2.66
-7 user g3 admin
-7 pass g3 bad 1
-7 pass g3 bad 2
-7 pass g3 bad 3
-8 connect g4 192.0.2.66
-# an anonymous crawler with a bogus password
-9 connect x1 192.0.2.80
-9 user x1 anonymous
-9 pass x1 ok mozilla
-TRACE
+# Port 2121 if it is free, else any free one.
+port=$(python3 -c 'import socket
+for p in [2121, 0]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(s.getsockname()[1]); break
+    except OSError: pass
+    finally: s.close()')
+
+cat >"$demo/proftpd.conf" <<EOF
+ServerName "ftplimit demo"
+ServerType standalone
+Port $port
+DefaultAddress 127.0.0.1
+SocketBindTight on
+UseIPv6 off
+UseReverseDNS off
+WtmpLog off
+User nobody
+Group nogroup
+PidFile $demo/proftpd.pid
+ScoreboardFile $demo/proftpd.scoreboard
+SystemLog $demo/system.log
+DelayEngine off
+AuthOrder mod_auth_file.c
+AuthUserFile $demo/passwd
+AuthGroupFile $demo/group
+RequireValidShell off
+
+<IfModule mod_dso.c>
+  ModulePath $build/src/proftpd/.libs
+  LoadModule mod_ftplimit.c
+</IfModule>
+FtpLimitEngine on
+FtpLimitPolicy $demo/policy.conf
+FtpLimitDaemon $build/src/daemon/ftplimitd
+FtpLimitLog $demo/ftplimitd.log
+
+<Anonymous $demo/anon>
+  User ftp
+  Group nogroup
+  UserAlias anonymous ftp
+</Anonymous>
+EOF
+
+echo "== ProFTPD with mod_ftplimit on 127.0.0.1:$port, policy $demo/policy.conf"
+sed -n '/^[A-Za-z]/p' "$demo/policy.conf" | sed 's/^/   /'
+proftpd -c "$demo/proftpd.conf" >"$demo/proftpd.out" 2>&1 ||
+    { cat "$demo/proftpd.out" "$demo/system.log" 2>/dev/null; exit 1; }
+i=0
+until "$build/src/cli/ftplimit" status -s "$demo/ftplimitd.sock" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || { echo "demo: the server did not come up"; cat "$demo/system.log"; exit 1; }
+    sleep 0.1
+done
+
 echo
-echo "== ftplimit simulate (decisions that are not 'allow')"
-$cli simulate "$policy" "$trace" | grep -v '"verdict":"allow"' | grep -v '"event":"core\.'
+python3 "$top/tools/demo_clients.py" "$port" "$demo" "$build/src/cli/ftplimit"
+
+cat <<EOF
+== The server is still running
+
+  connect:  lftp -u alice,secret -p $port 127.0.0.1     (users alice bob carol dave erin, password secret; or anonymous)
+            python3 -c 'import ftplib; f = ftplib.FTP(); f.connect("127.0.0.1", $port); print(f.login("bob", "secret"))'
+  watch:    $build/src/cli/ftplimit watch -s $demo/ftplimitd.sock
+  status:   $build/src/cli/ftplimit status -s $demo/ftplimitd.sock
+  bans:     $build/src/cli/ftplimit ban list -s $demo/ftplimitd.sock
+  logs:     $demo/system.log, $demo/events.jsonl
+  stop:     sh tools/demo.sh stop
+EOF

@@ -30,6 +30,7 @@ make -j"$jobs" check || status=$?
 echo "== Check summaries ($builddir)"
 grep -h '^[0-9]*%: Checks' tests/*.log || true
 grep -h '^\(traces\|cli\|[a-z]*\): [0-9]* \(passed\|failed\)' tests/*.log || true
+grep -H '^Ran [0-9]* tests' tests/*.log || true
 if [ "$status" -ne 0 ]; then
     for log in tests/*.log; do
         if grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null; then

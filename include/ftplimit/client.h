@@ -52,9 +52,20 @@ FL_EXPORT int fl_client_fd(const fl_client *c);
  * FL_DISCONNECT the daemon has ended the session and closes the connection. */
 FL_EXPORT int fl_client_connect(fl_client *c, const char *sid, const char *address,
                                 const char *dns_name, fl_decision *d);
+/* fl_client_connect in two halves, for a server that has other work to do
+ * while the daemon decides: _start sends CONNECT, _finish reads the decision
+ * (within the client's timeout from _start). Between the two, any other call
+ * on c fails with EINPROGRESS. */
+FL_EXPORT int fl_client_connect_start(fl_client *c, const char *sid,
+                                      const char *address, const char *dns_name);
+FL_EXPORT int fl_client_connect_finish(fl_client *c, fl_decision *d);
 FL_EXPORT int fl_client_user(fl_client *c, const char *user, fl_decision *d);
 FL_EXPORT int fl_client_pass(fl_client *c, bool ok, const char *password,
                              fl_decision *d);
+
+/* USER and PASS in one round trip: the decision of the PASS in d. */
+FL_EXPORT int fl_client_login(fl_client *c, const char *user, bool ok,
+                              const char *password, fl_decision *d);
 
 /* End the session: say CLOSE and close the connection (the connection is
  * the session, so this needs no answer). */
@@ -63,6 +74,18 @@ FL_EXPORT int fl_client_close_session(fl_client *c);
 /* Connect again (after the daemon restarted, say) and re-declare the session
  * this client holds, exactly as it was: no limit is checked. 0, or -1. */
 FL_EXPORT int fl_client_resume(fl_client *c);
+
+/* Declare, on this connection, a session the daemon never saw -- one a
+ * server let in while the daemon could not be reached (fail mode open): its
+ * id (not of the daemon's "c<N>" form), address, USER name (NULL before
+ * USER), whether it logged in, and its failed logins. Like a resume, no
+ * limit is checked; the daemon classifies the address. 0, or -1 (EEXIST:
+ * the id is taken). The client then holds the session (fl_client_resume). */
+FL_EXPORT int fl_client_declare(fl_client *c, const char *sid, const char *address,
+                                const char *user, bool authenticated, int failed);
+
+/* Change the deadline of each call from now on. */
+FL_EXPORT void fl_client_set_timeout(fl_client *c, int timeout_ms);
 
 /* The session's id and class as the daemon gave them, or NULL. */
 FL_EXPORT const char *fl_client_sid(const fl_client *c);

@@ -131,6 +131,8 @@ typedef struct fl_resume_info {
     const char *user;       /* the USER name, NULL before USER */
     bool authenticated;     /* its PASS succeeded (needs user) */
     int failed;             /* failed logins so far */
+    bool classify;          /* class_name unknown: classify the address now
+                               (a session the engine never saw) */
 } fl_resume_info;
 
 /* Re-declare a session. 0 with *out set; -1 with EINVAL, EEXIST (sid in

@@ -5,17 +5,29 @@
 
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static bool to_stderr = true;
+static int log_fd = STDERR_FILENO; /* -1: syslog */
 
-void log_init(bool foreground)
+int log_open(const char *dest, bool foreground)
 {
-    to_stderr = foreground;
-    if (!foreground)
+    if (dest != NULL && strcmp(dest, "syslog") != 0) {
+        int fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0)
+            return -1;
+        log_fd = fd;
+        return 0;
+    }
+    if (dest != NULL || !foreground) {
         openlog("ftplimitd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        log_fd = -1;
+    }
+    return 0;
 }
 
 void log_msg(int priority, const char *fmt, ...)
@@ -25,7 +37,7 @@ void log_msg(int priority, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!to_stderr) {
+    if (log_fd < 0) {
         syslog(priority, "%s", msg);
         return;
     }
@@ -35,7 +47,7 @@ void log_msg(int priority, const char *fmt, ...)
     time_t now = time(NULL);
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-    fprintf(stderr, "%s ftplimitd %s: %s\n", when, names[priority & 7], msg);
+    dprintf(log_fd, "%s ftplimitd %s: %s\n", when, names[priority & 7], msg);
 }
 
 const char *log_safe(const char *s, char *buf, size_t size)

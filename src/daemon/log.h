@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <syslog.h>
 
-void log_init(bool foreground);
+/* Where the log goes: dest "syslog", a file (appended to; opened now, so
+ * before privileges are dropped), or NULL for standard error in the
+ * foreground and syslog otherwise. -1 with errno if the file cannot be
+ * opened. */
+int log_open(const char *dest, bool foreground);
 
 /* Log a message at a syslog priority. Any string that came from a client
  * must go through log_safe first. */

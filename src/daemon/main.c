@@ -39,6 +39,7 @@ struct options {
     const char *user;
     const char *group;
     const char *pidfile;
+    const char *log; /* -l: "syslog" or a file */
     mode_t mode;
     bool foreground;
 };
@@ -48,7 +49,7 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: ftplimitd [-c POLICY] [-s SOCKET] [-u USER] [-g GROUP] [-m MODE] [-f] "
-        "[-p PIDFILE]\n"
+        "[-p PIDFILE] [-l syslog|FILE]\n"
         "  -c POLICY   policy file (default %s)\n"
         "  -s SOCKET   Unix socket to listen on (default %s)\n"
         "  -u USER     run as USER once the socket is open\n"
@@ -56,6 +57,8 @@ static void usage(FILE *out)
         "  -m MODE     permissions of the socket, octal (default 0660)\n"
         "  -f          stay in the foreground and log to standard error\n"
         "  -p PIDFILE  write the daemon's pid there, remove it at exit\n"
+        "  -l DEST     log to syslog, or append to the file DEST (default: standard\n"
+        "              error with -f, syslog without)\n"
         "See ftplimitd(8).\n",
         FL_DEFAULT_POLICY, FL_DEFAULT_SOCKET);
 }
@@ -65,7 +68,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){
         .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:h")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:l:h")) != -1) {
         switch (opt) {
         case 'c':
             o->policy = optarg;
@@ -84,6 +87,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'f':
             o->foreground = true;
+            break;
+        case 'l':
+            o->log = optarg;
             break;
         case 'm': {
             char *end;
@@ -182,13 +188,28 @@ static int drop_privileges(const struct passwd *pw, gid_t gid)
     return 0;
 }
 
-static int daemonize(void)
+/* Detaches from the terminal. The command that started the daemon returns
+ * only once the daemon is ready (its pidfile written): *ready is a pipe that
+ * daemon_ready() closes; if it closes without a byte, startup failed. */
+static int daemonize(int *ready)
 {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(fds[1]);
+        char byte;
+        ssize_t n;
+        while ((n = read(fds[0], &byte, 1)) < 0 && errno == EINTR)
+            ;
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(fds[0]);
+    /* Keep it clear of the descriptors 0-2 that /dev/null replaces below. */
+    *ready = fds[1] > STDERR_FILENO ? fds[1] : fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
     if (setsid() < 0)
         return -1;
     pid = fork();
@@ -209,15 +230,38 @@ static int daemonize(void)
     return 0;
 }
 
+static void daemon_ready(int *ready)
+{
+    if (*ready < 0)
+        return;
+    ssize_t n = write(*ready, "", 1);
+    (void)n; /* the starter may be gone; nothing to tell then */
+    close(*ready);
+    *ready = -1;
+}
+
+/* Written under a temporary name and renamed, so that a reader never sees
+ * an empty or partial pidfile. */
 static int write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
+    char tmp[8192];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >=
+        sizeof tmp) {
+        log_msg(LOG_ERR, "cannot write pidfile %s: path too long", path);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
     if (f == NULL) {
         log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));
         return -1;
     }
     fprintf(f, "%ld\n", (long)getpid());
-    return fclose(f);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 /* An absolute form of path (whose directory must exist), so that the daemon
@@ -251,6 +295,11 @@ int main(int argc, char **argv)
     o.policy = absolute(o.policy, policy_buf, sizeof policy_buf);
     o.socket = absolute(o.socket, socket_buf, sizeof socket_buf);
     o.pidfile = absolute(o.pidfile, pid_buf, sizeof pid_buf);
+    if (log_open(o.log, o.foreground) < 0) {
+        fprintf(stderr, "ftplimitd: cannot open the log '%s': %s\n", o.log,
+                strerror(errno));
+        return 2;
+    }
 
     struct passwd *pw = NULL;
     gid_t gid = (gid_t)-1;
@@ -291,15 +340,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    if (!o.foreground && daemonize() < 0) {
+    int ready = -1;
+    if (!o.foreground && daemonize(&ready) < 0) {
         perror("ftplimitd: cannot daemonise");
         return 1;
     }
-    log_init(o.foreground);
     if (o.pidfile != NULL && write_pidfile(o.pidfile) < 0) {
         unlink(o.socket);
         return 1;
     }
+    daemon_ready(&ready);
 
     struct server srv;
     int status = 1;

@@ -105,6 +105,9 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         return FAIL("nul-byte", "the request contains a NUL byte");
     if (len > 0 && line[len - 1] == '\r')
         line[--len] = '\0';
+    /* Nothing a field holds may end a line of a reply, a log or an event. */
+    if (memchr(line, '\r', len) != NULL)
+        return FAIL("bad-field", "the request contains a CR before its end");
 
     char *cursor = line;
     char *verb = next_field(&cursor);
@@ -137,6 +140,8 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if ((f = next_field(&cursor)) == NULL)
             return FAIL("missing-field", "%s needs a session id", verbs[v]);
         r->sid = strcmp(f, "-") == 0 && r->verb == FL_VERB_CONNECT ? NULL : f;
+        if (strlen(f) > FL_SID_MAX)
+            return FAIL("bad-field", "a session id is at most %d bytes", FL_SID_MAX);
         if ((f = next_field(&cursor)) == NULL)
             return FAIL("missing-field", "%s needs an address", verbs[v]);
         if (fl_addr_parse(f, &r->addr) < 0)
@@ -147,8 +152,9 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             break;
         }
         if ((f = next_field(&cursor)) == NULL)
-            return FAIL("missing-field", "RESUME needs a class (or -)");
-        r->class_name = strcmp(f, "-") == 0 ? NULL : f;
+            return FAIL("missing-field", "RESUME needs a class (or -, or *)");
+        r->classify = strcmp(f, "*") == 0;
+        r->class_name = strcmp(f, "-") == 0 || r->classify ? NULL : f;
         if ((f = next_field(&cursor)) == NULL)
             return FAIL("missing-field", "RESUME needs 0 or 1 for authenticated");
         if (strcmp(f, "0") != 0 && strcmp(f, "1") != 0)

@@ -39,7 +39,8 @@ struct fl_request {
     const char *user;       /* USER, RESUME (NULL if none) */
     bool ok;                /* PASS */
     const char *password;   /* PASS, or NULL */
-    const char *class_name; /* RESUME, NULL for "-" */
+    const char *class_name; /* RESUME, NULL for "-" and "*" */
+    bool classify;          /* RESUME with class "*": classify the address */
     bool authenticated;     /* RESUME */
     int failed;             /* RESUME */
     const char *pattern;    /* WATCH, or NULL */

@@ -366,6 +366,8 @@ static void bury(void)
     }
 }
 
+static void read_client(struct server *srv, struct conn *c);
+
 static void accept_clients(struct server *srv)
 {
     for (;;) {
@@ -407,6 +409,9 @@ static void accept_clients(struct server *srv)
         srv->conns = c;
         srv->nconns++;
         srv->connections_total++;
+        /* A client writes as soon as it is connected (HELLO and its first
+         * request): read now, not one more turn of the loop later. */
+        read_client(srv, c);
     }
 }
 
@@ -503,6 +508,7 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
         .user = r->user,
         .authenticated = r->authenticated,
         .failed = r->failed,
+        .classify = r->classify,
     };
     fl_session *s;
     if (fl_resume(srv->engine, &ri, &s) < 0) {
@@ -511,7 +517,8 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
     }
     c->session = s;
     c->state = C_SESSION;
-    reply(srv, c, "OK resumed %s", fl_session_id(s));
+    const char *cls = fl_session_class(s);
+    reply(srv, c, "OK resumed %s %s", fl_session_id(s), cls != NULL ? cls : "-");
 }
 
 struct reload_errors {

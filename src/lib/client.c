@@ -40,7 +40,10 @@ struct fl_client {
     fl_client_event_fn on_event;
     void *on_event_arg;
     char error[512];
-    bool hello_pending; /* HELLO sent, its answer not yet read */
+    bool hello_unsent;    /* HELLO goes out with the first request */
+    bool hello_pending;   /* HELLO sent, its answer not yet read */
+    bool connect_pending; /* fl_client_connect_start() sent, not finished */
+    long long deadline;   /* of the exchange under way */
 
     /* The session, as needed to resume it. */
     bool in_session;
@@ -88,7 +91,9 @@ static void disconnect(fl_client *c)
         close(c->fd);
     c->fd = -1;
     c->inlen = 0;
+    c->hello_unsent = false;
     c->hello_pending = false;
+    c->connect_pending = false;
 }
 
 static int send_all(fl_client *c, const char *buf, size_t len, long long deadline)
@@ -254,19 +259,8 @@ static int take_error(fl_client *c, const char *line)
     return -1;
 }
 
-/* Say HELLO without waiting: its answer is read before the next reply
- * (see transact), which spares a session one round trip. */
-static int hello_send(fl_client *c, long long deadline)
-{
-    char request[32];
-    int len = snprintf(request, sizeof request, "HELLO %d\n", FL_PROTOCOL_VERSION);
-    if (send_all(c, request, (size_t)len, deadline) < 0)
-        return -1;
-    c->hello_pending = true;
-    return 0;
-}
-
-/* The answer to HELLO, if it is still to be read. */
+/* The answer to HELLO, if it is still to be read: HELLO goes out with the
+ * first request (see send_lines), which spares a session one round trip. */
 static int hello_receive(fl_client *c, long long deadline)
 {
     if (!c->hello_pending)
@@ -286,52 +280,116 @@ static int hello_receive(fl_client *c, long long deadline)
     return 0;
 }
 
-/* Send request (one line, LF added) and read up to the final line, handing
- * EVENT lines to the handler. The final line is returned malloc'd; an ERR
- * is turned into -1 with errno. */
-static int transact(fl_client *c, const char *request, char **final)
+/* Send the requests (one line each, LF added), in one write. The exchange's
+ * deadline starts now. */
+static int send_lines(fl_client *c, const char *const *requests, size_t n)
 {
-    long long deadline = now_ms() + c->timeout_ms;
+    c->deadline = now_ms() + c->timeout_ms;
     c->error[0] = '\0';
     if (c->fd < 0) {
         errno = ENOTCONN;
         return -1;
     }
-    size_t len = strlen(request);
-    char *line = fl_malloc(len + 2);
-    if (line == NULL)
+    if (c->connect_pending) {
+        errno = EINPROGRESS; /* fl_client_connect_finish() first */
         return -1;
-    memcpy(line, request, len);
-    line[len] = '\n';
-    int rc = send_all(c, line, len + 1, deadline);
-    fl_free(line);
-    if (rc < 0 || hello_receive(c, deadline) < 0)
+    }
+    /* All the lines in one write, after a HELLO not yet sent: one round
+     * trip for all of them. */
+    char hello[32] = "";
+    if (c->hello_unsent)
+        snprintf(hello, sizeof hello, "HELLO %d\n", FL_PROTOCOL_VERSION);
+    size_t len = strlen(hello);
+    for (size_t i = 0; i < n; i++)
+        len += strlen(requests[i]) + 1;
+    char *text = fl_malloc(len), *o = text;
+    if (text == NULL)
+        return -1;
+    memcpy(o, hello, strlen(hello));
+    o += strlen(hello);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(requests[i]);
+        memcpy(o, requests[i], l);
+        o[l] = '\n';
+        o += l + 1;
+    }
+    int rc = send_all(c, text, len, c->deadline);
+    fl_free(text);
+    if (rc < 0) {
+        int saved = errno;
+        disconnect(c); /* part of a line may have gone out */
+        errno = saved;
+        return -1;
+    }
+    if (c->hello_unsent) {
+        c->hello_unsent = false;
+        c->hello_pending = true;
+    }
+    return 0;
+}
+
+/* Read the n final lines that answer the requests sent, handing EVENT lines
+ * to the handler. The final lines are returned malloc'd; an ERR is turned
+ * into -1 with errno (the first one, if several). */
+static int receive_finals(fl_client *c, size_t n, char **finals)
+{
+    long long deadline = c->deadline;
+    if (hello_receive(c, deadline) < 0)
         goto broken;
-    for (;;) {
+    int err = 0;
+    for (size_t i = 0; i < n;) {
         char *reply;
-        if (read_line(c, deadline, &reply) < 0)
+        if (read_line(c, deadline, &reply) < 0) {
+            for (size_t j = 0; j < i; j++)
+                fl_free(finals[j]);
             goto broken;
+        }
         if (strncmp(reply, "EVENT ", 6) == 0) {
             deliver_event(c, reply + 6);
             fl_free(reply);
             continue;
         }
+        finals[i] = NULL;
         if (strncmp(reply, "ERR ", 4) == 0) {
-            take_error(c, reply);
-            int saved = errno;
+            /* The first error is the one reported; the other replies are
+             * still read, to keep the stream in step. */
+            if (err == 0) {
+                take_error(c, reply);
+                err = errno;
+            }
             fl_free(reply);
-            errno = saved;
-            return -1;
+        } else {
+            finals[i] = reply;
         }
-        *final = reply;
-        return 0;
+        i++;
     }
+    if (err != 0) {
+        for (size_t i = 0; i < n; i++)
+            fl_free(finals[i]);
+        errno = err;
+        return -1;
+    }
+    return 0;
 broken:;
     /* A timed-out or broken exchange leaves the stream out of step. */
     int saved = errno;
     disconnect(c);
     errno = saved;
     return -1;
+}
+
+/* Requests sent, and their final lines read: one round trip. */
+static int transact_lines(fl_client *c, const char *const *requests, size_t n,
+                          char **finals)
+{
+    if (send_lines(c, requests, n) < 0)
+        return -1;
+    return receive_finals(c, n, finals);
+}
+
+static int transact(fl_client *c, const char *request, char **final)
+{
+    return transact_lines(c, &request, 1, final);
 }
 
 static int dial(fl_client *c)
@@ -365,12 +423,7 @@ static int dial(fl_client *c)
     }
     c->fd = fd;
     c->inlen = 0;
-    if (hello_send(c, deadline) < 0) {
-        int saved = errno;
-        disconnect(c);
-        errno = saved;
-        return -1;
-    }
+    c->hello_unsent = true;
     return 0;
 }
 
@@ -477,22 +530,37 @@ static int parse_decision(fl_client *c, const char *line, fl_decision *d)
     return 0;
 }
 
-int fl_client_connect(fl_client *c, const char *sid, const char *address,
-                      const char *dns_name, fl_decision *d)
+int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
+                            const char *dns_name)
 {
     fl_addr a;
-    if (c == NULL || address == NULL || d == NULL || fl_addr_parse(address, &a) < 0 ||
+    if (c == NULL || address == NULL || fl_addr_parse(address, &a) < 0 ||
         (sid != NULL && (strlen(sid) > FL_SID_MAX || strpbrk(sid, " \r\n") != NULL)) ||
         (dns_name != NULL &&
          (strlen(dns_name) > FL_DNSNAME_MAX || strpbrk(dns_name, " \r\n")))) {
         errno = EINVAL;
         return -1;
     }
-    char request[512], *reply;
+    char request[512];
+    const char *line = request;
     fl_addr_format(&a, c->address, sizeof c->address);
     snprintf(request, sizeof request, "CONNECT %s %s%s%s", sid != NULL ? sid : "-",
              c->address, dns_name != NULL ? " " : "", dns_name != NULL ? dns_name : "");
-    if (transact(c, request, &reply) < 0)
+    if (send_lines(c, &line, 1) < 0)
+        return -1;
+    c->connect_pending = true;
+    return 0;
+}
+
+int fl_client_connect_finish(fl_client *c, fl_decision *d)
+{
+    if (c == NULL || d == NULL || !c->connect_pending) {
+        errno = EINVAL;
+        return -1;
+    }
+    c->connect_pending = false;
+    char *reply;
+    if (receive_finals(c, 1, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     if (rc == 0 && d->verdict == FL_ALLOW) {
@@ -511,6 +579,18 @@ int fl_client_connect(fl_client *c, const char *sid, const char *address,
     }
     fl_free(reply);
     return rc;
+}
+
+int fl_client_connect(fl_client *c, const char *sid, const char *address,
+                      const char *dns_name, fl_decision *d)
+{
+    if (d == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (fl_client_connect_start(c, sid, address, dns_name) < 0)
+        return -1;
+    return fl_client_connect_finish(c, d);
 }
 
 int fl_client_user(fl_client *c, const char *user, fl_decision *d)
@@ -558,14 +638,73 @@ int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
     return rc;
 }
 
+int fl_client_login(fl_client *c, const char *user, bool ok, const char *password,
+                    fl_decision *d)
+{
+    if (c == NULL || user == NULL || d == NULL || user[0] == '\0' ||
+        strlen(user) > FL_USER_MAX || strpbrk(user, "\r\n") != NULL ||
+        (password != NULL &&
+         (strlen(password) > FL_PASS_MAX || strpbrk(password, "\r\n")))) {
+        errno = EINVAL;
+        return -1;
+    }
+    char user_line[FL_USER_MAX + 8], pass_line[FL_PASS_MAX + 16];
+    snprintf(user_line, sizeof user_line, "USER %s", user);
+    snprintf(pass_line, sizeof pass_line, "PASS %s%s%s", ok ? "ok" : "bad",
+             password != NULL ? " " : "", password != NULL ? password : "");
+    const char *requests[2] = {user_line, pass_line};
+    char *replies[2];
+    if (transact_lines(c, requests, 2, replies) < 0)
+        return -1;
+    int rc = parse_decision(c, replies[0], d);
+    if (rc == 0) {
+        char *copy = fl_strdup(user);
+        if (copy != NULL) {
+            fl_free(c->user);
+            c->user = copy;
+        }
+        rc = parse_decision(c, replies[1], d);
+    }
+    fl_free(replies[0]);
+    fl_free(replies[1]);
+    if (rc == 0 && d->verdict == FL_ALLOW && ok)
+        c->authenticated = true;
+    else if (rc == 0 && d->verdict == FL_REJECT)
+        c->failed++;
+    return rc;
+}
+
 int fl_client_close_session(fl_client *c)
 {
     /* The connection is the session: closing it ends the session in the
      * daemon. CLOSE says so first, and needs no answer. */
-    if (c->fd >= 0)
+    if (c->fd >= 0 && !c->hello_unsent)
         send(c->fd, "CLOSE\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
     c->in_session = false;
     disconnect(c);
+    return 0;
+}
+
+/* RESUME the session this client holds, on the current connection; class
+ * "*" asks the daemon to classify the address. "OK resumed <sid> <class>"
+ * tells the class. */
+static int send_resume(fl_client *c, const char *cls)
+{
+    char request[FL_USER_MAX + 256], *reply;
+    snprintf(request, sizeof request, "RESUME %s %s %s %d %d%s%s", c->sid, c->address,
+             cls, c->authenticated ? 1 : 0, c->failed, c->user != NULL ? " " : "",
+             c->user != NULL ? c->user : "");
+    if (transact(c, request, &reply) < 0)
+        return -1;
+    char got_cls[FL_CLASS_NAME_MAX + 1] = "";
+    bool ok = strncmp(reply, "OK resumed ", 11) == 0;
+    if (ok && sscanf(reply, "OK resumed %*s %128s", got_cls) == 1)
+        snprintf(c->cls, sizeof c->cls, "%s", strcmp(got_cls, "-") == 0 ? "" : got_cls);
+    fl_free(reply);
+    if (!ok) {
+        errno = EPROTO;
+        return -1;
+    }
     return 0;
 }
 
@@ -578,19 +717,44 @@ int fl_client_resume(fl_client *c)
     disconnect(c);
     if (dial(c) < 0)
         return -1;
-    char request[FL_USER_MAX + 256], *reply;
-    snprintf(request, sizeof request, "RESUME %s %s %s %d %d%s%s", c->sid, c->address,
-             c->cls[0] != '\0' ? c->cls : "-", c->authenticated ? 1 : 0, c->failed,
-             c->user != NULL ? " " : "", c->user != NULL ? c->user : "");
-    if (transact(c, request, &reply) < 0)
+    return send_resume(c, c->cls[0] != '\0' ? c->cls : "-");
+}
+
+int fl_client_declare(fl_client *c, const char *sid, const char *address,
+                      const char *user, bool authenticated, int failed)
+{
+    fl_addr a;
+    if (c == NULL || sid == NULL || sid[0] == '\0' || strlen(sid) > FL_SID_MAX ||
+        strpbrk(sid, " \r\n") != NULL || address == NULL ||
+        fl_addr_parse(address, &a) < 0 ||
+        (user != NULL && (user[0] == '\0' || strlen(user) > FL_USER_MAX ||
+                          strpbrk(user, "\r\n") != NULL)) ||
+        (authenticated && user == NULL) || failed < 0 || failed > 65535) {
+        errno = EINVAL;
         return -1;
-    bool ok = strncmp(reply, "OK", 2) == 0;
-    fl_free(reply);
-    if (!ok) {
-        errno = EPROTO;
+    }
+    char *copy = user != NULL ? fl_strdup(user) : NULL;
+    if (user != NULL && copy == NULL)
+        return -1;
+    fl_free(c->user);
+    c->user = copy;
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    fl_addr_format(&a, c->address, sizeof c->address);
+    c->cls[0] = '\0';
+    c->authenticated = authenticated;
+    c->failed = failed;
+    c->in_session = true;
+    if (send_resume(c, "*") < 0) {
+        c->in_session = false;
         return -1;
     }
     return 0;
+}
+
+void fl_client_set_timeout(fl_client *c, int timeout_ms)
+{
+    if (c != NULL && timeout_ms > 0)
+        c->timeout_ms = timeout_ms;
 }
 
 int fl_client_command(fl_client *c, const char *request, char **out, size_t *len)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <ftplimit/geoip.h>
 
@@ -34,6 +35,12 @@ struct fl_geodb {
 
 fl_geodb *fl_geodb_open(const char *path, char *why, size_t why_size)
 {
+    /* libmaxminddb would block on a FIFO, or map a device. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(why, why_size, "not a regular file");
+        return NULL;
+    }
     size_t len = strlen(path);
     fl_geodb *db = fl_calloc(1, sizeof *db + len + 1);
     if (db == NULL) {

@@ -1543,13 +1543,14 @@ static void parse_stream(struct parser *p, FILE *f)
             perr(p, "line contains a NUL byte (is this a text file?)");
             fl_free(logical);
             logical = NULL;
+            logical_len = 0;
             continue;
         }
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = '\0';
         bool more = n > 0 && buf[n - 1] == '\\';
         if (more)
-            buf[--n] = ' ';
+            buf[n - 1] = ' '; /* the space between the lines it joins */
 
         if (logical_len + (size_t)n > LINE_MAX_BYTES) {
             perr(p, "line longer than %d bytes", LINE_MAX_BYTES);
@@ -1603,18 +1604,20 @@ static void parse_file(struct parser *p, const char *path, const char *as_writte
         perr(p, "Include: files nested more than %d deep", INCLUDE_DEPTH_MAX);
         return;
     }
+    /* Only a regular file: a FIFO or a device would block the reader, or
+     * never end. */
     struct stat st;
     FILE *f = NULL;
-    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode))
-        errno = EISDIR;
-    else
-        f = fopen(real, "r");
+    const char *why = NULL;
+    if (stat(real, &st) == 0 && !S_ISREG(st.st_mode))
+        why = S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file";
+    else if ((f = fopen(real, "r")) == NULL)
+        why = strerror(errno);
     if (f == NULL) {
         if (p->depth == 0)
-            perr(p, "cannot read policy '%s': %s", SHOWN(path), strerror(errno));
+            perr(p, "cannot read policy '%s': %s", SHOWN(path), why);
         else
-            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written),
-                 strerror(errno));
+            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written), why);
         return;
     }
 

@@ -727,10 +727,14 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     fl_host *h = fl_host_lookup(e, &ri->addr, &host_hv);
     fl_geo_cache geo;
     host_geo(e, h, &ri->addr, &geo);
+    const char *cls = ri->class_name;
+    if (ri->classify) {
+        const fl_class_def *cdef = fl_classify(e->policy, &ri->addr, NULL, &geo);
+        cls = cdef != NULL ? cdef->name : NULL;
+    }
     const struct session_key key = {ri->sid, sid_len, sid_hv, &ri->addr, host_hv};
     fl_session *s;
-    enum fl_limit_id failure =
-        session_open(e, &key, h, &geo, ri->class_name, false, &s);
+    enum fl_limit_id failure = session_open(e, &key, h, &geo, cls, false, &s);
     if (s == NULL) {
         fl_free(login);
         errno = failure == FL_L_TABLE_FULL ? ENOSPC : ENOMEM;

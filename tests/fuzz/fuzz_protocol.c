@@ -1,0 +1,73 @@
+/*
+ * fuzz_protocol.c - a request line to ftplimitd (src/daemon/protocol.c):
+ * what any local client, or a compromised session process, may send.
+ *
+ * Holds for every input: the line is a request or an error with its ERR
+ * token and a message; a request's strings lie inside the line and hold no
+ * CR or LF; a CONNECT's address formats back to a valid address.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fuzz.h"
+#include "protocol.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+
+static void clean_inside(const char *s, const char *line, size_t len)
+{
+    if (s == NULL)
+        return;
+    /* BAN targets are percent-decoded in place: still inside the line. */
+    FUZZ_ASSERT(s >= line && s + strlen(s) <= line + len);
+    FUZZ_ASSERT(strpbrk(s, "\r\n") == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size >= 4096)
+        return 0;
+    /* The daemon splits what it reads at LF: a request never holds one. */
+    const uint8_t *lf = memchr(data, '\n', size);
+    if (lf != NULL)
+        size = (size_t)(lf - data);
+    char *line = malloc(size + 1);
+    if (line == NULL)
+        return 0;
+    memcpy(line, data, size);
+    line[size] = '\0';
+    struct fl_request r;
+    const char *reason = NULL;
+    char msg[256] = "";
+    int rc = fl_request_parse(line, size, &r, &reason, msg, sizeof msg);
+    FUZZ_ASSERT(rc == 0 || rc == -1);
+    if (rc < 0) {
+        FUZZ_ASSERT(reason != NULL && reason[0] != '\0');
+        FUZZ_ASSERT(strpbrk(reason, " \r\n") == NULL);
+        FUZZ_ASSERT(strlen(msg) < sizeof msg);
+    } else {
+        const char *strings[] = {r.sid,        r.dns_name, r.user,   r.password,
+                                 r.class_name, r.pattern,  r.target, r.message};
+        for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+            clean_inside(strings[i], line, size);
+        FUZZ_ASSERT(fl_verb_name(r.verb) != NULL);
+        if (r.verb == FL_VERB_CONNECT) {
+            char buf[FL_ADDR_TEXT_MAX];
+            fl_addr back;
+            FUZZ_ASSERT(
+                fl_addr_parse(fl_addr_format(&r.addr, buf, sizeof buf), &back) == 0);
+            if (r.sid != NULL)
+                FUZZ_ASSERT(strlen(r.sid) <= FL_SID_MAX && strchr(r.sid, ' ') == NULL);
+        }
+        if (r.verb == FL_VERB_USER)
+            FUZZ_ASSERT(r.user != NULL && strlen(r.user) <= FL_USER_MAX);
+    }
+    free(line);
+    return 0;
+}
