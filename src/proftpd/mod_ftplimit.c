@@ -878,7 +878,6 @@ static void on_connected(const void *event_data, void *user_data)
 {
     (void)event_data;
     (void)user_data;
-    pr_event_unregister(&ftplimit_module, "core.connected", on_connected);
     fl_decision d;
     if (fl_client_connect_finish(fs.c, &d) < 0) {
         connect_unreachable();
