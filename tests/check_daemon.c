@@ -428,6 +428,11 @@ START_TEST(test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_
     free(huge);
     ck_assert_str_eq(raw_line(fd),
                      "ERR too-long a request line may be at most 4096 bytes");
+    /* Fields over the engine's limits (found by fuzz_protocol). */
+    char user[FL_USER_MAX + 16];
+    snprintf(user, sizeof user, "USER %0*d\n", FL_USER_MAX + 1, 7);
+    raw_send(fd, user);
+    ck_assert_str_eq(raw_line(fd), "ERR bad-field a user name is at most 512 bytes");
     raw_send(fd, "PING\n");
     ck_assert_str_eq(raw_line(fd), "OK pong");
     /* The same connection can still hold a session. */

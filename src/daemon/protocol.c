@@ -252,5 +252,13 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
 
     if (*cursor != '\0')
         return FAIL("extra-field", "%s takes no more fields", verbs[v]);
+    /* The engine's limits, checked here so that every request the parser
+     * lets through is one the engine can take. */
+    if (r->user != NULL && strlen(r->user) > FL_USER_MAX)
+        return FAIL("bad-field", "a user name is at most %d bytes", FL_USER_MAX);
+    if (r->password != NULL && strlen(r->password) > FL_PASS_MAX)
+        return FAIL("bad-field", "a password is at most %d bytes", FL_PASS_MAX);
+    if (r->dns_name != NULL && strlen(r->dns_name) > FL_DNSNAME_MAX)
+        return FAIL("bad-field", "a DNS name is at most %d bytes", FL_DNSNAME_MAX);
     return 0;
 }
