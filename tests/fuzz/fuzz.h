@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional: only a target with set-up of its own defines it. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define FUZZ_ASSERT(cond)                                                              \
@@ -24,5 +26,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
             abort();                                                                   \
         }                                                                              \
     } while (0)
+
+/* The input as a NUL-terminated string (NUL bytes inside kept), malloc'd;
+ * running out of memory aborts, as a fuzzer should see it. */
+static inline char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    FUZZ_ASSERT(text != NULL);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    return text;
+}
 
 #endif

@@ -13,13 +13,6 @@
 #include "fuzz.h"
 #include "message.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return 0;
-}
-
 /* The next NUL-terminated field of the input, or NULL when none is left. */
 static const char *field(char **cursor, const char *end)
 {
@@ -36,11 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* The first byte picks the output size (1 to 512), the rest is text. */
     size_t out_size = 1 + (size_t)data[0] * 2;
-    char *copy = malloc(size);
-    if (copy == NULL)
-        return 0;
-    memcpy(copy, data + 1, size - 1);
-    copy[size - 1] = '\0';
+    char *copy = fuzz_text(data + 1, size - 1);
     char *cursor = copy, *end = copy + size - 1;
     const char *tmpl = field(&cursor, end);
     fl_message_vars v = {
@@ -55,10 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tmpl = "";
 
     char *out = malloc(out_size + 1);
-    if (out == NULL) {
-        free(copy);
-        return 0;
-    }
+    FUZZ_ASSERT(out != NULL);
     out[out_size] = 'X'; /* a guard past the size given */
     fl_message_expand(out, out_size, tmpl, &v);
     size_t len = strnlen(out, out_size);

@@ -13,13 +13,6 @@
 #include "fuzz.h"
 #include "protocol.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return 0;
-}
-
 static void clean_inside(const char *s, const char *line, size_t len)
 {
     if (s == NULL)
@@ -37,11 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *lf = memchr(data, '\n', size);
     if (lf != NULL)
         size = (size_t)(lf - data);
-    char *line = malloc(size + 1);
-    if (line == NULL)
-        return 0;
-    memcpy(line, data, size);
-    line[size] = '\0';
+    char *line = fuzz_text(data, size);
     struct fl_request r;
     const char *reason = NULL;
     char msg[256] = "";

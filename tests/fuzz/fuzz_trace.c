@@ -12,13 +12,6 @@
 #include "fuzz.h"
 #include "trace.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return 0;
-}
-
 static void inside(const char *s, const char *line, size_t len)
 {
     if (s != NULL)
@@ -29,11 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 8192)
         return 0;
-    char *line = malloc(size + 1);
-    if (line == NULL)
-        return 0;
-    memcpy(line, data, size);
-    line[size] = '\0';
+    char *line = fuzz_text(data, size);
     struct trace_op op;
     char err[256] = "";
     int rc = trace_parse_line(line, size, &op, err, sizeof err);
