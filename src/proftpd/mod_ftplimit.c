@@ -763,32 +763,19 @@ static void on_session_usr2(const void *event_data, void *user_data)
     }
 }
 
-/* One engine call on the session, after re-declaring it once if the daemon
- * restarted since. -1 when it still cannot be reached. */
-static int engine_call(int (*call)(void *arg, fl_decision *d), void *arg,
-                       fl_decision *d)
+/* USER and PASS to the engine, after re-declaring the session once if the
+ * daemon restarted since. -1 when it still cannot be reached. */
+static int engine_login(const char *user, bool ok, const char *password, fl_decision *d)
 {
     if (!fs.declared && !redeclare())
         return -1;
-    if (call(arg, d) == 0)
+    if (fl_client_login(fs.c, user, ok, password, d) == 0)
         return 0;
     if (errno != ECONNRESET && errno != EPIPE && errno != ENOTCONN && errno != EPROTO)
         return -1;
     if (!redeclare())
         return -1;
-    return call(arg, d);
-}
-
-struct pass_args {
-    const char *user;
-    bool ok;
-    const char *password;
-};
-
-static int call_pass(void *arg, fl_decision *d)
-{
-    const struct pass_args *a = arg;
-    return fl_client_login(fs.c, a->user, a->ok, a->password, d);
+    return fl_client_login(fs.c, user, ok, password, d);
 }
 
 /* PASS, as ProFTPD decided it: the engine's login checks, or a failure
@@ -800,13 +787,13 @@ static void after_pass(cmd_rec *cmd, bool ok)
         return;
     /* Only an anonymous password matters (AnonRejectPasswords); no other
      * password ever leaves the session. */
-    struct pass_args a = {wire_text(cmd->tmp_pool, user, FL_USER_MAX), ok,
-                          session.anon_config != NULL
-                              ? wire_text(cmd->tmp_pool, cmd->arg, FL_PASS_MAX)
-                              : NULL};
+    const char *password = session.anon_config != NULL
+                               ? wire_text(cmd->tmp_pool, cmd->arg, FL_PASS_MAX)
+                               : NULL;
     fl_decision d;
     /* A session declared now is declared as it was before this PASS. */
-    int rc = engine_call(call_pass, &a, &d);
+    int rc =
+        engine_login(wire_text(cmd->tmp_pool, user, FL_USER_MAX), ok, password, &d);
     if (ok)
         fs.logged_in = true;
     else
