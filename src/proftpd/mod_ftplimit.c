@@ -842,9 +842,12 @@ static void on_session_exit(const void *event_data, void *user_data)
 static int connect_start(void)
 {
     const char *name = session.c->remote_name;
-    /* The DNS name, for DNS class items, when ProFTPD looked it up. */
+    /* The DNS name, for DNS class items, when ProFTPD looked it up; one the
+     * protocol cannot carry is left out rather than failing the CONNECT
+     * (whoever controls the reverse zone must not reach the fail mode). */
     if (name != NULL &&
-        (strcmp(name, fs.address) == 0 || strpbrk(name, " \r\n") != NULL))
+        (strcmp(name, fs.address) == 0 || strpbrk(name, " \r\n") != NULL ||
+         strlen(name) > FL_DNSNAME_MAX))
         name = NULL;
     return fl_client_connect_start(fs.c, fs.sid, fs.address, name);
 }
