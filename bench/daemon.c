@@ -2,13 +2,24 @@
  * bench/daemon.c - decisions through ftplimitd's socket, one `name value unit`
  * line per figure.
  *
- *   decisions_per_sec   CONNECT, USER and PASS requests answered per second,
- *                       two client processes (target 100000)
- *   lifecycles_per_sec  full sessions per second: a new connection, HELLO,
- *                       CONNECT, USER, PASS, CLOSE -- as a ProFTPD session
- *                       process would
- *   rtt_p50_us, rtt_p99_us  round trip of one decision request (p99 target
- *                       < 200)
+ *   decisions_per_sec   CONNECT, USER and PASS decisions answered per second
+ *                       (target 100000) by two client processes that each
+ *                       run one session after the other and talk as
+ *                       mod_ftplimit does: a new connection, HELLO and
+ *                       CONNECT in one write, USER and PASS in one write,
+ *                       then CLOSE and the connection closed
+ *   lifecycles_per_sec  those sessions per second
+ *   rtt_p50_us, rtt_p99_us, rtt_p999_us  round trip of one exchange (CONNECT,
+ *                       or USER+PASS) (p99 target < 200)
+ *   daemon_cpu_us_per_decision, daemon_capacity_per_core  ftplimitd's CPU
+ *                       time per decision in that run, and the decisions
+ *                       one core would make at that cost
+ *   loaded_decisions_per_sec, loaded_rtt_p50_us, loaded_rtt_p99_us  the
+ *                       same with SESSIONS sessions in flight in each
+ *                       client process, as a busy server's many session
+ *                       processes: throughput bought with queueing
+ *   unpipelined_decisions_per_sec  one session at a time, USER and PASS as
+ *                       two round trips: what pipelining saves
  *   persistent_decisions_per_sec  decisions on connections kept open (PASS
  *                       after PASS, MaxLoginAttempts none): the daemon's cost
  *                       without connection setup, to compare with the
@@ -17,12 +28,13 @@
  *                       echo server on a Unix socket: what the machine
  *                       allows at all
  *
- * Usage: bench/daemon [SECONDS]   (default 5). Runs $FTPLIMITD (default
- * src/daemon/ftplimitd) on a temporary socket.
+ * Usage: bench/daemon [SECONDS [SESSIONS]]   (defaults 5 and 4). Runs
+ * $FTPLIMITD (default src/daemon/ftplimitd) on a temporary socket.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,8 +176,8 @@ static double echo_roundtrips(const char *dir, double seconds)
     return (double)total / (elapsed < seconds ? seconds : elapsed);
 }
 
-/* One client process: lifecycles until the deadline; its round trips (in
- * ns, as uint32) and counts go to fd. */
+/* One client process: lifecycles until the deadline, one request per round
+ * trip; its round trips (in ns, as uint32) and counts go to fd. */
 static void run_client(const char *socket, int id, double seconds, int fd)
 {
     uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
@@ -214,15 +226,231 @@ static void run_client(const char *socket, int id, double seconds, int fd)
     free(rtt);
 }
 
+/* Send all of a short request; the socket's buffer is empty or nearly. */
+static void send_text(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    if (send(fd, text, len, MSG_NOSIGNAL) != (ssize_t)len)
+        die("send");
+}
+
+/* One session in flight on a client that runs many. */
+struct flight {
+    int fd;
+    bool login;   /* waiting for the USER and PASS answers (else CONNECT's) */
+    int awaiting; /* final lines still to come */
+    double t0;    /* when the exchange was sent */
+    size_t inlen;
+    char in[512];
+};
+
+static int dial_nonblocking(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket");
+    /* EAGAIN: the daemon's backlog is full for a moment. */
+    while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            die("connect");
+        usleep(100);
+    }
+    return fd;
+}
+
+/* A new session: connect, then HELLO and CONNECT in one write. */
+static void flight_start(struct flight *f, const char *path, int ep, unsigned k)
+{
+    char text[96];
+    snprintf(text, sizeof text, "HELLO %d\nCONNECT - 10.%u.%u.%u\n",
+             FL_PROTOCOL_VERSION, (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff);
+    f->fd = dial_nonblocking(path);
+    f->login = false;
+    f->awaiting = 2;
+    f->inlen = 0;
+    f->t0 = now_sec();
+    send_text(f->fd, text);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, f->fd, &ev) < 0)
+        die("epoll_ctl");
+}
+
+/* One client process with `sessions` sessions in flight until the deadline;
+ * its round trips (ns, as uint32) and counts go to fd as run_client's. */
+static void run_concurrent_client(const char *path, int id, int sessions,
+                                  double seconds, int fd)
+{
+    uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
+    struct flight *fl = calloc((size_t)sessions, sizeof *fl);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (rtt == NULL || fl == NULL || ep < 0)
+        die("client setup");
+    size_t n = 0;
+    unsigned long long lifecycles = 0, started = 0;
+    for (int i = 0; i < sessions; i++)
+        flight_start(&fl[i], path, ep, (unsigned)(started++ * CLIENTS + (unsigned)id));
+    double end = now_sec() + seconds;
+    while (now_sec() < end) {
+        struct epoll_event evs[64];
+        int ready = epoll_wait(ep, evs, 64, 1000);
+        if (ready < 0 && errno != EINTR)
+            die("epoll_wait");
+        for (int i = 0; i < ready; i++) {
+            struct flight *f = evs[i].data.ptr;
+            ssize_t r = read(f->fd, f->in + f->inlen, sizeof f->in - 1 - f->inlen);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN)
+                    continue;
+                fprintf(stderr, "bench: the daemon closed a session\n");
+                exit(1);
+            }
+            f->inlen += (size_t)r;
+            char *line = f->in, *lf;
+            while (f->awaiting > 0 &&
+                   (lf = memchr(line, '\n', f->inlen - (size_t)(line - f->in))) !=
+                       NULL) {
+                *lf = '\0';
+                bool hello = !f->login && f->awaiting == 2;
+                if (strncmp(line, hello ? "OK " : "ALLOW", hello ? 3 : 5) != 0) {
+                    fprintf(stderr, "bench: unexpected answer: %s\n", line);
+                    exit(1);
+                }
+                f->awaiting--;
+                line = lf + 1;
+            }
+            f->inlen -= (size_t)(line - f->in);
+            memmove(f->in, line, f->inlen);
+            if (f->awaiting > 0)
+                continue;
+            double t1 = now_sec();
+            if (n < MAX_SAMPLES)
+                rtt[n++] = (uint32_t)((t1 - f->t0) * 1e9);
+            if (!f->login) {
+                char text[64];
+                unsigned k = (unsigned)(lifecycles * CLIENTS + (unsigned)id);
+                snprintf(text, sizeof text, "USER user%u\nPASS ok pw\n", k % 5000);
+                f->login = true;
+                f->awaiting = 2;
+                f->t0 = t1;
+                send_text(f->fd, text);
+            } else {
+                send_text(f->fd, "CLOSE\n");
+                close(f->fd);
+                lifecycles++;
+                flight_start(f, path, ep,
+                             (unsigned)(started++ * CLIENTS + (unsigned)id));
+            }
+        }
+    }
+    for (int i = 0; i < sessions; i++)
+        close(fl[i].fd);
+    close(ep);
+    free(fl);
+    if (write(fd, &lifecycles, sizeof lifecycles) != sizeof lifecycles ||
+        write(fd, &n, sizeof n) != sizeof n)
+        die("write");
+    for (size_t off = 0; off < n * sizeof *rtt;) {
+        ssize_t w = write(fd, (char *)rtt + off, n * sizeof *rtt - off);
+        if (w <= 0)
+            die("write");
+        off += (size_t)w;
+    }
+    free(rtt);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
 }
 
+struct run {
+    double decisions_per_sec, lifecycles_per_sec, p50_us, p99_us, p999_us;
+    double daemon_cpu_us; /* the daemon's CPU time per decision */
+};
+
+/* Nanoseconds the process has spent on a CPU, user and system, from
+ * /proc/PID/schedstat; 0 when unknown. */
+static unsigned long long cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long ns = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%llu", &ns) != 1)
+            ns = 0;
+        fclose(f);
+    }
+    return ns;
+}
+
+/* Two client processes doing lifecycles for `seconds`: with `sessions` in
+ * flight each, or, when sessions is 0, one at a time without pipelining
+ * (run_client). */
+static void lifecycle_run(const char *socket, pid_t daemon_pid, int sessions,
+                          double seconds, struct run *out)
+{
+    int pipes[CLIENTS][2];
+    pid_t pids[CLIENTS];
+    unsigned long long cpu0 = cpu_ns(daemon_pid);
+    double t0 = now_sec();
+    for (int i = 0; i < CLIENTS; i++) {
+        if (pipe(pipes[i]) < 0)
+            die("pipe");
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(pipes[i][0]);
+            if (sessions > 0)
+                run_concurrent_client(socket, i, sessions, seconds, pipes[i][1]);
+            else
+                run_client(socket, i, seconds, pipes[i][1]);
+            _exit(0);
+        }
+        close(pipes[i][1]);
+    }
+    uint32_t *all = malloc((size_t)CLIENTS * MAX_SAMPLES * sizeof *all);
+    size_t total = 0;
+    unsigned long long lifecycles = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        unsigned long long l;
+        size_t n;
+        if (all == NULL || read_all(pipes[i][0], &l, sizeof l) < 0 ||
+            read_all(pipes[i][0], &n, sizeof n) < 0 ||
+            read_all(pipes[i][0], all + total, n * sizeof *all) < 0)
+            die("read results");
+        lifecycles += l;
+        total += n;
+        close(pipes[i][0]);
+        waitpid(pids[i], NULL, 0);
+    }
+    double elapsed = now_sec() - t0;
+    unsigned long long cpu = cpu_ns(daemon_pid) - cpu0;
+    if (total == 0) {
+        fprintf(stderr, "bench: no round trip completed\n");
+        exit(1);
+    }
+    qsort(all, total, sizeof *all, cmp_u32);
+    /* CONNECT, USER and PASS: three decisions a session. */
+    out->decisions_per_sec = 3.0 * (double)lifecycles / elapsed;
+    out->lifecycles_per_sec = (double)lifecycles / elapsed;
+    out->p50_us = all[total / 2] / 1000.0;
+    out->p99_us = all[total * 99 / 100] / 1000.0;
+    out->p999_us = all[total * 999 / 1000] / 1000.0;
+    out->daemon_cpu_us = (double)cpu / 1e3 / (3.0 * (double)lifecycles);
+    free(all);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 5.0;
+    int sessions = argc > 2 ? atoi(argv[2]) : 4;
+    if (seconds <= 0 || sessions < 1 || sessions > 4096) {
+        fprintf(stderr, "usage: bench/daemon [SECONDS [SESSIONS]]\n");
+        return 2;
+    }
     const char *daemon_bin = getenv("FTPLIMITD");
     if (daemon_bin == NULL)
         daemon_bin = "src/daemon/ftplimitd";
@@ -261,38 +489,13 @@ int main(int argc, char **argv)
     }
     fl_client_free(probe);
 
+    struct run paced, loaded, unpipelined;
+    lifecycle_run(socket, daemon_pid, 1, seconds, &paced);
+    lifecycle_run(socket, daemon_pid, sessions, seconds, &loaded);
+    lifecycle_run(socket, daemon_pid, 0, seconds, &unpipelined);
+
     int pipes[CLIENTS][2];
     pid_t pids[CLIENTS];
-    double t0 = now_sec();
-    for (int i = 0; i < CLIENTS; i++) {
-        if (pipe(pipes[i]) < 0)
-            die("pipe");
-        pids[i] = fork();
-        if (pids[i] == 0) {
-            close(pipes[i][0]);
-            run_client(socket, i, seconds, pipes[i][1]);
-            _exit(0);
-        }
-        close(pipes[i][1]);
-    }
-
-    uint32_t *all = malloc((size_t)CLIENTS * MAX_SAMPLES * sizeof *all);
-    size_t total = 0;
-    unsigned long long lifecycles = 0;
-    for (int i = 0; i < CLIENTS; i++) {
-        unsigned long long l;
-        size_t n;
-        if (all == NULL || read_all(pipes[i][0], &l, sizeof l) < 0 ||
-            read_all(pipes[i][0], &n, sizeof n) < 0 ||
-            read_all(pipes[i][0], all + total, n * sizeof *all) < 0)
-            die("read results");
-        lifecycles += l;
-        total += n;
-        close(pipes[i][0]);
-        waitpid(pids[i], NULL, 0);
-    }
-    double elapsed = now_sec() - t0;
-
     /* Then decisions on connections kept open. */
     double t1 = now_sec();
     for (int i = 0; i < CLIENTS; i++) {
@@ -320,16 +523,22 @@ int main(int argc, char **argv)
     waitpid(daemon_pid, NULL, 0);
     double echo = echo_roundtrips(dir, seconds);
 
-    qsort(all, total, sizeof *all, cmp_u32);
-    printf("decisions_per_sec %.0f decisions/s\n", (double)total / elapsed);
-    printf("lifecycles_per_sec %.0f lifecycles/s\n", (double)lifecycles / elapsed);
-    printf("rtt_p50_us %.1f us\n", all[total / 2] / 1000.0);
-    printf("rtt_p99_us %.1f us\n", all[total * 99 / 100] / 1000.0);
-    printf("rtt_p999_us %.1f us\n", all[total * 999 / 1000] / 1000.0);
+    printf("decisions_per_sec %.0f decisions/s\n", paced.decisions_per_sec);
+    printf("lifecycles_per_sec %.0f lifecycles/s\n", paced.lifecycles_per_sec);
+    printf("rtt_p50_us %.1f us\n", paced.p50_us);
+    printf("rtt_p99_us %.1f us\n", paced.p99_us);
+    printf("rtt_p999_us %.1f us\n", paced.p999_us);
+    printf("daemon_cpu_us_per_decision %.2f us\n", paced.daemon_cpu_us);
+    printf("daemon_capacity_per_core %.0f decisions/s\n", 1e6 / paced.daemon_cpu_us);
+    printf("loaded_sessions_in_flight %d sessions\n", sessions * CLIENTS);
+    printf("loaded_decisions_per_sec %.0f decisions/s\n", loaded.decisions_per_sec);
+    printf("loaded_rtt_p50_us %.1f us\n", loaded.p50_us);
+    printf("loaded_rtt_p99_us %.1f us\n", loaded.p99_us);
+    printf("unpipelined_decisions_per_sec %.0f decisions/s\n",
+           unpipelined.decisions_per_sec);
     printf("persistent_decisions_per_sec %.0f decisions/s\n",
            (double)persistent / persistent_elapsed);
     printf("echo_roundtrips_per_sec %.0f roundtrips/s\n", echo);
-    free(all);
     remove(policy);
     remove(socket);
     remove(log);

@@ -1109,6 +1109,26 @@ START_TEST(test_user_and_pass_in_one_round_trip)
 }
 END_TEST
 
+/* The answers to requests that came in one read leave in one write: a
+ * session that pipelines USER and PASS is woken once, with both. */
+START_TEST(test_the_answers_to_pipelined_requests_leave_together)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 2\n", NULL);
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nCONNECT s1 10.0.0.1\nUSER alice\nPASS ok\n");
+    static const char expected[] = "OK 1 ftplimitd/" PACKAGE_VERSION "\n"
+                                   "ALLOW s1 -\nALLOW\nALLOW\n";
+    char buf[512];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, expected);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_connect_in_two_halves)
 {
     tdaemon_start(&D, "MaxConnectionsPerHost 1 \"one at a time\"\n", NULL);
@@ -1256,6 +1276,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(
         tc, test_a_session_let_in_while_the_daemon_was_away_is_declared_and_classified);
     tcase_add_test(tc, test_user_and_pass_in_one_round_trip);
+    tcase_add_test(tc, test_the_answers_to_pipelined_requests_leave_together);
     tcase_add_test(tc, test_connect_in_two_halves);
     tcase_add_test(tc, test_ten_thousand_user_names_from_one_host_leave_nothing_behind);
     tcase_add_test(tc, test_sigpipe_and_clients_that_vanish_mid_reply_are_not_fatal);

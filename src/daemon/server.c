@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #define SESSION_QUEUE_MAX (256 * 1024) /* bytes a session client may leave unread */
 #define WATCH_QUEUE_LINES 4096         /* events queued for a watcher */
 #define MAX_EVENTS 64
+#define FLUSH_LINES 64 /* queued lines written by one sendmsg */
 
 enum conn_state {
     C_NEW,     /* before HELLO */
@@ -176,12 +178,27 @@ static void conn_flush(struct server *srv, struct conn *c)
                 want_write(srv, c, true);
             return;
         }
-        struct out_line *l = c->out_head;
-        ssize_t n = send(c->fd, l->data + l->off, l->len - l->off, MSG_NOSIGNAL);
+        /* Every queued line in one system call: the answers to pipelined
+         * requests reach the client together, and wake it once. */
+        struct iovec iov[FLUSH_LINES];
+        struct msghdr msg = {.msg_iov = iov};
+        for (struct out_line *l = c->out_head;
+             l != NULL && msg.msg_iovlen < FLUSH_LINES; l = l->next)
+            iov[msg.msg_iovlen++] = (struct iovec){.iov_base = l->data + l->off,
+                                                   .iov_len = l->len - l->off};
+        ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (n > 0) {
-            l->off += (size_t)n;
-            if (l->off == l->len)
+            size_t sent = (size_t)n;
+            while (sent > 0) {
+                struct out_line *l = c->out_head;
+                size_t left = l->len - l->off;
+                if (sent < left) {
+                    l->off += sent;
+                    break;
+                }
+                sent -= left;
                 out_pop(c);
+            }
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             want_write(srv, c, true);
             return;
@@ -368,51 +385,52 @@ static void bury(void)
 
 static void read_client(struct server *srv, struct conn *c);
 
-static void accept_clients(struct server *srv)
+/* One connection per turn of the loop: epoll is level-triggered and says
+ * again that more wait, so a burst is still taken in full, and the common
+ * case -- one client connecting -- costs no accept() that fails. */
+static void accept_client(struct server *srv)
 {
-    for (;;) {
-        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR)
-                continue;
-            if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
-                /* Out of descriptors: take the connection and drop it,
-                 * rather than spin on a listening socket that stays ready. */
-                close(spare_fd);
-                fd = accept(srv->listen_fd, NULL, NULL);
-                if (fd >= 0)
-                    close(fd);
-                spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                log_msg(LOG_WARNING, "out of file descriptors: a client was refused");
-                continue;
-            }
-            return; /* EAGAIN, or an error worth no more than a retry */
+    int fd;
+    do
+        fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+            /* Out of descriptors: take the connection and drop it, rather
+             * than spin on a listening socket that stays ready. */
+            close(spare_fd);
+            fd = accept(srv->listen_fd, NULL, NULL);
+            if (fd >= 0)
+                close(fd);
+            spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            log_msg(LOG_WARNING, "out of file descriptors: a client was refused");
         }
-        struct conn *c = calloc(1, sizeof *c);
-        socklen_t len = sizeof c->cred;
-        if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->state = C_NEW;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = srv->conns;
-        if (srv->conns != NULL)
-            srv->conns->prev = c;
-        srv->conns = c;
-        srv->nconns++;
-        srv->connections_total++;
-        /* A client writes as soon as it is connected (HELLO and its first
-         * request): read now, not one more turn of the loop later. */
-        read_client(srv, c);
+        return; /* EAGAIN, or an error worth no more than a retry */
     }
+    struct conn *c = calloc(1, sizeof *c);
+    socklen_t len = sizeof c->cred;
+    if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+        free(c);
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->state = C_NEW;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = srv->conns;
+    if (srv->conns != NULL)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    srv->connections_total++;
+    /* A client writes as soon as it is connected (HELLO and its first
+     * request): read now, not one more turn of the loop later. */
+    read_client(srv, c);
 }
 
 /* --- requests --------------------------------------------------------------- */
@@ -858,7 +876,7 @@ int server_run(struct server *srv)
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
             if (tag == &tag_listen) {
-                accept_clients(srv);
+                accept_client(srv);
             } else if (tag == &tag_signal) {
                 handle_signals(srv);
             } else {
