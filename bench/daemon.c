@@ -77,6 +77,16 @@ static int read_all(int fd, void *buf, size_t len)
     return 0;
 }
 
+static void write_all(int fd, const void *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, (const char *)buf + off, len - off);
+        if (w <= 0)
+            die("write");
+        off += (size_t)w;
+    }
+}
+
 /* Decisions on one connection kept open: PASS bad after PASS bad. */
 static void run_persistent_client(const char *socket, int id, double seconds, int fd)
 {
@@ -95,8 +105,7 @@ static void run_persistent_client(const char *socket, int id, double seconds, in
         n++;
     }
     fl_client_free(c);
-    if (write(fd, &n, sizeof n) != sizeof n)
-        die("write");
+    write_all(fd, &n, sizeof n);
 }
 
 /* The floor: round trips against an echo server doing nothing else. */
@@ -127,8 +136,7 @@ static double echo_roundtrips(const char *dir, double seconds)
                     die("echo");
                 n++;
             }
-            if (write(pipes[k][1], &n, sizeof n) != sizeof n)
-                die("write");
+            write_all(pipes[k][1], &n, sizeof n);
             _exit(0);
         }
         close(pipes[k][1]);
@@ -176,6 +184,16 @@ static double echo_roundtrips(const char *dir, double seconds)
     return (double)total / (elapsed < seconds ? seconds : elapsed);
 }
 
+/* A client's figures to the parent (see lifecycle_run): lifecycles, then n
+ * round trips in ns. Frees rtt. */
+static void report(int fd, unsigned long long lifecycles, uint32_t *rtt, size_t n)
+{
+    write_all(fd, &lifecycles, sizeof lifecycles);
+    write_all(fd, &n, sizeof n);
+    write_all(fd, rtt, n * sizeof *rtt);
+    free(rtt);
+}
+
 /* One client process: lifecycles until the deadline, one request per round
  * trip; its round trips (in ns, as uint32) and counts go to fd. */
 static void run_client(const char *socket, int id, double seconds, int fd)
@@ -214,16 +232,7 @@ static void run_client(const char *socket, int id, double seconds, int fd)
         fl_client_free(c);
         lifecycles++;
     }
-    if (write(fd, &lifecycles, sizeof lifecycles) != sizeof lifecycles ||
-        write(fd, &n, sizeof n) != sizeof n)
-        die("write");
-    for (size_t off = 0; off < n * sizeof *rtt;) {
-        ssize_t w = write(fd, (char *)rtt + off, n * sizeof *rtt - off);
-        if (w <= 0)
-            die("write");
-        off += (size_t)w;
-    }
-    free(rtt);
+    report(fd, lifecycles, rtt, n);
 }
 
 /* Send all of a short request; the socket's buffer is empty or nearly. */
@@ -237,6 +246,7 @@ static void send_text(int fd, const char *text)
 /* One session in flight on a client that runs many. */
 struct flight {
     int fd;
+    unsigned k;   /* the session's number: its address and user */
     bool login;   /* waiting for the USER and PASS answers (else CONNECT's) */
     int awaiting; /* final lines still to come */
     double t0;    /* when the exchange was sent */
@@ -267,6 +277,7 @@ static void flight_start(struct flight *f, const char *path, int ep, unsigned k)
     snprintf(text, sizeof text, "HELLO %d\nCONNECT - 10.%u.%u.%u\n",
              FL_PROTOCOL_VERSION, (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff);
     f->fd = dial_nonblocking(path);
+    f->k = k;
     f->login = false;
     f->awaiting = 2;
     f->inlen = 0;
@@ -329,8 +340,7 @@ static void run_concurrent_client(const char *path, int id, int sessions,
                 rtt[n++] = (uint32_t)((t1 - f->t0) * 1e9);
             if (!f->login) {
                 char text[64];
-                unsigned k = (unsigned)(lifecycles * CLIENTS + (unsigned)id);
-                snprintf(text, sizeof text, "USER user%u\nPASS ok pw\n", k % 5000);
+                snprintf(text, sizeof text, "USER user%u\nPASS ok pw\n", f->k % 5000);
                 f->login = true;
                 f->awaiting = 2;
                 f->t0 = t1;
@@ -348,16 +358,7 @@ static void run_concurrent_client(const char *path, int id, int sessions,
         close(fl[i].fd);
     close(ep);
     free(fl);
-    if (write(fd, &lifecycles, sizeof lifecycles) != sizeof lifecycles ||
-        write(fd, &n, sizeof n) != sizeof n)
-        die("write");
-    for (size_t off = 0; off < n * sizeof *rtt;) {
-        ssize_t w = write(fd, (char *)rtt + off, n * sizeof *rtt - off);
-        if (w <= 0)
-            die("write");
-        off += (size_t)w;
-    }
-    free(rtt);
+    report(fd, lifecycles, rtt, n);
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -37,12 +37,6 @@ static void teardown(void)
     tenv_stop(&T);
 }
 
-static void log_to_trail(void *arg, int priority, const char *msg)
-{
-    (void)priority;
-    trail_add(arg, msg);
-}
-
 static void sleep_ms(int ms)
 {
     nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L},
@@ -243,7 +237,7 @@ START_TEST(test_exec_is_killed_with_its_process_group_after_exec_timeout)
                     "OnEvent mod_auth.* exec @DIR@/sleeper.sh\n",
                     prepare_sleeper);
     trail_reset(&LOG);
-    fl_engine_set_log(T.e, log_to_trail, &LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
     refuse_second("a", "b", "192.0.2.1", "u");
     ck_assert_int_eq(stats().running, 1);
     /* Wait (real time, engine clock still) for the program to start its
@@ -311,7 +305,7 @@ START_TEST(test_a_program_that_cannot_run_is_reported_once_and_tried_again)
                     "OnEvent mod_auth.max-clients-per-host exec @DIR@/touch.sh %s\n",
                     prepare_touch);
     trail_reset(&LOG);
-    fl_engine_set_log(T.e, log_to_trail, &LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
     char *script = path_in("touch.sh"), *moved = path_in("touch.sh.away");
     ck_assert_int_eq(rename(script, moved), 0);
     ck_assert_int_eq(t_login(&T, "a", "192.0.2.1", "u", NULL), FL_ALLOW);
@@ -499,7 +493,7 @@ START_TEST(test_an_unwritable_jsonl_file_is_reported_once_retried_and_recovers)
 {
     tenv_start(&T, "MaxClientsPerHost 1\n");
     trail_reset(&LOG);
-    fl_engine_set_log(T.e, log_to_trail, &LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
     ck_assert_int_eq(
         tenv_reload(
             &T, "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl later/events.jsonl\n"),
@@ -526,7 +520,7 @@ START_TEST(test_a_full_disk_is_reported_once_and_never_fatal)
 {
     tenv_start(&T, "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl /dev/full\n");
     trail_reset(&LOG);
-    fl_engine_set_log(T.e, log_to_trail, &LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
     for (int i = 0; i < 3; i++) {
         char a[8], b[8], addr[32];
         snprintf(a, sizeof a, "a%d", i);

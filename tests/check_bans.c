@@ -27,17 +27,11 @@ static void teardown(void)
     tenv_stop(&T);
 }
 
-static void log_to_trail(void *arg, int priority, const char *msg)
-{
-    (void)priority;
-    trail_add(arg, msg);
-}
-
 static void start(const char *policy)
 {
     tenv_start(&T, policy);
     trail_reset(&LOG);
-    fl_engine_set_log(T.e, log_to_trail, &LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
 }
 
 /* Let time pass and fire what fell due. */
@@ -563,7 +557,7 @@ START_TEST(test_the_ban_table_is_saved_at_shutdown_and_bad_lines_are_skipped)
     tenv second;
     tenv_start(&second, NULL);
     trail log = {{0}};
-    fl_engine_set_log(second.e, log_to_trail, &log);
+    fl_engine_set_log(second.e, trail_log, &log);
     char policy[8192];
     snprintf(policy, sizeof policy, "BanTable %s\n", path);
     ck_assert_int_eq(tenv_reload(&second, policy), 0);

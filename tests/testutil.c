@@ -23,6 +23,12 @@ void trail_reset(trail *t)
     t->text[0] = '\0';
 }
 
+void trail_log(void *arg, int priority, const char *line)
+{
+    (void)priority;
+    trail_add(arg, line);
+}
+
 void mark_cb1(const void *event_data, void *user_data)
 {
     (void)event_data;

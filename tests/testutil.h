@@ -14,6 +14,8 @@ typedef struct trail {
 
 void trail_add(trail *t, const char *word);
 void trail_reset(trail *t);
+/* An fl_engine_set_log function: each log line is added to the trail arg. */
+void trail_log(void *arg, int priority, const char *line);
 
 /* A tag a listener appends to a trail when it is called. */
 typedef struct mark {
