@@ -428,6 +428,123 @@ START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buck
 }
 END_TEST
 
+/* --- how full the tables get ---------------------------------------------- */
+
+static unsigned buckets_of(const UT_hash_handle *hh)
+{
+    return hh != NULL ? hh->tbl->num_buckets : 0;
+}
+
+static void login_many(int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        char sid[16], addr[32], user[16];
+        snprintf(sid, sizeof sid, "s%d", i);
+        snprintf(addr, sizeof addr, "10.%d.%d.1", i / 256 % 256, i % 256);
+        snprintf(user, sizeof user, "u%d", i);
+        ck_assert_int_eq(t_login(&T, sid, addr, user, NULL), FL_ALLOW);
+    }
+}
+
+START_TEST(test_lookup_tables_keep_at_most_one_entry_per_bucket)
+{
+    enum { N = 3000 };
+    tenv_start(&T, "MaxClientsPerNetwork 100000 24 64\n");
+    login_many(0, N);
+    const struct fl_tables *t = &T.e->t;
+    /* Searched at each login: no more entries than buckets. */
+    ck_assert_uint_ge(buckets_of(&t->hosts->hh), N);
+    ck_assert_uint_ge(buckets_of(&t->users->hh), N);
+    ck_assert_uint_ge(buckets_of(&t->user_hosts->hh), N);
+    ck_assert_uint_ge(buckets_of(&t->networks->hh), HASH_COUNT(t->networks));
+    /* ... and no more than twice as many buckets. */
+    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 2 * N);
+    /* Reached by pointer: up to four sessions per bucket. */
+    ck_assert_uint_ge(4 * buckets_of(&t->sessions->hh), N);
+    ck_assert_uint_lt(buckets_of(&t->sessions->hh), N);
+}
+END_TEST
+
+START_TEST(test_churn_at_a_steady_count_does_not_grow_the_tables)
+{
+    enum { N = 2000, ROUNDS = 20 };
+    tenv_start(&T, NULL);
+    login_many(0, N);
+    const struct fl_tables *t = &T.e->t;
+    unsigned sessions = buckets_of(&t->sessions->hh), hosts = buckets_of(&t->hosts->hh);
+    unsigned users = buckets_of(&t->users->hh);
+    /* Close and open every session again, many times over. */
+    for (int r = 1; r <= ROUNDS; r++)
+        for (int i = 0; i < N; i++) {
+            char sid[16];
+            snprintf(sid, sizeof sid, "s%d", i);
+            t_close(&T, sid);
+            login_many(i, i + 1);
+        }
+    ck_assert_uint_eq(HASH_COUNT(t->sessions), N);
+    ck_assert_uint_eq(buckets_of(&t->sessions->hh), sessions);
+    ck_assert_uint_eq(buckets_of(&t->hosts->hh), hosts);
+    ck_assert_uint_eq(buckets_of(&t->users->hh), users);
+}
+END_TEST
+
+/* More entries than buckets in a table searched at login. */
+static bool overfull(const UT_hash_handle *hh)
+{
+    return hh != NULL && hh->tbl->num_items > hh->tbl->num_buckets;
+}
+
+static bool any_overfull(void)
+{
+    const struct fl_tables *t = &T.e->t;
+    return overfull(&t->hosts->hh) || overfull(&t->users->hh) ||
+           overfull(&t->user_hosts->hh);
+}
+
+START_TEST(test_a_table_that_cannot_double_for_want_of_memory_still_takes_the_entry)
+{
+    tenv_start(&T, NULL);
+    login_many(0, 32); /* the tables start with 32 buckets: a 33rd entry doubles */
+    ck_assert(!any_overfull());
+    /* Fail each allocation of a 33rd login in turn: among them are the new
+     * bucket arrays, and the login goes through without them. */
+    bool in_without_doubling = false;
+    fl_connect_info ci = {.sid = "x"};
+    ck_assert_int_eq(fl_addr_parse("10.1.0.1", &ci.addr), 0);
+    for (long n = 1;; n++) {
+        fl_session *s;
+        fl_fault_fail_alloc_at(n);
+        ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+        bool in = false;
+        if (s != NULL && fl_user(T.e, s, "u-x", &D) == 0) {
+            ck_assert_int_eq(fl_pass(T.e, s, true, NULL, &D), 0);
+            in = D.verdict == FL_ALLOW;
+            if (!in)
+                ck_assert_str_eq(D.limit, "OutOfMemory");
+        } else if (s != NULL) {
+            ck_assert_int_eq(errno, ENOMEM);
+            fl_close(T.e, s);
+        } else {
+            ck_assert_str_eq(D.limit, "OutOfMemory");
+        }
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        if (in) {
+            ck_assert_int_eq(user_clients(&T, "u-x"), 1);
+            ck_assert_int_eq(host_clients(&T, "10.1.0.1"), 1);
+            in_without_doubling |= fired && any_overfull();
+            fl_close(T.e, fl_session_find(T.e, "x"));
+        }
+        if (!fired)
+            break;
+    }
+    ck_assert(in_without_doubling);
+    /* With memory back, the next entries double what was left overfull. */
+    login_many(32, 40);
+    ck_assert(!any_overfull());
+}
+END_TEST
+
 /* --- the daemon's access rules --------------------------------------------- */
 
 START_TEST(test_access_defaults_to_root_and_the_daemons_own_user)
@@ -490,6 +607,10 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
     tcase_add_test(
         tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);
+    tcase_add_test(tc, test_lookup_tables_keep_at_most_one_entry_per_bucket);
+    tcase_add_test(tc, test_churn_at_a_steady_count_does_not_grow_the_tables);
+    tcase_add_test(
+        tc, test_a_table_that_cannot_double_for_want_of_memory_still_takes_the_entry);
     tcase_add_test(tc, test_access_defaults_to_root_and_the_daemons_own_user);
     tcase_add_test(tc, test_access_follows_the_allow_directives);
     suite_add_tcase(s, tc);

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,11 +36,9 @@ struct fl_client {
     int fd;
     char *path;
     int timeout_ms;
-    char in[READ_BUF];
     size_t inlen;
     fl_client_event_fn on_event;
     void *on_event_arg;
-    char error[512];
     bool hello_unsent;    /* HELLO goes out with the first request */
     bool hello_pending;   /* HELLO sent, its answer not yet read */
     bool connect_pending; /* fl_client_connect_start() sent, not finished */
@@ -53,6 +52,12 @@ struct fl_client {
     char *user;
     bool authenticated;
     int failed;
+
+    /* Last: a new client zeroes what is above and error's first byte, not
+     * these 16 KiB (in a freshly forked session process, each page written
+     * is a page fault). */
+    char error[512];
+    char in[READ_BUF];
 };
 
 static long long now_ms(void)
@@ -433,9 +438,11 @@ fl_client *fl_client_open(const char *path, int timeout_ms)
         errno = EINVAL;
         return NULL;
     }
-    fl_client *c = fl_calloc(1, sizeof *c);
+    fl_client *c = fl_malloc(sizeof *c);
     if (c == NULL)
         return NULL;
+    memset(c, 0, offsetof(fl_client, error));
+    c->error[0] = '\0';
     c->fd = -1;
     c->timeout_ms = timeout_ms;
     c->path = fl_strdup(path);

@@ -33,15 +33,42 @@ void fl_tables_init(fl_engine *e)
     e->t.sweep_timer = -1;
 }
 
-/* Add item under key with hash hv; on failure free item, set errno to
- * ENOMEM and return NULL from the calling function. */
-#define TABLE_INSERT_OR_FAIL(head, item, keyptr, keylen, hv)                           \
+/*
+ * How full a table gets before its buckets double. uthash alone doubles a
+ * table only when one chain reaches HASH_BKT_CAPACITY_THRESH (10): the
+ * tables then sit at about three entries per bucket, and each entry walked
+ * in a lookup is a cache miss. The tables a login searches (hosts, users,
+ * pairs, networks, ...) double instead when they hold more entries than
+ * buckets: a lookup walks 1.5 entries on average, for 16 bytes of bucket
+ * per entry at most. The sessions table is reached through pointers, and
+ * searched only for a caller's duplicate id: four per bucket is enough.
+ *
+ * uthash's own trigger stays, raised to a chain of 64: with a keyed hash a
+ * long chain is bad luck, not an attack, and doubling a whole table for it
+ * would only grow the table under churn, as its chains come and go.
+ */
+#define LOOKUP_LOAD 1
+#define SESSIONS_LOAD 4
+#undef HASH_BKT_CAPACITY_THRESH
+#define HASH_BKT_CAPACITY_THRESH 64U
+
+/* Add item under key with hash hv, then double the buckets if the table
+ * holds more than load entries per bucket (a doubling that fails for want
+ * of memory leaves the table as it was). On failure to add, free item, set
+ * errno to ENOMEM and return NULL from the calling function. */
+#define TABLE_INSERT_OR_FAIL(head, item, keyptr, keylen, hv, load)                     \
     do {                                                                               \
         HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, keyptr, keylen, hv, item);               \
         if (!FL_HASH_ADDED(item)) {                                                    \
             fl_free(item);                                                             \
             errno = ENOMEM;                                                            \
             return NULL;                                                               \
+        }                                                                              \
+        UT_hash_table *tbl_ = (head)->hh.tbl;                                          \
+        if (tbl_->num_items > tbl_->num_buckets * (unsigned)(load)) {                  \
+            int oomed_ = 0;                                                            \
+            HASH_EXPAND_BUCKETS(hh, tbl_, oomed_);                                     \
+            (void)oomed_;                                                              \
         }                                                                              \
     } while (0)
 
@@ -143,7 +170,7 @@ fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
     if (h == NULL)
         return NULL;
     h->addr = *addr;
-    TABLE_INSERT_OR_FAIL(e->t.hosts, h, &h->addr, sizeof h->addr, hv);
+    TABLE_INSERT_OR_FAIL(e->t.hosts, h, &h->addr, sizeof h->addr, hv, LOOKUP_LOAD);
     return h;
 }
 
@@ -195,7 +222,7 @@ fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsign
     if (u == NULL)
         return NULL;
     memcpy(u->name, name, len);
-    TABLE_INSERT_OR_FAIL(e->t.users, u, u->name, len, hv);
+    TABLE_INSERT_OR_FAIL(e->t.users, u, u->name, len, hv, LOOKUP_LOAD);
     return u;
 }
 
@@ -230,7 +257,8 @@ fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
         return NULL;
     uh->key.user = u;
     uh->key.host = h;
-    TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv);
+    TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv,
+                         LOOKUP_LOAD);
     u->nhosts++;
     u->recent = uh;
     return uh;
@@ -267,7 +295,7 @@ fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned h
     if (c == NULL)
         return NULL;
     memcpy(c->name, name, len);
-    TABLE_INSERT_OR_FAIL(e->t.classes, c, c->name, len, hv);
+    TABLE_INSERT_OR_FAIL(e->t.classes, c, c->name, len, hv, LOOKUP_LOAD);
     return c;
 }
 
@@ -308,7 +336,7 @@ fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
     if (n == NULL)
         return NULL;
     memcpy(n->key, key, FL_NET_KEY_LEN);
-    TABLE_INSERT_OR_FAIL(e->t.networks, n, n->key, FL_NET_KEY_LEN, hv);
+    TABLE_INSERT_OR_FAIL(e->t.networks, n, n->key, FL_NET_KEY_LEN, hv, LOOKUP_LOAD);
     return n;
 }
 
@@ -337,7 +365,7 @@ fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv)
     if (c == NULL)
         return NULL;
     memcpy(c->code, code, 2);
-    TABLE_INSERT_OR_FAIL(e->t.countries, c, c->code, 2, hv);
+    TABLE_INSERT_OR_FAIL(e->t.countries, c, c->code, 2, hv, LOOKUP_LOAD);
     return c;
 }
 
@@ -366,7 +394,7 @@ fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigne
     if (s == NULL)
         return NULL;
     memcpy(s->sid, sid, len);
-    TABLE_INSERT_OR_FAIL(e->t.sessions, s, s->sid, len, hv);
+    TABLE_INSERT_OR_FAIL(e->t.sessions, s, s->sid, len, hv, SESSIONS_LOAD);
     return s;
 }
 

@@ -659,10 +659,12 @@ static struct {
     const char *socket;
     char sid[64];
     char address[64];
-    bool declared;  /* the daemon knows the session */
-    bool logged_in; /* its PASS succeeded */
-    int failed;     /* failed PASS */
-    bool told;      /* the fail mode was logged */
+    bool active;     /* a session the engine limits */
+    bool connecting; /* CONNECT sent, its answer not yet read */
+    bool declared;   /* the daemon knows the session */
+    bool logged_in;  /* its PASS succeeded */
+    int failed;      /* failed PASS */
+    bool told;       /* the fail mode was logged */
 } fs;
 
 /* An event of the engine, generated again on ProFTPD's bus with the
@@ -750,6 +752,8 @@ static void on_session_usr2(const void *event_data, void *user_data)
 {
     (void)event_data;
     (void)user_data;
+    if (!fs.active)
+        return; /* the master, or a session with FtpLimitEngine off */
     if (fs.declared && fl_client_fd(fs.c) >= 0) {
         struct pollfd p = {.fd = fl_client_fd(fs.c), .events = POLLIN};
         if (poll(&p, 1, 0) == 0)
@@ -868,6 +872,9 @@ static void on_connected(const void *event_data, void *user_data)
 {
     (void)event_data;
     (void)user_data;
+    if (!fs.connecting)
+        return;
+    fs.connecting = false;
     fl_decision d;
     if (fl_client_connect_finish(fs.c, &d) < 0) {
         connect_unreachable();
@@ -890,9 +897,7 @@ static int ftplimit_sess_init(void)
      * sessions, the time across pid reuse. */
     snprintf(fs.sid, sizeof fs.sid, "p%ld.%llu", (long)getpid(),
              (unsigned long long)session.connect_time_ms);
-    pr_event_register(&ftplimit_module, "core.exit", on_session_exit, NULL);
-    pr_event_unregister(&ftplimit_module, "core.signal.USR2", on_master_usr2);
-    pr_event_register(&ftplimit_module, "core.signal.USR2", on_session_usr2, NULL);
+    fs.active = true;
 
     /* CONNECT goes out now; its answer is read at core.connected, so that
      * the daemon decides while the other modules set the session up (a
@@ -904,16 +909,23 @@ static int ftplimit_sess_init(void)
         connect_unreachable();
         return 0;
     }
-    pr_event_register(&ftplimit_module, "core.connected", on_connected, NULL);
+    fs.connecting = true;
     return 0;
 }
 
+/* The session's handlers are registered here too, in the master, and do
+ * nothing until a session is active: registering them in each session
+ * process would write to pages it shares with the master (page faults on
+ * the path to the banner). */
 static int ftplimit_init(void)
 {
     pr_event_register(&ftplimit_module, "core.postparse", on_postparse, NULL);
     pr_event_register(&ftplimit_module, "core.startup", on_startup, NULL);
     pr_event_register(&ftplimit_module, "core.shutdown", on_shutdown, NULL);
     pr_event_register(&ftplimit_module, "core.signal.USR2", on_master_usr2, NULL);
+    pr_event_register(&ftplimit_module, "core.signal.USR2", on_session_usr2, NULL);
+    pr_event_register(&ftplimit_module, "core.connected", on_connected, NULL);
+    pr_event_register(&ftplimit_module, "core.exit", on_session_exit, NULL);
     return 0;
 }
 
