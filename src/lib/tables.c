@@ -65,7 +65,7 @@ void fl_tables_init(fl_engine *e)
             return NULL;                                                               \
         }                                                                              \
         UT_hash_table *tbl_ = (head)->hh.tbl;                                          \
-        if (tbl_->num_items > tbl_->num_buckets * (unsigned)(load)) {                  \
+        if (tbl_->num_items > (uint64_t)tbl_->num_buckets * (load)) {                  \
             int oomed_ = 0;                                                            \
             HASH_EXPAND_BUCKETS(hh, tbl_, oomed_);                                     \
             (void)oomed_;                                                              \
