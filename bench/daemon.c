@@ -388,9 +388,38 @@ static unsigned long long cpu_ns(pid_t pid)
     return ns;
 }
 
+/* What a client process does for `seconds`. */
+enum client_kind {
+    CLIENT_PIPELINED,   /* lifecycles, `sessions` in flight (run_concurrent_client) */
+    CLIENT_UNPIPELINED, /* lifecycles one at a time, a round trip a line (run_client) */
+    CLIENT_PERSISTENT,  /* decisions on a connection kept open */
+};
+
+/* Fork the CLIENTS client processes; client i writes its results to
+ * pipes[i][1], and the caller reads them from pipes[i][0]. */
+static void spawn_clients(const char *socket, enum client_kind kind, int sessions,
+                          double seconds, int pipes[CLIENTS][2], pid_t pids[CLIENTS])
+{
+    for (int i = 0; i < CLIENTS; i++) {
+        if (pipe(pipes[i]) < 0)
+            die("pipe");
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(pipes[i][0]);
+            if (kind == CLIENT_PIPELINED)
+                run_concurrent_client(socket, i, sessions, seconds, pipes[i][1]);
+            else if (kind == CLIENT_UNPIPELINED)
+                run_client(socket, i, seconds, pipes[i][1]);
+            else
+                run_persistent_client(socket, i, seconds, pipes[i][1]);
+            _exit(0);
+        }
+        close(pipes[i][1]);
+    }
+}
+
 /* Two client processes doing lifecycles for `seconds`: with `sessions` in
- * flight each, or, when sessions is 0, one at a time without pipelining
- * (run_client). */
+ * flight each, or, when sessions is 0, one at a time without pipelining. */
 static void lifecycle_run(const char *socket, pid_t daemon_pid, int sessions,
                           double seconds, struct run *out)
 {
@@ -398,20 +427,8 @@ static void lifecycle_run(const char *socket, pid_t daemon_pid, int sessions,
     pid_t pids[CLIENTS];
     unsigned long long cpu0 = cpu_ns(daemon_pid);
     double t0 = now_sec();
-    for (int i = 0; i < CLIENTS; i++) {
-        if (pipe(pipes[i]) < 0)
-            die("pipe");
-        pids[i] = fork();
-        if (pids[i] == 0) {
-            close(pipes[i][0]);
-            if (sessions > 0)
-                run_concurrent_client(socket, i, sessions, seconds, pipes[i][1]);
-            else
-                run_client(socket, i, seconds, pipes[i][1]);
-            _exit(0);
-        }
-        close(pipes[i][1]);
-    }
+    spawn_clients(socket, sessions > 0 ? CLIENT_PIPELINED : CLIENT_UNPIPELINED,
+                  sessions, seconds, pipes, pids);
     uint32_t *all = malloc((size_t)CLIENTS * MAX_SAMPLES * sizeof *all);
     size_t total = 0;
     unsigned long long lifecycles = 0;
@@ -499,17 +516,7 @@ int main(int argc, char **argv)
     pid_t pids[CLIENTS];
     /* Then decisions on connections kept open. */
     double t1 = now_sec();
-    for (int i = 0; i < CLIENTS; i++) {
-        if (pipe(pipes[i]) < 0)
-            die("pipe");
-        pids[i] = fork();
-        if (pids[i] == 0) {
-            close(pipes[i][0]);
-            run_persistent_client(socket, i, seconds, pipes[i][1]);
-            _exit(0);
-        }
-        close(pipes[i][1]);
-    }
+    spawn_clients(socket, CLIENT_PERSISTENT, 0, seconds, pipes, pids);
     unsigned long long persistent = 0;
     for (int i = 0; i < CLIENTS; i++) {
         unsigned long long n;
