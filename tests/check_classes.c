@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,33 @@ START_TEST(test_a_session_keeps_the_class_it_got_at_connect)
 }
 END_TEST
 
+/* Globs match the text of an address: it must be the text inet_ntop
+ * writes, for every value of each byte, and an empty string when it does
+ * not fit. */
+START_TEST(test_an_address_is_written_as_inet_ntop_writes_it)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t quad[4] = {(uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v * 7),
+                           (uint8_t)(v / 3)};
+        char text[INET_ADDRSTRLEN], want[INET_ADDRSTRLEN];
+        ck_assert_ptr_nonnull(inet_ntop(AF_INET, quad, want, sizeof want));
+        fl_addr a;
+        ck_assert_int_eq(fl_addr_parse(want, &a), 0);
+        ck_assert_str_eq(fl_addr_format(&a, text, sizeof text), want);
+        size_t len = strlen(want);
+        memset(text, 'x', sizeof text);
+        ck_assert_str_eq(fl_addr_format(&a, text, len + 1), want);
+        ck_assert_str_eq(fl_addr_format(&a, text, len), "");
+    }
+    fl_addr a;
+    char text[64];
+    ck_assert_int_eq(fl_addr_parse("::ffff:10.0.0.1", &a), 0);
+    ck_assert_str_eq(fl_addr_format(&a, text, sizeof text), "10.0.0.1");
+    ck_assert_int_eq(fl_addr_parse("2001:db8::42", &a), 0);
+    ck_assert_str_eq(fl_addr_format(&a, text, sizeof text), "2001:db8::42");
+}
+END_TEST
+
 static Suite *classes_suite(void)
 {
     Suite *s = suite_create("classes");
@@ -146,6 +174,7 @@ static Suite *classes_suite(void)
     tcase_add_test(tc, test_ipv6_cidrs_and_addresses_match);
     tcase_add_test(tc, test_ipv4_mapped_addresses_match_ipv4_items);
     tcase_add_test(tc, test_ip_globs_match_the_address_text);
+    tcase_add_test(tc, test_an_address_is_written_as_inet_ntop_writes_it);
     tcase_add_test(tc, test_dns_names_match_only_a_name_the_caller_provides);
     tcase_add_test(tc, test_all_and_none_items);
     tcase_add_test(tc,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <ftplimit/ftplimit.h>
+#include <ftplimit/json.h>
 
 #include "alloc.h"
 #include "testutil.h"
@@ -586,6 +587,80 @@ START_TEST(test_registration_out_of_memory_fails_cleanly_at_every_allocation)
 }
 END_TEST
 
+/* --- events as JSON ------------------------------------------------------------ */
+
+/* What jansson prints for the event: the form fl_event_json must match. */
+static char *jansson_event(const char *event, const void *data)
+{
+    json_t *o = json_object();
+    ck_assert_int_eq(fl_json_add_event(o, event, data), 0);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+/* fl_event_json's text for the event, checked against jansson's and, cut
+ * at every length, against its own prefix. */
+static void assert_event_json_matches(const char *event, const void *data)
+{
+    char *want = jansson_event(event, data);
+    size_t len = strlen(want);
+    char *buf = malloc(len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fl_event_json(buf, len + 1, event, data), len);
+    ck_assert_str_eq(buf, want);
+    for (size_t size = 0; size <= len; size++) {
+        memset(buf, 'x', len + 1);
+        ck_assert_uint_eq(fl_event_json(size > 0 ? buf : NULL, size, event, data), len);
+        if (size > 0) {
+            ck_assert_int_eq(memcmp(buf, want, size - 1), 0);
+            ck_assert_int_eq(buf[size - 1], '\0');
+        }
+    }
+    free(buf);
+    free(want);
+}
+
+START_TEST(test_event_json_is_what_jansson_prints_for_hostile_strings_and_every_field)
+{
+    static const char *const hostile[] = {
+        "alice",
+        "quote\" backslash\\ slash/",
+        "\x01\x08\x09\x0a\x0c\x0d\x1b\x1f del\x7f",
+        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80",                   /* valid UTF-8 */
+        "bad\xff\xfe \xc3 \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80", /* not */
+        "cut at the end \xe2\x82",
+        "",
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        fl_event_info info = {
+            .sid = "c17",
+            .address = "192.0.2.10",
+            .user = hostile[i],
+            .class_name = hostile[(i + 1) % 7],
+            .limit = "MaxClientsPerHost",
+            .max = 2,
+            .count = 3,
+            .dry_run = i % 2 == 0,
+            .country = i % 3 == 0 ? "FR" : NULL,
+            .asn = i % 3 == 0 ? 64500 : 0,
+            .ban = i == 2 ? "user@host" : NULL,
+            .target = i == 2 ? hostile[1] : NULL,
+            .duration = i == 2 ? 3600 : -1,
+        };
+        assert_event_json_matches(FL_EV_MAX_CLIENTS_PER_HOST, &info);
+        assert_event_json_matches(FL_EV_BAN, &info);
+        assert_event_json_matches(FL_EV_MODULE_LOAD, hostile[i]);
+        assert_event_json_matches(FL_EV_CREATE_HOME, hostile[i]);
+    }
+    fl_event_info bare = {.sid = "c1", .max = -1, .count = -1, .duration = -1};
+    assert_event_json_matches(FL_EV_EXIT, &bare);
+    assert_event_json_matches(FL_EV_STARTUP, NULL);
+    assert_event_json_matches("some.other-event", "data it cannot know");
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
     Suite *s = suite_create("events");
@@ -634,6 +709,8 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_every_event_of_the_seed_documents_has_a_constant);
     tcase_add_test(tc,
                    test_registration_out_of_memory_fails_cleanly_at_every_allocation);
+    tcase_add_test(
+        tc, test_event_json_is_what_jansson_prints_for_hostile_strings_and_every_field);
     suite_add_tcase(s, tc);
     return s;
 }

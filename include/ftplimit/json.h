@@ -26,6 +26,14 @@ FL_EXPORT json_t *fl_json_string(const char *s);
  * core.module-load/unload and "user" for core.create-home. 0, or -1. */
 FL_EXPORT int fl_json_add_event(json_t *obj, const char *event, const void *event_data);
 
+/* The event as one line of JSON, without jansson or any allocation:
+ * exactly what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) prints for an
+ * object filled by fl_json_add_event. Written to buf as snprintf does (cut
+ * to size - 1 bytes and NUL-terminated when size > 0); returns the length
+ * of the whole text, so a result >= size means a buffer of result + 1. */
+FL_EXPORT size_t fl_event_json(char *buf, size_t size, const char *event,
+                               const void *event_data);
+
 /* Every event name the library knows (ProFTPD's and ftplimit's own), NULL
  * terminated: what a listener for "*" or "mod_auth.*" subscribes to. */
 FL_EXPORT const char *const *fl_event_names(void);

@@ -60,7 +60,6 @@ struct conn {
     struct ucred cred;
     enum conn_state state;
     fl_session *session;
-    char in[FL_PROTO_LINE_MAX];
     size_t inlen;
     bool discarding; /* skipping the rest of a line that was too long */
     struct out_line *out_head, *out_tail;
@@ -71,12 +70,23 @@ struct conn {
     bool dead;
     char *pattern; /* WATCH pattern, NULL for every event */
     unsigned long long dropped;
+    char in[FL_PROTO_LINE_MAX]; /* last: a new connection zeroes what is above */
 };
 
 /* epoll tags for the two descriptors that are not clients */
 static char tag_listen, tag_signal;
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* What HELLO answers after "OK". */
+static const char hello_version[] = STR(FL_PROTO_VERSION) " ftplimitd/" FL_VERSION;
 static int spare_fd = -1; /* closed to accept, and refuse, past EMFILE */
 static struct conn *graveyard;
+/* Freed connections kept for the next ones: a connection is 4 KiB, and
+ * malloc would consolidate its free chunks on each of them. */
+#define SPARE_CONNS_MAX 64
+static struct conn *spare_conns;
+static size_t nspare_conns;
 
 struct event_tap {
     struct server *srv;
@@ -271,6 +281,30 @@ static void reply(struct server *srv, struct conn *c, const char *fmt, ...)
     conn_queue(srv, c, line, (size_t)n);
 }
 
+/* A reply of words joined by spaces, up to a NULL: the replies every
+ * session gets, without vsnprintf's cost. */
+static void reply_words(struct server *srv, struct conn *c, const char *word, ...)
+{
+    char line[FL_MESSAGE_MAX + 512];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, word);
+    for (const char *w = word; w != NULL; w = va_arg(ap, const char *)) {
+        size_t len = strlen(w), room = sizeof line - 1 - n; /* 1 for the LF */
+        if (len > room)
+            len = room;
+        memcpy(line + n, w, len);
+        n += len;
+        if (n < sizeof line - 1)
+            line[n++] = ' ';
+    }
+    va_end(ap);
+    if (n > 0 && line[n - 1] == ' ')
+        n--;
+    line[n++] = '\n';
+    conn_queue(srv, c, line, n);
+}
+
 static void reply_data(struct server *srv, struct conn *c, char *data, size_t len)
 {
     if (data == NULL) {
@@ -310,33 +344,29 @@ static void on_event(const void *data, void *user_data)
     if (srv->current == NULL && srv->nwatchers == 0)
         return;
 
-    json_t *obj = json_object();
-    if (obj == NULL || fl_json_add_event(obj, tap->event, data) < 0) {
-        json_decref(obj);
-        return;
+    /* "EVENT {json}\n", built without an allocation for all but huge events. */
+    char stack[1024], *line = stack;
+    size_t cap = sizeof stack - 7;
+    size_t len = fl_event_json(line + 6, cap, tap->event, data);
+    if (len >= cap) {
+        if ((line = malloc(len + 8)) == NULL)
+            return;
+        fl_event_json(line + 6, len + 1, tap->event, data);
     }
-    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(obj);
-    if (text == NULL)
-        return;
-    size_t len = strlen(text);
-    char *line = malloc(len + 8);
-    if (line != NULL) {
-        memcpy(line, "EVENT ", 6);
-        memcpy(line + 6, text, len);
-        line[len + 6] = '\n';
-        if (srv->current != NULL && srv->current->state != C_WATCH)
-            conn_queue(srv, srv->current, line, len + 7);
-        for (struct conn *c = srv->conns; c != NULL; c = c->next) {
-            if (c->state != C_WATCH || c->dead ||
-                (c->pattern != NULL && fnmatch(c->pattern, tap->event, 0) != 0))
-                continue;
-            conn_queue(srv, c, line, len + 7);
-            conn_flush(srv, c);
-        }
+    memcpy(line, "EVENT ", 6);
+    line[len + 6] = '\n';
+    if (srv->current != NULL && srv->current->state != C_WATCH)
+        conn_queue(srv, srv->current, line, len + 7);
+    for (struct conn *c = srv->nwatchers > 0 ? srv->conns : NULL; c != NULL;
+         c = c->next) {
+        if (c->state != C_WATCH || c->dead ||
+            (c->pattern != NULL && fnmatch(c->pattern, tap->event, 0) != 0))
+            continue;
+        conn_queue(srv, c, line, len + 7);
+        conn_flush(srv, c);
+    }
+    if (line != stack)
         free(line);
-    }
-    free(text);
 }
 
 /* --- clients ---------------------------------------------------------------- */
@@ -379,8 +409,38 @@ static void bury(void)
         while (c->out_head != NULL)
             out_pop(c);
         free(c->pattern);
+        if (nspare_conns < SPARE_CONNS_MAX) {
+            c->next = spare_conns;
+            spare_conns = c;
+            nspare_conns++;
+        } else {
+            free(c);
+        }
+    }
+}
+
+/* A connection with its header zeroed, from the spares when there are. */
+static struct conn *conn_new(void)
+{
+    struct conn *c = spare_conns;
+    if (c != NULL) {
+        spare_conns = c->next;
+        nspare_conns--;
+    } else if ((c = malloc(sizeof *c)) == NULL) {
+        return NULL;
+    }
+    memset(c, 0, offsetof(struct conn, in));
+    return c;
+}
+
+static void free_spare_conns(void)
+{
+    while (spare_conns != NULL) {
+        struct conn *c = spare_conns;
+        spare_conns = c->next;
         free(c);
     }
+    nspare_conns = 0;
 }
 
 static void read_client(struct server *srv, struct conn *c);
@@ -407,7 +467,7 @@ static void accept_client(struct server *srv)
         }
         return; /* EAGAIN, or an error worth no more than a retry */
     }
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn *c = conn_new();
     socklen_t len = sizeof c->cred;
     if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
         free(c);
@@ -451,7 +511,7 @@ static bool allowed(struct server *srv, struct conn *c, fl_access what,
 static void reply_decision(struct server *srv, struct conn *c, const fl_decision *d)
 {
     if (d->verdict == FL_ALLOW) {
-        reply(srv, c, "ALLOW");
+        reply_words(srv, c, "ALLOW", (char *)NULL);
         return;
     }
     reply(srv, c, "%s %d %s %s", d->verdict == FL_REJECT ? "REJECT" : "DISCONNECT",
@@ -514,7 +574,8 @@ static void do_connect(struct server *srv, struct conn *c, const struct fl_reque
     c->session = s;
     c->state = C_SESSION;
     const char *cls = fl_session_class(s);
-    reply(srv, c, "ALLOW %s %s", fl_session_id(s), cls != NULL ? cls : "-");
+    reply_words(srv, c, "ALLOW", fl_session_id(s), cls != NULL ? cls : "-",
+                (char *)NULL);
 }
 
 static void do_resume(struct server *srv, struct conn *c, const struct fl_request *r)
@@ -653,7 +714,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
             reply_err(srv, c, "version", msg);
         } else {
             c->state = C_READY;
-            reply(srv, c, "OK %d ftplimitd/%s", FL_PROTO_VERSION, FL_VERSION);
+            reply_words(srv, c, "OK", hello_version, (char *)NULL);
         }
         break;
 
@@ -694,7 +755,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
             fl_close(srv->engine, s);
             srv->current = NULL;
         }
-        reply(srv, c, "OK closed");
+        reply_words(srv, c, "OK", "closed", (char *)NULL);
         c->state = C_CLOSING;
         break;
 
@@ -733,7 +794,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         break;
 
     case FL_VERB_PING:
-        reply(srv, c, "OK pong");
+        reply_words(srv, c, "OK", "pong", (char *)NULL);
         break;
 
     case FL_VERB_BAN:
@@ -907,6 +968,7 @@ void server_shutdown(struct server *srv)
     while (srv->conns != NULL)
         conn_kill(srv, srv->conns);
     bury();
+    free_spare_conns();
     if (spare_fd >= 0)
         close(spare_fd);
     close(srv->epoll_fd);

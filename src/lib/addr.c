@@ -72,14 +72,34 @@ int fl_addr_from_sockaddr(const struct sockaddr *sa, fl_addr *out)
     return -1;
 }
 
+/* Dotted quad, as inet_ntop writes it, without its sprintf: every event
+ * and log line of a session formats its address. */
+static bool format_v4(const uint8_t b[4], char *buf, size_t size)
+{
+    char text[16], *o = text;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *o++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        *o++ = i < 3 ? '.' : '\0';
+    }
+    if ((size_t)(o - text) > size)
+        return false;
+    memcpy(buf, text, (size_t)(o - text));
+    return true;
+}
+
 char *fl_addr_format(const fl_addr *a, char *buf, size_t size)
 {
     if (size == 0)
         return buf;
-    const char *ok = fl_addr_is_v4(a)
-                         ? inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)size)
-                         : inet_ntop(AF_INET6, a->b, buf, (socklen_t)size);
-    if (ok == NULL)
+    bool ok = fl_addr_is_v4(a)
+                  ? format_v4(a->b + 12, buf, size)
+                  : inet_ntop(AF_INET6, a->b, buf, (socklen_t)size) != NULL;
+    if (!ok)
         buf[0] = '\0';
     return buf;
 }
