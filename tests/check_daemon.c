@@ -1169,6 +1169,69 @@ START_TEST(test_connect_in_two_halves)
 }
 END_TEST
 
+/* A server sends the login as soon as the password checked out, and reads
+ * the answer later; when its own checks then refuse the login, LOGOUT
+ * undoes it. */
+START_TEST(test_login_in_two_halves_and_logout)
+{
+    tdaemon_start(&D, "MaxClientsPerHost 1\nMaxLoginAttempts 2\n", NULL);
+    fl_client *a = tclient(&D), *b = tclient(&D);
+    fl_decision d;
+    ck_assert_int_eq(fl_client_connect(a, "la", "10.0.0.1", NULL, &d), 0);
+    ck_assert_int_eq(fl_client_login_start(a, "alice", true, NULL), 0);
+    char *out;
+    errno = 0;
+    ck_assert_int_eq(fl_client_command(a, "PING", &out, NULL), -1);
+    ck_assert_int_eq(errno, EINPROGRESS);
+    ck_assert_int_eq(fl_client_login_finish(a, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+    ck_assert_int_eq(ttotal(&D, "clients"), 1);
+    errno = 0;
+    ck_assert_int_eq(fl_client_login_finish(a, &d), -1); /* nothing pending */
+    ck_assert_int_eq(errno, EINVAL);
+
+    /* Undone: the host's one client slot is free for another session. */
+    ck_assert_int_eq(fl_client_logout(a), 0);
+    ck_assert_int_eq(ttotal(&D, "clients"), 0);
+    ck_assert_int_eq(ttotal(&D, "sessions"), 1);
+    ck_assert_int_eq(fl_client_connect(b, "lb", "10.0.0.1", NULL, &d), 0);
+    ck_assert_int_eq(fl_client_login(b, "bob", true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+
+    /* Not logged in any more: LOGOUT is an error, and the stream goes on. */
+    errno = 0;
+    ck_assert_int_eq(fl_client_logout(a), -1);
+    ck_assert_str_eq(fl_client_error(a), "state: LOGOUT: not logged in");
+    ck_assert_int_eq(fl_client_login(a, "alice", false, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_REJECT);
+    ck_assert_int_eq(fl_client_login(a, "alice", false, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxLoginAttempts");
+
+    /* Without a session there is nothing to undo. */
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nLOGOUT\n");
+    char buf[512];
+    size_t got = 0;
+    while (got == 0 || strchr(strchr(buf, '\n') + 1, '\n') == NULL) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ck_assert_int_eq(poll(&p, 1, 5000), 1);
+        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    ck_assert_ptr_nonnull(strstr(buf, "\nERR state no session on this connection"));
+    close(fd);
+    char *metrics;
+    ck_assert_int_eq(fl_client_command(b, "METRICS", &metrics, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(metrics, "\nftplimit_daemon_logouts_total 1\n"));
+    free(metrics);
+    fl_client_free(a);
+    fl_client_free(b);
+}
+END_TEST
+
 /* The daemon's resident memory, in KiB. */
 static long daemon_rss_kib(void)
 {
@@ -1278,6 +1341,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_user_and_pass_in_one_round_trip);
     tcase_add_test(tc, test_the_answers_to_pipelined_requests_leave_together);
     tcase_add_test(tc, test_connect_in_two_halves);
+    tcase_add_test(tc, test_login_in_two_halves_and_logout);
     tcase_add_test(tc, test_ten_thousand_user_names_from_one_host_leave_nothing_behind);
     tcase_add_test(tc, test_sigpipe_and_clients_that_vanish_mid_reply_are_not_fatal);
     suite_add_tcase(s, tc);

@@ -281,6 +281,63 @@ START_TEST(test_max_hosts_per_user_counts_distinct_hosts)
 }
 END_TEST
 
+/* A server that told the engine of a login its own checks then refused
+ * undoes it: every count is as before the PASS, the session is still a
+ * connection with its USER and failed attempts, and a PASS may follow. */
+START_TEST(test_logout_undoes_a_login_exactly_and_a_pass_may_follow)
+{
+    tenv_start(&T, "MaxClientsPerUser 1\nMaxLoginAttempts 2\n"
+                   "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n");
+    ck_assert_int_eq(t_login(&T, "a", "10.0.0.1", "alice", NULL), FL_ALLOW);
+    fl_session *s = fl_session_find(T.e, "a");
+    ck_assert_int_eq(fl_logout(T.e, s), 0);
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.sessions, 1);
+    ck_assert_int_eq(tot.clients, 0);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 1);
+    ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 0);
+    ck_assert_int_eq(user_clients(&T, "alice"), -1); /* the entry is gone */
+    ck_assert_int_eq(class_clients(&T, "lan"), 0);
+    fl_addr a;
+    fl_counts net;
+    ck_assert_int_eq(fl_addr_parse("10.0.0.1", &a), 0);
+    ck_assert(fl_count_network(T.e, &a, &net) != 0 || net.clients == 0);
+    ck_assert(!fl_session_authenticated(s));
+    ck_assert_str_eq(fl_session_user(s), "alice");
+    /* Not logged in: nothing to undo. */
+    errno = 0;
+    ck_assert_int_eq(fl_logout(T.e, s), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    /* Another session of alice's is not refused by the login undone. */
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "alice", NULL), FL_ALLOW);
+    t_close(&T, "b");
+    /* The refused login counts as a failed attempt, with the one before. */
+    ck_assert_int_eq(t_pass(&T, "a", false, NULL, &D), FL_REJECT);
+    ck_assert_int_eq(t_pass(&T, "a", false, NULL, &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxLoginAttempts");
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.sessions, 0);
+}
+END_TEST
+
+START_TEST(test_a_logged_out_session_logs_in_again)
+{
+    tenv_start(&T, "MaxHostsPerUser 1\n");
+    ck_assert_int_eq(t_login(&T, "a", "10.0.0.1", "alice", NULL), FL_ALLOW);
+    ck_assert_int_eq(fl_logout(T.e, fl_session_find(T.e, "a")), 0);
+    ck_assert_int_eq(t_pass(&T, "a", true, NULL, NULL), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "alice"), 1);
+    ck_assert_int_eq(user_hosts(&T, "alice"), 1);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "alice", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxHostsPerUser");
+    t_close(&T, "a");
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.sessions + tot.clients, 0);
+}
+END_TEST
+
 START_TEST(test_max_login_attempts_defaults_to_three_and_the_third_failure_disconnects)
 {
     tenv_start(&T, NULL);
@@ -682,6 +739,8 @@ static Suite *limits_suite(void)
     tcase_add_test(tc, test_max_clients_per_user_counts_the_users_sessions_everywhere);
     tcase_add_test(tc, test_max_clients_counts_every_authenticated_session);
     tcase_add_test(tc, test_max_hosts_per_user_counts_distinct_hosts);
+    tcase_add_test(tc, test_logout_undoes_a_login_exactly_and_a_pass_may_follow);
+    tcase_add_test(tc, test_a_logged_out_session_logs_in_again);
     tcase_add_test(
         tc,
         test_max_login_attempts_defaults_to_three_and_the_third_failure_disconnects);

@@ -112,7 +112,10 @@ class Server:
             home = self.path("home/" + user)
             os.makedirs(home)
             os.chown(home, self.nobody, self.nogroup)
-            lines.append(f"{user}:{hashed}:{self.nobody}:{self.nogroup}::{home}:/bin/sh")
+            # erin's shell is in no /etc/shells: RequireValidShell refuses her
+            # after her password checked out.
+            shell = "/nonexistent/ftplimit-e2e-shell" if user == "erin" else "/bin/sh"
+            lines.append(f"{user}:{hashed}:{self.nobody}:{self.nogroup}::{home}:{shell}")
         anon = self.path("anon")
         os.makedirs(anon)
         lines.append(f"ftp:*:{self.nobody}:{self.nogroup}::{anon}:/bin/false")
@@ -150,7 +153,7 @@ DelayEngine off
 AuthOrder mod_auth_file.c
 AuthUserFile {d}/passwd
 AuthGroupFile {d}/group
-RequireValidShell off
+{"" if "RequireValidShell" in extra else "RequireValidShell off"}
 TimeoutIdle 600
 <IfModule mod_dso.c>
 {load}</IfModule>
@@ -459,6 +462,37 @@ class E2E(unittest.TestCase):
         c.close()
         ev = s.wait_events("mod_auth.max-login-attempts", 1)
         self.assertEqual((ev[0]["user"], ev[0]["count"]), ("alice", 5))
+
+    def test_a_login_proftpd_refuses_after_the_password_is_undone_and_counts_as_failed(self):
+        # The module tells the engine of erin's login as soon as her password
+        # checks out; RequireValidShell then refuses her: the engine's count
+        # is undone (LOGOUT), and the refusal is a failed attempt.
+        s = self.serve("MaxClientsPerHost 1\nMaxLoginAttempts 2\n"
+                       "OnEvent mod_auth.* jsonl events.jsonl\n",
+                       conf="RequireValidShell on\n")
+        c = s.connect(2)
+        c.sendcmd("USER erin")
+        with self.assertRaises(ftplib.error_perm) as refused:
+            c.sendcmd("PASS " + PASSWORD)
+        self.assertTrue(str(refused.exception).startswith("530 "), str(refused.exception))
+        self.assertEqual(s.wait_clients(0), 0)
+        a, reply = s.login("alice", host=2)  # the host's one client slot is free
+        self.assertIsNotNone(a, reply)
+        sock = s.path("ftplimitd.sock")
+        metrics = subprocess.run([FTPLIMIT, "metrics", "-s", sock], capture_output=True,
+                                 text=True, timeout=20).stdout
+        self.assertIn("\nftplimit_daemon_logouts_total 1\n", metrics)
+        close_all(a)
+        self.assertEqual(s.wait_clients(0), 0)
+        c.sendcmd("USER erin")
+        with self.assertRaises(ftplib.error_perm):
+            c.sendcmd("PASS " + PASSWORD)
+        with self.assertRaises((EOFError, OSError, ftplib.all_errors[0])):
+            c.sendcmd("NOOP")
+        c.close()
+        ev = s.wait_events("mod_auth.max-login-attempts", 1)
+        self.assertEqual((ev[0]["user"], ev[0]["count"]), ("erin", 2))
+        self.assertEqual(s.events("mod_auth.max-clients-per-host"), [])
 
     def test_anon_reject_passwords(self):
         s = self.serve("AnonRejectPasswords \"!@\"\nOnEvent mod_auth.* jsonl events.jsonl\n")

@@ -66,6 +66,15 @@ FL_EXPORT int fl_client_pass(fl_client *c, bool ok, const char *password,
 /* USER and PASS in one round trip: the decision of the PASS in d. */
 FL_EXPORT int fl_client_login(fl_client *c, const char *user, bool ok,
                               const char *password, fl_decision *d);
+/* fl_client_login in two halves, as fl_client_connect_start/_finish: the
+ * request goes out at _start (the daemon decides while the caller works),
+ * _finish reads the decision. */
+FL_EXPORT int fl_client_login_start(fl_client *c, const char *user, bool ok,
+                                    const char *password);
+FL_EXPORT int fl_client_login_finish(fl_client *c, fl_decision *d);
+
+/* LOGOUT: undo the session's successful PASS (fl_logout). 0, or -1. */
+FL_EXPORT int fl_client_logout(fl_client *c);
 
 /* End the session: say CLOSE and close the connection (the connection is
  * the session, so this needs no answer). */

@@ -121,6 +121,14 @@ FL_EXPORT int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision
 FL_EXPORT int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password,
                       fl_decision *d);
 
+/* Undo a successful PASS: the session counts as a connection only again,
+ * with its USER name (the canonical anonymous name for an anonymous login)
+ * and its failed logins unchanged, so that a PASS may follow. For a server
+ * that told the engine of a login before all its own checks were done, and
+ * one of them refused it. No limit is checked and no event generated.
+ * Returns 0; -1 with EINVAL, ENOTCONN (not logged in) or ENOMEM. */
+FL_EXPORT int fl_logout(fl_engine *e, fl_session *s);
+
 /* A session as it was before the engine restarted (ftplimitd's clients
  * re-declare theirs this way): no limit is checked and no rate is counted. */
 typedef struct fl_resume_info {

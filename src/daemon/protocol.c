@@ -18,12 +18,13 @@
 #include <strings.h>
 
 static const char *const verbs[] = {
-    [FL_VERB_HELLO] = "HELLO",   [FL_VERB_CONNECT] = "CONNECT",
-    [FL_VERB_USER] = "USER",     [FL_VERB_PASS] = "PASS",
-    [FL_VERB_CLOSE] = "CLOSE",   [FL_VERB_RESUME] = "RESUME",
-    [FL_VERB_STATUS] = "STATUS", [FL_VERB_METRICS] = "METRICS",
-    [FL_VERB_RELOAD] = "RELOAD", [FL_VERB_WATCH] = "WATCH",
-    [FL_VERB_PING] = "PING",     [FL_VERB_BAN] = "BAN",
+    [FL_VERB_HELLO] = "HELLO",     [FL_VERB_CONNECT] = "CONNECT",
+    [FL_VERB_USER] = "USER",       [FL_VERB_PASS] = "PASS",
+    [FL_VERB_LOGOUT] = "LOGOUT",   [FL_VERB_CLOSE] = "CLOSE",
+    [FL_VERB_RESUME] = "RESUME",   [FL_VERB_STATUS] = "STATUS",
+    [FL_VERB_METRICS] = "METRICS", [FL_VERB_RELOAD] = "RELOAD",
+    [FL_VERB_WATCH] = "WATCH",     [FL_VERB_PING] = "PING",
+    [FL_VERB_BAN] = "BAN",
 };
 
 const char *fl_verb_name(enum fl_verb v)
@@ -242,6 +243,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         }
         break;
 
+    case FL_VERB_LOGOUT:
     case FL_VERB_CLOSE:
     case FL_VERB_STATUS:
     case FL_VERB_METRICS:

@@ -19,6 +19,7 @@ enum fl_verb {
     FL_VERB_CONNECT,
     FL_VERB_USER,
     FL_VERB_PASS,
+    FL_VERB_LOGOUT,
     FL_VERB_CLOSE,
     FL_VERB_RESUME,
     FL_VERB_STATUS,

@@ -250,6 +250,10 @@ char *render_metrics(struct server *srv, size_t *len)
            "Requests refused by AllowSessions, AllowStatus or AllowAdmin.");
     put(&p, "ftplimit_daemon_permission_denied_total %llu\n",
         (unsigned long long)srv->permission_denied);
+    metric(
+        &p, "ftplimit_daemon_logouts_total", "counter",
+        "Logins undone by LOGOUT: the server refused them after telling the engine.");
+    put(&p, "ftplimit_daemon_logouts_total %llu\n", (unsigned long long)srv->logouts);
     metric(&p, "ftplimit_daemon_slow_clients_total", "counter",
            "Session clients disconnected for not reading their replies.");
     put(&p, "ftplimit_daemon_slow_clients_total %llu\n",

@@ -528,7 +528,7 @@ static const char *engine_reason(int err)
     case EEXIST:
         return "exists";
     case EISCONN:
-        return "state";
+    case ENOTCONN:
     case EPROTO:
         return "state";
     case ENOMEM:
@@ -547,8 +547,9 @@ static void reply_engine_error(struct server *srv, struct conn *c, const char *w
     int err = errno;
     char text[256];
     snprintf(text, sizeof text, "%s: %s", what,
-             err == EPROTO    ? "PASS before USER"
-             : err == EISCONN ? "already logged in"
+             err == EPROTO     ? "PASS before USER"
+             : err == EISCONN  ? "already logged in"
+             : err == ENOTCONN ? "not logged in"
              : err == EINVAL
                  ? "invalid (empty, too long, bad characters, or a reserved id)"
                  : strerror(err));
@@ -745,6 +746,19 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
             reply_engine_error(srv, c, fl_verb_name(r.verb));
         else
             reply_decision(srv, c, &d);
+        break;
+
+    case FL_VERB_LOGOUT:
+        if (c->state != C_SESSION || c->session == NULL) {
+            reply_err(srv, c, "state", "no session on this connection: CONNECT first");
+            break;
+        }
+        if (fl_logout(srv->engine, c->session) < 0)
+            reply_engine_error(srv, c, "LOGOUT");
+        else {
+            srv->logouts++;
+            reply_words(srv, c, "OK", "logged-out", (char *)NULL);
+        }
         break;
 
     case FL_VERB_CLOSE:

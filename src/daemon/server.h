@@ -31,6 +31,7 @@ struct server {
     uint64_t *event_counts; /* parallel to fl_event_names() */
     size_t nevents;
     uint64_t connections_total, protocol_errors, permission_denied, slow_clients;
+    uint64_t logouts; /* logins undone by LOGOUT */
 };
 
 /* Set up the loop around a loaded engine and a listening socket. 0, or -1

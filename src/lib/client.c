@@ -42,6 +42,9 @@ struct fl_client {
     bool hello_unsent;    /* HELLO goes out with the first request */
     bool hello_pending;   /* HELLO sent, its answer not yet read */
     bool connect_pending; /* fl_client_connect_start() sent, not finished */
+    bool login_pending;   /* fl_client_login_start() sent, not finished */
+    bool login_ok;        /* ... with PASS ok */
+    char *login_user;     /* ... for this user */
     long long deadline;   /* of the exchange under way */
 
     /* The session, as needed to resume it. */
@@ -99,6 +102,7 @@ static void disconnect(fl_client *c)
     c->hello_unsent = false;
     c->hello_pending = false;
     c->connect_pending = false;
+    c->login_pending = false;
 }
 
 static int send_all(fl_client *c, const char *buf, size_t len, long long deadline)
@@ -295,8 +299,8 @@ static int send_lines(fl_client *c, const char *const *requests, size_t n)
         errno = ENOTCONN;
         return -1;
     }
-    if (c->connect_pending) {
-        errno = EINPROGRESS; /* fl_client_connect_finish() first */
+    if (c->connect_pending || c->login_pending) {
+        errno = EINPROGRESS; /* the matching _finish() first */
         return -1;
     }
     /* All the lines in one write, after a HELLO not yet sent: one round
@@ -462,6 +466,7 @@ void fl_client_free(fl_client *c)
         return;
     disconnect(c);
     fl_free(c->user);
+    fl_free(c->login_user);
     fl_free(c->path);
     fl_free(c);
 }
@@ -645,40 +650,90 @@ int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
     return rc;
 }
 
-int fl_client_login(fl_client *c, const char *user, bool ok, const char *password,
-                    fl_decision *d)
+int fl_client_login_start(fl_client *c, const char *user, bool ok, const char *password)
 {
-    if (c == NULL || user == NULL || d == NULL || user[0] == '\0' ||
-        strlen(user) > FL_USER_MAX || strpbrk(user, "\r\n") != NULL ||
+    if (c == NULL || user == NULL || user[0] == '\0' || strlen(user) > FL_USER_MAX ||
+        strpbrk(user, "\r\n") != NULL ||
         (password != NULL &&
          (strlen(password) > FL_PASS_MAX || strpbrk(password, "\r\n")))) {
         errno = EINVAL;
         return -1;
     }
+    char *copy = fl_strdup(user);
+    if (copy == NULL)
+        return -1;
     char user_line[FL_USER_MAX + 8], pass_line[FL_PASS_MAX + 16];
     snprintf(user_line, sizeof user_line, "USER %s", user);
     snprintf(pass_line, sizeof pass_line, "PASS %s%s%s", ok ? "ok" : "bad",
              password != NULL ? " " : "", password != NULL ? password : "");
     const char *requests[2] = {user_line, pass_line};
+    if (send_lines(c, requests, 2) < 0) {
+        fl_free(copy);
+        return -1;
+    }
+    fl_free(c->login_user);
+    c->login_user = copy;
+    c->login_ok = ok;
+    c->login_pending = true;
+    return 0;
+}
+
+int fl_client_login_finish(fl_client *c, fl_decision *d)
+{
+    if (c == NULL || d == NULL || !c->login_pending) {
+        errno = EINVAL;
+        return -1;
+    }
+    c->login_pending = false;
     char *replies[2];
-    if (transact_lines(c, requests, 2, replies) < 0)
+    if (receive_finals(c, 2, replies) < 0)
         return -1;
     int rc = parse_decision(c, replies[0], d);
     if (rc == 0) {
-        char *copy = fl_strdup(user);
-        if (copy != NULL) {
-            fl_free(c->user);
-            c->user = copy;
-        }
+        /* The daemon took the USER: the name to resume with. */
+        fl_free(c->user);
+        c->user = c->login_user;
+        c->login_user = NULL;
         rc = parse_decision(c, replies[1], d);
     }
     fl_free(replies[0]);
     fl_free(replies[1]);
-    if (rc == 0 && d->verdict == FL_ALLOW && ok)
+    if (rc == 0 && d->verdict == FL_ALLOW && c->login_ok)
         c->authenticated = true;
     else if (rc == 0 && d->verdict == FL_REJECT)
         c->failed++;
     return rc;
+}
+
+int fl_client_logout(fl_client *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *reply;
+    if (transact(c, "LOGOUT", &reply) < 0)
+        return -1;
+    bool ok = strncmp(reply, "OK", 2) == 0;
+    fl_free(reply);
+    if (!ok) {
+        errno = EPROTO;
+        return -1;
+    }
+    c->authenticated = false;
+    return 0;
+}
+
+int fl_client_login(fl_client *c, const char *user, bool ok, const char *password,
+                    fl_decision *d)
+{
+    if (d == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (fl_client_login_start(c, user, ok, password) < 0)
+        return -1;
+    return fl_client_login_finish(c, d);
 }
 
 int fl_client_close_session(fl_client *c)

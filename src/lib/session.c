@@ -693,6 +693,26 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     return 0;
 }
 
+/* --- logout -------------------------------------------------------------- */
+
+int fl_logout(fl_engine *e, fl_session *s)
+{
+    if (e == NULL || s == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!s->authenticated) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    char *login = fl_strdup(fl_session_user_entry(s)->name);
+    if (login == NULL)
+        return -1;
+    release_login(e, s);
+    s->u.login = login;
+    return 0;
+}
+
 /* --- resume ---------------------------------------------------------------- */
 
 int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)

@@ -663,6 +663,7 @@ static struct {
     bool connecting; /* CONNECT sent, its answer not yet read */
     bool declared;   /* the daemon knows the session */
     bool logged_in;  /* its PASS succeeded */
+    bool login_sent; /* USER and PASS ok sent at the authentication-code */
     int failed;      /* failed PASS */
     bool told;       /* the fail mode was logged */
 } fs;
@@ -767,10 +768,33 @@ static void on_session_usr2(const void *event_data, void *user_data)
     }
 }
 
+/* The daemon's answer to the login sent at mod_auth.authentication-code.
+ * ProFTPD may still have refused the login after the password was checked
+ * (a <Limit LOGIN>, RootLogin off, ...): a login the engine counted is then
+ * undone. 0 with d when settled, -1 when the login is still to be told (the
+ * daemon went away meanwhile: engine_login starts over). */
+static int finish_early_login(bool ok, fl_decision *d)
+{
+    fs.login_sent = false;
+    if (fl_client_login_finish(fs.c, d) < 0)
+        return -1;
+    if (ok || d->verdict != FL_ALLOW)
+        return 0;
+    if (fl_client_logout(fs.c) < 0) {
+        /* Whatever the daemon holds, a new declaration says it right. */
+        fl_client_free(fs.c);
+        fs.c = NULL;
+        fs.declared = false;
+    }
+    return -1;
+}
+
 /* USER and PASS to the engine, after re-declaring the session once if the
  * daemon restarted since. -1 when it still cannot be reached. */
 static int engine_login(const char *user, bool ok, const char *password, fl_decision *d)
 {
+    if (fs.login_sent && finish_early_login(ok, d) == 0)
+        return 0;
     if (!fs.declared && !redeclare())
         return -1;
     if (fl_client_login(fs.c, user, ok, password, d) == 0)
@@ -780,6 +804,28 @@ static int engine_login(const char *user, bool ok, const char *password, fl_deci
     if (!redeclare())
         return -1;
     return fl_client_login(fs.c, user, ok, password, d);
+}
+
+/* mod_auth.authentication-code: ProFTPD has just checked the password, and
+ * has the session to set up (groups, chroot, uid, logs) before its 230.
+ * A good password's login goes to the daemon now, so that its answer is
+ * there by POST_CMD: the round trip no longer adds to the login's latency.
+ * Anonymous logins wait for POST_CMD (AnonRejectPasswords needs the
+ * password, which this event does not carry). */
+static void on_auth_code(const void *event_data, void *user_data)
+{
+    (void)user_data;
+    const int *code = event_data;
+    if (!fs.active || !fs.declared || fs.c == NULL || fs.login_sent || fs.logged_in ||
+        code == NULL || *code < 0 || session.anon_config != NULL)
+        return;
+    const char *user = pr_table_get(session.notes, "mod_auth.orig-user", NULL);
+    if (user == NULL)
+        return;
+    pool *p = make_sub_pool(session.pool);
+    fs.login_sent =
+        fl_client_login_start(fs.c, wire_text(p, user, FL_USER_MAX), true, NULL) == 0;
+    destroy_pool(p);
 }
 
 /* PASS, as ProFTPD decided it: the engine's login checks, or a failure
@@ -926,6 +972,8 @@ static int ftplimit_init(void)
     pr_event_register(&ftplimit_module, "core.signal.USR2", on_session_usr2, NULL);
     pr_event_register(&ftplimit_module, "core.connected", on_connected, NULL);
     pr_event_register(&ftplimit_module, "core.exit", on_session_exit, NULL);
+    pr_event_register(&ftplimit_module, "mod_auth.authentication-code", on_auth_code,
+                      NULL);
     return 0;
 }
 
