@@ -387,6 +387,18 @@ broken:;
     return -1;
 }
 
+/* The final lines of the exchange a _start function sent, when one is
+ * pending (else -1/EINVAL). */
+static int finish_pending(fl_client *c, bool *pending, size_t n, char **finals)
+{
+    if (!*pending) {
+        errno = EINVAL;
+        return -1;
+    }
+    *pending = false;
+    return receive_finals(c, n, finals);
+}
+
 /* Requests sent, and their final lines read: one round trip. */
 static int transact_lines(fl_client *c, const char *const *requests, size_t n,
                           char **finals)
@@ -566,13 +578,8 @@ int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
 
 int fl_client_connect_finish(fl_client *c, fl_decision *d)
 {
-    if (c == NULL || d == NULL || !c->connect_pending) {
-        errno = EINVAL;
-        return -1;
-    }
-    c->connect_pending = false;
     char *reply;
-    if (receive_finals(c, 1, &reply) < 0)
+    if (c == NULL || d == NULL || finish_pending(c, &c->connect_pending, 1, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     if (rc == 0 && d->verdict == FL_ALLOW) {
@@ -680,13 +687,8 @@ int fl_client_login_start(fl_client *c, const char *user, bool ok, const char *p
 
 int fl_client_login_finish(fl_client *c, fl_decision *d)
 {
-    if (c == NULL || d == NULL || !c->login_pending) {
-        errno = EINVAL;
-        return -1;
-    }
-    c->login_pending = false;
     char *replies[2];
-    if (receive_finals(c, 2, replies) < 0)
+    if (c == NULL || d == NULL || finish_pending(c, &c->login_pending, 2, replies) < 0)
         return -1;
     int rc = parse_decision(c, replies[0], d);
     if (rc == 0) {
