@@ -168,6 +168,27 @@ START_TEST(test_max_clients_per_country_limits_authenticated_sessions_per_countr
 }
 END_TEST
 
+/* A login undone (fl_logout) leaves no trace of its country: logged in
+ * again after the databases went, the session counts in no country. */
+START_TEST(test_a_logged_out_session_counts_in_the_country_of_its_next_login)
+{
+    start_with_dbs("MaxClientsPerCountry 1\n");
+    ck_assert_int_eq(t_login(&T, "a", "192.0.2.1", "u1", NULL), FL_ALLOW);
+    ck_assert_int_eq(fl_logout(T.e, fl_session_find(T.e, "a")), 0);
+    ck_assert_int_eq(t_login(&T, "b", "192.0.2.2", "u2", NULL), FL_ALLOW);
+    t_close(&T, "b");
+    ck_assert_int_eq(tenv_reload(&T, "MaxClients 10\n"), 0);
+    /* A new connection from a's host looks the host up again: no country. */
+    ck_assert_int_eq(t_connect(&T, "c", "192.0.2.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_pass(&T, "a", true, NULL, NULL), FL_ALLOW);
+    t_close(&T, "a");
+    t_close(&T, "c");
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.sessions + tot.clients, 0);
+}
+END_TEST
+
 START_TEST(test_max_clients_per_country_is_checked_after_the_network_limit)
 {
     start_with_dbs(
@@ -393,6 +414,8 @@ static Suite *geoip_suite(void)
     tcase_add_test(tc, test_an_address_outside_the_database_is_never_refused_for_it);
     tcase_add_test(
         tc, test_max_clients_per_country_limits_authenticated_sessions_per_country);
+    tcase_add_test(tc,
+                   test_a_logged_out_session_counts_in_the_country_of_its_next_login);
     tcase_add_test(tc, test_max_clients_per_country_is_checked_after_the_network_limit);
     tcase_add_test(tc, test_events_carry_the_country_and_the_asn);
     tcase_add_test(tc, test_reload_picks_up_a_database_replaced_by_a_rename);

@@ -181,6 +181,10 @@ static void release_login(fl_engine *e, fl_session *s)
         c->clients--;
         fl_country_release(e, c);
     }
+    /* A session logged out (fl_logout) may log in again, from a host whose
+     * country is known no more: nothing of this login may stay. */
+    s->net = NULL;
+    s->country[0] = '\0';
     s->u.login = NULL;
     s->authenticated = false;
 }

@@ -770,7 +770,7 @@ static void on_session_usr2(const void *event_data, void *user_data)
 
 /* The daemon's answer to the login sent at mod_auth.authentication-code.
  * ProFTPD may still have refused the login after the password was checked
- * (a <Limit LOGIN>, RootLogin off, ...): a login the engine counted is then
+ * (RequireValidShell, /etc/ftpusers): a login the engine counted is then
  * undone. 0 with d when settled, -1 when the login is still to be told (the
  * daemon went away meanwhile: engine_login starts over). */
 static int finish_early_login(bool ok, fl_decision *d)
