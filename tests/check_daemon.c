@@ -379,6 +379,29 @@ START_TEST(test_a_connection_that_closes_ends_its_session_with_core_exit)
 }
 END_TEST
 
+/* A session process that writes its last requests and closes at once (as
+ * mod_ftplimit's CLOSE does): the requests are still carried out, and the
+ * watchers see their events, though no reply can reach it. */
+START_TEST(test_requests_from_a_client_that_already_closed_are_carried_out)
+{
+    tdaemon_start(&D, "MaxClients 10\n", NULL);
+    fl_client *watcher = tclient(&D);
+    ck_assert_int_eq(fl_client_watch(watcher, "core.exit"), 0);
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nCONNECT quick 10.0.0.8\nUSER alice\nPASS ok\nCLOSE\n");
+    close(fd);
+    char *line;
+    ck_assert_int_eq(fl_client_next_line(watcher, 5000, &line), 0);
+    ck_assert_ptr_nonnull(strstr(
+        line, "\"event\":\"core.exit\",\"sid\":\"quick\",\"address\":\"10.0.0.8\","
+              "\"user\":\"alice\""));
+    free(line);
+    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+    ck_assert_int_eq(ttotal(&D, "clients"), 0);
+    fl_client_free(watcher);
+}
+END_TEST
+
 START_TEST(test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_on)
 {
     tdaemon_start(&D, "MaxClients 10\n", NULL);
@@ -1317,6 +1340,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(
         tc, test_sigterm_ends_every_session_then_shuts_down_and_removes_its_files);
     tcase_add_test(tc, test_a_connection_that_closes_ends_its_session_with_core_exit);
+    tcase_add_test(tc, test_requests_from_a_client_that_already_closed_are_carried_out);
     tcase_add_test(
         tc, test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_on);
     tcase_add_test(tc, test_a_stalled_client_does_not_block_others);

@@ -68,7 +68,8 @@ struct conn {
     bool offended; /* a protocol offence was logged */
     bool doomed;   /* stopped reading its replies: killed once the engine is done */
     bool dead;
-    char *pattern; /* WATCH pattern, NULL for every event */
+    bool peer_gone; /* the peer closed: replies can no longer reach it */
+    char *pattern;  /* WATCH pattern, NULL for every event */
     unsigned long long dropped;
     char in[FL_PROTO_LINE_MAX]; /* last: a new connection zeroes what is above */
 };
@@ -227,7 +228,7 @@ static void conn_flush(struct server *srv, struct conn *c)
 /* Queue bytes for c, within its bound. */
 static void conn_queue(struct server *srv, struct conn *c, const char *data, size_t len)
 {
-    if (c->dead)
+    if (c->dead || c->peer_gone)
         return;
     if (c->state == C_WATCH) {
         /* A slow watcher loses its oldest events, never the loop's time. */
@@ -341,7 +342,11 @@ static void on_event(const void *data, void *user_data)
     struct event_tap *tap = user_data;
     struct server *srv = tap->srv;
     srv->event_counts[tap->index]++;
-    if (srv->current == NULL && srv->nwatchers == 0)
+    struct conn *requester = srv->current != NULL && srv->current->state != C_WATCH &&
+                                     !srv->current->peer_gone
+                                 ? srv->current
+                                 : NULL;
+    if (requester == NULL && srv->nwatchers == 0)
         return;
 
     /* "EVENT {json}\n", built without an allocation for all but huge events. */
@@ -355,8 +360,8 @@ static void on_event(const void *data, void *user_data)
     }
     memcpy(line, "EVENT ", 6);
     line[len + 6] = '\n';
-    if (srv->current != NULL && srv->current->state != C_WATCH)
-        conn_queue(srv, srv->current, line, len + 7);
+    if (requester != NULL)
+        conn_queue(srv, requester, line, len + 7);
     for (struct conn *c = srv->nwatchers > 0 ? srv->conns : NULL; c != NULL;
          c = c->next) {
         if (c->state != C_WATCH || c->dead ||
@@ -958,6 +963,11 @@ int server_run(struct server *srv)
                 struct conn *c = tag;
                 if (c->dead)
                     continue;
+                /* A session process that sent CLOSE (or died) and closed:
+                 * its last requests are still carried out, but nothing is
+                 * written back, and the core.exit is not formatted for it. */
+                if (events[i].events & EPOLLHUP)
+                    c->peer_gone = true;
                 if (events[i].events & EPOLLOUT)
                     conn_flush(srv, c);
                 if (!c->dead && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
