@@ -68,17 +68,17 @@ struct settings {
     int timeout_ms;     /* FtpLimitTimeout */
 };
 
-static void settings_read(struct settings *s)
+static void settings_read(const server_rec *srv, struct settings *s)
 {
-    const unsigned char *engine =
-        get_param_ptr(main_server->conf, "FtpLimitEngine", FALSE);
-    const int *fail = get_param_ptr(main_server->conf, "FtpLimitFailMode", FALSE);
-    const int *timeout = get_param_ptr(main_server->conf, "FtpLimitTimeout", FALSE);
-    const char *daemon = get_param_ptr(main_server->conf, "FtpLimitDaemon", FALSE);
-    const char *log = get_param_ptr(main_server->conf, "FtpLimitLog", FALSE);
+    xaset_t *conf = srv->conf;
+    const unsigned char *engine = get_param_ptr(conf, "FtpLimitEngine", FALSE);
+    const int *fail = get_param_ptr(conf, "FtpLimitFailMode", FALSE);
+    const int *timeout = get_param_ptr(conf, "FtpLimitTimeout", FALSE);
+    const char *daemon = get_param_ptr(conf, "FtpLimitDaemon", FALSE);
+    const char *log = get_param_ptr(conf, "FtpLimitLog", FALSE);
     s->engine = engine != NULL && *engine;
-    s->policy = get_param_ptr(main_server->conf, "FtpLimitPolicy", FALSE);
-    s->socket = get_param_ptr(main_server->conf, "FtpLimitSocket", FALSE);
+    s->policy = get_param_ptr(conf, "FtpLimitPolicy", FALSE);
+    s->socket = get_param_ptr(conf, "FtpLimitSocket", FALSE);
     s->fail_closed = fail != NULL && *fail;
     s->daemon = daemon != NULL ? daemon : FTPLIMITD_PATH;
     s->log = log != NULL ? log : "syslog";
@@ -99,6 +99,48 @@ static const char *own_socket(pool *p)
 static const char *socket_path(pool *p, const struct settings *s)
 {
     return s->socket != NULL ? s->socket : own_socket(p);
+}
+
+/* Each server's settings, read in the master once the configuration is
+ * (core.postparse): a session takes its server's instead of searching the
+ * configuration on its way to the banner. They live in the main server's
+ * pool, as long as the configuration they come from. */
+static struct server_settings {
+    const server_rec *server;
+    struct settings s;
+    const char *socket; /* the daemon's: FtpLimitSocket, or ours */
+} * cached;
+static size_t ncached;
+
+static void settings_cache(void)
+{
+    size_t n = 0;
+    for (server_rec *srv = (server_rec *)server_list->xas_list; srv != NULL;
+         srv = srv->next)
+        n++;
+    cached = pcalloc(main_server->pool, n * sizeof *cached);
+    ncached = 0;
+    for (server_rec *srv = (server_rec *)server_list->xas_list; srv != NULL;
+         srv = srv->next) {
+        struct server_settings *c = &cached[ncached++];
+        c->server = srv;
+        settings_read(srv, &c->s);
+        c->socket = socket_path(main_server->pool, &c->s);
+    }
+}
+
+/* The settings of the server a session came to. */
+static void session_settings(struct settings *s, const char **socket)
+{
+    for (size_t i = 0; i < ncached; i++) {
+        if (cached[i].server == main_server) {
+            *s = cached[i].s;
+            *socket = cached[i].socket;
+            return;
+        }
+    }
+    settings_read(main_server, s); /* a server not cached: read it now */
+    *socket = socket_path(session.pool, s);
 }
 
 /* A string from a client made safe for a log line. */
@@ -592,8 +634,9 @@ static void on_postparse(const void *event_data, void *user_data)
 {
     (void)event_data;
     (void)user_data;
+    settings_cache();
     struct settings s;
-    settings_read(&s);
+    settings_read(main_server, &s);
     if (!s.engine)
         return;
     if (s.policy == NULL && s.socket == NULL) {
@@ -638,7 +681,7 @@ static void on_startup(const void *event_data, void *user_data)
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     setenv(ENV_MASTER, pid, 1);
     struct settings s;
-    settings_read(&s);
+    settings_read(main_server, &s);
     if (s.engine && (s.socket != NULL || s.policy != NULL) &&
         ServerType == SERVER_STANDALONE)
         start_helper(&s);
@@ -933,10 +976,9 @@ static void on_connected(const void *event_data, void *user_data)
 
 static int ftplimit_sess_init(void)
 {
-    settings_read(&fs.s);
+    session_settings(&fs.s, &fs.socket);
     if (!fs.s.engine || (fs.s.policy == NULL && fs.s.socket == NULL))
         return 0;
-    fs.socket = socket_path(session.pool, &fs.s);
     snprintf(fs.address, sizeof fs.address, "%s",
              pr_netaddr_get_ipstr(session.c->remote_addr));
     /* Our own ids: the daemon's are "c<N>"; the pid is unique among live
