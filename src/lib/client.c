@@ -396,6 +396,13 @@ static int finish_pending(fl_client *c, bool *pending, size_t n, char **finals)
         return -1;
     }
     *pending = false;
+    /* Sent a while ago, the answer is usually there: read it without the
+     * poll() that fill() starts with (an error or EOF shows there again). */
+    if (c->fd >= 0 && c->inlen < sizeof c->in) {
+        ssize_t got = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+        if (got > 0)
+            c->inlen += (size_t)got;
+    }
     return receive_finals(c, n, finals);
 }
 
