@@ -11,6 +11,7 @@
 #include "engineutil.h"
 
 static tenv T;
+static fl_decision D;
 
 static void teardown(void)
 {
@@ -68,6 +69,49 @@ START_TEST(test_ipv6_cidrs_and_addresses_match)
     ck_assert_str_eq(class_of("2001:db8:abcd:12::7", NULL), "v6");
     ck_assert_str_eq(class_of("2001:db8::1", NULL), "host");
     ck_assert_str_eq(class_of("2001:db8:abce::1", NULL), "-");
+}
+END_TEST
+
+/* The address with bit i (0 = the first) flipped, as text. */
+static const char *flip_bit(const char *text, int af, unsigned i)
+{
+    static char out[INET6_ADDRSTRLEN];
+    uint8_t b[16];
+    ck_assert_int_eq(inet_pton(af, text, b), 1);
+    b[i / 8] ^= (uint8_t)(0x80u >> (i % 8));
+    ck_assert_ptr_nonnull(inet_ntop(af, b, out, sizeof out));
+    return out;
+}
+
+START_TEST(test_a_prefix_of_any_length_matches_exactly_its_addresses)
+{
+    static const struct {
+        int af;
+        const char *addr;
+        unsigned max;
+    } cases[] = {{AF_INET6, "2001:db8:1234:5678:9abc:def0:1357:9bdf", 128},
+                 {AF_INET, "203.0.113.201", 32}};
+    tenv_start(&T, NULL);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (unsigned len = 0; len <= cases[c].max; len++) {
+            char policy[256];
+            snprintf(policy, sizeof policy, "<Class p>\nFrom %s/%u\n</Class>\n",
+                     cases[c].addr, len);
+            ck_assert_int_eq(tenv_reload(&T, policy), 0);
+            ck_assert_str_eq(class_of(cases[c].addr, NULL), "p");
+            if (len > 0)
+                ck_assert_msg(
+                    strcmp(
+                        class_of(flip_bit(cases[c].addr, cases[c].af, len - 1), NULL),
+                        "-") == 0,
+                    "/%u matched outside its prefix", len);
+            if (len < cases[c].max)
+                ck_assert_msg(
+                    strcmp(class_of(flip_bit(cases[c].addr, cases[c].af, len), NULL),
+                           "p") == 0,
+                    "/%u did not match inside its prefix", len);
+        }
+    }
 }
 END_TEST
 
@@ -134,6 +178,48 @@ START_TEST(test_a_session_keeps_the_class_it_got_at_connect)
 }
 END_TEST
 
+START_TEST(test_max_clients_per_class_follows_the_class_by_name_across_reloads)
+{
+    tenv_start(&T,
+               "<Class lan>\nFrom 10.0.0.0/8\n</Class>\nMaxClientsPerClass lan 1\n");
+    ck_assert_int_eq(t_login(&T, "a", "10.0.0.1", "u1", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "u2", NULL), FL_DISCONNECT);
+    /* The class moves to another place in the file, and its limit rises:
+     * the live session still counts in it. */
+    ck_assert_int_eq(tenv_reload(&T, "<Class other>\nFrom 192.0.2.0/24\n</Class>\n"
+                                     "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"
+                                     "MaxClientsPerClass lan 2\n"),
+                     0);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.2", "u2", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "c", "10.0.0.3", "u3", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxClientsPerClass");
+    ck_assert_int_eq(class_clients(&T, "lan"), 2);
+    /* A policy without the class: its sessions keep it, unlimited. */
+    ck_assert_int_eq(tenv_reload(&T, "<Class other>\nFrom 192.0.2.0/24\n</Class>\n"),
+                     0);
+    fl_session *s;
+    fl_resume_info ri = {.sid = "r", .class_name = "lan", .user = "u4"};
+    fl_addr_parse("10.0.0.4", &ri.addr);
+    ri.authenticated = true;
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
+    ck_assert_str_eq(fl_session_class(s), "lan");
+    ck_assert_int_eq(class_clients(&T, "lan"), 3);
+    ck_assert_str_eq(class_of("10.0.0.5", NULL), "-");
+    /* And when it comes back, its count is the one kept. */
+    ck_assert_int_eq(tenv_reload(&T, "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"
+                                     "MaxClientsPerClass lan 3\n"),
+                     0);
+    ck_assert_int_eq(t_login(&T, "d", "10.0.0.6", "u6", NULL), FL_DISCONNECT);
+    t_close(&T, "a");
+    ck_assert_int_eq(t_login(&T, "d", "10.0.0.6", "u6", NULL), FL_ALLOW);
+    t_close(&T, "b");
+    t_close(&T, "d");
+    t_close(&T, "r");
+    ck_assert_int_eq(class_clients(&T, "lan"), -1);
+    ck_assert_str_eq(class_of("10.0.0.7", NULL), "lan");
+}
+END_TEST
+
 /* Globs match the text of an address: it must be the text inet_ntop
  * writes, for every value of each byte, and an empty string when it does
  * not fit. */
@@ -172,6 +258,7 @@ static Suite *classes_suite(void)
     tcase_add_test(tc,
                    test_satisfy_any_takes_a_negated_item_as_matching_what_it_excludes);
     tcase_add_test(tc, test_ipv6_cidrs_and_addresses_match);
+    tcase_add_test(tc, test_a_prefix_of_any_length_matches_exactly_its_addresses);
     tcase_add_test(tc, test_ipv4_mapped_addresses_match_ipv4_items);
     tcase_add_test(tc, test_ip_globs_match_the_address_text);
     tcase_add_test(tc, test_an_address_is_written_as_inet_ntop_writes_it);
@@ -180,6 +267,8 @@ static Suite *classes_suite(void)
     tcase_add_test(tc,
                    test_items_may_be_listed_with_commas_and_over_several_from_lines);
     tcase_add_test(tc, test_a_session_keeps_the_class_it_got_at_connect);
+    tcase_add_test(tc,
+                   test_max_clients_per_class_follows_the_class_by_name_across_reloads);
     suite_add_tcase(s, tc);
     return s;
 }

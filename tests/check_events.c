@@ -661,12 +661,43 @@ START_TEST(test_event_json_is_what_jansson_prints_for_hostile_strings_and_every_
 }
 END_TEST
 
+START_TEST(test_an_event_named_from_a_reused_buffer_is_looked_up_by_its_name)
+{
+    mark m = {&tr, "a"};
+    char name[64];
+    strcpy(name, "one");
+    ck_assert_int_eq(fl_event_listening(eng, name), 0);
+    ck_assert_int_eq(fl_event_register(eng, NULL, "one", mark_cb1, &m), 0);
+    ck_assert_int_eq(fl_event_listening(eng, name), 1);
+    /* The same buffer now names another event. */
+    strcpy(name, "two");
+    ck_assert_int_eq(fl_event_listening(eng, name), 0);
+    ck_assert_int_eq(fl_event_generate(eng, name, NULL), 0);
+    ck_assert_int_eq(fl_event_register(eng, NULL, "two", mark_cb2, &m), 0);
+    ck_assert_int_eq(fl_event_listening(eng, name), 1);
+    strcpy(name, "one");
+    ck_assert_int_eq(fl_event_generate(eng, name, NULL), 1);
+    ck_assert_int_eq(fl_event_unregister(eng, NULL, "one", NULL), 0);
+    ck_assert_int_eq(fl_event_listening(eng, name), 0);
+    ck_assert_int_eq(fl_event_generate(eng, name, NULL), 0);
+    /* A name too long to be remembered is looked up every time. */
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    ck_assert_int_eq(fl_event_register(eng, NULL, name, mark_cb1, &m), 0);
+    ck_assert_int_eq(fl_event_listening(eng, name), 1);
+    name[10] = 'y';
+    ck_assert_int_eq(fl_event_listening(eng, name), 0);
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
     Suite *s = suite_create("events");
     TCase *tc = tcase_create("events");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_register_refuses_null_event_or_callback);
+    tcase_add_test(tc,
+                   test_an_event_named_from_a_reused_buffer_is_looked_up_by_its_name);
     tcase_add_test(tc, test_listeners_run_in_module_load_order_across_three_modules);
     tcase_add_test(tc, test_listeners_of_one_module_run_in_registration_order);
     tcase_add_test(tc,

@@ -715,6 +715,35 @@ START_TEST(test_sessions_without_an_id_get_one_from_the_engine)
 }
 END_TEST
 
+START_TEST(test_the_engines_ids_count_on_after_a_resumed_id_of_their_form)
+{
+    tenv_start(&T, NULL);
+    fl_session *s;
+    fl_connect_info ci = {.sid = NULL};
+    fl_addr_parse("10.0.0.1", &ci.addr);
+    fl_resume_info ri = {.sid = "c99", .addr = ci.addr};
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+    ck_assert_str_eq(fl_session_id(s), "c100");
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+    ck_assert_str_eq(fl_session_id(s), "c101");
+    /* A lower number does not move the count back. */
+    ri.sid = "c7";
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+    ck_assert_str_eq(fl_session_id(s), "c102");
+    ri.sid = "c18446744073709551615";
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+    ck_assert_str_eq(fl_session_id(s), "c18446744073709551616");
+    /* A number the engine could not count past is refused. */
+    ri.sid = "c18446744073709551617";
+    errno = 0;
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), -1);
+    ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
     Suite *s = suite_create("limits");
@@ -768,6 +797,7 @@ static Suite *limits_suite(void)
     tcase_add_test(tc, test_operations_out_of_order_are_errors_not_decisions);
     tcase_add_test(tc, test_a_user_name_longer_than_the_limit_is_refused_as_invalid);
     tcase_add_test(tc, test_sessions_without_an_id_get_one_from_the_engine);
+    tcase_add_test(tc, test_the_engines_ids_count_on_after_a_resumed_id_of_their_form);
     suite_add_tcase(s, tc);
     return s;
 }

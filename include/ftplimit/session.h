@@ -132,7 +132,8 @@ FL_EXPORT int fl_logout(fl_engine *e, fl_session *s);
 /* A session as it was before the engine restarted (ftplimitd's clients
  * re-declare theirs this way): no limit is checked and no rate is counted. */
 typedef struct fl_resume_info {
-    const char *sid; /* required; the engine's own "c<N>" form is allowed */
+    const char *sid; /* required; the engine's own "c<N>" form is allowed, N
+                        below 2^64 */
     fl_addr addr;
     const char *class_name; /* the class it had, NULL for none; kept even if the
                                policy no longer defines it */

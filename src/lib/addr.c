@@ -106,25 +106,16 @@ char *fl_addr_format(const fl_addr *a, char *buf, size_t size)
 
 void fl_addr_mask(const fl_addr *a, unsigned bits, fl_addr *out)
 {
-    if (bits > 128)
-        bits = 128;
-    for (unsigned i = 0; i < 16; i++) {
-        unsigned keep = bits >= 8 * (i + 1) ? 8 : (bits > 8 * i ? bits - 8 * i : 0);
-        out->b[i] = keep == 0 ? 0 : (uint8_t)(a->b[i] & (0xffu << (8 - keep)));
-    }
-}
-
-bool fl_addr_in_prefix(const fl_addr *a, const fl_addr *net, unsigned bits)
-{
-    unsigned full = bits / 8, rest = bits % 8;
-    if (full > 16)
-        return false;
-    if (memcmp(a->b, net->b, full) != 0)
-        return false;
-    if (rest == 0 || full == 16)
-        return true;
-    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-    return (a->b[full] & mask) == (net->b[full] & mask);
+    uint64_t w[2], m[2];
+    fl_addr_words(a, w);
+    fl_prefix_masks(bits, m);
+    w[0] &= m[0];
+    w[1] &= m[1];
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    w[0] = __builtin_bswap64(w[0]);
+    w[1] = __builtin_bswap64(w[1]);
+#endif
+    memcpy(out->b, w, 16);
 }
 
 int fl_cidr_parse(const char *text, fl_addr *net, unsigned *bits)

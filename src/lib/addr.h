@@ -4,6 +4,9 @@
 #ifndef FL_ADDR_H
 #define FL_ADDR_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include <ftplimit/session.h>
 
 /* Prefix lengths are counted in the 128-bit space: an IPv4 /24 is 120. */
@@ -16,8 +19,36 @@ int fl_cidr_parse(const char *text, fl_addr *net, unsigned *bits);
 /* Clear all but the first bits bits of a into out. */
 void fl_addr_mask(const fl_addr *a, unsigned bits, fl_addr *out);
 
-/* True when the first bits bits of a and net agree. */
-bool fl_addr_in_prefix(const fl_addr *a, const fl_addr *net, unsigned bits);
+/* An address as two 64-bit words, its first byte most significant: a
+ * prefix of bits bits is then the high bits of each word. */
+static inline void fl_addr_words(const fl_addr *a, uint64_t w[2])
+{
+    memcpy(w, a->b, 16);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    w[0] = __builtin_bswap64(w[0]);
+    w[1] = __builtin_bswap64(w[1]);
+#endif
+}
+
+static inline void fl_prefix_masks(unsigned bits, uint64_t m[2])
+{
+    m[0] = bits >= 64 ? ~0ULL : bits == 0 ? 0 : ~0ULL << (64 - bits);
+    m[1] = bits >= 128 ? ~0ULL : bits <= 64 ? 0 : ~0ULL << (128 - bits);
+}
+
+/* True when the first bits bits of a and net agree (false past 128).
+ * Inline: classifying a client tests every prefix of every class. */
+static inline bool fl_addr_in_prefix(const fl_addr *a, const fl_addr *net,
+                                     unsigned bits)
+{
+    if (bits > 128)
+        return false;
+    uint64_t x[2], y[2], m[2];
+    fl_addr_words(a, x);
+    fl_addr_words(net, y);
+    fl_prefix_masks(bits, m);
+    return (((x[0] ^ y[0]) & m[0]) | ((x[1] ^ y[1]) & m[1])) == 0;
+}
 
 /* True when text is an IP glob: only hex digits, '.', ':' and glob
  * characters, with at least one separator and one of '*', '?', '['

@@ -59,10 +59,26 @@ void *fl_malloc(size_t size)
     return malloc(size ? size : 1);
 }
 
+/* glibc's calloc() bypasses malloc's per-thread cache, and the engine
+ * allocates and frees a small zeroed entry or two at every session: for
+ * small sizes malloc() and memset() are several times cheaper. Large
+ * blocks keep calloc(), which gets them already zeroed from the kernel. */
+#define CALLOC_SMALL 1024
+
 void *fl_calloc(size_t nmemb, size_t size)
 {
     FAULT_CHECK(NULL);
-    return calloc(nmemb ? nmemb : 1, size ? size : 1);
+    nmemb = nmemb ? nmemb : 1;
+    size = size ? size : 1;
+    if (nmemb <= CALLOC_SMALL && size <= CALLOC_SMALL && nmemb * size <= CALLOC_SMALL) {
+        void *p = malloc(nmemb * size);
+        if (p == NULL)
+            return NULL;
+        /* Compilers turn malloc() and memset(0) back into calloc(). */
+        __asm__ volatile("" : : "r"(p) : "memory");
+        return memset(p, 0, nmemb * size);
+    }
+    return calloc(nmemb, size);
 }
 
 void *fl_realloc(void *ptr, size_t size)

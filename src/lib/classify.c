@@ -14,10 +14,29 @@
 #include "addr.h"
 #include "tables.h"
 
-static bool item_matches(const fl_class_item *it, const fl_addr *addr,
-                         const char *addr_text, const char *dns_name,
-                         const fl_geo_cache *geo)
+/* What the items are matched against; the text form of the address only
+ * IP globs need, so it is formatted on first use. */
+struct client {
+    const fl_addr *addr;
+    uint64_t words[2]; /* addr as fl_addr_words() gives it */
+    const char *dns_name;
+    const fl_geo_cache *geo;
+    bool have_text;
+    char text[FL_ADDR_TEXT_MAX];
+};
+
+static const char *client_text(struct client *c)
 {
+    if (!c->have_text) {
+        fl_addr_format(c->addr, c->text, sizeof c->text);
+        c->have_text = true;
+    }
+    return c->text;
+}
+
+static bool item_matches(const fl_class_item *it, struct client *c)
+{
+    const fl_geo_cache *geo = c->geo;
     bool m = false;
     switch (it->kind) {
     case FL_ITEM_ALL:
@@ -27,13 +46,14 @@ static bool item_matches(const fl_class_item *it, const fl_addr *addr,
         m = false;
         break;
     case FL_ITEM_PREFIX:
-        m = fl_addr_in_prefix(addr, &it->net, it->bits);
+        m = (((c->words[0] ^ it->net_words[0]) & it->mask_words[0]) |
+             ((c->words[1] ^ it->net_words[1]) & it->mask_words[1])) == 0;
         break;
     case FL_ITEM_IP_GLOB:
-        m = fnmatch(it->pattern, addr_text, 0) == 0;
+        m = fnmatch(it->pattern, client_text(c), 0) == 0;
         break;
     case FL_ITEM_DNS:
-        m = dns_name != NULL && fnmatch(it->pattern, dns_name, FNM_CASEFOLD) == 0;
+        m = c->dns_name != NULL && fnmatch(it->pattern, c->dns_name, FNM_CASEFOLD) == 0;
         break;
     /* An address the databases do not know matches no geographic item,
      * negated or not: "!FromCountry DE" is not a way to match the unknown. */
@@ -56,39 +76,26 @@ static bool item_matches(const fl_class_item *it, const fl_addr *addr,
     return m != it->negate;
 }
 
-static bool class_satisfied(const fl_class_def *c, const fl_addr *addr,
-                            const char *addr_text, const char *dns_name,
-                            const fl_geo_cache *geo)
+static bool class_satisfied(const fl_class_def *def, struct client *c)
 {
-    for (size_t i = 0; i < c->nitems; i++) {
-        bool m = item_matches(&c->items[i], addr, addr_text, dns_name, geo);
-        if (m && !c->satisfy_all)
+    for (size_t i = 0; i < def->nitems; i++) {
+        bool m = item_matches(&def->items[i], c);
+        if (m && !def->satisfy_all)
             return true;
-        if (!m && c->satisfy_all)
+        if (!m && def->satisfy_all)
             return false;
     }
-    return c->satisfy_all && c->nitems > 0;
+    return def->satisfy_all && def->nitems > 0;
 }
 
 const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
                                 const char *dns_name, const fl_geo_cache *geo)
 {
-    char text[FL_ADDR_TEXT_MAX] = "";
-    bool have_text = false;
-
+    struct client c = {.addr = addr, .dns_name = dns_name, .geo = geo};
+    fl_addr_words(addr, c.words);
     for (size_t i = 0; i < p->nclasses; i++) {
-        const fl_class_def *c = &p->classes[i];
-        if (!have_text) {
-            /* Only IP globs need the text form; format it once, lazily. */
-            for (size_t j = 0; j < c->nitems && !have_text; j++) {
-                if (c->items[j].kind == FL_ITEM_IP_GLOB) {
-                    fl_addr_format(addr, text, sizeof text);
-                    have_text = true;
-                }
-            }
-        }
-        if (class_satisfied(c, addr, text, dns_name, geo))
-            return c;
+        if (class_satisfied(&p->classes[i], &c))
+            return &p->classes[i];
     }
     return NULL;
 }

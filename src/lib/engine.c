@@ -153,6 +153,13 @@ static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *a
         errno = EINVAL;
         return -1;
     }
+    if (fl_class_counts_rebind(e, p) < 0) {
+        fl_policy_free(p);
+        if (err != NULL)
+            err(arg, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
     fl_policy_free(e->policy);
     e->policy = p;
     e->geo_gen++;

@@ -41,11 +41,37 @@ struct fl_event_slot {
     char name[];
 };
 
-static struct fl_event_slot *slot_find(fl_engine *e, const char *event)
+static struct fl_event_slot *slot_lookup(fl_engine *e, const char *event)
 {
     const fl_hash_key *hash_key = &e->hash_key;
     struct fl_event_slot *slot;
     HASH_FIND_STR(e->bus.slots, event, slot);
+    return slot;
+}
+
+/*
+ * The engine asks for the same few events at every session (core.exit at
+ * each close), by the same string constants, and hashing a name costs more
+ * than the rest of a close. So the answer for a name is kept by the
+ * caller's pointer, and trusted while no slot has been created or freed
+ * since and the name there still reads the same (a caller may reuse a
+ * buffer for another name).
+ */
+static struct fl_event_slot *slot_find(fl_engine *e, const char *event)
+{
+    struct fl_event_bus *bus = &e->bus;
+    struct fl_slot_cache *c = &bus->cache[((uintptr_t)event >> 3) % FL_SLOT_CACHE_SIZE];
+    if (c->event == event && c->gen == bus->gen && strcmp(c->name, event) == 0)
+        return c->slot;
+
+    struct fl_event_slot *slot = slot_lookup(e, event);
+    size_t len = strlen(event);
+    if (len < sizeof c->name) {
+        c->event = event;
+        c->slot = slot;
+        c->gen = bus->gen;
+        memcpy(c->name, event, len + 1);
+    }
     return slot;
 }
 
@@ -67,6 +93,7 @@ static struct fl_event_slot *slot_get(fl_engine *e, const char *event)
         errno = ENOMEM;
         return NULL;
     }
+    e->bus.gen++;
     return slot;
 }
 
@@ -91,6 +118,7 @@ static void slot_sweep(fl_engine *e, struct fl_event_slot *slot)
     if (slot->head == NULL) {
         HASH_DEL(e->bus.slots, slot);
         fl_free(slot);
+        e->bus.gen++;
     }
 }
 
@@ -267,4 +295,5 @@ void fl_event_bus_free(fl_engine *e)
         }
         fl_free(slot);
     }
+    e->bus.gen++;
 }

@@ -36,10 +36,21 @@ void fl_modules_free(fl_engine *e);
 
 /* events.c */
 struct fl_event_slot;
+/* A recent answer of the slot lookup for one name (see events.c). */
+#define FL_SLOT_CACHE_SIZE 8
+#define FL_SLOT_CACHE_NAME 40
+struct fl_slot_cache {
+    const char *event; /* the caller's pointer, NULL when unused */
+    struct fl_event_slot *slot;
+    uint64_t gen;
+    char name[FL_SLOT_CACHE_NAME];
+};
 struct fl_event_bus {
     struct fl_event_slot *slots; /* uthash by event name */
     uint64_t seq;                /* registrations so far */
+    uint64_t gen;                /* slots created or freed so far */
     unsigned depth;              /* generates under way (nested) */
+    struct fl_slot_cache cache[FL_SLOT_CACHE_SIZE];
 };
 void fl_event_bus_free(fl_engine *e);
 

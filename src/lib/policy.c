@@ -131,9 +131,21 @@ const fl_class_def *fl_policy_class(const fl_policy *p, const char *name)
     return NULL;
 }
 
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user)
 {
+    unsigned char u0 = (unsigned char)user[0];
     for (size_t i = 0; i < p->nanon; i++) {
+        unsigned char a0 = (unsigned char)p->anon_users[i][0];
+        /* Most names differ from the first byte: that answers without a
+         * call (strcasecmp folds bytes beyond ASCII by locale, so those go
+         * to it). */
+        if (a0 < 0x80 && u0 < 0x80 && ascii_lower(a0) != ascii_lower(u0))
+            continue;
         if (strcasecmp(p->anon_users[i], user) == 0)
             return true;
     }

@@ -606,7 +606,12 @@ static bool class_add_item(struct parser *p, fl_class_def *c, const fl_class_ite
         c->items = items;
         c->cap = cap;
     }
-    c->items[c->nitems++] = *item;
+    fl_class_item *it = &c->items[c->nitems++];
+    *it = *item;
+    if (it->kind == FL_ITEM_PREFIX) {
+        fl_addr_words(&it->net, it->net_words);
+        fl_prefix_masks(it->bits, it->mask_words);
+    }
     return true;
 }
 

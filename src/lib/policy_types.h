@@ -62,6 +62,9 @@ typedef struct fl_class_item {
     bool negate;
     unsigned bits; /* FL_ITEM_PREFIX, in the 128-bit space */
     fl_addr net;   /* FL_ITEM_PREFIX */
+    /* FL_ITEM_PREFIX again, as fl_addr_words() and fl_prefix_masks() give
+     * them: a client is classified without computing them. */
+    uint64_t net_words[2], mask_words[2];
     char *pattern; /* FL_ITEM_IP_GLOB, FL_ITEM_DNS */
     char code[3];  /* FL_ITEM_COUNTRY, FL_ITEM_CONTINENT */
     uint32_t asn;  /* FL_ITEM_ASN */

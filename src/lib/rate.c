@@ -44,10 +44,17 @@ fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap)
     return n;
 }
 
+/* The slot after i, in a ring of cap slots (no division: this runs at every
+ * connect). */
+static uint32_t ring_next(const fl_rate *r, uint32_t i)
+{
+    return i + 1 == r->cap ? 0 : i + 1;
+}
+
 uint32_t fl_rate_count(fl_rate *r, fl_usec now, fl_usec interval)
 {
     while (r->len > 0 && r->t[r->head] <= now - interval) {
-        r->head = (r->head + 1) % r->cap;
+        r->head = ring_next(r, r->head);
         r->len--;
     }
     return r->len;
@@ -58,10 +65,11 @@ void fl_rate_record(fl_rate *r, fl_usec now)
     if (r->cap == 0)
         return;
     if (r->len == r->cap) {
-        r->head = (r->head + 1) % r->cap;
+        r->head = ring_next(r, r->head);
         r->len--;
     }
-    r->t[(r->head + r->len) % r->cap] = now;
+    uint32_t tail = r->head + r->len; /* both < cap */
+    r->t[tail >= r->cap ? tail - r->cap : tail] = now;
     r->len++;
 }
 

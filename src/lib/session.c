@@ -300,25 +300,26 @@ struct session_key {
 };
 
 /* Create a session and count it as a connection: h (the host found, or
- * NULL), class_name (or NULL), with the rate windows sized when rates
- * apply. Everything is allocated before any count changes. Sets *out, or
- * leaves it NULL and returns why (FL_L_TABLE_FULL, FL_L_NO_MEMORY). */
+ * NULL), in class cdef of the policy in force, or else class_name (or
+ * neither), with the rate windows sized when rates apply. Everything is
+ * allocated before any count changes. Sets *out, or leaves it NULL and
+ * returns why (FL_L_TABLE_FULL, FL_L_NO_MEMORY). */
 static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
                                      fl_host *h, const fl_geo_cache *geo,
-                                     const char *class_name, bool rates,
-                                     fl_session **out)
+                                     const fl_class_def *cdef, const char *class_name,
+                                     bool rates, fl_session **out)
 {
     const fl_policy *p = e->policy;
-    unsigned class_hv;
+    bool in_class = cdef != NULL || class_name != NULL;
     *out = NULL;
     if (h == NULL && (h = fl_host_insert(e, k->addr, k->host_hv)) == NULL)
         return errno == ENOSPC ? FL_L_TABLE_FULL : FL_L_NO_MEMORY;
     fl_session *s = fl_session_insert(e, k->sid, k->sid_len, k->sid_hv);
     fl_class_count *cls = NULL;
-    if (s != NULL && class_name != NULL &&
-        (cls = fl_class_count_lookup(e, class_name, &class_hv)) == NULL)
-        cls = fl_class_count_insert(e, class_name, class_hv);
-    if (s == NULL || (class_name != NULL && cls == NULL) ||
+    if (s != NULL && in_class)
+        cls = cdef != NULL ? fl_class_count_of(e, cdef)
+                           : fl_class_count_named(e, class_name);
+    if (s == NULL || (in_class && cls == NULL) ||
         (rates &&
          (!rate_fit(&e->t.rate, &p->rate) || !rate_fit(&h->rate, &p->rate_per_host)))) {
         if (s != NULL) {
@@ -372,20 +373,57 @@ static int connect_refused(fl_engine *e, struct view *v)
     return 0;
 }
 
-/* Write "c<n>" for the engine's nth session id; returns the length. */
-static size_t auto_sid(char *buf, uint64_t n)
+/* Write the engine's next id, "c<n>", into buf; returns its length. The
+ * number is kept in decimal and counted up in place: formatting it afresh
+ * would cost a division per digit. */
+static size_t auto_sid(struct fl_tables *t, char *buf)
 {
+    char *d = t->sid_digits;
+    size_t i = t->nsid_digits;
+    while (i > 0 && d[i - 1] == '9')
+        d[--i] = '0';
+    if (i > 0) {
+        d[i - 1]++;
+    } else {
+        memmove(d + 1, d, t->nsid_digits);
+        d[0] = '1';
+        t->nsid_digits++;
+    }
+    t->next_sid++;
+    buf[0] = 'c';
+    memcpy(buf + 1, d, t->nsid_digits);
+    buf[1 + t->nsid_digits] = '\0';
+    return t->nsid_digits + 1;
+}
+
+/* The number of a reserved id "c<digits>"; false when it is past what a
+ * uint64_t holds. */
+static bool sid_number(const char *sid, size_t len, uint64_t *n)
+{
+    uint64_t v = 0;
+    for (size_t i = 1; i < len; i++) {
+        unsigned digit = (unsigned)(sid[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *n = v;
+    return true;
+}
+
+/* Make n the number of the engine's last id. */
+static void auto_sid_skip_to(struct fl_tables *t, uint64_t n)
+{
+    t->next_sid = n;
     char digits[24];
     size_t len = 0;
     do {
         digits[len++] = (char)('0' + n % 10);
         n /= 10;
     } while (n > 0);
-    buf[0] = 'c';
     for (size_t i = 0; i < len; i++)
-        buf[1 + i] = digits[len - 1 - i];
-    buf[1 + len] = '\0';
-    return len + 1;
+        t->sid_digits[i] = digits[len - 1 - i];
+    t->nsid_digits = len;
 }
 
 int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
@@ -413,7 +451,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     const char *sid = ci->sid;
     if (sid == NULL) {
         const fl_hash_key *hash_key = &e->hash_key;
-        sid_len = auto_sid(sid_buf, ++e->t.next_sid);
+        sid_len = auto_sid(&e->t, sid_buf);
         HASH_VALUE(sid_buf, sid_len, sid_hv);
         sid = sid_buf;
     } else if (fl_session_lookup(e, sid, sid_len, &sid_hv) != NULL) {
@@ -449,8 +487,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     const struct session_key key = {sid, sid_len, sid_hv, &ci->addr, host_hv};
     fl_session *s;
-    enum fl_limit_id failure =
-        session_open(e, &key, h, &geo, cdef ? cdef->name : NULL, true, &s);
+    enum fl_limit_id failure = session_open(e, &key, h, &geo, cdef, NULL, true, &s);
     if (s == NULL) {
         refuse_for(e, d, failure, FL_DISCONNECT, &v);
         return connect_refused(e, &v);
@@ -587,10 +624,10 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
 /* --- PASS ----------------------------------------------------------------- */
 
-static bool anon_password_rejected(const fl_policy *p, const char *login,
+static bool anon_password_rejected(const fl_policy *p, bool anonymous,
                                    const char *password)
 {
-    if (!p->anon_reject.set || !fl_policy_is_anonymous(p, login))
+    if (!p->anon_reject.set || !anonymous)
         return false;
     bool match =
         regexec(&p->anon_reject.re, password != NULL ? password : "", 0, NULL, 0) == 0;
@@ -659,7 +696,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
             return 0;
         }
     }
-    if (anon_password_rejected(p, login, password))
+    if (anon_password_rejected(p, anonymous, password))
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
     if (!ok || d->verdict != FL_ALLOW)
         return pass_failed(e, s, d, &v);
@@ -671,7 +708,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
 
     v.user = name;
     struct fl_login_counts lc = {
-        .class_def = s->cls != NULL ? fl_policy_class(p, s->cls->name) : NULL,
+        .class_def = s->cls != NULL ? s->cls->def : NULL,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,
         .host_clients = s->host->u.live.clients,
         .net_clients = lp.net != NULL ? lp.net->clients : 0,
@@ -733,6 +770,14 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         errno = EINVAL;
         return -1;
     }
+    /* An id of the engine's form: the engine's own ids must stay unique
+     * after it, so its number must be one the engine can count past. */
+    uint64_t resumed_no = 0;
+    bool reserved = sid_reserved(ri->sid, sid_len);
+    if (reserved && !sid_number(ri->sid, sid_len, &resumed_no)) {
+        errno = EINVAL;
+        return -1;
+    }
     if (e->state == FL_ENGINE_DOWN) {
         errno = ESHUTDOWN;
         return -1;
@@ -751,14 +796,12 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     fl_host *h = fl_host_lookup(e, &ri->addr, &host_hv);
     fl_geo_cache geo;
     host_geo(e, h, &ri->addr, &geo);
-    const char *cls = ri->class_name;
-    if (ri->classify) {
-        const fl_class_def *cdef = fl_classify(e->policy, &ri->addr, NULL, &geo);
-        cls = cdef != NULL ? cdef->name : NULL;
-    }
+    const fl_class_def *cdef =
+        ri->classify ? fl_classify(e->policy, &ri->addr, NULL, &geo) : NULL;
+    const char *cls = ri->classify ? NULL : ri->class_name;
     const struct session_key key = {ri->sid, sid_len, sid_hv, &ri->addr, host_hv};
     fl_session *s;
-    enum fl_limit_id failure = session_open(e, &key, h, &geo, cls, false, &s);
+    enum fl_limit_id failure = session_open(e, &key, h, &geo, cdef, cls, false, &s);
     if (s == NULL) {
         fl_free(login);
         errno = failure == FL_L_TABLE_FULL ? ENOSPC : ENOMEM;
@@ -779,12 +822,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         }
     }
 
-    /* The engine's own ids must stay unique after this one. */
-    if (sid_reserved(ri->sid, sid_len)) {
-        unsigned long long n = strtoull(ri->sid + 1, NULL, 10);
-        if (n > e->t.next_sid)
-            e->t.next_sid = n;
-    }
+    if (reserved && resumed_no > e->t.next_sid)
+        auto_sid_skip_to(&e->t, resumed_no);
     *out = s;
     return 0;
 }

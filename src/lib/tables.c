@@ -288,23 +288,65 @@ fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *
     return c;
 }
 
-fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned hv)
+static fl_class_count *class_count_insert(fl_engine *e, const char *name,
+                                          const fl_class_def *def)
 {
+    const fl_hash_key *hash_key = &e->hash_key;
     size_t len = strlen(name);
+    unsigned hv;
+    HASH_VALUE(name, len, hv);
     fl_class_count *c = fl_calloc(1, FL_FLEX_SIZE(fl_class_count, name, len + 1));
     if (c == NULL)
         return NULL;
     memcpy(c->name, name, len);
+    c->def = def;
     TABLE_INSERT_OR_FAIL(e->t.classes, c, c->name, len, hv, LOOKUP_LOAD);
     return c;
+}
+
+fl_class_count *fl_class_count_of(fl_engine *e, const fl_class_def *def)
+{
+    fl_class_count **slot = &e->t.class_of_def[def - e->policy->classes];
+    if (*slot == NULL)
+        *slot = class_count_insert(e, def->name, def);
+    return *slot;
+}
+
+fl_class_count *fl_class_count_named(fl_engine *e, const char *name)
+{
+    const fl_class_def *def = fl_policy_class(e->policy, name);
+    if (def != NULL)
+        return fl_class_count_of(e, def);
+    unsigned hv;
+    fl_class_count *c = fl_class_count_lookup(e, name, &hv);
+    return c != NULL ? c : class_count_insert(e, name, NULL);
 }
 
 void fl_class_count_release(fl_engine *e, fl_class_count *c)
 {
     if (c->conns > 0)
         return;
+    if (c->def != NULL)
+        e->t.class_of_def[c->def - e->policy->classes] = NULL;
     HASH_DEL(e->t.classes, c);
     fl_free(c);
+}
+
+int fl_class_counts_rebind(fl_engine *e, const fl_policy *p)
+{
+    fl_class_count **by_def = NULL;
+    if (p->nclasses > 0 && (by_def = fl_calloc(p->nclasses, sizeof *by_def)) == NULL)
+        return -1;
+    fl_class_count *c, *tmp;
+    HASH_ITER(hh, e->t.classes, c, tmp)
+    {
+        c->def = fl_policy_class(p, c->name);
+        if (c->def != NULL)
+            by_def[c->def - p->classes] = c;
+    }
+    fl_free(e->t.class_of_def);
+    e->t.class_of_def = by_def;
+    return 0;
 }
 
 /* --- networks ------------------------------------------------------------- */
@@ -436,6 +478,7 @@ void fl_tables_free(fl_engine *e)
     FREE_TABLE(t->users, fl_user_entry);
     FREE_TABLE(t->user_hosts, fl_user_host);
     FREE_TABLE(t->classes, fl_class_count);
+    fl_free(t->class_of_def);
     FREE_TABLE(t->networks, fl_network);
     FREE_TABLE(t->countries, fl_country);
     fl_free(t->rate);

@@ -65,6 +65,8 @@ typedef struct fl_user_host {
 
 typedef struct fl_class_count {
     UT_hash_handle hh;
+    const fl_class_def *def; /* the class of this name in the policy in force,
+                                or NULL when it defines none */
     uint32_t conns, clients;
     char name[]; /* key */
 } fl_class_count;
@@ -104,6 +106,8 @@ struct fl_tables {
     fl_user_entry *users;
     fl_user_host *user_hosts;
     fl_class_count *classes;
+    fl_class_count **class_of_def; /* by index in the policy's classes: its
+                                      count, or NULL while it has none */
     fl_network *networks;
     fl_country *countries;
 
@@ -113,8 +117,10 @@ struct fl_tables {
     uint64_t evictions;
     int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
 
-    fl_rate *rate; /* MaxConnectionRate, daemon-wide */
-    uint64_t next_sid;
+    fl_rate *rate;       /* MaxConnectionRate, daemon-wide */
+    uint64_t next_sid;   /* the number of the engine's last id */
+    char sid_digits[24]; /* next_sid in decimal, unterminated; "" for 0 */
+    size_t nsid_digits;
 };
 
 void fl_tables_init(fl_engine *e);
@@ -151,8 +157,16 @@ fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
 void fl_user_host_release(fl_engine *e, fl_user_host *uh);
 
 fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv);
-fl_class_count *fl_class_count_insert(fl_engine *e, const char *name, unsigned hv);
+/* The count of class def of the policy in force, created if need be:
+ * reached through the class's index, its name is not hashed. NULL/ENOMEM. */
+fl_class_count *fl_class_count_of(fl_engine *e, const fl_class_def *def);
+/* The same for a class given by name, which the policy may not define (a
+ * session resumed after a reload). */
+fl_class_count *fl_class_count_named(fl_engine *e, const char *name);
 void fl_class_count_release(fl_engine *e, fl_class_count *c);
+/* Point every class count at policy p's class of its name, before p comes
+ * into force. -1/ENOMEM with nothing changed. */
+int fl_class_counts_rebind(fl_engine *e, const fl_policy *p);
 
 /* The network key of addr under the policy's prefix lengths. */
 void fl_network_key(const fl_policy *p, const fl_addr *addr,
