@@ -4,8 +4,11 @@
  *
  *   lifecycles_per_sec_100k  connect+USER+PASS ok+close per second on one
  *                            core, 100k live sessions, every limit and five
- *                            classes active (target 2e6)
- *   lifecycles_per_sec_1m    the same with 1M live sessions (target 1e6)
+ *                            classes active (target 2e6): the median of
+ *                            ROUNDS timed rounds
+ *   lifecycles_per_sec_100k_best  the fastest of those rounds: on a shared
+ *                            machine other tenants only ever slow a round
+ *   lifecycles_per_sec_1m(_best)  the same with 1M live sessions (target 1e6)
  *   bytes_per_session_100k/1m  heap in use per live session (target <= 256)
  *   crafted_over_random      time per lifecycle with user names crafted to
  *                            collide under uthash's unkeyed Jenkins hash,
@@ -177,6 +180,10 @@ static char (*random_names(unsigned n))[24]
     return names;
 }
 
+#define ROUNDS 7
+
+static int cmp_double(const void *a, const void *b);
+
 /* Steady state: each iteration closes one session and logs a new one in
  * its slot, so the live count stays put. Returns lifecycles per second. */
 static double run_lifecycles(fl_engine *e, struct workload *w, size_t iterations)
@@ -202,10 +209,13 @@ static void bench_live(const char *dir, size_t live, const char *suffix)
     for (size_t i = 0; i < live; i++)
         login(e, &w, i, (unsigned)i);
 
-    /* Warm up, then measure at least 2 s of work. */
+    /* Warm up, then time ROUNDS rounds, together about 3 s of work. */
     run_lifecycles(e, &w, live / 4);
-    size_t iterations = live * 2 < 2000000 ? 2000000 : live * 2;
-    double rate = run_lifecycles(e, &w, iterations);
+    size_t iterations = live / 2 < 300000 ? 300000 : live / 2;
+    double rates[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++)
+        rates[r] = run_lifecycles(e, &w, iterations);
+    qsort(rates, ROUNDS, sizeof rates[0], cmp_double);
     /* Memory after the churn: a table that grows its buckets while its item
      * count stays put shows here. */
     size_t after = heap_in_use();
@@ -217,7 +227,8 @@ static void bench_live(const char *dir, size_t live, const char *suffix)
                 t.clients, live);
         exit(1);
     }
-    printf("lifecycles_per_sec_%s %.0f lifecycles/s\n", suffix, rate);
+    printf("lifecycles_per_sec_%s %.0f lifecycles/s\n", suffix, rates[ROUNDS / 2]);
+    printf("lifecycles_per_sec_%s_best %.0f lifecycles/s\n", suffix, rates[ROUNDS - 1]);
     printf("bytes_per_session_%s %.1f bytes\n", suffix,
            (double)(after - before) / (double)live);
     fflush(stdout);

@@ -124,24 +124,117 @@ START_TEST(test_a_rate_window_is_resized_by_a_reload_keeping_the_newest_connects
 }
 END_TEST
 
-START_TEST(test_a_reload_that_changes_the_network_prefix_keeps_counts_exact)
+/* n connects from addr, sids prefix0..; the verdict of the last. */
+static fl_verdict connects(const char *prefix, const char *addr, int n)
+{
+    fl_verdict v = FL_ALLOW;
+    for (int i = 0; i < n; i++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "%s%d", prefix, i);
+        v = t_connect(&T, sid, addr, &D);
+    }
+    return v;
+}
+
+START_TEST(test_a_rate_window_grows_with_a_reload_past_the_room_a_host_keeps_for_it)
+{
+    tenv_start(&T, "MaxConnectionRatePerHost 3 60\n");
+    ck_assert_int_eq(connects("a", "10.0.0.1", 3), FL_ALLOW);
+    ck_assert_int_eq(connects("a3-", "10.0.0.1", 1), FL_DISCONNECT);
+    ck_assert_int_eq(tenv_reload(&T, "MaxConnectionRatePerHost 100 60\n"), 0);
+    ck_assert_int_eq(connects("b", "10.0.0.1", 97), FL_ALLOW);
+    ck_assert_int_eq(connects("b97-", "10.0.0.1", 1), FL_DISCONNECT);
+    ck_assert_int_eq(T.last_count, 101);
+    /* A host new under the larger count. */
+    ck_assert_int_eq(connects("n", "10.0.0.2", 100), FL_ALLOW);
+    ck_assert_int_eq(connects("n100-", "10.0.0.2", 1), FL_DISCONNECT);
+    T.clock.now += 60 * SEC;
+    ck_assert_int_eq(connects("d", "10.0.0.1", 100), FL_ALLOW);
+    ck_assert_int_eq(connects("e", "10.0.0.2", 100), FL_ALLOW);
+}
+END_TEST
+
+/* Clients counted in the network of addr under the policy in force. */
+static long long network_clients(const char *addr)
+{
+    fl_addr a;
+    fl_counts c;
+    ck_assert_int_eq(fl_addr_parse(addr, &a), 0);
+    return fl_count_network(T.e, &a, &c) == 0 ? c.clients : -1;
+}
+
+START_TEST(test_a_reload_that_changes_the_network_prefix_counts_every_client_again)
 {
     tenv_start(&T, "MaxClientsPerNetwork 10 24 64\n");
     t_login(&T, "a", "10.0.1.1", "u1", NULL);
     t_login(&T, "b", "10.0.2.1", "u2", NULL);
-    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerNetwork 1 16 64\n"), 0);
-    /* Old sessions count in their /24s; new ones in the /16. */
-    ck_assert_int_eq(t_login(&T, "c", "10.0.1.1", "u3", NULL), FL_ALLOW);
-    ck_assert_int_eq(t_login(&T, "d", "10.0.2.1", "u4", NULL), FL_DISCONNECT);
-    t_close(&T, "c");
+    t_login(&T, "v", "2001:db8:0:1::1", "u3", NULL);
+    t_connect(&T, "n", "10.0.5.1", NULL); /* not a client: counts nowhere */
+    ck_assert_int_eq(network_clients("10.0.1.9"), 1);
+    ck_assert_int_eq(network_clients("10.0.2.9"), 1);
+    /* As ProFTPD counts from its scoreboard at every login, the new prefix
+     * lengths apply to the clients already in. */
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerNetwork 3 16 48\n"), 0);
+    ck_assert_int_eq(network_clients("10.0.200.1"), 2);
+    ck_assert_int_eq(network_clients("2001:db8:0:2::1"), 1);
+    ck_assert_int_eq(t_login(&T, "c", "10.0.3.1", "u4", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "d", "10.0.4.1", "u5", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxClientsPerNetwork");
+    ck_assert_int_eq(T.last_count, 4);
     t_close(&T, "a");
-    ck_assert_int_eq(t_login(&T, "e", "10.0.1.1", "u5", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "d", "10.0.4.1", "u5", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "n2", "10.0.1.1", "u1", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(t_user(&T, "n", "u6", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_pass(&T, "n", true, NULL, NULL), FL_DISCONNECT);
+    /* Back to the old lengths: the /24s hold what they held. */
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerNetwork 10 24 64\n"), 0);
+    ck_assert_int_eq(network_clients("10.0.2.9"), 1);
+    ck_assert_int_eq(network_clients("10.0.3.9"), 1);
+    ck_assert_int_eq(network_clients("10.0.1.9"), -1);
     t_close(&T, "b");
-    t_close(&T, "e");
+    t_close(&T, "c");
+    t_close(&T, "d");
+    t_close(&T, "v");
     fl_totals tot;
     fl_engine_totals(T.e, &tot);
     ck_assert_int_eq(tot.networks, 0);
     ck_assert_int_eq(tot.clients, 0);
+}
+END_TEST
+
+START_TEST(
+    test_running_out_of_memory_while_counting_networks_again_keeps_the_old_policy)
+{
+    tenv_start(&T, "MaxClientsPerNetwork 10 24 64\n");
+    char sid[16], addr[32], user[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(sid, sizeof sid, "s%d", i);
+        snprintf(addr, sizeof addr, "10.%d.1.1", i);
+        snprintf(user, sizeof user, "u%d", i);
+        ck_assert_int_eq(t_login(&T, sid, addr, user, NULL), FL_ALLOW);
+    }
+    free(write_file(T.dir, "policy.conf", "MaxClientsPerNetwork 10 16 64\n"));
+    long n;
+    for (n = 1;; n++) {
+        fl_fault_fail_alloc_at(n);
+        int rc = fl_engine_reload(T.e, NULL, NULL, NULL);
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        if (!fired) {
+            ck_assert_int_eq(rc, 0);
+            break;
+        }
+        ck_assert_int_eq(rc, -1);
+        /* Still the /24s. */
+        ck_assert_int_eq(network_clients("10.1.1.9"), 1);
+        ck_assert_int_eq(network_clients("10.1.200.9"), -1);
+    }
+    ck_assert_int_gt(n, 40); /* a network each, and the policy's allocations */
+    ck_assert_int_eq(network_clients("10.1.200.9"), 1);
+    ck_assert_int_eq(network_clients("10.1.1.9"), 1);
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(tot.networks, 40);
 }
 END_TEST
 
@@ -592,8 +685,13 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_reload_without_a_path_reads_the_same_file_again);
     tcase_add_test(
         tc, test_a_rate_window_is_resized_by_a_reload_keeping_the_newest_connects);
-    tcase_add_test(tc,
-                   test_a_reload_that_changes_the_network_prefix_keeps_counts_exact);
+    tcase_add_test(
+        tc, test_a_rate_window_grows_with_a_reload_past_the_room_a_host_keeps_for_it);
+    tcase_add_test(
+        tc, test_a_reload_that_changes_the_network_prefix_counts_every_client_again);
+    tcase_add_test(
+        tc,
+        test_running_out_of_memory_while_counting_networks_again_keeps_the_old_policy);
     tcase_add_test(tc, test_a_full_table_refuses_new_hosts_with_421_and_an_event);
     tcase_add_test(tc, test_a_full_table_evicts_idle_rate_state_oldest_first);
     tcase_add_test(tc, test_idle_rate_state_expires_through_the_engine_timers);

@@ -153,7 +153,7 @@ static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *a
         errno = EINVAL;
         return -1;
     }
-    if (fl_class_counts_rebind(e, p) < 0) {
+    if (fl_tables_adopt_policy(e, p) < 0) {
         fl_policy_free(p);
         if (err != NULL)
             err(arg, "out of memory");

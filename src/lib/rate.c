@@ -15,14 +15,23 @@
 
 #include "alloc.h"
 
-fl_rate *fl_rate_new(uint32_t cap)
+size_t fl_rate_size(uint32_t cap)
 {
-    fl_rate *r = fl_malloc(sizeof *r + (size_t)cap * sizeof r->t[0]);
-    if (r == NULL)
-        return NULL;
+    return sizeof(fl_rate) + (size_t)cap * sizeof(fl_usec);
+}
+
+void fl_rate_init(fl_rate *r, uint32_t cap)
+{
     r->cap = cap;
     r->len = 0;
     r->head = 0;
+}
+
+fl_rate *fl_rate_new(uint32_t cap)
+{
+    fl_rate *r = fl_malloc(fl_rate_size(cap));
+    if (r != NULL)
+        fl_rate_init(r, cap);
     return r;
 }
 
@@ -31,7 +40,7 @@ static fl_usec rate_at(const fl_rate *r, uint32_t i)
     return r->t[(r->head + i) % r->cap];
 }
 
-fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap)
+fl_rate *fl_rate_resized(const fl_rate *r, uint32_t cap)
 {
     fl_rate *n = fl_rate_new(cap);
     if (n == NULL)
@@ -40,7 +49,6 @@ fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap)
     for (uint32_t i = 0; i < keep; i++)
         n->t[i] = rate_at(r, r->len - keep + i);
     n->len = keep;
-    fl_free(r);
     return n;
 }
 

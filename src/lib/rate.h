@@ -17,9 +17,14 @@ typedef struct fl_rate {
 /* A window remembering up to cap connections. NULL/ENOMEM. */
 fl_rate *fl_rate_new(uint32_t cap);
 
-/* The same window holding up to cap connections, keeping the newest. On
- * failure r is untouched and NULL is returned. */
-fl_rate *fl_rate_resize(fl_rate *r, uint32_t cap);
+/* The bytes of a window of cap, for placing one inside another allocation
+ * with fl_rate_init(). */
+size_t fl_rate_size(uint32_t cap);
+void fl_rate_init(fl_rate *r, uint32_t cap);
+
+/* A new window holding up to cap connections, the newest of r's; r is the
+ * caller's to free. NULL/ENOMEM. */
+fl_rate *fl_rate_resized(const fl_rate *r, uint32_t cap);
 
 /* Forget connections at or before now - interval; return how many remain. */
 uint32_t fl_rate_count(fl_rate *r, fl_usec now, fl_usec interval);

@@ -163,18 +163,18 @@ static void release_login(fl_engine *e, fl_session *s)
     fl_user_host *uh = s->u.uh;
     fl_user_entry *u = uh->key.user;
     fl_host *h = s->host;
+    fl_network *net = h->u.live.net;
     u->clients--;
     uh->clients--;
-    s->net->clients--;
-    h->u.live.clients--;
-    if (h->u.live.net == s->net && --h->u.live.net_clients == 0)
+    net->clients--;
+    if (--h->u.live.clients == 0)
         h->u.live.net = NULL;
     if (s->cls != NULL)
         s->cls->clients--;
     e->t.nclients--;
     fl_user_host_release(e, uh);
     fl_user_release(e, u);
-    fl_network_release(e, s->net);
+    fl_network_release(e, net);
     if (s->country[0] != '\0') {
         unsigned hv;
         fl_country *c = fl_country_lookup(e, s->country, &hv);
@@ -183,7 +183,6 @@ static void release_login(fl_engine *e, fl_session *s)
     }
     /* A session logged out (fl_logout) may log in again, from a host whose
      * country is known no more: nothing of this login may stay. */
-    s->net = NULL;
     s->country[0] = '\0';
     s->u.login = NULL;
     s->authenticated = false;
@@ -277,15 +276,17 @@ static bool sid_valid(const char *sid, size_t *len)
     return true;
 }
 
-/* Keep a rate window sized to the policy's count. false/ENOMEM. */
+/* Keep the daemon-wide rate window sized to the policy's count.
+ * false/ENOMEM. */
 static bool rate_fit(fl_rate **w, const fl_rate_cfg *cfg)
 {
     if (cfg->count == FL_UNLIMITED || (*w != NULL && (*w)->cap == (uint32_t)cfg->count))
         return true;
-    fl_rate *n = *w != NULL ? fl_rate_resize(*w, (uint32_t)cfg->count)
+    fl_rate *n = *w != NULL ? fl_rate_resized(*w, (uint32_t)cfg->count)
                             : fl_rate_new((uint32_t)cfg->count);
     if (n == NULL)
         return false;
+    fl_free(*w);
     *w = n;
     return true;
 }
@@ -320,8 +321,7 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
         cls = cdef != NULL ? fl_class_count_of(e, cdef)
                            : fl_class_count_named(e, class_name);
     if (s == NULL || (in_class && cls == NULL) ||
-        (rates &&
-         (!rate_fit(&e->t.rate, &p->rate) || !rate_fit(&h->rate, &p->rate_per_host)))) {
+        (rates && (!rate_fit(&e->t.rate, &p->rate) || !fl_host_rate_fit(e, h)))) {
         if (s != NULL) {
             fl_session_remove(e, s);
             fl_free(s);
@@ -550,12 +550,12 @@ static void login_plan_lookup(fl_engine *e, const fl_session *s, const char *nam
     memset(lp, 0, sizeof *lp);
     lp->name = name;
     lp->name_len = strlen(name);
-    fl_network_key(e->policy, &h->addr, lp->nkey);
-    /* A host with clients knows its network, unless a reload changed the
-     * prefix length since. */
-    lp->net = h->u.live.net != NULL && h->u.live.net->key[16] == lp->nkey[16]
-                  ? h->u.live.net
-                  : fl_network_lookup(e, lp->nkey, &lp->net_hv);
+    /* A host with clients knows its network. */
+    lp->net = h->u.live.net;
+    if (lp->net == NULL) {
+        fl_network_key(e->policy, &h->addr, lp->nkey);
+        lp->net = fl_network_lookup(e, lp->nkey, &lp->net_hv);
+    }
     lp->u = fl_user_lookup(e, name, lp->name_len, &lp->user_hv);
     lp->uh = lp->u != NULL ? fl_user_host_lookup(e, lp->u, h, &lp->uh_hv) : NULL;
     lp->cc = h->geo.country;
@@ -601,13 +601,9 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
     u->clients++;
     uh->clients++;
-    u->recent = uh;
     net->clients++;
     h->u.live.clients++;
-    if (h->u.live.net == NULL)
-        h->u.live.net = net;
-    if (h->u.live.net == net)
-        h->u.live.net_clients++;
+    h->u.live.net = net;
     if (s->cls != NULL)
         s->cls->clients++;
     if (country != NULL) {
@@ -617,7 +613,6 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
     e->t.nclients++;
     fl_free(s->u.login);
     s->u.uh = uh;
-    s->net = net;
     s->authenticated = true;
     return 0;
 }

@@ -57,10 +57,13 @@ void fl_tables_init(fl_engine *e)
  * of memory leaves the table as it was). On failure to add, free item, set
  * errno to ENOMEM and return NULL from the calling function. */
 #define TABLE_INSERT_OR_FAIL(head, item, keyptr, keylen, hv, load)                     \
+    TABLE_INSERT_OR_DISCARD(head, item, keyptr, keylen, hv, load, fl_free)
+/* The same, with discard(item) instead of fl_free(item). */
+#define TABLE_INSERT_OR_DISCARD(head, item, keyptr, keylen, hv, load, discard)         \
     do {                                                                               \
         HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, keyptr, keylen, hv, item);               \
         if (!FL_HASH_ADDED(item)) {                                                    \
-            fl_free(item);                                                             \
+            discard(item);                                                             \
             errno = ENOMEM;                                                            \
             return NULL;                                                               \
         }                                                                              \
@@ -69,6 +72,16 @@ void fl_tables_init(fl_engine *e)
             int oomed_ = 0;                                                            \
             HASH_EXPAND_BUCKETS(hh, tbl_, oomed_);                                     \
             (void)oomed_;                                                              \
+        }                                                                              \
+    } while (0)
+
+#define FREE_TABLE(head, type)                                                         \
+    do {                                                                               \
+        type *it_, *tmp_;                                                              \
+        HASH_ITER(hh, head, it_, tmp_)                                                 \
+        {                                                                              \
+            HASH_DEL(head, it_);                                                       \
+            fl_free(it_);                                                              \
         }                                                                              \
     } while (0)
 
@@ -99,11 +112,44 @@ static void idle_unlink(struct fl_tables *t, fl_host *h)
     t->nidle--;
 }
 
+/*
+ * A host's MaxConnectionRatePerHost window is placed right after its
+ * struct, in the same block, when the policy's count is small: a connect
+ * then reads the window from the lines it reads the host from. A reload to
+ * another count gives the host a window of its own.
+ */
+#define HOST_INLINE_RATE_MAX 64
+
+static fl_rate *host_inline_rate(fl_host *h)
+{
+    return (fl_rate *)(void *)(h + 1);
+}
+
+static void host_free_rate(fl_host *h)
+{
+    if (h->rate != host_inline_rate(h))
+        fl_free(h->rate);
+}
+
 static void host_free(fl_engine *e, fl_host *h)
 {
     HASH_DEL(e->t.hosts, h);
-    fl_free(h->rate);
+    host_free_rate(h);
     fl_free(h);
+}
+
+bool fl_host_rate_fit(fl_engine *e, fl_host *h)
+{
+    const fl_rate_cfg *cfg = &e->policy->rate_per_host;
+    if (cfg->count == FL_UNLIMITED || (h->rate != NULL && h->rate->cap == cfg->count))
+        return true;
+    fl_rate *n = h->rate != NULL ? fl_rate_resized(h->rate, (uint32_t)cfg->count)
+                                 : fl_rate_new((uint32_t)cfg->count);
+    if (n == NULL)
+        return false;
+    host_free_rate(h);
+    h->rate = n;
+    return true;
 }
 
 /* Free the idle host that went idle first. */
@@ -166,10 +212,17 @@ fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
         e->t.evictions++;
     }
 
-    fl_host *h = fl_calloc(1, sizeof *h);
+    long long count = e->policy->rate_per_host.count;
+    bool inline_rate = count != FL_UNLIMITED && count <= HOST_INLINE_RATE_MAX;
+    fl_host *h =
+        fl_calloc(1, sizeof *h + (inline_rate ? fl_rate_size((uint32_t)count) : 0));
     if (h == NULL)
         return NULL;
     h->addr = *addr;
+    if (inline_rate) {
+        h->rate = host_inline_rate(h);
+        fl_rate_init(h->rate, (uint32_t)count);
+    }
     TABLE_INSERT_OR_FAIL(e->t.hosts, h, &h->addr, sizeof h->addr, hv, LOOKUP_LOAD);
     return h;
 }
@@ -237,8 +290,8 @@ void fl_user_release(fl_engine *e, fl_user_entry *u)
 fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
                                   unsigned *hv)
 {
-    if (u->recent != NULL && u->recent->key.host == h)
-        return u->recent;
+    if (u->first.key.host == h)
+        return &u->first;
     const fl_hash_key *hash_key = &e->hash_key;
     fl_user_host probe, *uh;
     memset(&probe.key, 0, sizeof probe.key);
@@ -249,18 +302,27 @@ fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
     return uh;
 }
 
+/* Free a pair, or give the user's own back. */
+static void user_host_free(fl_user_host *uh)
+{
+    fl_user_entry *u = uh->key.user;
+    if (uh == &u->first)
+        memset(&u->first, 0, sizeof u->first);
+    else
+        fl_free(uh);
+}
+
 fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
                                   unsigned hv)
 {
-    fl_user_host *uh = fl_calloc(1, sizeof *uh);
+    fl_user_host *uh = u->first.key.user == NULL ? &u->first : fl_calloc(1, sizeof *uh);
     if (uh == NULL)
         return NULL;
     uh->key.user = u;
     uh->key.host = h;
-    TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv,
-                         LOOKUP_LOAD);
+    TABLE_INSERT_OR_DISCARD(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv,
+                            LOOKUP_LOAD, user_host_free);
     u->nhosts++;
-    u->recent = uh;
     return uh;
 }
 
@@ -268,12 +330,9 @@ void fl_user_host_release(fl_engine *e, fl_user_host *uh)
 {
     if (uh->clients > 0)
         return;
-    fl_user_entry *u = uh->key.user;
-    u->nhosts--;
-    if (u->recent == uh)
-        u->recent = NULL;
+    uh->key.user->nhosts--;
     HASH_DEL(e->t.user_hosts, uh);
-    fl_free(uh);
+    user_host_free(uh);
 }
 
 /* --- classes -------------------------------------------------------------- */
@@ -332,23 +391,6 @@ void fl_class_count_release(fl_engine *e, fl_class_count *c)
     fl_free(c);
 }
 
-int fl_class_counts_rebind(fl_engine *e, const fl_policy *p)
-{
-    fl_class_count **by_def = NULL;
-    if (p->nclasses > 0 && (by_def = fl_calloc(p->nclasses, sizeof *by_def)) == NULL)
-        return -1;
-    fl_class_count *c, *tmp;
-    HASH_ITER(hh, e->t.classes, c, tmp)
-    {
-        c->def = fl_policy_class(p, c->name);
-        if (c->def != NULL)
-            by_def[c->def - p->classes] = c;
-    }
-    fl_free(e->t.class_of_def);
-    e->t.class_of_def = by_def;
-    return 0;
-}
-
 /* --- networks ------------------------------------------------------------- */
 
 void fl_network_key(const fl_policy *p, const fl_addr *addr,
@@ -388,6 +430,90 @@ void fl_network_release(fl_engine *e, fl_network *n)
         return;
     HASH_DEL(e->t.networks, n);
     fl_free(n);
+}
+
+/* The networks table as it would be under p's prefix lengths: every live
+ * host's clients counted in its network. NULL in *out with -1/ENOMEM. */
+static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_network *nets = NULL;
+    fl_host *h, *tmp;
+    HASH_ITER(hh, e->t.hosts, h, tmp)
+    {
+        if (h->conns == 0 || h->u.live.clients == 0)
+            continue;
+        uint8_t key[FL_NET_KEY_LEN];
+        unsigned hv;
+        fl_network *n;
+        fl_network_key(p, &h->addr, key);
+        HASH_VALUE(key, FL_NET_KEY_LEN, hv);
+        HASH_FIND_BYHASHVALUE(hh, nets, key, FL_NET_KEY_LEN, hv, n);
+        if (n == NULL) {
+            n = fl_calloc(1, sizeof *n);
+            if (n != NULL) {
+                memcpy(n->key, key, FL_NET_KEY_LEN);
+                HASH_ADD_KEYPTR_BYHASHVALUE(hh, nets, n->key, FL_NET_KEY_LEN, hv, n);
+                if (!FL_HASH_ADDED(n)) {
+                    fl_free(n);
+                    n = NULL;
+                }
+            }
+            if (n == NULL) {
+                FREE_TABLE(nets, fl_network);
+                *out = NULL;
+                return -1;
+            }
+        }
+        n->clients += h->u.live.clients;
+    }
+    *out = nets;
+    return 0;
+}
+
+/* Put nets, from networks_under(), in force for policy p. */
+static void networks_replace(fl_engine *e, const fl_policy *p, fl_network *nets)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    fl_host *h, *tmp;
+    HASH_ITER(hh, e->t.hosts, h, tmp)
+    {
+        if (h->conns == 0 || h->u.live.clients == 0)
+            continue;
+        uint8_t key[FL_NET_KEY_LEN];
+        fl_network_key(p, &h->addr, key);
+        HASH_FIND(hh, nets, key, FL_NET_KEY_LEN, h->u.live.net);
+    }
+    FREE_TABLE(e->t.networks, fl_network);
+    e->t.networks = nets;
+}
+
+int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p)
+{
+    const fl_policy *old = e->policy;
+    bool renet =
+        p->net_v4_bits != old->net_v4_bits || p->net_v6_bits != old->net_v6_bits;
+    fl_class_count **by_def = NULL;
+    fl_network *nets = NULL;
+    if (p->nclasses > 0 && (by_def = fl_calloc(p->nclasses, sizeof *by_def)) == NULL)
+        return -1;
+    if (renet && networks_under(e, p, &nets) < 0) {
+        fl_free(by_def);
+        return -1;
+    }
+
+    fl_class_count *c, *ctmp;
+    HASH_ITER(hh, e->t.classes, c, ctmp)
+    {
+        c->def = fl_policy_class(p, c->name);
+        if (c->def != NULL)
+            by_def[c->def - p->classes] = c;
+    }
+    fl_free(e->t.class_of_def);
+    e->t.class_of_def = by_def;
+    if (renet)
+        networks_replace(e, p, nets);
+    return 0;
 }
 
 /* --- countries ------------------------------------------------------------ */
@@ -447,16 +573,6 @@ void fl_session_remove(fl_engine *e, fl_session *s)
 
 /* --- teardown ------------------------------------------------------------- */
 
-#define FREE_TABLE(head, type)                                                         \
-    do {                                                                               \
-        type *it_, *tmp_;                                                              \
-        HASH_ITER(hh, head, it_, tmp_)                                                 \
-        {                                                                              \
-            HASH_DEL(head, it_);                                                       \
-            fl_free(it_);                                                              \
-        }                                                                              \
-    } while (0)
-
 void fl_tables_free(fl_engine *e)
 {
     struct fl_tables *t = &e->t;
@@ -472,11 +588,16 @@ void fl_tables_free(fl_engine *e)
     HASH_ITER(hh, t->hosts, h, htmp)
     {
         HASH_DEL(t->hosts, h);
-        fl_free(h->rate);
+        host_free_rate(h);
         fl_free(h);
     }
+    fl_user_host *uh, *uhtmp;
+    HASH_ITER(hh, t->user_hosts, uh, uhtmp)
+    {
+        HASH_DEL(t->user_hosts, uh);
+        user_host_free(uh);
+    }
     FREE_TABLE(t->users, fl_user_entry);
-    FREE_TABLE(t->user_hosts, fl_user_host);
     FREE_TABLE(t->classes, fl_class_count);
     fl_free(t->class_of_def);
     FREE_TABLE(t->networks, fl_network);

@@ -32,12 +32,12 @@ typedef struct fl_host {
     uint32_t conns;   /* live sessions from this address; 0 only while idle */
     uint32_t geo_gen; /* engine's geo_gen when geo was looked up; 0: never */
     fl_geo_cache geo;
-    fl_rate *rate; /* MaxConnectionRatePerHost window, NULL until needed */
+    fl_rate *rate; /* MaxConnectionRatePerHost window, NULL until needed:
+                      the room after the host's struct, or its own block */
     union {
         struct {
             uint32_t clients;       /* authenticated sessions among conns */
-            uint32_t net_clients;   /* how many of them count in net */
-            struct fl_network *net; /* spares a lookup; NULL when none */
+            struct fl_network *net; /* where they count, while there are any */
         } live;
         struct {
             struct fl_host *prev, *next; /* the idle list, oldest first */
@@ -45,23 +45,26 @@ typedef struct fl_host {
     } u;
 } fl_host;
 
-typedef struct fl_user_entry {
-    UT_hash_handle hh;
-    uint32_t clients;            /* authenticated sessions of this user */
-    uint32_t nhosts;             /* distinct hosts they come from */
-    struct fl_user_host *recent; /* the pair of its latest login, or NULL */
-    char name[];                 /* key */
-} fl_user_entry;
-
 /* One (user, host) pair: its count tells when a user leaves a host. */
 typedef struct fl_user_host {
     UT_hash_handle hh;
     struct {
-        fl_user_entry *user;
+        struct fl_user_entry *user;
         fl_host *host;
     } key;
     uint32_t clients;
 } fl_user_host;
+
+/* Most users log in from one host: each user holds one pair in its own
+ * allocation (first, unused while its key is zero), which a login finds
+ * without a table lookup and a release gives back without a free. */
+typedef struct fl_user_entry {
+    UT_hash_handle hh;
+    uint32_t clients; /* authenticated sessions of this user */
+    uint32_t nhosts;  /* distinct hosts they come from */
+    fl_user_host first;
+    char name[]; /* key */
+} fl_user_entry;
 
 typedef struct fl_class_count {
     UT_hash_handle hh;
@@ -93,7 +96,6 @@ struct fl_session {
         char *login;      /* the USER name, until authenticated */
         fl_user_host *uh; /* once authenticated: the user is uh->key.user */
     } u;
-    fl_network *net; /* once authenticated */
     uint16_t failed; /* failed logins */
     bool authenticated;
     char country[2]; /* the country it counts in once authenticated, or "" */
@@ -143,13 +145,16 @@ fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv);
 void fl_host_release(fl_engine *e, fl_host *h);
 /* Take a host off the idle list because a session uses it again. */
 void fl_host_unidle(fl_engine *e, fl_host *h);
+/* Size h's MaxConnectionRatePerHost window to the policy's count (a
+ * reload may have changed it). false/ENOMEM, with h as it was. */
+bool fl_host_rate_fit(fl_engine *e, fl_host *h);
 
 fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv);
 fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv);
 void fl_user_release(fl_engine *e, fl_user_entry *u);
 
-/* Most users log in from one host: their most recent pair answers without
- * a table lookup; *hv is then left unset, as no insert can follow. */
+/* The pair of u and h, or NULL. The user's own pair answers without a
+ * table lookup; *hv is then left unset, as no insert can follow. */
 fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
                                   unsigned *hv);
 fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
@@ -164,11 +169,14 @@ fl_class_count *fl_class_count_of(fl_engine *e, const fl_class_def *def);
  * session resumed after a reload). */
 fl_class_count *fl_class_count_named(fl_engine *e, const char *name);
 void fl_class_count_release(fl_engine *e, fl_class_count *c);
-/* Point every class count at policy p's class of its name, before p comes
- * into force. -1/ENOMEM with nothing changed. */
-int fl_class_counts_rebind(fl_engine *e, const fl_policy *p);
+/* Before policy p comes into force: point every class count at p's class
+ * of its name, and when p changes the network prefix lengths, count every
+ * client again in its network under them. -1/ENOMEM with nothing changed. */
+int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p);
 
-/* The network key of addr under the policy's prefix lengths. */
+/* The network key of addr under the policy's prefix lengths. A host's
+ * clients all count in the network of its address under the policy in
+ * force (host->u.live.net). */
 void fl_network_key(const fl_policy *p, const fl_addr *addr,
                     uint8_t key[FL_NET_KEY_LEN]);
 fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
