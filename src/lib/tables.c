@@ -85,15 +85,40 @@ void fl_tables_init(fl_engine *e)
         }                                                                              \
     } while (0)
 
+#define TABLE_PREFETCH(head, hv)                                                       \
+    do {                                                                               \
+        if ((head) != NULL) {                                                          \
+            const UT_hash_table *tbl_ = (head)->hh.tbl;                                \
+            __builtin_prefetch(&tbl_->buckets[(hv) & (tbl_->num_buckets - 1U)]);       \
+        }                                                                              \
+    } while (0)
+
+unsigned fl_key_hash(const fl_engine *e, const void *key, size_t len)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    unsigned hv;
+    HASH_VALUE(key, len, hv);
+    return hv;
+}
+
 /* --- hosts ---------------------------------------------------------------- */
+
+void fl_host_prefetch(fl_engine *e, unsigned hv)
+{
+    TABLE_PREFETCH(e->t.hosts, hv);
+}
+
+fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv)
+{
+    fl_host *h;
+    HASH_FIND_BYHASHVALUE(hh, e->t.hosts, addr, sizeof *addr, hv, h);
+    return h;
+}
 
 fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
-    fl_host *h;
-    HASH_VALUE(addr, sizeof *addr, *hv);
-    HASH_FIND_BYHASHVALUE(hh, e->t.hosts, addr, sizeof *addr, *hv, h);
-    return h;
+    *hv = fl_key_hash(e, addr, sizeof *addr);
+    return fl_host_find(e, addr, *hv);
 }
 
 /* Take h off the idle list; its storage serves a live host again. */
@@ -260,13 +285,22 @@ void fl_host_release(fl_engine *e, fl_host *h)
 
 /* --- users and (user, host) pairs ------------------------------------------ */
 
+void fl_user_prefetch(fl_engine *e, unsigned hv)
+{
+    TABLE_PREFETCH(e->t.users, hv);
+}
+
+fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned hv)
+{
+    fl_user_entry *u;
+    HASH_FIND_BYHASHVALUE(hh, e->t.users, name, len, hv, u);
+    return u;
+}
+
 fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
-    fl_user_entry *u;
-    HASH_VALUE(name, len, *hv);
-    HASH_FIND_BYHASHVALUE(hh, e->t.users, name, len, *hv, u);
-    return u;
+    *hv = fl_key_hash(e, name, len);
+    return fl_user_find(e, name, len, *hv);
 }
 
 fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv)
@@ -546,6 +580,11 @@ void fl_country_release(fl_engine *e, fl_country *c)
 }
 
 /* --- sessions ------------------------------------------------------------- */
+
+void fl_session_prefetch(fl_engine *e, unsigned hv)
+{
+    TABLE_PREFETCH(e->t.sessions, hv);
+}
 
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv)
 {

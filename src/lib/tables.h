@@ -136,6 +136,17 @@ void fl_tables_free(fl_engine *e);
  * same hash keeps a login to one hash and one chain walk per table.
  */
 
+/* The hash the tables give a key. A decision hashes its keys first and
+ * asks for their buckets (prefetch), then does its other work, so that the
+ * buckets' cache misses overlap it and each other instead of adding up;
+ * find then takes the hash. */
+unsigned fl_key_hash(const fl_engine *e, const void *key, size_t len);
+void fl_host_prefetch(fl_engine *e, unsigned hv);
+void fl_user_prefetch(fl_engine *e, unsigned hv);
+void fl_session_prefetch(fl_engine *e, unsigned hv);
+fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv);
+fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned hv);
+
 fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv);
 /* May evict the oldest idle host at MaxTrackedHosts; NULL with ENOSPC when
  * the table is full of live hosts. */
