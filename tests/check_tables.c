@@ -124,6 +124,17 @@ START_TEST(test_a_rate_window_is_resized_by_a_reload_keeping_the_newest_connects
 }
 END_TEST
 
+/* Reload the policy file with the nth allocation from now failing; *rc is
+ * the reload's result. False when there were fewer than n allocations. */
+static bool reload_failing_allocation(long n, int *rc)
+{
+    fl_fault_fail_alloc_at(n);
+    *rc = fl_engine_reload(T.e, NULL, NULL, NULL);
+    bool fired = fl_fault_fired();
+    fl_fault_fail_alloc_at(0);
+    return fired;
+}
+
 /* n connects from addr, sids prefix0..; the verdict of the last. */
 static fl_verdict connects(const char *prefix, const char *addr, int n)
 {
@@ -216,15 +227,21 @@ START_TEST(
     free(write_file(T.dir, "policy.conf", "MaxClientsPerNetwork 10 16 64\n"));
     long n;
     for (n = 1;; n++) {
-        fl_fault_fail_alloc_at(n);
-        int rc = fl_engine_reload(T.e, NULL, NULL, NULL);
-        bool fired = fl_fault_fired();
-        fl_fault_fail_alloc_at(0);
-        if (!fired) {
+        int rc;
+        if (!reload_failing_allocation(n, &rc)) {
             ck_assert_int_eq(rc, 0);
             break;
         }
-        ck_assert_int_eq(rc, -1);
+        if (rc == 0) {
+            /* What failed was a bucket array's doubling, which a table does
+             * without: the /16s are in, every client counted. Back to the
+             * /24s for the next try. */
+            ck_assert_int_eq(network_clients("10.1.200.9"), 1);
+            free(write_file(T.dir, "policy.conf", "MaxClientsPerNetwork 10 24 64\n"));
+            ck_assert_int_eq(fl_engine_reload(T.e, NULL, NULL, NULL), 0);
+            free(write_file(T.dir, "policy.conf", "MaxClientsPerNetwork 10 16 64\n"));
+            continue;
+        }
         /* Still the /24s. */
         ck_assert_int_eq(network_clients("10.1.1.9"), 1);
         ck_assert_int_eq(network_clients("10.1.200.9"), -1);
@@ -408,11 +425,8 @@ START_TEST(test_running_out_of_memory_during_a_reload_keeps_the_old_policy)
                     "MaxClients 2 \"two\"\n<Class a>\nFrom all\n</Class>\n"));
     long n;
     for (n = 1;; n++) {
-        fl_fault_fail_alloc_at(n);
-        int rc = fl_engine_reload(T.e, NULL, NULL, NULL);
-        bool fired = fl_fault_fired();
-        fl_fault_fail_alloc_at(0);
-        if (!fired) {
+        int rc;
+        if (!reload_failing_allocation(n, &rc)) {
             ck_assert_int_eq(rc, 0);
             break;
         }

@@ -447,15 +447,22 @@ fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
     return n;
 }
 
-fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
-                              unsigned hv)
+/* A network entry for key, added to the table *head. NULL/ENOMEM. */
+static fl_network *network_add(fl_network **head, const uint8_t key[FL_NET_KEY_LEN],
+                               unsigned hv)
 {
     fl_network *n = fl_calloc(1, sizeof *n);
     if (n == NULL)
         return NULL;
     memcpy(n->key, key, FL_NET_KEY_LEN);
-    TABLE_INSERT_OR_FAIL(e->t.networks, n, n->key, FL_NET_KEY_LEN, hv, LOOKUP_LOAD);
+    TABLE_INSERT_OR_FAIL(*head, n, n->key, FL_NET_KEY_LEN, hv, LOOKUP_LOAD);
     return n;
+}
+
+fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+                              unsigned hv)
+{
+    return network_add(&e->t.networks, key, hv);
 }
 
 void fl_network_release(fl_engine *e, fl_network *n)
@@ -470,7 +477,6 @@ void fl_network_release(fl_engine *e, fl_network *n)
  * host's clients counted in its network. NULL in *out with -1/ENOMEM. */
 static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_network *nets = NULL;
     fl_host *h, *tmp;
     HASH_ITER(hh, e->t.hosts, h, tmp)
@@ -478,26 +484,14 @@ static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
         if (h->conns == 0 || h->u.live.clients == 0)
             continue;
         uint8_t key[FL_NET_KEY_LEN];
-        unsigned hv;
-        fl_network *n;
         fl_network_key(p, &h->addr, key);
-        HASH_VALUE(key, FL_NET_KEY_LEN, hv);
+        unsigned hv = fl_key_hash(e, key, FL_NET_KEY_LEN);
+        fl_network *n;
         HASH_FIND_BYHASHVALUE(hh, nets, key, FL_NET_KEY_LEN, hv, n);
-        if (n == NULL) {
-            n = fl_calloc(1, sizeof *n);
-            if (n != NULL) {
-                memcpy(n->key, key, FL_NET_KEY_LEN);
-                HASH_ADD_KEYPTR_BYHASHVALUE(hh, nets, n->key, FL_NET_KEY_LEN, hv, n);
-                if (!FL_HASH_ADDED(n)) {
-                    fl_free(n);
-                    n = NULL;
-                }
-            }
-            if (n == NULL) {
-                FREE_TABLE(nets, fl_network);
-                *out = NULL;
-                return -1;
-            }
+        if (n == NULL && (n = network_add(&nets, key, hv)) == NULL) {
+            FREE_TABLE(nets, fl_network);
+            *out = NULL;
+            return -1;
         }
         n->clients += h->u.live.clients;
     }
