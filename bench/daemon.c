@@ -7,7 +7,8 @@
  *                       run one session after the other and talk as
  *                       mod_ftplimit does: a new connection, HELLO and
  *                       CONNECT in one write, USER and PASS in one write,
- *                       then CLOSE and the connection closed
+ *                       then CLOSE and the connection closed; each waits
+ *                       for its answers in read(), as a session process
  *   lifecycles_per_sec  those sessions per second
  *   rtt_p50_us, rtt_p99_us, rtt_p999_us  round trip of one exchange (CONNECT,
  *                       or USER+PASS) (p99 target < 200)
@@ -243,6 +244,83 @@ static void send_text(int fd, const char *text)
         die("send");
 }
 
+/* Read from the blocking fd until n more lines have come, checking that
+ * each starts with want (the first with first, if not NULL). */
+static void read_answers(int fd, int n, const char *first, const char *want)
+{
+    char in[512];
+    size_t inlen = 0;
+    while (n > 0) {
+        ssize_t r = read(fd, in + inlen, sizeof in - 1 - inlen);
+        if (r <= 0) {
+            fprintf(stderr, "bench: the daemon closed a session\n");
+            exit(1);
+        }
+        inlen += (size_t)r;
+        char *line = in, *lf;
+        while (n > 0 &&
+               (lf = memchr(line, '\n', inlen - (size_t)(line - in))) != NULL) {
+            const char *w = first != NULL ? first : want;
+            if (strncmp(line, w, strlen(w)) != 0) {
+                *lf = '\0';
+                fprintf(stderr, "bench: unexpected answer: %s\n", line);
+                exit(1);
+            }
+            first = NULL;
+            n--;
+            line = lf + 1;
+        }
+        inlen -= (size_t)(line - in);
+        memmove(in, line, inlen);
+    }
+}
+
+/* One client process: sessions one after the other, each a new blocking
+ * connection, HELLO with CONNECT, then USER with PASS, then CLOSE: the
+ * exchanges of mod_ftplimit, with nothing of the client's own between
+ * them. Its round trips and counts go to fd as run_client's. */
+static void run_serial_client(const char *path, int id, double seconds, int fd)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
+    if (rtt == NULL)
+        die("malloc");
+    size_t n = 0;
+    unsigned long long lifecycles = 0;
+    double end = now_sec() + seconds;
+    while (now_sec() < end) {
+        unsigned k = (unsigned)(lifecycles * CLIENTS + (unsigned)id);
+        char connect_text[96], login_text[64];
+        snprintf(connect_text, sizeof connect_text, "HELLO %d\nCONNECT - 10.%u.%u.%u\n",
+                 FL_PROTOCOL_VERSION, (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff);
+        snprintf(login_text, sizeof login_text, "USER user%u\nPASS ok pw\n", k % 5000);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+            die("socket");
+        while (connect(s, (struct sockaddr *)&sun, sizeof sun) < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                die("connect");
+            usleep(100);
+        }
+        double t0 = now_sec();
+        send_text(s, connect_text);
+        read_answers(s, 2, "OK ", "ALLOW");
+        double t1 = now_sec();
+        send_text(s, login_text);
+        read_answers(s, 2, NULL, "ALLOW");
+        double t2 = now_sec();
+        send_text(s, "CLOSE\n");
+        close(s);
+        if (n + 2 <= MAX_SAMPLES) {
+            rtt[n++] = (uint32_t)((t1 - t0) * 1e9);
+            rtt[n++] = (uint32_t)((t2 - t1) * 1e9);
+        }
+        lifecycles++;
+    }
+    report(fd, lifecycles, rtt, n);
+}
+
 /* One session in flight on a client that runs many. */
 struct flight {
     int fd;
@@ -390,6 +468,8 @@ static unsigned long long cpu_ns(pid_t pid)
 
 /* What a client process does for `seconds`. */
 enum client_kind {
+    CLIENT_SERIAL,      /* lifecycles one at a time, as mod_ftplimit talks
+                           (run_serial_client) */
     CLIENT_PIPELINED,   /* lifecycles, `sessions` in flight (run_concurrent_client) */
     CLIENT_UNPIPELINED, /* lifecycles one at a time, a round trip a line (run_client) */
     CLIENT_PERSISTENT,  /* decisions on a connection kept open */
@@ -406,7 +486,9 @@ static void spawn_clients(const char *socket, enum client_kind kind, int session
         pids[i] = fork();
         if (pids[i] == 0) {
             close(pipes[i][0]);
-            if (kind == CLIENT_PIPELINED)
+            if (kind == CLIENT_SERIAL)
+                run_serial_client(socket, i, seconds, pipes[i][1]);
+            else if (kind == CLIENT_PIPELINED)
                 run_concurrent_client(socket, i, sessions, seconds, pipes[i][1]);
             else if (kind == CLIENT_UNPIPELINED)
                 run_client(socket, i, seconds, pipes[i][1]);
@@ -418,17 +500,16 @@ static void spawn_clients(const char *socket, enum client_kind kind, int session
     }
 }
 
-/* Two client processes doing lifecycles for `seconds`: with `sessions` in
- * flight each, or, when sessions is 0, one at a time without pipelining. */
-static void lifecycle_run(const char *socket, pid_t daemon_pid, int sessions,
-                          double seconds, struct run *out)
+/* Two client processes of kind doing lifecycles for `seconds`, with
+ * `sessions` in flight each when kind is CLIENT_PIPELINED. */
+static void lifecycle_run(const char *socket, pid_t daemon_pid, enum client_kind kind,
+                          int sessions, double seconds, struct run *out)
 {
     int pipes[CLIENTS][2];
     pid_t pids[CLIENTS];
     unsigned long long cpu0 = cpu_ns(daemon_pid);
     double t0 = now_sec();
-    spawn_clients(socket, sessions > 0 ? CLIENT_PIPELINED : CLIENT_UNPIPELINED,
-                  sessions, seconds, pipes, pids);
+    spawn_clients(socket, kind, sessions, seconds, pipes, pids);
     uint32_t *all = malloc((size_t)CLIENTS * MAX_SAMPLES * sizeof *all);
     size_t total = 0;
     unsigned long long lifecycles = 0;
@@ -508,9 +589,9 @@ int main(int argc, char **argv)
     fl_client_free(probe);
 
     struct run paced, loaded, unpipelined;
-    lifecycle_run(socket, daemon_pid, 1, seconds, &paced);
-    lifecycle_run(socket, daemon_pid, sessions, seconds, &loaded);
-    lifecycle_run(socket, daemon_pid, 0, seconds, &unpipelined);
+    lifecycle_run(socket, daemon_pid, CLIENT_SERIAL, 1, seconds, &paced);
+    lifecycle_run(socket, daemon_pid, CLIENT_PIPELINED, sessions, seconds, &loaded);
+    lifecycle_run(socket, daemon_pid, CLIENT_UNPIPELINED, 0, seconds, &unpipelined);
 
     int pipes[CLIENTS][2];
     pid_t pids[CLIENTS];
