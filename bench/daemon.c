@@ -195,13 +195,20 @@ static void report(int fd, unsigned long long lifecycles, uint32_t *rtt, size_t 
     free(rtt);
 }
 
-/* One client process: lifecycles until the deadline, one request per round
- * trip; its round trips (in ns, as uint32) and counts go to fd. */
-static void run_client(const char *socket, int id, double seconds, int fd)
+/* Room for a client's round trips, in ns. */
+static uint32_t *samples_new(void)
 {
     uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
     if (rtt == NULL)
         die("malloc");
+    return rtt;
+}
+
+/* One client process: lifecycles until the deadline, one request per round
+ * trip; its round trips (in ns, as uint32) and counts go to fd. */
+static void run_client(const char *socket, int id, double seconds, int fd)
+{
+    uint32_t *rtt = samples_new();
     size_t n = 0;
     unsigned long long lifecycles = 0;
     double end = now_sec() + seconds;
@@ -283,9 +290,7 @@ static void run_serial_client(const char *path, int id, double seconds, int fd)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-    uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
-    if (rtt == NULL)
-        die("malloc");
+    uint32_t *rtt = samples_new();
     size_t n = 0;
     unsigned long long lifecycles = 0;
     double end = now_sec() + seconds;
@@ -371,10 +376,10 @@ static void flight_start(struct flight *f, const char *path, int ep, unsigned k)
 static void run_concurrent_client(const char *path, int id, int sessions,
                                   double seconds, int fd)
 {
-    uint32_t *rtt = malloc(MAX_SAMPLES * sizeof *rtt);
+    uint32_t *rtt = samples_new();
     struct flight *fl = calloc((size_t)sessions, sizeof *fl);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (rtt == NULL || fl == NULL || ep < 0)
+    if (fl == NULL || ep < 0)
         die("client setup");
     size_t n = 0;
     unsigned long long lifecycles = 0, started = 0;

@@ -473,6 +473,24 @@ void fl_network_release(fl_engine *e, fl_network *n)
     fl_free(n);
 }
 
+static bool host_has_clients(const fl_host *h)
+{
+    return h->conns > 0 && h->u.live.clients > 0;
+}
+
+/* The entry in nets for h's network under p's prefix lengths, or NULL;
+ * its key and hash in key and *hv. */
+static fl_network *host_network_in(fl_engine *e, const fl_policy *p, fl_network *nets,
+                                   const fl_host *h, uint8_t key[FL_NET_KEY_LEN],
+                                   unsigned *hv)
+{
+    fl_network *n;
+    fl_network_key(p, &h->addr, key);
+    *hv = fl_key_hash(e, key, FL_NET_KEY_LEN);
+    HASH_FIND_BYHASHVALUE(hh, nets, key, FL_NET_KEY_LEN, *hv, n);
+    return n;
+}
+
 /* The networks table as it would be under p's prefix lengths: every live
  * host's clients counted in its network. NULL in *out with -1/ENOMEM. */
 static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
@@ -481,13 +499,11 @@ static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
     fl_host *h, *tmp;
     HASH_ITER(hh, e->t.hosts, h, tmp)
     {
-        if (h->conns == 0 || h->u.live.clients == 0)
+        if (!host_has_clients(h))
             continue;
         uint8_t key[FL_NET_KEY_LEN];
-        fl_network_key(p, &h->addr, key);
-        unsigned hv = fl_key_hash(e, key, FL_NET_KEY_LEN);
-        fl_network *n;
-        HASH_FIND_BYHASHVALUE(hh, nets, key, FL_NET_KEY_LEN, hv, n);
+        unsigned hv;
+        fl_network *n = host_network_in(e, p, nets, h, key, &hv);
         if (n == NULL && (n = network_add(&nets, key, hv)) == NULL) {
             FREE_TABLE(nets, fl_network);
             *out = NULL;
@@ -502,15 +518,13 @@ static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
 /* Put nets, from networks_under(), in force for policy p. */
 static void networks_replace(fl_engine *e, const fl_policy *p, fl_network *nets)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_host *h, *tmp;
     HASH_ITER(hh, e->t.hosts, h, tmp)
     {
-        if (h->conns == 0 || h->u.live.clients == 0)
-            continue;
         uint8_t key[FL_NET_KEY_LEN];
-        fl_network_key(p, &h->addr, key);
-        HASH_FIND(hh, nets, key, FL_NET_KEY_LEN, h->u.live.net);
+        unsigned hv;
+        if (host_has_clients(h))
+            h->u.live.net = host_network_in(e, p, nets, h, key, &hv);
     }
     FREE_TABLE(e->t.networks, fl_network);
     e->t.networks = nets;
