@@ -36,8 +36,16 @@ static inline void fl_prefix_masks(unsigned bits, uint64_t m[2])
     m[1] = bits >= 128 ? ~0ULL : bits <= 64 ? 0 : ~0ULL << (128 - bits);
 }
 
-/* True when the first bits bits of a and net agree (false past 128).
- * Inline: classifying a client tests every prefix of every class. */
+/* True when words a and net (fl_addr_words) agree under mask m
+ * (fl_prefix_masks). Inline: classifying a client tests every prefix of
+ * every class. */
+static inline bool fl_words_in_prefix(const uint64_t a[2], const uint64_t net[2],
+                                      const uint64_t m[2])
+{
+    return (((a[0] ^ net[0]) & m[0]) | ((a[1] ^ net[1]) & m[1])) == 0;
+}
+
+/* True when the first bits bits of a and net agree (false past 128). */
 static inline bool fl_addr_in_prefix(const fl_addr *a, const fl_addr *net,
                                      unsigned bits)
 {
@@ -47,7 +55,7 @@ static inline bool fl_addr_in_prefix(const fl_addr *a, const fl_addr *net,
     fl_addr_words(a, x);
     fl_addr_words(net, y);
     fl_prefix_masks(bits, m);
-    return (((x[0] ^ y[0]) & m[0]) | ((x[1] ^ y[1]) & m[1])) == 0;
+    return fl_words_in_prefix(x, y, m);
 }
 
 /* True when text is an IP glob: only hex digits, '.', ':' and glob

@@ -46,8 +46,7 @@ static bool item_matches(const fl_class_item *it, struct client *c)
         m = false;
         break;
     case FL_ITEM_PREFIX:
-        m = (((c->words[0] ^ it->net_words[0]) & it->mask_words[0]) |
-             ((c->words[1] ^ it->net_words[1]) & it->mask_words[1])) == 0;
+        m = fl_words_in_prefix(c->words, it->net_words, it->mask_words);
         break;
     case FL_ITEM_IP_GLOB:
         m = fnmatch(it->pattern, client_text(c), 0) == 0;
