@@ -13,6 +13,8 @@
 #include <ftplimit/json.h>
 
 #include "alloc.h"
+#include "json_agree.h"
+#include "json_read.h"
 #include "testutil.h"
 
 static fl_engine *eng;
@@ -600,6 +602,12 @@ static char *jansson_event(const char *event, const void *data)
     return text;
 }
 
+static void assert_reader_agrees_with_jansson(const char *text)
+{
+    const char *why = json_read_disagreement(text);
+    ck_assert_msg(why == NULL, "[%s]: %s", text, why);
+}
+
 /* fl_event_json's text for the event, checked against jansson's and, cut
  * at every length, against its own prefix. */
 static void assert_event_json_matches(const char *event, const void *data)
@@ -610,6 +618,7 @@ static void assert_event_json_matches(const char *event, const void *data)
     ck_assert_ptr_nonnull(buf);
     ck_assert_uint_eq(fl_event_json(buf, len + 1, event, data), len);
     ck_assert_str_eq(buf, want);
+    assert_reader_agrees_with_jansson(buf); /* what mod_ftplimit reads back */
     for (size_t size = 0; size <= len; size++) {
         memset(buf, 'x', len + 1);
         ck_assert_uint_eq(fl_event_json(size > 0 ? buf : NULL, size, event, data), len);
@@ -658,6 +667,109 @@ START_TEST(test_event_json_is_what_jansson_prints_for_hostile_strings_and_every_
     assert_event_json_matches(FL_EV_EXIT, &bare);
     assert_event_json_matches(FL_EV_STARTUP, NULL);
     assert_event_json_matches("some.other-event", "data it cannot know");
+}
+END_TEST
+
+START_TEST(test_the_event_reader_agrees_with_jansson_on_crafted_and_mutated_objects)
+{
+    static const char *const crafted[] = {
+        "{}",
+        " { } ",
+        "{\"a\":1}",
+        "{\"a\":-0}",
+        "{\"a\":01}",
+        "{\"a\":1.5}",
+        "{\"a\":1.5,\"a\":1}",
+        "{\"a\":1e3}",
+        "{\"a\":[1]}",
+        "{\"a\":{}}",
+        "[]",
+        "\"s\"",
+        "1",
+        "{\"a\":9223372036854775807}",
+        "{\"a\":9223372036854775808}",
+        "{\"a\":-9223372036854775808}",
+        "{\"a\":-9223372036854775809}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"\\u0000\":1}",
+        "{\"a\":\"\\ud83d\\ude00\"}",
+        "{\"a\":\"\\uD83D\\uDE00\"}",
+        "{\"a\":\"\\ud83d\"}",
+        "{\"a\":\"\\ude00\"}",
+        "{\"a\":\"\\ud83dx\"}",
+        "{\"a\":\"\\ud83d\\u0041\"}",
+        "{\"a\":\"\\u00e9\\u20AC\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}",
+        "{\"a\":1,}",
+        "{,}",
+        "{\"a\" 1}",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\":1}x",
+        "{\"a\":1} \n",
+        "{\"a\":tru}",
+        "{\"a\":true,\"a\":false}",
+        "{\"a\":null,\"b\":true}",
+        "{\"a\":\"raw\ttab\"}",
+        "{\"a\":\"\xff\"}",
+        "{\"a\":\"\xc3\xa9\"}",
+        "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}",
+        "{\"a\":\"\xc0\xaf\"}",
+        "{\"a\":-}",
+        "{\"a\":- 1}",
+        "{\"a\":+1}",
+        "\t{\n\"a\"\r:\n1}\n",
+        "{\"a\":\"unterminated}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\\u12g4\"}",
+        "{\"\":\"\"}",
+        "{\"a\":1}{",
+        "{\"a\":truefalse}",
+        "{\"event\":\"mod_auth.max-clients-per-host\",\"sid\":\"c1\",\"max\":2,"
+        "\"count\":3,\"dry_run\":true,\"user\":\"caf\\u00e9 \\\"q\\\" \\u001b\"}",
+    };
+    static const char pick[] = "\"\\u{}[],:0-.eE tfn\x01\x7f\x80\xc3\xed\xff";
+    srand(20261201);
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted[0]; i++) {
+        assert_reader_agrees_with_jansson(crafted[i]);
+        size_t len = strlen(crafted[i]);
+        char text[512];
+        for (int k = 0; k < 400; k++) {
+            memcpy(text, crafted[i], len + 1);
+            size_t n = len;
+            for (int edits = 1 + rand() % 3; edits > 0; edits--) {
+                size_t at = n > 0 ? (size_t)rand() % n : 0;
+                char c = rand() % 4 == 0 ? (char)(1 + rand() % 255)
+                                         : pick[(size_t)rand() % (sizeof pick - 1)];
+                int what = rand() % 3;
+                if (what == 0 && n > 0) { /* replace */
+                    text[at] = c;
+                } else if (what == 1 && n + 1 < sizeof text) { /* insert */
+                    memmove(text + at + 1, text + at, n - at + 1);
+                    text[at] = c;
+                    n++;
+                } else if (n > 0) { /* delete */
+                    memmove(text + at, text + at + 1, n - at);
+                    n--;
+                }
+            }
+            assert_reader_agrees_with_jansson(text);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_the_event_reader_refuses_more_members_than_it_has_room_for)
+{
+    char text[] = "{\"a\":1,\"b\":2,\"c\":3}";
+    struct fl_json_member m[3];
+    ck_assert_int_eq(fl_json_read_flat(text, m, 2), -1);
+    char again[] = "{\"a\":1,\"b\":2,\"c\":3}";
+    ck_assert_int_eq(fl_json_read_flat(again, m, 3), 3);
+    ck_assert_str_eq(m[2].key, "c");
+    ck_assert(m[2].num == 3);
+    ck_assert_ptr_null(fl_json_member_get(m, 3, "d"));
 }
 END_TEST
 
@@ -742,6 +854,9 @@ static Suite *events_suite(void)
                    test_registration_out_of_memory_fails_cleanly_at_every_allocation);
     tcase_add_test(
         tc, test_event_json_is_what_jansson_prints_for_hostile_strings_and_every_field);
+    tcase_add_test(
+        tc, test_the_event_reader_agrees_with_jansson_on_crafted_and_mutated_objects);
+    tcase_add_test(tc, test_the_event_reader_refuses_more_members_than_it_has_room_for);
     suite_add_tcase(s, tc);
     return s;
 }

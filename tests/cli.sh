@@ -1,6 +1,6 @@
 #!/bin/sh
 # The `ftplimit` command line: exit statuses and outputs of check and
-# simulate, on inputs written to a temporary directory.
+# simulate (and of ftplimitd -t), on inputs written to a temporary directory.
 set -u
 : "${top_srcdir:=..}" "${top_builddir:=..}"
 cli="$top_builddir/src/cli/ftplimit"
@@ -57,6 +57,16 @@ contains "$work/err" "bad.conf:2: MaxClients: expected a number" "check reports 
 contains "$work/err" "bad.conf:4: From: bad CIDR" "check reports every error (line 4)"
 contains "$work/err" "bad.conf:3: <Class a> is not closed" "check reports an unclosed block at its line"
 contains "$work/err" "4 errors" "check counts the errors"
+
+# ftplimitd -t: the check mod_ftplimit runs at `proftpd -t` and at a restart
+daemon="$top_builddir/src/daemon/ftplimitd"
+expect "ftplimitd -t of a bad policy exits 2" 2 "$daemon" -t -c "$work/bad.conf"
+contains "$work/err" "bad.conf:1: unknown directive 'MaxClientPerHost'" "ftplimitd -t names file and line"
+contains "$work/err" "bad.conf:4: From: bad CIDR" "ftplimitd -t reports every error"
+expect "ftplimitd -t of a good policy exits 0" 0 "$daemon" -t -c "$work/geo.conf"
+contains "$work/out" "geo.conf is valid" "ftplimitd -t says the policy is valid"
+expect "ftplimitd -t of a missing database exits 2" 2 "$daemon" -t -c "$work/nodb.conf"
+contains "$work/err" "nodb.conf:1: GeoIPDatabase: cannot open" "ftplimitd -t opens the databases"
 
 expect "check of a missing policy exits 2" 2 "$cli" check "$work/missing.conf"
 expect "check without a policy is a usage error" 2 "$cli" check

@@ -756,6 +756,25 @@ class E2E(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(f"{s.policy}:2: unknown directive 'MaxClient'", out.stdout + out.stderr)
 
+    def test_proftpd_t_fails_when_the_engine_has_neither_a_policy_nor_a_socket(self):
+        s = Server("", ftplimit_conf="FtpLimitEngine on\n")
+        self.addCleanup(s.cleanup)
+        out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
+                             env=dict(os.environ, **sanitizer_env()))
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("FtpLimitEngine on needs FtpLimitPolicy", out.stdout + out.stderr)
+
+    def test_the_module_loads_neither_jansson_nor_libmaxminddb(self):
+        """Every session process maps what the module needs: only ftplimitd
+        parses policies and reads GeoIP databases."""
+        out = subprocess.run(["readelf", "-d", os.path.join(MODULE_DIR, "mod_ftplimit.so")],
+                             capture_output=True, text=True, check=True).stdout
+        needed = [line.split("[")[1].rstrip("]") for line in out.splitlines()
+                  if "(NEEDED)" in line]
+        self.assertIn("libc.so.6", needed)
+        for lib in needed:
+            self.assertFalse(lib.startswith(("libjansson", "libmaxminddb")), needed)
+
     def test_ftplimit_engine_off_leaves_proftpd_alone(self):
         s = Server("MaxClientsPerHost 1\n",
                    ftplimit_conf="FtpLimitEngine off\nFtpLimitPolicy @DIR@/policy.conf\n")

@@ -42,6 +42,7 @@ struct options {
     const char *log; /* -l: "syslog" or a file */
     mode_t mode;
     bool foreground;
+    bool check; /* -t: check the policy, and exit */
 };
 
 static void usage(FILE *out)
@@ -50,6 +51,7 @@ static void usage(FILE *out)
         out,
         "usage: ftplimitd [-c POLICY] [-s SOCKET] [-u USER] [-g GROUP] [-m MODE] [-f] "
         "[-p PIDFILE] [-l syslog|FILE]\n"
+        "       ftplimitd -t [-c POLICY]\n"
         "  -c POLICY   policy file (default %s)\n"
         "  -s SOCKET   Unix socket to listen on (default %s)\n"
         "  -u USER     run as USER once the socket is open\n"
@@ -59,6 +61,8 @@ static void usage(FILE *out)
         "  -p PIDFILE  write the daemon's pid there, remove it at exit\n"
         "  -l DEST     log to syslog, or append to the file DEST (default: standard\n"
         "              error with -f, syslog without)\n"
+        "  -t          check the policy and exit: 0 if it loads, 2 with each error on\n"
+        "              standard error\n"
         "See ftplimitd(8).\n",
         FL_DEFAULT_POLICY, FL_DEFAULT_SOCKET);
 }
@@ -68,7 +72,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){
         .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:l:h")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:l:th")) != -1) {
         switch (opt) {
         case 'c':
             o->policy = optarg;
@@ -101,6 +105,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->mode = (mode_t)m;
             break;
         }
+        case 't':
+            o->check = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -286,6 +293,24 @@ static void engine_log(void *arg, int priority, const char *msg)
     log_msg(priority, "%s", log_safe(msg, safe, sizeof safe));
 }
 
+/* -t: the policy as the daemon would load it (its GeoIP databases opened,
+ * its listeners parsed but not started), without a socket or a log. */
+static int check_policy(const char *policy)
+{
+    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+    fl_engine *e = fl_engine_new(&opts);
+    if (e == NULL) {
+        perror("ftplimitd: cannot create the engine");
+        return 1;
+    }
+    int rc = fl_engine_load(e, policy, print_policy_error, NULL);
+    fl_engine_free(e);
+    if (rc < 0)
+        return 2;
+    printf("ftplimitd: %s is valid\n", policy);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -295,6 +320,8 @@ int main(int argc, char **argv)
     o.policy = absolute(o.policy, policy_buf, sizeof policy_buf);
     o.socket = absolute(o.socket, socket_buf, sizeof socket_buf);
     o.pidfile = absolute(o.pidfile, pid_buf, sizeof pid_buf);
+    if (o.check)
+        return check_policy(o.policy);
     if (log_open(o.log, o.foreground) < 0) {
         fprintf(stderr, "ftplimitd: cannot open the log '%s': %s\n", o.log,
                 strerror(errno));

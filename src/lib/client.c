@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "json_read.h"
 #include "limit.h"
 #include "policy_types.h"
 
@@ -200,46 +200,51 @@ static int read_exact(fl_client *c, size_t len, long long deadline, char **out)
     return 0;
 }
 
-static const char *json_str(json_t *obj, const char *key)
+#define EVENT_MEMBERS_MAX 32 /* an event has at most 15 */
+
+static const char *json_str(const struct fl_json_member *m, int n, const char *key)
 {
-    return json_string_value(json_object_get(obj, key));
+    const struct fl_json_member *v = fl_json_member_get(m, n, key);
+    return v != NULL && v->type == FL_JSON_STRING ? v->str : NULL;
 }
 
-static long long json_num(json_t *obj, const char *key)
+static long long json_num(const struct fl_json_member *m, int n, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
-    return json_is_integer(v) ? json_integer_value(v) : -1;
+    const struct fl_json_member *v = fl_json_member_get(m, n, key);
+    return v != NULL && v->type == FL_JSON_INTEGER ? v->num : -1;
 }
 
-/* "EVENT {json}": hand it to the caller's handler. */
-static void deliver_event(fl_client *c, const char *json_text)
+/* "EVENT {json}": hand it to the caller's handler. json_text is the line
+ * read_line allocated, decoded in place. */
+static void deliver_event(fl_client *c, char *json_text)
 {
     if (c->on_event == NULL)
         return;
-    json_t *obj = json_loads(json_text, 0, NULL);
-    const char *event = obj != NULL ? json_str(obj, "event") : NULL;
-    if (event != NULL) {
-        long long asn = json_num(obj, "asn");
-        fl_event_info info = {
-            .event = event,
-            .sid = json_str(obj, "sid"),
-            .address = json_str(obj, "address"),
-            .user = json_str(obj, "user"),
-            .class_name = json_str(obj, "class"),
-            .limit = json_str(obj, "limit"),
-            .max = json_num(obj, "max"),
-            .count = json_num(obj, "count"),
-            .dry_run = json_is_true(json_object_get(obj, "dry_run")),
-            .country = json_str(obj, "country"),
-            .asn = asn > 0 ? (uint32_t)asn : 0,
-            .ban = json_str(obj, "ban"),
-            .target = json_str(obj, "target"),
-            .duration = json_num(obj, "duration"),
-        };
-        bool has_info = info.sid != NULL || info.ban != NULL;
-        c->on_event(c->on_event_arg, event, has_info ? &info : NULL);
-    }
-    json_decref(obj);
+    struct fl_json_member m[EVENT_MEMBERS_MAX];
+    int n = fl_json_read_flat(json_text, m, EVENT_MEMBERS_MAX);
+    const char *event = n > 0 ? json_str(m, n, "event") : NULL;
+    if (event == NULL)
+        return;
+    long long asn = json_num(m, n, "asn");
+    const struct fl_json_member *dry_run = fl_json_member_get(m, n, "dry_run");
+    fl_event_info info = {
+        .event = event,
+        .sid = json_str(m, n, "sid"),
+        .address = json_str(m, n, "address"),
+        .user = json_str(m, n, "user"),
+        .class_name = json_str(m, n, "class"),
+        .limit = json_str(m, n, "limit"),
+        .max = json_num(m, n, "max"),
+        .count = json_num(m, n, "count"),
+        .dry_run = dry_run != NULL && dry_run->type == FL_JSON_TRUE,
+        .country = json_str(m, n, "country"),
+        .asn = asn > 0 && asn <= UINT32_MAX ? (uint32_t)asn : 0,
+        .ban = json_str(m, n, "ban"),
+        .target = json_str(m, n, "target"),
+        .duration = json_num(m, n, "duration"),
+    };
+    bool has_info = info.sid != NULL || info.ban != NULL;
+    c->on_event(c->on_event_arg, event, has_info ? &info : NULL);
 }
 
 static const struct {

@@ -15,6 +15,7 @@
 #include <ftplimit/session.h>
 
 #include "alloc.h"
+#include "utf8.h"
 
 static const char *const event_names[] = {
     FL_EV_CREATE_HOME,
@@ -50,37 +51,6 @@ const char *const *fl_event_names(void)
     return event_names;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_valid_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 json_t *fl_json_string(const char *s)
 {
     if (s == NULL)
@@ -90,7 +60,7 @@ json_t *fl_json_string(const char *s)
 
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_valid_len(in + i);
+        size_t n = fl_utf8_valid_len(in + i);
         if (n == 0)
             break;
         i += n;
@@ -104,7 +74,7 @@ json_t *fl_json_string(const char *s)
         return NULL;
     size_t o = 0;
     for (i = 0; i < len;) {
-        size_t n = utf8_valid_len(in + i);
+        size_t n = fl_utf8_valid_len(in + i);
         if (n > 0) {
             memcpy(fixed + o, in + i, n);
             o += n;
@@ -225,7 +195,8 @@ static void put_json_string(struct text *t, const char *s)
     while (*in != '\0') {
         const unsigned char *run = in;
         size_t n;
-        while (*in >= 0x20 && *in != '"' && *in != '\\' && (n = utf8_valid_len(in)) > 0)
+        while (*in >= 0x20 && *in != '"' && *in != '\\' &&
+               (n = fl_utf8_valid_len(in)) > 0)
             in += n;
         put(t, (const char *)run, (size_t)(in - run));
         unsigned char c = *in;

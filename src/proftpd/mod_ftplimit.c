@@ -28,9 +28,7 @@
 #include "privs.h"
 
 #include <ftplimit/client.h>
-#include <ftplimit/engine.h>
 #include <ftplimit/events.h>
-#include <ftplimit/policy.h>
 #include <ftplimit/session.h>
 
 #include <poll.h>
@@ -192,49 +190,15 @@ MODRET set_engine(cmd_rec *cmd)
     return PR_HANDLED(cmd);
 }
 
-struct policy_errors {
-    pool *p;
-    char *text;
-    int n;
-};
-
-static void collect_error(void *arg, const char *message)
-{
-    struct policy_errors *e = arg;
-    if (e->n++ < 5)
-        e->text = pstrcat(e->p, e->text, e->n > 1 ? "; " : "", message, NULL);
-}
-
-/* usage: FtpLimitPolicy PATH -- checked here, so that `proftpd -t` and a
- * restart report its errors with their file and line. */
+/* usage: FtpLimitPolicy PATH -- checked at core.postparse (check_policy),
+ * once FtpLimitDaemon is known too. */
 MODRET set_policy(cmd_rec *cmd)
 {
     CHECK_ARGS(cmd, 1);
     CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL);
-    const char *path = cmd->argv[1];
-    if (*path != '/')
+    if (*(const char *)cmd->argv[1] != '/')
         CONF_ERROR(cmd, "the policy must be given by its absolute path");
-    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
-    fl_engine *e = fl_engine_new(&opts);
-    struct policy_errors errs = {cmd->tmp_pool, "", 0};
-    int rc = e != NULL ? fl_engine_load(e, path, collect_error, &errs) : -1;
-    fl_engine_free(e);
-    if (rc < 0) {
-        char count[32];
-        snprintf(count, sizeof count, "%d", errs.n);
-        const char *why =
-            pstrcat(cmd->tmp_pool, "policy has ", count,
-                    " error(s): ", errs.n > 0 ? errs.text : "cannot be read", NULL);
-        /* At a restart, a broken policy must not stop the server: ftplimitd
-         * refuses it too and keeps the one in force. At startup and for
-         * `proftpd -t`, it is an error. */
-        const char *master = getenv(ENV_MASTER);
-        if (master == NULL || strtol(master, NULL, 10) != (long)getpid())
-            CONF_ERROR(cmd, why);
-        pr_log_pri(PR_LOG_ERR, MOD_FTPLIMIT_VERSION ": %s; the policy in force stays",
-                   why);
-    }
-    add_config_param_str(cmd->argv[0], 1, path);
+    add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
     return PR_HANDLED(cmd);
 }
 
@@ -630,6 +594,101 @@ static void quiet_mod_auth(void)
     }
 }
 
+/* The daemon's own verdict on the policy it is to load: ftplimitd -t, run
+ * here so that `proftpd -t` and a restart report a policy's mistakes with
+ * their file and line. NULL if the policy is valid, else what is wrong (its
+ * first errors). The module links no policy parser: only the daemon needs
+ * one, and every session process is lighter without it. */
+static const char *policy_errors(pool *p, const struct settings *s)
+{
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return pstrcat(p, "cannot check it: pipe: ", strerror(errno), NULL);
+    /* ProFTPD's SIGCHLD handler reaps any child; this one is ours to wait for. */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(out[0]);
+        close(out[1]);
+        return pstrcat(p, "cannot check it: fork: ", strerror(err), NULL);
+    }
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+            dup2(out[1], STDERR_FILENO) < 0)
+            _exit(126);
+        closefrom(3);
+        execl(s->daemon, s->daemon, "-t", "-c", s->policy, (char *)NULL);
+        dprintf(STDERR_FILENO, "cannot run %s: %s\n", s->daemon, strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    char text[2048];
+    size_t len = 0;
+    for (;;) {
+        char chunk[512];
+        ssize_t n = read(out[0], chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        size_t keep =
+            (size_t)n < sizeof text - 1 - len ? (size_t)n : sizeof text - 1 - len;
+        memcpy(text + len, chunk, keep); /* the rest is read, and dropped */
+        len += keep;
+    }
+    close(out[0]);
+    text[len] = '\0';
+    int status = 0;
+    pid_t waited;
+    while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return NULL;
+    /* One error a line, each with its file and line. */
+    char *why = "", *line = text, *next;
+    int errors = 0;
+    for (; *line != '\0'; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next == '\n')
+            *next++ = '\0';
+        if (*line != '\0' && errors++ < 5)
+            why = pstrcat(p, why, errors > 1 ? "; " : "", safe(p, line), NULL);
+    }
+    if (errors == 0)
+        return pstrcat(p, s->daemon, " -t failed", NULL);
+    char count[32];
+    snprintf(count, sizeof count, "%d", errors);
+    return pstrcat(p, count, len == sizeof text - 1 ? " or more" : "",
+                   " error(s): ", why, NULL);
+}
+
+/* core.postparse: the policy, checked; at startup and for `proftpd -t` a
+ * policy with errors is fatal. At a restart it must not stop the server:
+ * ftplimitd refuses it too and keeps the one in force. */
+static void check_policy(const struct settings *s, bool restart)
+{
+    if (s->policy == NULL || s->socket != NULL)
+        return; /* a daemon of its own checks its own policy */
+    pool *p = make_sub_pool(permanent_pool);
+    const char *why = policy_errors(p, s);
+    if (why != NULL) {
+        pr_log_pri(PR_LOG_ERR, "%s" MOD_FTPLIMIT_VERSION ": FtpLimitPolicy %s: %s%s",
+                   restart ? "" : "fatal: ", s->policy, why,
+                   restart ? "; the policy in force stays" : "");
+        if (!restart)
+            exit(1);
+    }
+    destroy_pool(p);
+}
+
 static void on_postparse(const void *event_data, void *user_data)
 {
     (void)event_data;
@@ -640,18 +699,20 @@ static void on_postparse(const void *event_data, void *user_data)
     if (!s.engine)
         return;
     if (s.policy == NULL && s.socket == NULL) {
-        pr_log_pri(PR_LOG_ERR, MOD_FTPLIMIT_VERSION
+        pr_log_pri(PR_LOG_ERR,
+                   "fatal: " MOD_FTPLIMIT_VERSION
                    ": FtpLimitEngine on needs FtpLimitPolicy (a daemon of its own) or "
                    "FtpLimitSocket (a running ftplimitd)");
-        pr_session_disconnect(&ftplimit_module, PR_SESS_DISCONNECT_BAD_CONFIG, NULL);
+        exit(1);
     }
-    quiet_mod_auth();
-
     /* A restart (mod_dso loaded this module again): carry on with the
      * daemon started before, or start one now -- there is no core.startup
      * after a restart. */
     const char *master = getenv(ENV_MASTER);
-    if (master == NULL || strtol(master, NULL, 10) != (long)getpid())
+    bool restart = master != NULL && strtol(master, NULL, 10) == (long)getpid();
+    check_policy(&s, restart);
+    quiet_mod_auth();
+    if (!restart)
         return;
     const char *serves = NULL;
     helper_pid = recall_helper(&serves);
