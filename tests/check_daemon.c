@@ -722,6 +722,74 @@ START_TEST(test_without_f_the_daemon_detaches_and_keeps_its_pidfile)
 }
 END_TEST
 
+/* The answer to CONNECT, from a peer that says what the test wants. */
+static int connect_answered(const char *path, int srv, const char *answer,
+                            fl_client **out)
+{
+    fl_client *c = fl_client_open(path, 1000);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(fl_client_connect_start(c, NULL, "192.0.2.1", NULL), 0);
+    int peer = accept(srv, NULL, NULL);
+    ck_assert_int_ge(peer, 0);
+    char request[512];
+    ck_assert_int_gt(read(peer, request, sizeof request), 0);
+    ck_assert_int_eq(write(peer, answer, strlen(answer)), (ssize_t)strlen(answer));
+    fl_decision d;
+    errno = 0;
+    int rc = fl_client_connect_finish(c, &d);
+    close(peer);
+    *out = c;
+    return rc;
+}
+
+START_TEST(test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more)
+{
+    char *dir = tmpdir_new();
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    ck_assert_int_lt(snprintf(sun.sun_path, sizeof sun.sun_path, "%s/peer.sock", dir),
+                     (int)sizeof sun.sun_path);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(srv, (struct sockaddr *)&sun, sizeof sun), 0);
+    ck_assert_int_eq(listen(srv, 4), 0);
+    char too_long[FL_SID_MAX + 64] = "OK 1 peer\nALLOW ";
+    memset(too_long + strlen(too_long), 'x', FL_SID_MAX + 1);
+    strcat(too_long, " -\n");
+    static const struct {
+        const char *answer;
+        int rc;
+        const char *sid, *cls;
+    } cases[] = {
+        {"OK 1 peer\nALLOW c1 -\n", 0, "c1", NULL},
+        {"OK 1 peer\nALLOW c2 web\n", 0, "c2", "web"},
+        {"OK 1 peer\nALLOW c3\n", 0, "c3", NULL},
+        {"OK 1 peer\nALLOW c4 web \n", 0, "c4", "web"},
+        {"OK 1 peer\nALLOW\n", -1, NULL, NULL},
+        {"OK 1 peer\nALLOW \n", -1, NULL, NULL},
+    };
+    for (size_t i = 0; i <= sizeof cases / sizeof cases[0]; i++) {
+        bool last = i == sizeof cases / sizeof cases[0];
+        fl_client *c;
+        int rc =
+            connect_answered(sun.sun_path, srv, last ? too_long : cases[i].answer, &c);
+        if (last || cases[i].rc < 0) {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_int_eq(errno, EPROTO);
+            ck_assert_ptr_null(fl_client_sid(c));
+        } else {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_str_eq(fl_client_sid(c), cases[i].sid);
+            if (cases[i].cls == NULL)
+                ck_assert_ptr_null(fl_client_class(c));
+            else
+                ck_assert_str_eq(fl_client_class(c), cases[i].cls);
+        }
+        fl_client_free(c);
+    }
+    close(srv);
+    tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_the_client_library_times_out_on_a_daemon_that_does_not_answer)
 {
     char *dir = tmpdir_new();
@@ -1355,6 +1423,8 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_without_f_the_daemon_detaches_and_keeps_its_pidfile);
     tcase_add_test(tc,
                    test_the_client_library_times_out_on_a_daemon_that_does_not_answer);
+    tcase_add_test(
+        tc, test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
     tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);

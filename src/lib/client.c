@@ -588,6 +588,23 @@ int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
     return 0;
 }
 
+/* The space-separated word at *p into out (size bytes with its NUL), *p
+ * moved past it: its length, or -1 if there is none or it does not fit. A
+ * reply's ids and class names are checked here, in the session process's
+ * path to its banner, without sscanf's cost. */
+static int take_word(const char **p, char *out, size_t size)
+{
+    const char *w = *p + strspn(*p, " ");
+    size_t n = strcspn(w, " ");
+    *p = w;
+    if (n == 0 || n >= size)
+        return -1;
+    memcpy(out, w, n);
+    out[n] = '\0';
+    *p = w + n;
+    return (int)n;
+}
+
 int fl_client_connect_finish(fl_client *c, fl_decision *d)
 {
     char *reply;
@@ -595,15 +612,17 @@ int fl_client_connect_finish(fl_client *c, fl_decision *d)
         return -1;
     int rc = parse_decision(c, reply, d);
     if (rc == 0 && d->verdict == FL_ALLOW) {
-        /* ALLOW <sid> <class|-> */
-        char got_sid[FL_SID_MAX + 1] = "", got_cls[FL_CLASS_NAME_MAX + 1] = "-";
-        if (sscanf(reply, "ALLOW %64s %128s", got_sid, got_cls) < 1) {
+        /* ALLOW <sid> [<class|->] */
+        const char *p = reply + 5;
+        char got_sid[FL_SID_MAX + 1], got_cls[FL_CLASS_NAME_MAX + 1] = "-";
+        int sid_len = take_word(&p, got_sid, sizeof got_sid);
+        if (sid_len < 0 || (take_word(&p, got_cls, sizeof got_cls) < 0 && *p != '\0')) {
             fl_free(reply);
             errno = EPROTO;
             return -1;
         }
         c->in_session = true;
-        snprintf(c->sid, sizeof c->sid, "%s", got_sid);
+        memcpy(c->sid, got_sid, (size_t)sid_len + 1);
         snprintf(c->cls, sizeof c->cls, "%s", strcmp(got_cls, "-") == 0 ? "" : got_cls);
         c->authenticated = false;
         c->failed = 0;
@@ -772,9 +791,11 @@ static int send_resume(fl_client *c, const char *cls)
              c->user != NULL ? c->user : "");
     if (transact(c, request, &reply) < 0)
         return -1;
-    char got_cls[FL_CLASS_NAME_MAX + 1] = "";
+    char got_sid[FL_SID_MAX + 1], got_cls[FL_CLASS_NAME_MAX + 1];
     bool ok = strncmp(reply, "OK resumed ", 11) == 0;
-    if (ok && sscanf(reply, "OK resumed %*s %128s", got_cls) == 1)
+    const char *p = reply + 11;
+    if (ok && take_word(&p, got_sid, sizeof got_sid) > 0 &&
+        take_word(&p, got_cls, sizeof got_cls) > 0)
         snprintf(c->cls, sizeof c->cls, "%s", strcmp(got_cls, "-") == 0 ? "" : got_cls);
     fl_free(reply);
     if (!ok) {
