@@ -3,9 +3,10 @@
  *
  * An event is a flat JSON object (fl_event_json writes it): string,
  * integer, true, false and null values, nothing nested. The reader takes
- * exactly what jansson takes of such objects, and refuses the rest; it lets
- * a ProFTPD session process, which only ever reads events, do without
- * jansson.
+ * exactly what jansson takes of such objects, and refuses the rest (a real
+ * or an array too where a later duplicate key would replace it for
+ * jansson); it lets a ProFTPD session process, which only ever reads
+ * events, do without jansson.
  */
 #ifndef FL_JSON_READ_H
 #define FL_JSON_READ_H
