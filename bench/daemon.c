@@ -109,6 +109,23 @@ static void run_persistent_client(const char *socket, int id, double seconds, in
     write_all(fd, &n, sizeof n);
 }
 
+/* A connection to the socket at path (socket flags: SOCK_NONBLOCK or 0). */
+static int dial(const char *path, int flags)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0)
+        die("socket");
+    /* EAGAIN: the daemon's backlog is full for a moment. */
+    while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            die("connect");
+        usleep(100);
+    }
+    return fd;
+}
+
 /* The floor: round trips against an echo server doing nothing else. */
 static double echo_roundtrips(const char *dir, double seconds)
 {
@@ -126,9 +143,7 @@ static double echo_roundtrips(const char *dir, double seconds)
             die("pipe");
         if (fork() == 0) {
             close(l);
-            int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-            if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0)
-                die("echo connect");
+            int fd = dial(path, 0);
             char b[64];
             unsigned long long n = 0;
             double end = now_sec() + seconds;
@@ -288,8 +303,6 @@ static void read_answers(int fd, int n, const char *first, const char *want)
  * them. Its round trips and counts go to fd as run_client's. */
 static void run_serial_client(const char *path, int id, double seconds, int fd)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
     uint32_t *rtt = samples_new();
     size_t n = 0;
     unsigned long long lifecycles = 0;
@@ -300,14 +313,7 @@ static void run_serial_client(const char *path, int id, double seconds, int fd)
         snprintf(connect_text, sizeof connect_text, "HELLO %d\nCONNECT - 10.%u.%u.%u\n",
                  FL_PROTOCOL_VERSION, (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff);
         snprintf(login_text, sizeof login_text, "USER user%u\nPASS ok pw\n", k % 5000);
-        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (s < 0)
-            die("socket");
-        while (connect(s, (struct sockaddr *)&sun, sizeof sun) < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                die("connect");
-            usleep(100);
-        }
+        int s = dial(path, 0);
         double t0 = now_sec();
         send_text(s, connect_text);
         read_answers(s, 2, "OK ", "ALLOW");
@@ -337,29 +343,13 @@ struct flight {
     char in[512];
 };
 
-static int dial_nonblocking(const char *path)
-{
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        die("socket");
-    /* EAGAIN: the daemon's backlog is full for a moment. */
-    while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-        if (errno != EAGAIN && errno != EINTR)
-            die("connect");
-        usleep(100);
-    }
-    return fd;
-}
-
 /* A new session: connect, then HELLO and CONNECT in one write. */
 static void flight_start(struct flight *f, const char *path, int ep, unsigned k)
 {
     char text[96];
     snprintf(text, sizeof text, "HELLO %d\nCONNECT - 10.%u.%u.%u\n",
              FL_PROTOCOL_VERSION, (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff);
-    f->fd = dial_nonblocking(path);
+    f->fd = dial(path, SOCK_NONBLOCK);
     f->k = k;
     f->login = false;
     f->awaiting = 2;
