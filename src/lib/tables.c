@@ -326,12 +326,11 @@ fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
 {
     if (u->first.key.host == h)
         return &u->first;
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_user_host probe, *uh;
     memset(&probe.key, 0, sizeof probe.key);
     probe.key.user = u;
     probe.key.host = h;
-    HASH_VALUE(&probe.key, sizeof probe.key, *hv);
+    *hv = fl_key_hash(e, &probe.key, sizeof probe.key);
     HASH_FIND_BYHASHVALUE(hh, e->t.user_hosts, &probe.key, sizeof probe.key, *hv, uh);
     return uh;
 }
@@ -373,10 +372,9 @@ void fl_user_host_release(fl_engine *e, fl_user_host *uh)
 
 fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     size_t len = strlen(name);
     fl_class_count *c;
-    HASH_VALUE(name, len, *hv);
+    *hv = fl_key_hash(e, name, len);
     HASH_FIND_BYHASHVALUE(hh, e->t.classes, name, len, *hv, c);
     return c;
 }
@@ -384,10 +382,8 @@ fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *
 static fl_class_count *class_count_insert(fl_engine *e, const char *name,
                                           const fl_class_def *def)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     size_t len = strlen(name);
-    unsigned hv;
-    HASH_VALUE(name, len, hv);
+    unsigned hv = fl_key_hash(e, name, len);
     fl_class_count *c = fl_calloc(1, FL_FLEX_SIZE(fl_class_count, name, len + 1));
     if (c == NULL)
         return NULL;
@@ -440,9 +436,8 @@ void fl_network_key(const fl_policy *p, const fl_addr *addr,
 fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
                               unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_network *n;
-    HASH_VALUE(key, FL_NET_KEY_LEN, *hv);
+    *hv = fl_key_hash(e, key, FL_NET_KEY_LEN);
     HASH_FIND_BYHASHVALUE(hh, e->t.networks, key, FL_NET_KEY_LEN, *hv, n);
     return n;
 }
@@ -562,9 +557,8 @@ int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p)
 
 fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_country *c;
-    HASH_VALUE(code, 2, *hv);
+    *hv = fl_key_hash(e, code, 2);
     HASH_FIND_BYHASHVALUE(hh, e->t.countries, code, 2, *hv, c);
     return c;
 }
@@ -596,9 +590,8 @@ void fl_session_prefetch(fl_engine *e, unsigned hv)
 
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv)
 {
-    const fl_hash_key *hash_key = &e->hash_key;
     fl_session *s;
-    HASH_VALUE(sid, len, *hv);
+    *hv = fl_key_hash(e, sid, len);
     HASH_FIND_BYHASHVALUE(hh, e->t.sessions, sid, len, *hv, s);
     return s;
 }
