@@ -52,6 +52,18 @@ fl_rate *fl_rate_resized(const fl_rate *r, uint32_t cap)
     return n;
 }
 
+bool fl_rate_refit(fl_rate **w, long long count, const fl_rate *embedded)
+{
+    fl_rate *n = *w != NULL ? fl_rate_resized(*w, (uint32_t)count)
+                            : fl_rate_new((uint32_t)count);
+    if (n == NULL)
+        return false;
+    if (*w != embedded)
+        fl_free(*w);
+    *w = n;
+    return true;
+}
+
 /* The slot after i, in a ring of cap slots (no division: this runs at every
  * connect). */
 static uint32_t ring_next(const fl_rate *r, uint32_t i)

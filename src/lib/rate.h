@@ -4,6 +4,7 @@
 #ifndef FL_RATE_H
 #define FL_RATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ftplimit/engine.h>
@@ -25,6 +26,20 @@ void fl_rate_init(fl_rate *r, uint32_t cap);
 /* A new window holding up to cap connections, the newest of r's; r is the
  * caller's to free. NULL/ENOMEM. */
 fl_rate *fl_rate_resized(const fl_rate *r, uint32_t cap);
+
+/* Keep *w (NULL: none yet) a window of count connections, its newest kept:
+ * a new window replaces it, and the old one is freed unless it is embedded
+ * (placed with fl_rate_init inside another allocation). A count below 0
+ * (FL_UNLIMITED) leaves *w as it is. false/ENOMEM with *w unchanged. The
+ * check is inline (every connect asks, and the answer is nearly always
+ * yes); fl_rate_refit makes the new window. */
+bool fl_rate_refit(fl_rate **w, long long count, const fl_rate *embedded);
+static inline bool fl_rate_fit(fl_rate **w, long long count, const fl_rate *embedded)
+{
+    if (count < 0 || (*w != NULL && (*w)->cap == count))
+        return true;
+    return fl_rate_refit(w, count, embedded);
+}
 
 /* Forget connections at or before now - interval; return how many remain. */
 uint32_t fl_rate_count(fl_rate *r, fl_usec now, fl_usec interval);

@@ -287,21 +287,6 @@ static bool sid_valid(const char *sid, size_t *len)
     return true;
 }
 
-/* Keep the daemon-wide rate window sized to the policy's count.
- * false/ENOMEM. */
-static bool rate_fit(fl_rate **w, const fl_rate_cfg *cfg)
-{
-    if (cfg->count == FL_UNLIMITED || (*w != NULL && (*w)->cap == (uint32_t)cfg->count))
-        return true;
-    fl_rate *n = *w != NULL ? fl_rate_resized(*w, (uint32_t)cfg->count)
-                            : fl_rate_new((uint32_t)cfg->count);
-    if (n == NULL)
-        return false;
-    fl_free(*w);
-    *w = n;
-    return true;
-}
-
 /* Where a new session goes: its id and host, with their hashes. */
 struct session_key {
     const char *sid;
@@ -332,7 +317,8 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
         cls = cdef != NULL ? fl_class_count_of(e, cdef)
                            : fl_class_count_named(e, class_name);
     if (s == NULL || (in_class && cls == NULL) ||
-        (rates && (!rate_fit(&e->t.rate, &p->rate) || !fl_host_rate_fit(e, h)))) {
+        (rates &&
+         (!fl_rate_fit(&e->t.rate, p->rate.count, NULL) || !fl_host_rate_fit(e, h)))) {
         if (s != NULL) {
             fl_session_remove(e, s);
             fl_free(s);

@@ -165,16 +165,7 @@ static void host_free(fl_engine *e, fl_host *h)
 
 bool fl_host_rate_fit(fl_engine *e, fl_host *h)
 {
-    const fl_rate_cfg *cfg = &e->policy->rate_per_host;
-    if (cfg->count == FL_UNLIMITED || (h->rate != NULL && h->rate->cap == cfg->count))
-        return true;
-    fl_rate *n = h->rate != NULL ? fl_rate_resized(h->rate, (uint32_t)cfg->count)
-                                 : fl_rate_new((uint32_t)cfg->count);
-    if (n == NULL)
-        return false;
-    host_free_rate(h);
-    h->rate = n;
-    return true;
+    return fl_rate_fit(&h->rate, e->policy->rate_per_host.count, host_inline_rate(h));
 }
 
 /* Free the idle host that went idle first. */
