@@ -149,6 +149,44 @@ START_TEST(test_dns_names_match_only_a_name_the_caller_provides)
 }
 END_TEST
 
+/* A host with a live session remembers its clients' class: the next
+ * session from it must get what classifying it afresh would give. */
+START_TEST(test_a_host_with_a_live_session_gives_the_class_of_the_policy_in_force)
+{
+    tenv_start(&T, "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"
+                   "<Class v6>\nFrom 2001:db8::/32\n</Class>\n");
+    ck_assert_int_eq(t_connect(&T, "hold", "10.1.1.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_connect(&T, "hold6", "2001:db8::1", NULL), FL_ALLOW);
+    ck_assert_str_eq(class_of("10.1.1.1", NULL), "lan");
+    ck_assert_str_eq(class_of("10.1.1.1", NULL), "lan");
+    ck_assert_str_eq(class_of("2001:db8::1", NULL), "v6");
+
+    /* A new policy classifies the same host anew; the session held keeps
+     * the class it got. */
+    ck_assert_int_eq(tenv_reload(&T, "<Class near>\nFrom 10.1.0.0/16\n</Class>\n"
+                                     "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"),
+                     0);
+    ck_assert_str_eq(class_of("10.1.1.1", NULL), "near");
+    ck_assert_str_eq(class_of("2001:db8::1", NULL), "-");
+    ck_assert_str_eq(fl_session_class(fl_session_find(T.e, "hold")), "lan");
+    ck_assert_int_eq(tenv_reload(&T, "MaxClients 10\n"), 0);
+    ck_assert_str_eq(class_of("10.1.1.1", NULL), "-");
+}
+END_TEST
+
+START_TEST(test_a_class_of_dns_names_is_decided_for_each_connection_from_a_host)
+{
+    tenv_start(&T, "<Class corp>\nFrom .example.com\n</Class>\n"
+                   "<Class lan>\nFrom 10.0.0.0/8\n</Class>\n");
+    ck_assert_int_eq(t_connect_named(&T, "hold", "10.1.1.1", "a.example.com", NULL),
+                     FL_ALLOW);
+    ck_assert_str_eq(fl_session_class(fl_session_find(T.e, "hold")), "corp");
+    ck_assert_str_eq(class_of("10.1.1.1", NULL), "lan");
+    ck_assert_str_eq(class_of("10.1.1.1", "b.example.com"), "corp");
+    ck_assert_str_eq(class_of("10.1.1.1", "b.example.org"), "lan");
+}
+END_TEST
+
 START_TEST(test_all_and_none_items)
 {
     tenv_start(&T, "<Class nobody>\nFrom none\n</Class>\n"
@@ -263,6 +301,10 @@ static Suite *classes_suite(void)
     tcase_add_test(tc, test_ip_globs_match_the_address_text);
     tcase_add_test(tc, test_an_address_is_written_as_inet_ntop_writes_it);
     tcase_add_test(tc, test_dns_names_match_only_a_name_the_caller_provides);
+    tcase_add_test(
+        tc, test_a_host_with_a_live_session_gives_the_class_of_the_policy_in_force);
+    tcase_add_test(
+        tc, test_a_class_of_dns_names_is_decided_for_each_connection_from_a_host);
     tcase_add_test(tc, test_all_and_none_items);
     tcase_add_test(tc,
                    test_items_may_be_listed_with_commas_and_over_several_from_lines);

@@ -683,6 +683,7 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
         }
     }
     item->kind = FL_ITEM_DNS;
+    p->pol->classes_match_names = true;
     item->pattern = fl_malloc(len + 2);
     if (item->pattern == NULL) {
         oom(p);

@@ -160,6 +160,8 @@ typedef struct fl_policy {
 
     fl_class_def *classes; /* in file order */
     size_t nclasses;
+    bool classes_match_names; /* some class has a DNS name item: a client's
+                                 class is then not the address's alone */
 
     fl_geodb **geodbs; /* GeoIPDatabase, in file order; shared with other policies */
     size_t ngeodbs;

@@ -330,8 +330,11 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
     }
 
     fl_host_unidle(e, h);
-    h->geo = *geo;
-    h->geo_gen = e->geo_gen;
+    if (h->geo_gen != e->geo_gen) {
+        h->geo = *geo;
+        h->geo_gen = e->geo_gen;
+        h->class_slot = FL_CLASS_SLOT_UNKNOWN;
+    }
     h->conns++;
     s->host = h;
     s->cls = cls;
@@ -360,6 +363,32 @@ static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
     memcpy(out->country, g.country, 2);
     memcpy(out->continent, g.continent, 2);
     out->asn = g.asn;
+}
+
+/* The class of a client of host h (NULL: a new host): the host's answer
+ * while the policy that gave it is in force, else fl_classify(). Only a
+ * class with a DNS name item looks at more than the address and what the
+ * databases say of it; under such a policy hosts remember no class. */
+static const fl_class_def *host_class(fl_engine *e, const fl_host *h,
+                                      const fl_connect_info *ci,
+                                      const fl_geo_cache *geo)
+{
+    const fl_policy *p = e->policy;
+    if (h != NULL && h->geo_gen == e->geo_gen && h->class_slot != FL_CLASS_SLOT_UNKNOWN)
+        return h->class_slot == FL_CLASS_SLOT_NONE ? NULL
+                                                   : &p->classes[h->class_slot - 2];
+    return fl_classify(p, &ci->addr, ci->dns_name, geo);
+}
+
+/* Have h remember cdef, the class fl_classify() gave its client. */
+static void host_class_remember(const fl_engine *e, fl_host *h,
+                                const fl_class_def *cdef)
+{
+    const fl_policy *p = e->policy;
+    if (p->classes_match_names || p->nclasses > UINT16_MAX - 2)
+        return;
+    h->class_slot =
+        cdef == NULL ? FL_CLASS_SLOT_NONE : (uint16_t)(2 + (cdef - p->classes));
 }
 
 /* Refuse a connection before it became a session: it still ends with one
@@ -465,7 +494,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     fl_host *h = fl_host_find(e, &ci->addr, host_hv);
     fl_geo_cache geo;
     host_geo(e, h, &ci->addr, &geo);
-    const fl_class_def *cdef = fl_classify(p, &ci->addr, ci->dns_name, &geo);
+    const fl_class_def *cdef = host_class(e, h, ci, &geo);
     struct view v;
     view_init(&v, sid, &ci->addr, NULL, cdef != NULL ? cdef->name : NULL);
     view_set_geo(&v, &geo);
@@ -494,6 +523,8 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         return connect_refused(e, &v);
     }
     h = s->host;
+    if (h->class_slot == FL_CLASS_SLOT_UNKNOWN)
+        host_class_remember(e, h, cdef);
     if (p->rate.count != FL_UNLIMITED)
         fl_rate_record(e->t.rate, now);
     if (p->rate_per_host.count != FL_UNLIMITED)

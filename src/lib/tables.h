@@ -32,8 +32,11 @@ typedef struct fl_host {
     uint32_t conns;   /* live sessions from this address; 0 only while idle */
     uint32_t geo_gen; /* engine's geo_gen when geo was looked up; 0: never */
     fl_geo_cache geo;
-    fl_rate *rate; /* MaxConnectionRatePerHost window, NULL until needed:
-                      the room after the host's struct, or its own block */
+    uint16_t class_slot; /* with geo, under the same geo_gen: the class its
+                            clients get, when the policy's classes look at
+                            nothing else (FL_CLASS_SLOT_*, or 2 + index) */
+    fl_rate *rate;       /* MaxConnectionRatePerHost window, NULL until needed:
+                            the room after the host's struct, or its own block */
     union {
         struct {
             uint32_t clients;       /* authenticated sessions among conns */
@@ -44,6 +47,9 @@ typedef struct fl_host {
         } idle;
     } u;
 } fl_host;
+
+#define FL_CLASS_SLOT_UNKNOWN 0
+#define FL_CLASS_SLOT_NONE 1
 
 /* One (user, host) pair: its count tells when a user leaves a host. */
 typedef struct fl_user_host {
