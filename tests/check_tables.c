@@ -391,6 +391,82 @@ START_TEST(test_running_out_of_memory_anywhere_in_a_session_refuses_it_cleanly)
 }
 END_TEST
 
+/* A user's first pair is held in its entry, the others in a table: the
+ * counts must not care which one a host got, nor in what order they go. */
+static void assert_pairs(long long alice, size_t total)
+{
+    fl_totals tot;
+    fl_engine_totals(T.e, &tot);
+    ck_assert_int_eq(user_hosts(&T, "alice"), alice);
+    ck_assert_uint_eq(tot.user_hosts, total);
+}
+
+START_TEST(test_a_users_hosts_are_counted_whichever_went_first)
+{
+    tenv_start(&T, "MaxHostsPerUser 3\n");
+    ck_assert_int_eq(t_login(&T, "a1", "10.0.0.1", "alice", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "b1", "10.0.0.2", "alice", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "x1", "10.0.0.3", "alice", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "z1", "10.0.0.2", "bob", NULL), FL_ALLOW);
+    assert_pairs(3, 4);
+    /* The first host leaves; its place in alice's entry is free. */
+    t_close(&T, "a1");
+    assert_pairs(2, 3);
+    ck_assert_int_eq(t_login(&T, "b2", "10.0.0.2", "alice", NULL), FL_ALLOW);
+    assert_pairs(2, 3);
+    ck_assert_int_eq(t_login(&T, "d1", "10.0.0.4", "alice", NULL), FL_ALLOW);
+    assert_pairs(3, 4);
+    ck_assert_int_eq(t_login(&T, "e1", "10.0.0.5", "alice", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxHostsPerUser");
+    /* A host with two sessions of alice's stays hers until both are gone. */
+    t_close(&T, "b1");
+    assert_pairs(3, 4);
+    t_close(&T, "b2");
+    assert_pairs(2, 3);
+    ck_assert_int_eq(t_login(&T, "e1", "10.0.0.5", "alice", NULL), FL_ALLOW);
+    assert_pairs(3, 4);
+    t_close(&T, "x1");
+    t_close(&T, "d1");
+    t_close(&T, "e1");
+    assert_pairs(-1, 1); /* alice's entry is gone; bob's pair stays */
+    t_close(&T, "z1");
+    assert_pairs(-1, 0);
+}
+END_TEST
+
+START_TEST(test_running_out_of_memory_for_a_users_second_host_refuses_that_login_only)
+{
+    tenv_start(&T, "MaxHostsPerUser 3\n");
+    ck_assert_int_eq(t_login(&T, "a", "10.0.0.1", "alice", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_connect(&T, "b", "10.0.0.2", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_user(&T, "b", "alice", NULL), FL_ALLOW);
+    fl_session *s = fl_session_find(T.e, "b");
+    long n = 1;
+    for (;; n++) {
+        fl_fault_fail_alloc_at(n);
+        ck_assert_int_eq(fl_pass(T.e, s, true, NULL, &D), 0);
+        bool fired = fl_fault_fired();
+        fl_fault_fail_alloc_at(0);
+        if (!fired)
+            break;
+        ck_assert_int_eq(D.verdict, FL_DISCONNECT);
+        ck_assert_str_eq(D.limit, "OutOfMemory");
+        assert_pairs(1, 1);
+        ck_assert_int_eq(user_clients(&T, "alice"), 1);
+        ck_assert_int_eq(host_conns(&T, "10.0.0.2"), -1);
+        ck_assert_int_eq(t_connect(&T, "b", "10.0.0.2", NULL), FL_ALLOW);
+        ck_assert_int_eq(t_user(&T, "b", "alice", NULL), FL_ALLOW);
+        s = fl_session_find(T.e, "b");
+    }
+    ck_assert_int_gt(n, 1); /* the pair's allocation did fail once */
+    ck_assert_int_eq(D.verdict, FL_ALLOW);
+    assert_pairs(2, 2);
+    t_close(&T, "a");
+    t_close(&T, "b");
+    assert_tables_empty(T.e);
+}
+END_TEST
+
 START_TEST(test_running_out_of_memory_while_parsing_fails_the_load_cleanly)
 {
     char *dir = tmpdir_new();
@@ -558,17 +634,26 @@ START_TEST(test_lookup_tables_keep_at_most_one_entry_per_bucket)
     enum { N = 3000 };
     tenv_start(&T, "MaxClientsPerNetwork 100000 24 64\n");
     login_many(0, N);
+    /* Each user from a second host: those pairs are in the pairs table. */
+    for (int i = 0; i < N; i++) {
+        char sid[16], addr[32], user[16];
+        snprintf(sid, sizeof sid, "t%d", i);
+        snprintf(addr, sizeof addr, "10.%d.%d.2", i / 256 % 256, i % 256);
+        snprintf(user, sizeof user, "u%d", i);
+        ck_assert_int_eq(t_login(&T, sid, addr, user, NULL), FL_ALLOW);
+    }
     const struct fl_tables *t = &T.e->t;
+    ck_assert_uint_eq(HASH_COUNT(t->user_hosts), N);
     /* Searched at each login: no more entries than buckets. */
     ck_assert_uint_ge(buckets_of(&t->hosts->hh), N);
     ck_assert_uint_ge(buckets_of(&t->users->hh), N);
     ck_assert_uint_ge(buckets_of(&t->user_hosts->hh), N);
     ck_assert_uint_ge(buckets_of(&t->networks->hh), HASH_COUNT(t->networks));
     /* ... and no more than twice as many buckets. */
-    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 2 * N);
+    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 4 * N);
     /* Reached by pointer: up to four sessions per bucket. */
-    ck_assert_uint_ge(4 * buckets_of(&t->sessions->hh), N);
-    ck_assert_uint_lt(buckets_of(&t->sessions->hh), N);
+    ck_assert_uint_ge(4 * buckets_of(&t->sessions->hh), 2 * N);
+    ck_assert_uint_lt(buckets_of(&t->sessions->hh), 2 * N);
 }
 END_TEST
 
@@ -712,6 +797,9 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_hosts_without_rate_state_are_freed_with_their_last_session);
     tcase_add_test(tc,
                    test_running_out_of_memory_anywhere_in_a_session_refuses_it_cleanly);
+    tcase_add_test(tc, test_a_users_hosts_are_counted_whichever_went_first);
+    tcase_add_test(
+        tc, test_running_out_of_memory_for_a_users_second_host_refuses_that_login_only);
     tcase_add_test(tc, test_running_out_of_memory_while_parsing_fails_the_load_cleanly);
     tcase_add_test(tc, test_running_out_of_memory_during_a_reload_keeps_the_old_policy);
     tcase_add_test(tc, test_creating_an_engine_out_of_memory_fails_cleanly);

@@ -160,19 +160,19 @@ static void release_login(fl_engine *e, fl_session *s)
 {
     if (!s->authenticated)
         return;
-    fl_user_host *uh = s->u.uh;
-    fl_user_entry *u = uh->key.user;
+    fl_user_entry *u = s->u.user;
     fl_host *h = s->host;
+    fl_pair *pair = fl_pair_of(e, u, h);
     fl_network *net = h->u.live.net;
     u->clients--;
-    uh->clients--;
+    pair->clients--;
     net->clients--;
     if (--h->u.live.clients == 0)
         h->u.live.net = NULL;
     if (s->cls != NULL)
         s->cls->clients--;
     e->t.nclients--;
-    fl_user_host_release(e, uh);
+    fl_pair_release(e, u, pair);
     fl_user_release(e, u);
     fl_network_release(e, net);
     if (s->country[0] != '\0') {
@@ -242,7 +242,7 @@ void fl_close(fl_engine *e, fl_session *s)
     __builtin_prefetch(s->host, 1);
     __builtin_prefetch(&s->host->u, 1);
     if (s->authenticated)
-        __builtin_prefetch(s->u.uh, 1);
+        __builtin_prefetch(s->u.user, 1);
     __builtin_prefetch(s->hh.prev, 1);
     __builtin_prefetch(s->hh.next, 1);
     __builtin_prefetch(s->hh.hh_prev, 1);
@@ -566,11 +566,11 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
 struct login_plan {
     const char *name;
     size_t name_len;
-    unsigned user_hv, uh_hv, net_hv, country_hv;
+    unsigned user_hv, pair_hv, net_hv, country_hv;
     uint8_t nkey[FL_NET_KEY_LEN];
     const char *cc; /* the host's country, "" when unknown */
     fl_user_entry *u;
-    fl_user_host *uh;
+    fl_pair *pair;
     fl_network *net;
     fl_country *country;
 };
@@ -591,7 +591,7 @@ static void login_plan_lookup(fl_engine *e, const fl_session *s, const char *nam
         lp->net = fl_network_lookup(e, lp->nkey, &lp->net_hv);
     }
     lp->u = fl_user_find(e, name, lp->name_len, user_hv);
-    lp->uh = lp->u != NULL ? fl_user_host_lookup(e, lp->u, h, &lp->uh_hv) : NULL;
+    lp->pair = lp->u != NULL ? fl_pair_lookup(e, lp->u, h, &lp->pair_hv) : NULL;
     lp->cc = h->geo.country;
     lp->country =
         lp->cc[0] != '\0' ? fl_country_lookup(e, lp->cc, &lp->country_hv) : NULL;
@@ -603,30 +603,28 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 {
     fl_host *h = s->host;
     fl_user_entry *u = lp->u;
-    fl_user_host *uh = lp->uh;
+    fl_pair *pair = lp->pair;
     fl_network *net = lp->net;
     fl_country *country = lp->country;
-    bool new_user = u == NULL, new_uh = uh == NULL, new_net = net == NULL;
+    bool new_user = u == NULL, new_pair = pair == NULL, new_net = net == NULL;
     bool new_country = lp->cc[0] != '\0' && country == NULL;
 
     /* A new user has no pair yet. */
     if (new_user)
         u = fl_user_insert(e, lp->name, lp->name_len, lp->user_hv);
-    if (u != NULL && new_uh) {
-        if (new_user)
-            fl_user_host_lookup(e, u, h, &lp->uh_hv);
-        uh = fl_user_host_insert(e, u, h, lp->uh_hv);
-    }
-    if (uh != NULL && new_net)
+    /* A new user's pair is its first, which needs no hash. */
+    if (u != NULL && new_pair)
+        pair = fl_pair_insert(e, u, h, lp->pair_hv);
+    if (pair != NULL && new_net)
         net = fl_network_insert(e, lp->nkey, lp->net_hv);
     if (net != NULL && new_country)
         country = fl_country_insert(e, lp->cc, lp->country_hv);
-    if (u == NULL || uh == NULL || net == NULL ||
+    if (u == NULL || pair == NULL || net == NULL ||
         (lp->cc[0] != '\0' && country == NULL)) {
         if (net != NULL && new_net)
             fl_network_release(e, net);
-        if (uh != NULL && new_uh)
-            fl_user_host_release(e, uh);
+        if (pair != NULL && new_pair)
+            fl_pair_release(e, u, pair);
         if (u != NULL && new_user)
             fl_user_release(e, u);
         errno = ENOMEM;
@@ -634,7 +632,7 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
     }
 
     u->clients++;
-    uh->clients++;
+    pair->clients++;
     net->clients++;
     h->u.live.clients++;
     h->u.live.net = net;
@@ -646,7 +644,7 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
     }
     e->t.nclients++;
     fl_free(s->u.login);
-    s->u.uh = uh;
+    s->u.user = u;
     s->authenticated = true;
     return 0;
 }
@@ -746,7 +744,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
         .country_known = lp.cc[0] != '\0',
         .country_clients = lp.country != NULL ? lp.country->clients : 0,
         .user_clients = lp.u != NULL ? lp.u->clients : 0,
-        .user_hosts = (lp.u != NULL ? lp.u->nhosts : 0) + (lp.uh != NULL ? 0 : 1),
+        .user_hosts = (lp.u != NULL ? lp.u->nhosts : 0) + (lp.pair != NULL ? 0 : 1),
         .clients = (long long)e->t.nclients,
     };
     struct fl_hit hit;
@@ -909,7 +907,7 @@ void fl_engine_totals(fl_engine *e, fl_totals *t)
     t->classes = HASH_COUNT(e->t.classes);
     t->networks = HASH_COUNT(e->t.networks);
     t->countries = HASH_COUNT(e->t.countries);
-    t->user_hosts = HASH_COUNT(e->t.user_hosts);
+    t->user_hosts = e->t.npairs;
     t->evictions = e->t.evictions;
 }
 

@@ -312,51 +312,74 @@ void fl_user_release(fl_engine *e, fl_user_entry *u)
     fl_free(u);
 }
 
-fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
-                                  unsigned *hv)
+/* What a pair in the table is looked up by: the bytes of its user and
+ * pair.host. */
+struct pair_key {
+    fl_user_entry *user;
+    fl_host *host;
+};
+_Static_assert(offsetof(fl_user_host, pair.host) ==
+                   offsetof(fl_user_host, user) + sizeof(fl_user_entry *),
+               "a pair's key is its user and host, adjacent");
+
+static fl_user_host *pair_table_find(fl_engine *e, fl_user_entry *u, fl_host *h,
+                                     unsigned *hv)
 {
-    if (u->first.key.host == h)
+    struct pair_key k = {u, h};
+    fl_user_host *uh;
+    *hv = fl_key_hash(e, &k, sizeof k);
+    HASH_FIND_BYHASHVALUE(hh, e->t.user_hosts, &k, sizeof k, *hv, uh);
+    return uh;
+}
+
+fl_pair *fl_pair_lookup(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned *hv)
+{
+    if (u->first.host == h)
         return &u->first;
-    fl_user_host probe, *uh;
-    memset(&probe.key, 0, sizeof probe.key);
-    probe.key.user = u;
-    probe.key.host = h;
-    *hv = fl_key_hash(e, &probe.key, sizeof probe.key);
-    HASH_FIND_BYHASHVALUE(hh, e->t.user_hosts, &probe.key, sizeof probe.key, *hv, uh);
-    return uh;
+    fl_user_host *uh = pair_table_find(e, u, h, hv);
+    return uh != NULL ? &uh->pair : NULL;
 }
 
-/* Free a pair, or give the user's own back. */
-static void user_host_free(fl_user_host *uh)
+fl_pair *fl_pair_insert(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned hv)
 {
-    fl_user_entry *u = uh->key.user;
-    if (uh == &u->first)
-        memset(&u->first, 0, sizeof u->first);
-    else
-        fl_free(uh);
-}
-
-fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
-                                  unsigned hv)
-{
-    fl_user_host *uh = u->first.key.user == NULL ? &u->first : fl_calloc(1, sizeof *uh);
-    if (uh == NULL)
-        return NULL;
-    uh->key.user = u;
-    uh->key.host = h;
-    TABLE_INSERT_OR_DISCARD(e->t.user_hosts, uh, &uh->key, sizeof uh->key, hv,
-                            LOOKUP_LOAD, user_host_free);
+    fl_pair *pair = &u->first;
+    if (u->first.host != NULL) {
+        fl_user_host *uh = fl_calloc(1, sizeof *uh);
+        if (uh == NULL)
+            return NULL;
+        uh->user = u;
+        uh->pair.host = h;
+        TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->user, sizeof(struct pair_key),
+                             hv, LOOKUP_LOAD);
+        pair = &uh->pair;
+    }
+    pair->host = h;
     u->nhosts++;
-    return uh;
+    e->t.npairs++;
+    return pair;
 }
 
-void fl_user_host_release(fl_engine *e, fl_user_host *uh)
+fl_pair *fl_pair_of(fl_engine *e, fl_user_entry *u, fl_host *h)
 {
-    if (uh->clients > 0)
+    unsigned hv;
+    /* An authenticated session's pair exists: first, or in the table. */
+    return u->first.host == h ? &u->first : &pair_table_find(e, u, h, &hv)->pair;
+}
+
+void fl_pair_release(fl_engine *e, fl_user_entry *u, fl_pair *pair)
+{
+    if (pair->clients > 0)
         return;
-    uh->key.user->nhosts--;
+    u->nhosts--;
+    e->t.npairs--;
+    if (pair == &u->first) {
+        pair->host = NULL;
+        return;
+    }
+    fl_user_host *uh =
+        (fl_user_host *)(void *)((char *)pair - offsetof(fl_user_host, pair));
     HASH_DEL(e->t.user_hosts, uh);
-    user_host_free(uh);
+    fl_free(uh);
 }
 
 /* --- classes -------------------------------------------------------------- */
@@ -622,12 +645,7 @@ void fl_tables_free(fl_engine *e)
         host_free_rate(h);
         fl_free(h);
     }
-    fl_user_host *uh, *uhtmp;
-    HASH_ITER(hh, t->user_hosts, uh, uhtmp)
-    {
-        HASH_DEL(t->user_hosts, uh);
-        user_host_free(uh);
-    }
+    FREE_TABLE(t->user_hosts, fl_user_host);
     FREE_TABLE(t->users, fl_user_entry);
     FREE_TABLE(t->classes, fl_class_count);
     fl_free(t->class_of_def);

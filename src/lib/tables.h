@@ -51,24 +51,28 @@ typedef struct fl_host {
 #define FL_CLASS_SLOT_UNKNOWN 0
 #define FL_CLASS_SLOT_NONE 1
 
-/* One (user, host) pair: its count tells when a user leaves a host. */
+/* A user's clients from one host: the count tells when the user leaves
+ * the host. */
+typedef struct fl_pair {
+    fl_host *host;
+    uint32_t clients;
+} fl_pair;
+
+/* A pair in the pairs table. Its key is user and pair.host, together. */
 typedef struct fl_user_host {
     UT_hash_handle hh;
-    struct {
-        struct fl_user_entry *user;
-        fl_host *host;
-    } key;
-    uint32_t clients;
+    struct fl_user_entry *user;
+    fl_pair pair;
 } fl_user_host;
 
-/* Most users log in from one host: each user holds one pair in its own
- * allocation (first, unused while its key is zero), which a login finds
- * without a table lookup and a release gives back without a free. */
+/* Most users log in from one host: each user's first pair is held in its
+ * own entry (free while its host is NULL), which a login and a release find
+ * without a table lookup; the pairs table holds only the others. */
 typedef struct fl_user_entry {
     UT_hash_handle hh;
     uint32_t clients; /* authenticated sessions of this user */
     uint32_t nhosts;  /* distinct hosts they come from */
-    fl_user_host first;
+    fl_pair first;
     char name[]; /* key */
 } fl_user_entry;
 
@@ -99,8 +103,8 @@ struct fl_session {
     fl_host *host;
     fl_class_count *cls;
     union {
-        char *login;      /* the USER name, until authenticated */
-        fl_user_host *uh; /* once authenticated: the user is uh->key.user */
+        char *login;                /* the USER name, until authenticated */
+        struct fl_user_entry *user; /* once authenticated */
     } u;
     uint16_t failed; /* failed logins */
     bool authenticated;
@@ -112,7 +116,8 @@ struct fl_tables {
     fl_session *sessions;
     fl_host *hosts;
     fl_user_entry *users;
-    fl_user_host *user_hosts;
+    fl_user_host *user_hosts; /* the pairs that are not a user's first */
+    size_t npairs;            /* every pair, first or not */
     fl_class_count *classes;
     fl_class_count **class_of_def; /* by index in the policy's classes: its
                                       count, or NULL while it has none */
@@ -170,13 +175,14 @@ fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsign
 fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv);
 void fl_user_release(fl_engine *e, fl_user_entry *u);
 
-/* The pair of u and h, or NULL. The user's own pair answers without a
- * table lookup; *hv is then left unset, as no insert can follow. */
-fl_user_host *fl_user_host_lookup(fl_engine *e, fl_user_entry *u, fl_host *h,
-                                  unsigned *hv);
-fl_user_host *fl_user_host_insert(fl_engine *e, fl_user_entry *u, fl_host *h,
-                                  unsigned hv);
-void fl_user_host_release(fl_engine *e, fl_user_host *uh);
+/* The pair of u and h, or NULL; *hv is set when the table was searched. */
+fl_pair *fl_pair_lookup(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned *hv);
+/* A pair for u and h that lookup did not find: u's first when it is free
+ * (hv unused), else in the table under hv. NULL/ENOMEM. */
+fl_pair *fl_pair_insert(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned hv);
+/* The pair of an authenticated session's user and host. */
+fl_pair *fl_pair_of(fl_engine *e, fl_user_entry *u, fl_host *h);
+void fl_pair_release(fl_engine *e, fl_user_entry *u, fl_pair *pair);
 
 fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv);
 /* The count of class def of the policy in force, created if need be:
@@ -213,7 +219,7 @@ void fl_session_remove(fl_engine *e, fl_session *s);
 /* The user an authenticated session counts under. */
 static inline fl_user_entry *fl_session_user_entry(const fl_session *s)
 {
-    return s->u.uh->key.user;
+    return s->u.user;
 }
 
 #endif
