@@ -705,6 +705,10 @@ START_TEST(test_sessions_without_an_id_get_one_from_the_engine)
     ck_assert_int_eq(fl_connect(T.e, &ci, &s2, &D), 0);
     ck_assert_str_eq(fl_session_id(s1), "c1");
     ck_assert_str_eq(fl_session_id(s2), "c2");
+    ck_assert_ptr_eq(fl_session_find(T.e, "c1"), s1);
+    ck_assert_ptr_eq(fl_session_find(T.e, "c2"), s2);
+    ck_assert_ptr_null(fl_session_find(T.e, "c3"));
+    ck_assert_ptr_null(fl_session_find(T.e, "c02"));
     /* That form is the engine's: a caller cannot take it. */
     ci.sid = "c3";
     errno = 0;
@@ -725,6 +729,8 @@ START_TEST(test_the_engines_ids_count_on_after_a_resumed_id_of_their_form)
     ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
     ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
     ck_assert_str_eq(fl_session_id(s), "c100");
+    ck_assert_ptr_eq(fl_session_find(T.e, "c100"), s);
+    ck_assert_ptr_nonnull(fl_session_find(T.e, "c99"));
     ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
     ck_assert_str_eq(fl_session_id(s), "c101");
     /* A lower number does not move the count back. */
@@ -736,6 +742,13 @@ START_TEST(test_the_engines_ids_count_on_after_a_resumed_id_of_their_form)
     ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
     ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
     ck_assert_str_eq(fl_session_id(s), "c18446744073709551616");
+    ck_assert_ptr_eq(fl_session_find(T.e, "c18446744073709551616"), s);
+    /* Past that, no resumed number is ahead of the count. */
+    ri.sid = "c99999";
+    ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+    ck_assert_str_eq(fl_session_id(s), "c18446744073709551617");
+    ck_assert_ptr_eq(fl_session_find(T.e, "c18446744073709551617"), s);
     /* A number the engine could not count past is refused. */
     ri.sid = "c18446744073709551617";
     errno = 0;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -611,6 +612,48 @@ START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buck
 }
 END_TEST
 
+/* The engine's own ids are hashed by their number (fl_hash_number), not
+ * with SipHash: consecutive numbers must still spread as random keys do,
+ * and where they go must depend on the key. */
+START_TEST(test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do)
+{
+    enum { N = 40000 };
+    tenv_start(&T, NULL);
+    fl_connect_info ci = {.sid = NULL};
+    for (int i = 0; i < N; i++) {
+        fl_session *s;
+        char addr[32];
+        snprintf(addr, sizeof addr, "10.0.%d.%d", i / 250 % 250, i % 250 + 1);
+        ck_assert_int_eq(fl_addr_parse(addr, &ci.addr), 0);
+        ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+        ck_assert_ptr_nonnull(s);
+    }
+    ck_assert_ptr_nonnull(fl_session_find(T.e, "c1"));
+    ck_assert_ptr_nonnull(fl_session_find(T.e, "c40000"));
+    UT_hash_table *tbl = T.e->t.sessions->hh.tbl;
+    unsigned longest = 0, empty = 0;
+    for (unsigned b = 0; b < tbl->num_buckets; b++) {
+        if (tbl->buckets[b].count > longest)
+            longest = tbl->buckets[b].count;
+        empty += tbl->buckets[b].count == 0;
+    }
+    ck_assert_uint_eq(tbl->num_items, N);
+    ck_assert_uint_eq(tbl->noexpand, 0);
+    /* Random keys leave a share exp(-load) of the buckets empty. */
+    double load = (double)N / tbl->num_buckets;
+    double share = (double)empty / tbl->num_buckets;
+    ck_assert_msg(share > exp(-load) - 0.02 && share < exp(-load) + 0.02,
+                  "%.3f of the buckets empty at load %.2f", share, load);
+    ck_assert_uint_le(longest, 4 * load + 8);
+
+    fl_hash_key k1 = {1, 2}, k2 = {3, 4};
+    unsigned same = 0;
+    for (uint64_t n = 1; n <= 1000; n++)
+        same += (fl_hash_number(&k1, n) & 0xfff) == (fl_hash_number(&k2, n) & 0xfff);
+    ck_assert_uint_lt(same, 10);
+}
+END_TEST
+
 /* --- how full the tables get ---------------------------------------------- */
 
 static unsigned buckets_of(const UT_hash_handle *hh)
@@ -804,6 +847,8 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_running_out_of_memory_during_a_reload_keeps_the_old_policy);
     tcase_add_test(tc, test_creating_an_engine_out_of_memory_fails_cleanly);
     tcase_add_test(tc, test_the_table_hash_is_keyed);
+    tcase_add_test(tc,
+                   test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do);
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
     tcase_add_test(
         tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);

@@ -26,6 +26,23 @@ uint64_t fl_siphash13(const fl_hash_key *key, const void *data, size_t len);
  * reference test vectors check the implementation. */
 uint64_t fl_siphash24(const fl_hash_key *key, const void *data, size_t len);
 
+/*
+ * A keyed mix of a 64-bit number, for numbers no client chooses (the
+ * engine's own session ids, handed out in sequence): a multiply-xorshift
+ * with the key added at both steps. It spreads consecutive numbers over the
+ * buckets as well as SipHash does, in a tenth of the instructions, and
+ * which numbers share a bucket depends on the key.
+ */
+static inline uint32_t fl_hash_number(const fl_hash_key *key, uint64_t n)
+{
+    uint64_t z = n + key->k0;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z ^= key->k1;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (uint32_t)(z ^ (z >> 32));
+}
+
 /* Fill key from the kernel's random source; 0 on success, -1/errno on failure. */
 int fl_hash_key_random(fl_hash_key *key);
 

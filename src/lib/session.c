@@ -277,6 +277,34 @@ static bool sid_chars_valid(const char *sid, size_t n)
     return true;
 }
 
+/* The number of a reserved id "c<digits>"; false when it is past what a
+ * uint64_t holds. */
+static bool sid_number(const char *sid, size_t len, uint64_t *n)
+{
+    uint64_t v = 0;
+    for (size_t i = 1; i < len; i++) {
+        unsigned digit = (unsigned)(sid[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *n = v;
+    return true;
+}
+
+/* The sessions table's hash of an id. The engine's own ids are numbered in
+ * sequence and no caller can choose one (fl_connect refuses their form), so
+ * they are hashed by their number with fl_hash_number(); every other id
+ * with SipHash, as every key. The hash is the string's alone, whichever way
+ * the id came in (a resumed session may bring one of the engine's form). */
+static unsigned sid_hash(const fl_engine *e, const char *sid, size_t len)
+{
+    uint64_t n;
+    if (sid_reserved(sid, len) && sid_number(sid, len, &n))
+        return fl_hash_number(&e->hash_key, n);
+    return fl_key_hash(e, sid, len);
+}
+
 /* A caller's id: valid, and not of the engine's reserved form. */
 static bool sid_valid(const char *sid, size_t *len)
 {
@@ -415,26 +443,12 @@ static size_t auto_sid(struct fl_tables *t, char *buf)
         d[0] = '1';
         t->nsid_digits++;
     }
-    t->next_sid++;
+    if (++t->next_sid == 0)
+        t->sid_past_u64 = true;
     buf[0] = 'c';
     memcpy(buf + 1, d, t->nsid_digits);
     buf[1 + t->nsid_digits] = '\0';
     return t->nsid_digits + 1;
-}
-
-/* The number of a reserved id "c<digits>"; false when it is past what a
- * uint64_t holds. */
-static bool sid_number(const char *sid, size_t len, uint64_t *n)
-{
-    uint64_t v = 0;
-    for (size_t i = 1; i < len; i++) {
-        unsigned digit = (unsigned)(sid[i] - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    *n = v;
-    return true;
 }
 
 /* Make n the number of the engine's last id. */
@@ -481,12 +495,17 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     const char *sid = ci->sid;
     if (sid == NULL) {
         sid_len = auto_sid(&e->t, sid_buf);
-        sid_hv = fl_key_hash(e, sid_buf, sid_len);
+        /* What sid_hash() gives the id, without reading it back. */
+        sid_hv = e->t.sid_past_u64 ? fl_key_hash(e, sid_buf, sid_len)
+                                   : fl_hash_number(&e->hash_key, e->t.next_sid);
         fl_session_prefetch(e, sid_hv);
         sid = sid_buf;
-    } else if (fl_session_lookup(e, sid, sid_len, &sid_hv) != NULL) {
-        errno = EEXIST;
-        return -1;
+    } else {
+        sid_hv = sid_hash(e, sid, sid_len);
+        if (fl_session_lookup(e, sid, sid_len, sid_hv) != NULL) {
+            errno = EEXIST;
+            return -1;
+        }
     }
 
     const fl_policy *p = e->policy;
@@ -814,7 +833,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     *out = NULL;
 
     unsigned sid_hv, host_hv;
-    if (fl_session_lookup(e, ri->sid, sid_len, &sid_hv) != NULL) {
+    sid_hv = sid_hash(e, ri->sid, sid_len);
+    if (fl_session_lookup(e, ri->sid, sid_len, sid_hv) != NULL) {
         errno = EEXIST;
         return -1;
     }
@@ -851,7 +871,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         }
     }
 
-    if (reserved && resumed_no > e->t.next_sid)
+    if (reserved && !e->t.sid_past_u64 && resumed_no > e->t.next_sid)
         auto_sid_skip_to(&e->t, resumed_no);
     *out = s;
     return 0;
@@ -861,9 +881,10 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
 
 fl_session *fl_session_find(fl_engine *e, const char *sid)
 {
-    unsigned hv;
-    return e != NULL && sid != NULL ? fl_session_lookup(e, sid, strlen(sid), &hv)
-                                    : NULL;
+    if (e == NULL || sid == NULL)
+        return NULL;
+    size_t len = strlen(sid);
+    return fl_session_lookup(e, sid, len, sid_hash(e, sid, len));
 }
 
 const char *fl_session_id(const fl_session *s)

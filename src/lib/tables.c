@@ -602,11 +602,10 @@ void fl_session_prefetch(fl_engine *e, unsigned hv)
     TABLE_PREFETCH(e->t.sessions, hv);
 }
 
-fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv)
+fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv)
 {
     fl_session *s;
-    *hv = fl_key_hash(e, sid, len);
-    HASH_FIND_BYHASHVALUE(hh, e->t.sessions, sid, len, *hv, s);
+    HASH_FIND_BYHASHVALUE(hh, e->t.sessions, sid, len, hv, s);
     return s;
 }
 

@@ -131,7 +131,8 @@ struct fl_tables {
     int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
 
     fl_rate *rate;       /* MaxConnectionRate, daemon-wide */
-    uint64_t next_sid;   /* the number of the engine's last id */
+    uint64_t next_sid;   /* the number of the engine's last id, unless... */
+    bool sid_past_u64;   /* ... that number went past UINT64_MAX */
     char sid_digits[24]; /* next_sid in decimal, unterminated; "" for 0 */
     size_t nsid_digits;
 };
@@ -212,7 +213,9 @@ fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv);
 fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv);
 void fl_country_release(fl_engine *e, fl_country *c);
 
-fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned *hv);
+/* The session of id sid, hashed to hv (the sessions table's hash, which
+ * session.c chooses: see sid_hash). */
+fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv);
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
 void fl_session_remove(fl_engine *e, fl_session *s);
 
