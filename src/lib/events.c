@@ -57,11 +57,13 @@ static struct fl_event_slot *slot_lookup(fl_engine *e, const char *event)
  * since and the name there still reads the same (a caller may reuse a
  * buffer for another name).
  */
-static struct fl_event_slot *slot_find(fl_engine *e, const char *event)
+static struct fl_event_slot *slot_find_cached(fl_engine *e, const char *event,
+                                              bool constant)
 {
     struct fl_event_bus *bus = &e->bus;
     struct fl_slot_cache *c = &bus->cache[((uintptr_t)event >> 3) % FL_SLOT_CACHE_SIZE];
-    if (c->event == event && c->gen == bus->gen && strcmp(c->name, event) == 0)
+    if (c->event == event && c->gen == bus->gen &&
+        (constant || strcmp(c->name, event) == 0))
         return c->slot;
 
     struct fl_event_slot *slot = slot_lookup(e, event);
@@ -73,6 +75,11 @@ static struct fl_event_slot *slot_find(fl_engine *e, const char *event)
         memcpy(c->name, event, len + 1);
     }
     return slot;
+}
+
+static struct fl_event_slot *slot_find(fl_engine *e, const char *event)
+{
+    return slot_find_cached(e, event, false);
 }
 
 static struct fl_event_slot *slot_get(fl_engine *e, const char *event)
@@ -250,6 +257,12 @@ int fl_event_listening(fl_engine *e, const char *event)
         return -1;
     }
     struct fl_event_slot *slot = slot_find(e, event);
+    return slot != NULL ? (int)slot->live : 0;
+}
+
+int fl_event_listening_constant(fl_engine *e, const char *event)
+{
+    struct fl_event_slot *slot = slot_find_cached(e, event, true);
     return slot != NULL ? (int)slot->live : 0;
 }
 

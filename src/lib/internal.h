@@ -53,6 +53,10 @@ struct fl_event_bus {
     struct fl_slot_cache cache[FL_SLOT_CACHE_SIZE];
 };
 void fl_event_bus_free(fl_engine *e);
+/* fl_event_listening() for the engine's own names (FL_EV_* and the limits'
+ * events): string constants, whose bytes never change under their pointer,
+ * so a cached answer for the pointer is taken without reading the name. */
+int fl_event_listening_constant(fl_engine *e, const char *event);
 
 /* timers.c */
 struct fl_timer;

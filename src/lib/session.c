@@ -88,7 +88,7 @@ static void view_of_session(struct view *v, const fl_session *s)
 static void emit(fl_engine *e, const char *event, struct view *v,
                  const struct fl_hit *hit, const fl_decision *d)
 {
-    if (event == NULL || fl_event_listening(e, event) <= 0)
+    if (event == NULL || fl_event_listening_constant(e, event) <= 0)
         return;
     fl_event_info info = {
         .event = event,
@@ -215,7 +215,7 @@ static void session_end_quietly(fl_engine *e, fl_session *s)
 static void session_end(fl_engine *e, fl_session *s)
 {
     /* The session is gone before its core.exit: keep copies for listeners. */
-    bool wanted = fl_event_listening(e, FL_EV_EXIT) > 0;
+    bool wanted = fl_event_listening_constant(e, FL_EV_EXIT) > 0;
     char sid[FL_SID_MAX + 1], user[FL_USER_MAX + 1], cls[FL_CLASS_NAME_MAX + 1];
     struct view v;
     if (wanted) {
