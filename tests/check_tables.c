@@ -654,6 +654,51 @@ START_TEST(test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do)
 }
 END_TEST
 
+/* Closed sessions' blocks wait for the next sessions, a bounded number of
+ * them, and a block taken again carries nothing of its last session. */
+START_TEST(test_freed_session_blocks_are_reused_up_to_a_bound_and_start_clean)
+{
+    tenv_start(&T, "MaxLoginAttempts 5\n<Class lan>\nFrom 10.0.0.0/8\n</Class>\n");
+    char sid[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(sid, sizeof sid, "s%d", i);
+        ck_assert_int_eq(t_login(&T, sid, "10.0.0.1", "alice", NULL), FL_ALLOW);
+    }
+    /* Ids too long for a block of the usual size have blocks of their own. */
+    for (int i = 0; i < 5; i++) {
+        snprintf(sid, sizeof sid, "long-session-id-%d-%040d", i, i);
+        ck_assert_int_eq(t_connect(&T, sid, "10.0.0.2", NULL), FL_ALLOW);
+        ck_assert_int_eq(t_user(&T, sid, "bob", NULL), FL_ALLOW);
+        ck_assert_int_eq(t_pass(&T, sid, false, NULL, NULL), FL_REJECT);
+    }
+    for (int i = 0; i < 100; i++) {
+        snprintf(sid, sizeof sid, "s%d", i);
+        t_close(&T, sid);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(sid, sizeof sid, "long-session-id-%d-%040d", i, i);
+        t_close(&T, sid);
+    }
+    ck_assert_uint_eq(T.e->t.nfree_sessions, 64);
+
+    fl_connect_info ci = {.sid = NULL};
+    ck_assert_int_eq(fl_addr_parse("192.0.2.1", &ci.addr), 0);
+    for (int i = 0; i < 10; i++) {
+        fl_session *s;
+        ck_assert_int_eq(fl_connect(T.e, &ci, &s, &D), 0);
+        ck_assert_ptr_nonnull(s);
+        ck_assert(!fl_session_authenticated(s));
+        ck_assert_ptr_null(fl_session_user(s));
+        ck_assert_ptr_null(fl_session_class(s));
+        ck_assert_int_eq(fl_session_failed_logins(s), 0);
+        ck_assert_ptr_eq(fl_session_find(T.e, fl_session_id(s)), s);
+    }
+    ck_assert_uint_eq(T.e->t.nfree_sessions, 54);
+    /* The teardown's fl_engine_free frees the blocks kept: the valgrind and
+     * sanitizer runs of this suite report any leak. */
+}
+END_TEST
+
 /* --- how full the tables get ---------------------------------------------- */
 
 static unsigned buckets_of(const UT_hash_handle *hh)
@@ -849,6 +894,8 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_the_table_hash_is_keyed);
     tcase_add_test(tc,
                    test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do);
+    tcase_add_test(tc,
+                   test_freed_session_blocks_are_reused_up_to_a_bound_and_start_clean);
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
     tcase_add_test(
         tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);

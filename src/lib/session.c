@@ -199,9 +199,8 @@ static void session_release(fl_engine *e, fl_session *s)
         s->cls->conns--;
         fl_class_count_release(e, s->cls);
     }
-    fl_session_remove(e, s);
     fl_free(s->u.login);
-    fl_free(s);
+    fl_session_delete(e, s);
     fl_host_release(e, h);
 }
 
@@ -347,10 +346,8 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
     if (s == NULL || (in_class && cls == NULL) ||
         (rates &&
          (!fl_rate_fit(&e->t.rate, p->rate.count, NULL) || !fl_host_rate_fit(e, h)))) {
-        if (s != NULL) {
-            fl_session_remove(e, s);
-            fl_free(s);
-        }
+        if (s != NULL)
+            fl_session_delete(e, s);
         if (cls != NULL)
             fl_class_count_release(e, cls);
         fl_host_release(e, h);

@@ -103,8 +103,9 @@ struct fl_session {
     fl_host *host;
     fl_class_count *cls;
     union {
-        char *login;                /* the USER name, until authenticated */
-        struct fl_user_entry *user; /* once authenticated */
+        char *login;                  /* the USER name, until authenticated */
+        struct fl_user_entry *user;   /* once authenticated */
+        struct fl_session *next_free; /* while its block waits for reuse */
     } u;
     uint16_t failed; /* failed logins */
     bool authenticated;
@@ -129,6 +130,9 @@ struct fl_tables {
     size_t nidle;
     uint64_t evictions;
     int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
+
+    fl_session *free_sessions; /* blocks kept for the next sessions */
+    unsigned nfree_sessions;
 
     fl_rate *rate;       /* MaxConnectionRate, daemon-wide */
     uint64_t next_sid;   /* the number of the engine's last id, unless... */
@@ -217,7 +221,8 @@ void fl_country_release(fl_engine *e, fl_country *c);
  * session.c chooses: see sid_hash). */
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv);
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
-void fl_session_remove(fl_engine *e, fl_session *s);
+/* Take s out of the table and free it (its login, if any, is the caller's). */
+void fl_session_delete(fl_engine *e, fl_session *s);
 
 /* The user an authenticated session counts under. */
 static inline fl_user_entry *fl_session_user_entry(const fl_session *s)
