@@ -679,7 +679,7 @@ START_TEST(test_freed_session_blocks_are_reused_up_to_a_bound_and_start_clean)
         snprintf(sid, sizeof sid, "long-session-id-%d-%040d", i, i);
         t_close(&T, sid);
     }
-    ck_assert_uint_eq(T.e->t.nfree_sessions, 64);
+    ck_assert_uint_eq(T.e->t.session_blocks.n, 64);
 
     fl_connect_info ci = {.sid = NULL};
     ck_assert_int_eq(fl_addr_parse("192.0.2.1", &ci.addr), 0);
@@ -693,7 +693,33 @@ START_TEST(test_freed_session_blocks_are_reused_up_to_a_bound_and_start_clean)
         ck_assert_int_eq(fl_session_failed_logins(s), 0);
         ck_assert_ptr_eq(fl_session_find(T.e, fl_session_id(s)), s);
     }
-    ck_assert_uint_eq(T.e->t.nfree_sessions, 54);
+    ck_assert_uint_eq(T.e->t.session_blocks.n, 54);
+
+    /* USER names: up to 31 bytes in blocks kept, longer ones on their own;
+     * a second USER, a failed and a good PASS, a logout and a close each
+     * free or keep the right one. */
+    static const int lengths[] = {1, 30, 31, 32, 33, 200, FL_USER_MAX};
+    char name[FL_USER_MAX + 1];
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        snprintf(sid, sizeof sid, "n%zu", i);
+        memset(name, 'a' + (int)i, (size_t)lengths[i]);
+        name[lengths[i]] = '\0';
+        ck_assert_int_eq(t_connect(&T, sid, "10.0.0.3", NULL), FL_ALLOW);
+        ck_assert_int_eq(t_user(&T, sid, "first", NULL), FL_ALLOW);
+        ck_assert_int_eq(t_user(&T, sid, name, NULL), FL_ALLOW);
+        ck_assert_str_eq(fl_session_user(fl_session_find(T.e, sid)), name);
+        ck_assert_int_eq(t_pass(&T, sid, false, NULL, NULL), FL_REJECT);
+        ck_assert_int_eq(t_pass(&T, sid, true, NULL, NULL), FL_ALLOW);
+        ck_assert_int_eq(user_clients(&T, name), 1);
+        ck_assert_int_eq(fl_logout(T.e, fl_session_find(T.e, sid)), 0);
+        ck_assert_str_eq(fl_session_user(fl_session_find(T.e, sid)), name);
+        if (i % 2 == 0)
+            ck_assert_int_eq(t_pass(&T, sid, true, NULL, NULL), FL_ALLOW);
+        t_close(&T, sid);
+        ck_assert_int_eq(user_clients(&T, name), -1);
+    }
+    ck_assert_uint_ge(T.e->t.login_blocks.n, 1);
+    ck_assert_uint_le(T.e->t.login_blocks.n, 64);
     /* The teardown's fl_engine_free frees the blocks kept: the valgrind and
      * sanitizer runs of this suite report any leak. */
 }

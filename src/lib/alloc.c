@@ -115,3 +115,13 @@ void fl_free(void *ptr)
 {
     free(ptr);
 }
+
+void fl_block_cache_free(fl_block_cache *c)
+{
+    while (c->head != NULL) {
+        void *p = c->head;
+        c->head = *(void **)p;
+        free(p);
+    }
+    c->n = 0;
+}

@@ -199,7 +199,7 @@ static void session_release(fl_engine *e, fl_session *s)
         s->cls->conns--;
         fl_class_count_release(e, s->cls);
     }
-    fl_free(s->u.login);
+    fl_login_free(e, s->u.login);
     fl_session_delete(e, s);
     fl_host_release(e, h);
 }
@@ -566,10 +566,10 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
         errno = EISCONN;
         return -1;
     }
-    char *copy = fl_memdup(user, len + 1);
+    char *copy = fl_login_new(e, user, len);
     if (copy == NULL)
         return -1;
-    fl_free(s->u.login);
+    fl_login_free(e, s->u.login);
     s->u.login = copy;
     decision_allow(d, e->policy->dry_run);
     return 0;
@@ -659,7 +659,7 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
         memcpy(s->country, lp->cc, 2);
     }
     e->t.nclients++;
-    fl_free(s->u.login);
+    fl_login_free(e, s->u.login);
     s->u.user = u;
     s->authenticated = true;
     return 0;
@@ -791,7 +791,8 @@ int fl_logout(fl_engine *e, fl_session *s)
         errno = ENOTCONN;
         return -1;
     }
-    char *login = fl_strdup(fl_session_user_entry(s)->name);
+    const char *name = fl_session_user_entry(s)->name;
+    char *login = fl_login_new(e, name, strlen(name));
     if (login == NULL)
         return -1;
     release_login(e, s);
@@ -835,7 +836,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         errno = EEXIST;
         return -1;
     }
-    char *login = ri->user != NULL ? fl_strdup(ri->user) : NULL;
+    char *login = ri->user != NULL ? fl_login_new(e, ri->user, strlen(ri->user)) : NULL;
     if (ri->user != NULL && login == NULL)
         return -1;
 
@@ -849,7 +850,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     fl_session *s;
     enum fl_limit_id failure = session_open(e, &key, h, &geo, cdef, cls, false, &s);
     if (s == NULL) {
-        fl_free(login);
+        fl_login_free(e, login);
         errno = failure == FL_L_TABLE_FULL ? ENOSPC : ENOMEM;
         return -1;
     }

@@ -27,10 +27,23 @@
     (offsetof(type, member) + (n) > sizeof(type) ? offsetof(type, member) + (n)        \
                                                  : sizeof(type))
 
+/*
+ * Sessions come and go with every connection, and nearly all of them take
+ * a block of one size, as nearly all USER names fit one of LOGIN_BLOCK: the
+ * engine keeps up to BLOCKS_KEPT freed blocks of each (fl_block_cache). A
+ * session whose id is too long, or a name, gets a block of its own size,
+ * which is never kept.
+ */
+#define SESSION_BLOCK 104 /* malloc's 112-byte chunk: ids of up to 18 bytes */
+#define LOGIN_BLOCK 32
+#define BLOCKS_KEPT 64
+
 void fl_tables_init(fl_engine *e)
 {
     memset(&e->t, 0, sizeof e->t);
     e->t.sweep_timer = -1;
+    e->t.session_blocks = (fl_block_cache){.max = BLOCKS_KEPT, .size = SESSION_BLOCK};
+    e->t.login_blocks = (fl_block_cache){.max = BLOCKS_KEPT, .size = LOGIN_BLOCK};
 }
 
 /*
@@ -609,16 +622,6 @@ fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigne
     return s;
 }
 
-/*
- * Sessions come and go with every connection, and nearly all of them take
- * a block of one size: the engine keeps up to SESSION_CACHE freed blocks
- * for the next sessions instead of giving each back to malloc and asking
- * again (free and malloc cost about 100 instructions a session, the cache
- * ten). An id too long for the block gets a block of its own size, which is
- * never kept.
- */
-#define SESSION_BLOCK 104 /* malloc's 112-byte chunk: ids of up to 18 bytes */
-#define SESSION_CACHE 64
 _Static_assert(offsetof(fl_session, sid) + 19 <= SESSION_BLOCK,
                "a session block holds the engine's ids up to c99999999999999999");
 
@@ -631,26 +634,16 @@ static fl_session *session_block_new(struct fl_tables *t, size_t sid_len)
 {
     if (session_size(sid_len) > SESSION_BLOCK)
         return fl_calloc(1, session_size(sid_len));
-    fl_session *s = t->free_sessions;
-    if (s != NULL) {
-        t->free_sessions = s->u.next_free;
-        t->nfree_sessions--;
-    } else if ((s = fl_malloc(SESSION_BLOCK)) == NULL) {
-        return NULL;
-    }
-    return memset(s, 0, SESSION_BLOCK);
+    fl_session *s = fl_block_get(&t->session_blocks);
+    return s != NULL ? memset(s, 0, SESSION_BLOCK) : NULL;
 }
 
 static void session_block_free(struct fl_tables *t, fl_session *s)
 {
-    if (session_size(strlen(s->sid)) > SESSION_BLOCK ||
-        t->nfree_sessions == SESSION_CACHE) {
+    if (session_size(strlen(s->sid)) > SESSION_BLOCK)
         fl_free(s);
-        return;
-    }
-    s->u.next_free = t->free_sessions;
-    t->free_sessions = s;
-    t->nfree_sessions++;
+    else
+        fl_block_put(&t->session_blocks, s);
 }
 #define SESSION_DISCARD(s) session_block_free(&e->t, (s))
 
@@ -671,6 +664,27 @@ void fl_session_delete(fl_engine *e, fl_session *s)
     session_block_free(&e->t, s);
 }
 
+char *fl_login_new(fl_engine *e, const char *name, size_t len)
+{
+    char *login =
+        len < LOGIN_BLOCK ? fl_block_get(&e->t.login_blocks) : fl_malloc(len + 1);
+    if (login != NULL) {
+        memcpy(login, name, len);
+        login[len] = '\0';
+    }
+    return login;
+}
+
+void fl_login_free(fl_engine *e, char *login)
+{
+    if (login == NULL)
+        return;
+    if (strlen(login) < LOGIN_BLOCK)
+        fl_block_put(&e->t.login_blocks, login);
+    else
+        fl_free(login);
+}
+
 /* --- teardown ------------------------------------------------------------- */
 
 void fl_tables_free(fl_engine *e)
@@ -681,14 +695,11 @@ void fl_tables_free(fl_engine *e)
     {
         HASH_DEL(t->sessions, s);
         if (!s->authenticated)
-            fl_free(s->u.login);
+            fl_login_free(e, s->u.login);
         fl_free(s);
     }
-    while (t->free_sessions != NULL) {
-        s = t->free_sessions;
-        t->free_sessions = s->u.next_free;
-        fl_free(s);
-    }
+    fl_block_cache_free(&t->session_blocks);
+    fl_block_cache_free(&t->login_blocks);
     fl_host *h, *htmp;
     HASH_ITER(hh, t->hosts, h, htmp)
     {

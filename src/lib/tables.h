@@ -103,9 +103,8 @@ struct fl_session {
     fl_host *host;
     fl_class_count *cls;
     union {
-        char *login;                  /* the USER name, until authenticated */
-        struct fl_user_entry *user;   /* once authenticated */
-        struct fl_session *next_free; /* while its block waits for reuse */
+        char *login;                /* the USER name, until authenticated */
+        struct fl_user_entry *user; /* once authenticated */
     } u;
     uint16_t failed; /* failed logins */
     bool authenticated;
@@ -131,8 +130,8 @@ struct fl_tables {
     uint64_t evictions;
     int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
 
-    fl_session *free_sessions; /* blocks kept for the next sessions */
-    unsigned nfree_sessions;
+    fl_block_cache session_blocks; /* freed sessions' blocks, for the next */
+    fl_block_cache login_blocks;   /* the same for USER names */
 
     fl_rate *rate;       /* MaxConnectionRate, daemon-wide */
     uint64_t next_sid;   /* the number of the engine's last id, unless... */
@@ -223,6 +222,11 @@ fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigne
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
 /* Take s out of the table and free it (its login, if any, is the caller's). */
 void fl_session_delete(fl_engine *e, fl_session *s);
+
+/* A session's USER name: a NUL-terminated copy of the len bytes at name.
+ * NULL/ENOMEM. Free it with fl_login_free(). */
+char *fl_login_new(fl_engine *e, const char *name, size_t len);
+void fl_login_free(fl_engine *e, char *login);
 
 /* The user an authenticated session counts under. */
 static inline fl_user_entry *fl_session_user_entry(const fl_session *s)
