@@ -743,7 +743,7 @@ static void login_many(int from, int to)
     }
 }
 
-START_TEST(test_lookup_tables_keep_at_most_one_entry_per_bucket)
+START_TEST(test_lookup_tables_keep_their_load_below_what_they_are_set_to)
 {
     enum { N = 3000 };
     tenv_start(&T, "MaxClientsPerNetwork 100000 24 64\n");
@@ -758,13 +758,16 @@ START_TEST(test_lookup_tables_keep_at_most_one_entry_per_bucket)
     }
     const struct fl_tables *t = &T.e->t;
     ck_assert_uint_eq(HASH_COUNT(t->user_hosts), N);
-    /* Searched at each login: no more entries than buckets. */
-    ck_assert_uint_ge(buckets_of(&t->hosts->hh), N);
-    ck_assert_uint_ge(buckets_of(&t->users->hh), N);
+    /* Searched at each decision: no more entries than half the buckets
+     * (2N hosts, N users), and no fewer than a quarter. */
+    ck_assert_uint_ge(buckets_of(&t->hosts->hh), 4 * N);
+    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 8 * N);
+    ck_assert_uint_ge(buckets_of(&t->users->hh), 2 * N);
+    ck_assert_uint_lt(buckets_of(&t->users->hh), 4 * N);
+    /* Searched at some logins: no more entries than buckets. */
     ck_assert_uint_ge(buckets_of(&t->user_hosts->hh), N);
+    ck_assert_uint_lt(buckets_of(&t->user_hosts->hh), 2 * N);
     ck_assert_uint_ge(buckets_of(&t->networks->hh), HASH_COUNT(t->networks));
-    /* ... and no more than twice as many buckets. */
-    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 4 * N);
     /* Reached by pointer: up to four sessions per bucket. */
     ck_assert_uint_ge(4 * buckets_of(&t->sessions->hh), 2 * N);
     ck_assert_uint_lt(buckets_of(&t->sessions->hh), 2 * N);
@@ -794,23 +797,24 @@ START_TEST(test_churn_at_a_steady_count_does_not_grow_the_tables)
 }
 END_TEST
 
-/* More entries than buckets in a table searched at login. */
-static bool overfull(const UT_hash_handle *hh)
+/* More entries than a table searched at login is set to hold. */
+static bool overfull(const UT_hash_handle *hh, unsigned load)
 {
-    return hh != NULL && hh->tbl->num_items > hh->tbl->num_buckets;
+    return hh != NULL && FL_TABLE_OVER_LOAD(hh->tbl, load);
 }
 
 static bool any_overfull(void)
 {
     const struct fl_tables *t = &T.e->t;
-    return overfull(&t->hosts->hh) || overfull(&t->users->hh) ||
-           overfull(&t->user_hosts->hh);
+    return overfull(&t->hosts->hh, FL_HOT_LOAD) ||
+           overfull(&t->users->hh, FL_HOT_LOAD) ||
+           (t->user_hosts != NULL && overfull(&t->user_hosts->hh, FL_LOOKUP_LOAD));
 }
 
 START_TEST(test_a_table_that_cannot_double_for_want_of_memory_still_takes_the_entry)
 {
     tenv_start(&T, NULL);
-    login_many(0, 32); /* the tables start with 32 buckets: a 33rd entry doubles */
+    login_many(0, 32); /* the hosts and users tables at their load: a 33rd doubles */
     ck_assert(!any_overfull());
     /* Fail each allocation of a 33rd login in turn: among them are the new
      * bucket arrays, and the login goes through without them. */
@@ -925,7 +929,7 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);
     tcase_add_test(
         tc, test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buckets);
-    tcase_add_test(tc, test_lookup_tables_keep_at_most_one_entry_per_bucket);
+    tcase_add_test(tc, test_lookup_tables_keep_their_load_below_what_they_are_set_to);
     tcase_add_test(tc, test_churn_at_a_steady_count_does_not_grow_the_tables);
     tcase_add_test(
         tc, test_a_table_that_cannot_double_for_want_of_memory_still_takes_the_entry);

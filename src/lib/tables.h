@@ -140,6 +140,15 @@ struct fl_tables {
     size_t nsid_digits;
 };
 
+/* How full a table may get before its buckets double, in entries per 100
+ * buckets (see tables.c): hosts and users, searched at every decision; the
+ * other tables a login searches; sessions. */
+#define FL_HOT_LOAD 50
+#define FL_LOOKUP_LOAD 100
+#define FL_SESSIONS_LOAD 400
+#define FL_TABLE_OVER_LOAD(tbl, load)                                                  \
+    ((uint64_t)(tbl)->num_items * 100 > (uint64_t)(tbl)->num_buckets * (load))
+
 void fl_tables_init(fl_engine *e);
 void fl_tables_free(fl_engine *e);
 
