@@ -37,9 +37,7 @@
 #include <ftplimit/ftplimit.h>
 
 #include "jenkins.h"
-
-#define SESSIONS_PER_HOST 4
-#define SESSIONS_PER_USER 4
+#include "workload.h"
 
 static fl_vclock vclock;
 
@@ -64,29 +62,6 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Limits that are all checked on every decision and never refuse in this
- * workload; five classes cover the address space used. */
-static const char policy_text[] =
-    "MaxInstances 5000000\n"
-    "MaxConnectionRate 100000 1\n"
-    "MaxConnectionRatePerHost 10 60\n"
-    "MaxConnectionsPerHost 64\n"
-    "<Class c0>\nFrom 10.0.0.0/10\n</Class>\n"
-    "<Class c1>\nFrom 10.64.0.0/10\n</Class>\n"
-    "<Class c2>\nFrom 10.128.0.0/10\n</Class>\n"
-    "<Class c3>\nFrom 10.192.0.0/10 !10.255.0.0/16\nSatisfy all\n</Class>\n"
-    "<Class c4>\nFrom all\n</Class>\n"
-    "MaxClientsPerClass c0 5000000\nMaxClientsPerClass c1 5000000\n"
-    "MaxClientsPerClass c2 5000000\nMaxClientsPerClass c3 5000000\n"
-    "MaxClientsPerClass c4 5000000\n"
-    "MaxClientsPerHost 64\n"
-    "MaxClientsPerNetwork 100000\n"
-    "MaxClientsPerUser 64\n"
-    "MaxClients 5000000\n"
-    "MaxHostsPerUser 64\n"
-    "MaxLoginAttempts 3\n"
-    "MaxTrackedHosts 10000000\n";
-
 static fl_engine *engine_with_policy(const char *dir)
 {
     fl_engine_options opts = {.clock = fl_vclock_read, .clock_arg = &vclock};
@@ -98,21 +73,17 @@ static fl_engine *engine_with_policy(const char *dir)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         die(path);
-    fputs(policy_text, f);
+    fputs(bench_policy, f);
     fclose(f);
     if (fl_engine_load(e, path, NULL, NULL) < 0 || fl_engine_startup(e) < 0)
         die("load policy");
     return e;
 }
 
-/* Host h spreads over 10.0.0.0/8 so every class sees traffic. */
 static void host_addr(unsigned h, fl_addr *a)
 {
     char text[32];
-    unsigned v = h * 2654435761u; /* scatter over the /8 */
-    snprintf(text, sizeof text, "10.%u.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff,
-             (v & 0xff) | 1);
-    fl_addr_parse(text, a);
+    fl_addr_parse(bench_host_text(h, text), a);
 }
 
 struct workload {
@@ -159,9 +130,7 @@ static void workload_init(struct workload *w, size_t live, char (*names)[24],
         host_addr(h, &w->hosts[h]);
     w->users = names;
     w->nusers = nusers;
-    /* Each host logs in once per nhosts logins: spread them so that no host
-     * goes over MaxConnectionRatePerHost 10 60 (one per 6 s). */
-    w->step = (fl_usec)(6.1 * FL_USEC_PER_SEC / w->nhosts) + 1;
+    w->step = bench_step(w->nhosts);
 }
 
 static void workload_free(struct workload *w)
@@ -176,8 +145,7 @@ static char (*random_names(unsigned n))[24]
     if (names == NULL)
         die("malloc");
     for (unsigned i = 0; i < n; i++)
-        snprintf(names[i], sizeof names[i], "user%08x%04x", (unsigned)random(),
-                 i & 0xffff);
+        bench_user_name(i, names[i]);
     return names;
 }
 

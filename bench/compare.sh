@@ -1,0 +1,60 @@
+#!/bin/sh
+# bench/compare.sh REV_A REV_B [LIVE [ROUNDS [LIFECYCLES_PER_ROUND]]]
+#
+# Lifecycles per second of two revisions of the engine, timed in one
+# process round after round (bench/compare.c), so that the machine's noise
+# falls on both alike. REV_A and REV_B are anything git names a commit by;
+# "." is the working tree as it is. Both are built (library only) in a
+# temporary directory, which is removed at the end.
+#
+#   sh bench/compare.sh HEAD~1 .            # a change against its parent
+#   sh bench/compare.sh v0.1.0 HEAD 1000000 30 100000
+#
+# bench/compare.c is compiled against the working tree's headers: both
+# revisions must have its public API.
+set -eu
+if [ $# -lt 2 ]; then
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+fi
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/ftplimit-compare-build-XXXXXX)
+cleanup() {
+    for side in A B; do
+        if [ -d "$work/$side/.git" ] || [ -f "$work/$side/.git" ]; then
+            git -C "$top" worktree remove --force "$work/$side" >/dev/null 2>&1 || true
+        fi
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# The static library of revision $2, with every symbol it defines renamed
+# $1_..., in $work/lib$1.a.
+build() {
+    side=$1 rev=$2
+    if [ "$rev" = "." ]; then
+        mkdir -p "$work/$side"
+        (cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/$side")
+    else
+        git -C "$top" worktree add --detach "$work/$side" "$rev" >/dev/null
+    fi
+    echo "compare: building $side = $rev" >&2
+    (cd "$work/$side" && autoreconf -fi >/dev/null 2>&1 && mkdir -p b && cd b &&
+        ../configure --disable-tests --without-proftpd >/dev/null &&
+        make -j"$(nproc 2>/dev/null || echo 2)" src/lib/libftplimit.la >/dev/null)
+    lib="$work/$side/b/src/lib/.libs/libftplimit.a"
+    nm --defined-only -g "$lib" | awk -v p="$side" 'NF == 3 { print $3, p "_" $3 }' |
+        sort -u >"$work/syms.$side"
+    objcopy --redefine-syms="$work/syms.$side" "$lib" "$work/lib$side.a"
+}
+
+rev_a=$1 rev_b=$2
+build A "$rev_a"
+build B "$rev_b"
+shift 2
+${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/bench" \
+    "$top/bench/compare.c" "$work/libA.a" "$work/libB.a" \
+    $(pkg-config --libs jansson libmaxminddb) -o "$work/compare"
+echo "A = $rev_a, B = $rev_b"
+"$work/compare" "$@"
