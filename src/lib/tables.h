@@ -145,7 +145,7 @@ struct fl_tables {
  * other tables a login searches; sessions. */
 #define FL_HOT_LOAD 50
 #define FL_LOOKUP_LOAD 100
-#define FL_SESSIONS_LOAD 400
+#define FL_SESSIONS_LOAD 200
 #define FL_TABLE_OVER_LOAD(tbl, load)                                                  \
     ((uint64_t)(tbl)->num_items * 100 > (uint64_t)(tbl)->num_buckets * (load))
 
