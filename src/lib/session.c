@@ -598,22 +598,28 @@ struct login_plan {
     fl_country *country;
 };
 
-/* The plan for user name, its hash user_hv (fl_key_hash). */
-static void login_plan_lookup(fl_engine *e, const fl_session *s, const char *name,
-                              unsigned user_hv, struct login_plan *lp)
+/* Start the plan for user name: its length and hash, and its bucket asked
+ * for, so that the lookup finds it at hand. */
+static void login_plan_begin(fl_engine *e, const char *name, struct login_plan *lp)
 {
-    fl_host *h = s->host;
     memset(lp, 0, sizeof *lp);
     lp->name = name;
     lp->name_len = strlen(name);
-    lp->user_hv = user_hv;
+    lp->user_hv = fl_key_hash(e, name, lp->name_len);
+    fl_user_prefetch(e, lp->user_hv);
+}
+
+/* Find the entries of the plan login_plan_begin() started. */
+static void login_plan_lookup(fl_engine *e, const fl_session *s, struct login_plan *lp)
+{
+    fl_host *h = s->host;
     /* A host with clients knows its network. */
     lp->net = h->u.live.net;
     if (lp->net == NULL) {
         fl_network_key(e->policy, &h->addr, lp->nkey);
         lp->net = fl_network_lookup(e, lp->nkey, &lp->net_hv);
     }
-    lp->u = fl_user_find(e, name, lp->name_len, user_hv);
+    lp->u = fl_user_find(e, lp->name, lp->name_len, lp->user_hv);
     lp->pair = lp->u != NULL ? fl_pair_lookup(e, lp->u, h, &lp->pair_hv) : NULL;
     lp->cc = h->geo.country;
     lp->country =
@@ -735,8 +741,8 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     bool anonymous = fl_policy_is_anonymous(p, login);
     /* Anonymous aliases are one user, as they are one account in ProFTPD. */
     const char *name = anonymous ? p->anon_users[0] : login;
-    unsigned user_hv = fl_key_hash(e, name, strlen(name));
-    fl_user_prefetch(e, user_hv);
+    struct login_plan lp;
+    login_plan_begin(e, name, &lp);
     /* A banned user, or user@host, is refused whatever the password. */
     const struct fl_ban *ban = fl_ban_at_login(e, login, &s->host->addr);
     if (ban == NULL && anonymous)
@@ -755,8 +761,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     if (!ok || d->verdict != FL_ALLOW)
         return pass_failed(e, s, d, &v);
 
-    struct login_plan lp;
-    login_plan_lookup(e, s, name, user_hv, &lp);
+    login_plan_lookup(e, s, &lp);
 
     v.user = name;
     struct fl_login_counts lc = {
@@ -868,7 +873,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         const fl_policy *p = e->policy;
         const char *name = fl_policy_is_anonymous(p, login) ? p->anon_users[0] : login;
         struct login_plan lp;
-        login_plan_lookup(e, s, name, fl_key_hash(e, name, strlen(name)), &lp);
+        login_plan_begin(e, name, &lp);
+        login_plan_lookup(e, s, &lp);
         if (login_plan_commit(e, s, &lp) < 0) {
             session_end_quietly(e, s);
             errno = ENOMEM;
