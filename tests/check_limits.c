@@ -450,6 +450,28 @@ START_TEST(test_anonymous_users_may_be_renamed_and_count_as_one_user)
 }
 END_TEST
 
+/* USER works out whom a name counts under; a reload before its PASS makes
+ * PASS work it out again under the policy then in force. */
+START_TEST(test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_users)
+{
+    tenv_start(&T, "MaxClientsPerUser 5\n");
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    t_user(&T, "a", "ftp", NULL); /* anonymous, as "anonymous" */
+    t_connect(&T, "b", "10.0.0.2", NULL);
+    t_user(&T, "b", "guest", NULL); /* not anonymous */
+    ck_assert_int_eq(tenv_reload(&T, "AnonymousUsers guest\nMaxClientsPerUser 5\n"), 0);
+    ck_assert_int_eq(t_pass(&T, "a", true, "x@example.org", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_pass(&T, "b", true, "x@example.org", NULL), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "ftp"), 1);
+    ck_assert_int_eq(user_clients(&T, "anonymous"), -1);
+    ck_assert_int_eq(user_clients(&T, "guest"), 1);
+    /* Under an unchanged policy, the next login counts as USER worked out. */
+    ck_assert_int_eq(t_login(&T, "c", "10.0.0.3", "Guest", NULL), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "guest"), 2);
+    ck_assert_str_eq(fl_session_user(fl_session_find(T.e, "c")), "guest");
+}
+END_TEST
+
 /* --- order ---------------------------------------------------------------- */
 
 START_TEST(test_connect_checks_run_in_order_and_the_first_exceeded_wins)
@@ -795,6 +817,8 @@ static Suite *limits_suite(void)
                    test_anon_reject_passwords_negated_rejects_only_what_does_not_match);
     tcase_add_test(tc, test_anon_reject_passwords_nc_ignores_case);
     tcase_add_test(tc, test_anonymous_users_may_be_renamed_and_count_as_one_user);
+    tcase_add_test(
+        tc, test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_users);
     tcase_add_test(tc, test_connect_checks_run_in_order_and_the_first_exceeded_wins);
     tcase_add_test(tc, test_login_checks_run_in_order_and_the_first_exceeded_wins);
     tcase_add_test(tc,

@@ -58,7 +58,7 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         return NULL;
     }
     fl_tables_init(e);
-    e->geo_gen = 1;
+    e->policy_gen = 1;
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;
     e->no_ban_table = opts != NULL && opts->no_ban_table;
@@ -162,7 +162,8 @@ static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *a
     }
     fl_policy_free(e->policy);
     e->policy = p;
-    e->geo_gen++;
+    if (++e->policy_gen == 0)
+        e->policy_gen = 1;
     fl_event_generate(e, FL_EV_POSTPARSE, NULL);
     return 0;
 }

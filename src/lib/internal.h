@@ -142,9 +142,9 @@ struct fl_engine {
     struct fl_alerts *alerts;
     uint64_t refusals[FL_LIMIT_KINDS];     /* by enum fl_limit_id */
     uint64_t dry_refusals[FL_LIMIT_KINDS]; /* would-be refusals under DryRun */
-    uint32_t geo_gen; /* bumped with each policy: hosts' GeoIP answers and
-                         classes older than the policy in force are looked
-                         up again */
+    uint32_t policy_gen; /* bumped with each policy, never 0: what was worked
+                            out under an older policy (hosts' GeoIP answers
+                            and classes, a USER name's user) is again */
     struct fl_tables t;
 };
 

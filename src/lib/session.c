@@ -362,9 +362,9 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
     }
 
     fl_host_unidle(e, h);
-    if (h->geo_gen != e->geo_gen) {
+    if (h->policy_gen != e->policy_gen) {
         h->geo = *geo;
-        h->geo_gen = e->geo_gen;
+        h->policy_gen = e->policy_gen;
         h->class_slot = FL_CLASS_SLOT_UNKNOWN;
     }
     h->conns++;
@@ -382,7 +382,7 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
 static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
                      fl_geo_cache *out)
 {
-    if (h != NULL && h->geo_gen == e->geo_gen) {
+    if (h != NULL && h->policy_gen == e->policy_gen) {
         *out = h->geo;
         return;
     }
@@ -406,7 +406,8 @@ static const fl_class_def *host_class(fl_engine *e, const fl_host *h,
                                       const fl_geo_cache *geo)
 {
     const fl_policy *p = e->policy;
-    if (h != NULL && h->geo_gen == e->geo_gen && h->class_slot != FL_CLASS_SLOT_UNKNOWN)
+    if (h != NULL && h->policy_gen == e->policy_gen &&
+        h->class_slot != FL_CLASS_SLOT_UNKNOWN)
         return h->class_slot == FL_CLASS_SLOT_NONE ? NULL
                                                    : &p->classes[h->class_slot - 2];
     return fl_classify(p, &ci->addr, ci->dns_name, geo);
@@ -558,6 +559,22 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
 /* --- USER ----------------------------------------------------------------- */
 
+/* Work out whom login counts under in the policy in force, with that
+ * user's hash, and ask for the user's bucket: USER does this, so that its
+ * PASS, a round trip later, finds the bucket in cache; PASS does it again
+ * only when a reload came in between. */
+static void login_prepare(fl_engine *e, fl_login *login)
+{
+    const fl_policy *p = e->policy;
+    login->anonymous = fl_policy_is_anonymous(p, login->name);
+    /* Anonymous aliases are one user, as they are one account in ProFTPD. */
+    const char *name = login->anonymous ? p->anon_users[0] : login->name;
+    size_t len = login->anonymous ? strlen(name) : login->len;
+    login->user_hv = fl_key_hash(e, name, len);
+    login->policy_gen = e->policy_gen;
+    fl_user_prefetch(e, login->user_hv);
+}
+
 int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
 {
     if (e == NULL || s == NULL || user == NULL || d == NULL) {
@@ -573,11 +590,12 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
         errno = EISCONN;
         return -1;
     }
-    char *copy = fl_login_new(e, user, len);
-    if (copy == NULL)
+    fl_login *login = fl_login_new(e, user, len);
+    if (login == NULL)
         return -1;
+    login_prepare(e, login);
     fl_login_free(e, s->u.login);
-    s->u.login = copy;
+    s->u.login = login;
     decision_allow(d, e->policy->dry_run);
     return 0;
 }
@@ -598,15 +616,16 @@ struct login_plan {
     fl_country *country;
 };
 
-/* Start the plan for user name: its length and hash, and its bucket asked
- * for, so that the lookup finds it at hand. */
-static void login_plan_begin(fl_engine *e, const char *name, struct login_plan *lp)
+/* Start the plan for login: the user it counts under, and its hash. */
+static void login_plan_begin(fl_engine *e, fl_login *login, struct login_plan *lp)
 {
+    if (login->policy_gen != e->policy_gen)
+        login_prepare(e, login);
+    const fl_policy *p = e->policy;
     memset(lp, 0, sizeof *lp);
-    lp->name = name;
-    lp->name_len = strlen(name);
-    lp->user_hv = fl_key_hash(e, name, lp->name_len);
-    fl_user_prefetch(e, lp->user_hv);
+    lp->name = login->anonymous ? p->anon_users[0] : login->name;
+    lp->name_len = login->anonymous ? strlen(lp->name) : login->len;
+    lp->user_hv = login->user_hv;
 }
 
 /* Find the entries of the plan login_plan_begin() started. */
@@ -733,18 +752,17 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     }
 
     const fl_policy *p = e->policy;
-    const char *login = s->u.login;
+    fl_login *login = s->u.login;
     struct view v;
     view_of_session(&v, s);
     decision_allow(d, p->dry_run);
 
-    bool anonymous = fl_policy_is_anonymous(p, login);
-    /* Anonymous aliases are one user, as they are one account in ProFTPD. */
-    const char *name = anonymous ? p->anon_users[0] : login;
     struct login_plan lp;
-    login_plan_begin(e, name, &lp);
+    login_plan_begin(e, login, &lp);
+    bool anonymous = login->anonymous;
+    const char *name = lp.name;
     /* A banned user, or user@host, is refused whatever the password. */
-    const struct fl_ban *ban = fl_ban_at_login(e, login, &s->host->addr);
+    const struct fl_ban *ban = fl_ban_at_login(e, login->name, &s->host->addr);
     if (ban == NULL && anonymous)
         ban = fl_ban_at_login(e, p->anon_users[0], &s->host->addr);
     if (ban != NULL) {
@@ -804,7 +822,7 @@ int fl_logout(fl_engine *e, fl_session *s)
         return -1;
     }
     const char *name = fl_session_user_entry(s)->name;
-    char *login = fl_login_new(e, name, strlen(name));
+    fl_login *login = fl_login_new(e, name, strlen(name));
     if (login == NULL)
         return -1;
     release_login(e, s);
@@ -848,7 +866,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         errno = EEXIST;
         return -1;
     }
-    char *login = ri->user != NULL ? fl_login_new(e, ri->user, strlen(ri->user)) : NULL;
+    fl_login *login =
+        ri->user != NULL ? fl_login_new(e, ri->user, strlen(ri->user)) : NULL;
     if (ri->user != NULL && login == NULL)
         return -1;
 
@@ -870,10 +889,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     s->u.login = login;
 
     if (ri->authenticated) {
-        const fl_policy *p = e->policy;
-        const char *name = fl_policy_is_anonymous(p, login) ? p->anon_users[0] : login;
         struct login_plan lp;
-        login_plan_begin(e, name, &lp);
+        login_plan_begin(e, login, &lp);
         login_plan_lookup(e, s, &lp);
         if (login_plan_commit(e, s, &lp) < 0) {
             session_end_quietly(e, s);
@@ -910,7 +927,9 @@ const fl_addr *fl_session_addr(const fl_session *s)
 
 const char *fl_session_user(const fl_session *s)
 {
-    return s->authenticated ? fl_session_user_entry(s)->name : s->u.login;
+    if (s->authenticated)
+        return fl_session_user_entry(s)->name;
+    return s->u.login != NULL ? s->u.login->name : NULL;
 }
 
 const char *fl_session_class(const fl_session *s)

@@ -35,7 +35,7 @@
  * which is never kept.
  */
 #define SESSION_BLOCK 104 /* malloc's 112-byte chunk: ids of up to 18 bytes */
-#define LOGIN_BLOCK 32
+#define LOGIN_BLOCK 40    /* malloc's 48-byte chunk: names of up to 28 bytes */
 #define BLOCKS_KEPT 64
 
 void fl_tables_init(fl_engine *e)
@@ -668,22 +668,29 @@ void fl_session_delete(fl_engine *e, fl_session *s)
     session_block_free(&e->t, s);
 }
 
-char *fl_login_new(fl_engine *e, const char *name, size_t len)
+static size_t login_size(size_t len)
 {
-    char *login =
-        len < LOGIN_BLOCK ? fl_block_get(&e->t.login_blocks) : fl_malloc(len + 1);
+    return FL_FLEX_SIZE(fl_login, name, len + 1);
+}
+
+fl_login *fl_login_new(fl_engine *e, const char *name, size_t len)
+{
+    fl_login *login = login_size(len) <= LOGIN_BLOCK ? fl_block_get(&e->t.login_blocks)
+                                                     : fl_malloc(login_size(len));
     if (login != NULL) {
-        memcpy(login, name, len);
-        login[len] = '\0';
+        login->policy_gen = 0;
+        login->len = (uint16_t)len;
+        memcpy(login->name, name, len);
+        login->name[len] = '\0';
     }
     return login;
 }
 
-void fl_login_free(fl_engine *e, char *login)
+void fl_login_free(fl_engine *e, fl_login *login)
 {
     if (login == NULL)
         return;
-    if (strlen(login) < LOGIN_BLOCK)
+    if (login_size(login->len) <= LOGIN_BLOCK)
         fl_block_put(&e->t.login_blocks, login);
     else
         fl_free(login);

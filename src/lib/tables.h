@@ -28,11 +28,11 @@ struct fl_geo_cache {
  * fits a 128-byte allocation. */
 typedef struct fl_host {
     UT_hash_handle hh;
-    fl_addr addr;     /* key */
-    uint32_t conns;   /* live sessions from this address; 0 only while idle */
-    uint32_t geo_gen; /* engine's geo_gen when geo was looked up; 0: never */
+    fl_addr addr;        /* key */
+    uint32_t conns;      /* live sessions from this address; 0 only while idle */
+    uint32_t policy_gen; /* engine's policy_gen when geo was looked up; 0: never */
     fl_geo_cache geo;
-    uint16_t class_slot; /* with geo, under the same geo_gen: the class its
+    uint16_t class_slot; /* with geo, under the same policy_gen: the class its
                             clients get, when the policy's classes look at
                             nothing else (FL_CLASS_SLOT_*, or 2 + index) */
     fl_rate *rate;       /* MaxConnectionRatePerHost window, NULL until needed:
@@ -98,12 +98,24 @@ struct fl_network {
     uint32_t clients;
 };
 
+/* A session's USER name, until it logs in, with what its PASS needs: the
+ * user it would count under (the name itself, or for an anonymous name the
+ * first of AnonymousUsers) and that user's hash, worked out by USER under
+ * the policy of generation policy_gen (0: not yet). */
+typedef struct fl_login {
+    uint32_t user_hv;
+    uint32_t policy_gen;
+    uint16_t len; /* of name */
+    bool anonymous;
+    char name[]; /* NUL-terminated */
+} fl_login;
+
 struct fl_session {
     UT_hash_handle hh;
     fl_host *host;
     fl_class_count *cls;
     union {
-        char *login;                /* the USER name, until authenticated */
+        fl_login *login;            /* the USER name, until authenticated */
         struct fl_user_entry *user; /* once authenticated */
     } u;
     uint16_t failed; /* failed logins */
@@ -232,10 +244,10 @@ fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigne
 /* Take s out of the table and free it (its login, if any, is the caller's). */
 void fl_session_delete(fl_engine *e, fl_session *s);
 
-/* A session's USER name: a NUL-terminated copy of the len bytes at name.
- * NULL/ENOMEM. Free it with fl_login_free(). */
-char *fl_login_new(fl_engine *e, const char *name, size_t len);
-void fl_login_free(fl_engine *e, char *login);
+/* A session's USER name: the len bytes at name (len <= FL_USER_MAX), not
+ * yet worked out (policy_gen 0). NULL/ENOMEM. Free it with fl_login_free(). */
+fl_login *fl_login_new(fl_engine *e, const char *name, size_t len);
+void fl_login_free(fl_engine *e, fl_login *login);
 
 /* The user an authenticated session counts under. */
 static inline fl_user_entry *fl_session_user_entry(const fl_session *s)
