@@ -612,6 +612,60 @@ START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buck
 }
 END_TEST
 
+/* Random keys leave a share exp(-load) of the buckets empty, and no chain
+ * much longer than the load. */
+static void assert_spread_as_random_keys(const UT_hash_table *tbl, unsigned n)
+{
+    unsigned longest = 0, empty = 0;
+    for (unsigned b = 0; b < tbl->num_buckets; b++) {
+        if (tbl->buckets[b].count > longest)
+            longest = tbl->buckets[b].count;
+        empty += tbl->buckets[b].count == 0;
+    }
+    ck_assert_uint_eq(tbl->num_items, n);
+    ck_assert_uint_eq(tbl->noexpand, 0);
+    double load = (double)n / tbl->num_buckets;
+    double share = (double)empty / tbl->num_buckets;
+    ck_assert_msg(share > exp(-load) - 0.02 && share < exp(-load) + 0.02,
+                  "%.3f of the buckets empty at load %.2f", share, load);
+    ck_assert_uint_le(longest, 4 * load + 8);
+}
+
+/* An IPv4 host is hashed by its four bytes alone (fl_host_hash): hosts of
+ * one /16, and of one IPv6 /64, still spread as random keys do, and an
+ * IPv4 address and an IPv6 one ending in the same four bytes are two hosts. */
+START_TEST(test_ipv4_and_ipv6_hosts_spread_over_the_buckets_as_random_keys_do)
+{
+    enum { N = 20000 };
+    tenv_start(&T, NULL);
+    char addr[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(addr, sizeof addr, "10.1.%d.%d", i / 250, i % 250 + 1);
+        ck_assert_int_eq(t_connect(&T, NULL, addr, NULL), FL_ALLOW);
+    }
+    assert_spread_as_random_keys(T.e->t.hosts->hh.tbl, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(addr, sizeof addr, "2001:db8::%x:%x", i / 250, i % 250 + 1);
+        ck_assert_int_eq(t_connect(&T, NULL, addr, NULL), FL_ALLOW);
+    }
+    assert_spread_as_random_keys(T.e->t.hosts->hh.tbl, 2 * N);
+
+    fl_counts c;
+    fl_addr v4, v6, mapped;
+    ck_assert_int_eq(fl_addr_parse("10.1.0.1", &v4), 0);
+    ck_assert_int_eq(fl_addr_parse("::10.1.0.1", &v6), 0);
+    ck_assert_int_eq(fl_addr_parse("::ffff:10.1.0.1", &mapped), 0);
+    ck_assert_int_eq(fl_count_host(T.e, &v6, &c), -1);
+    ck_assert_int_eq(t_connect(&T, NULL, "::10.1.0.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(fl_count_host(T.e, &v6, &c), 0);
+    ck_assert_int_eq(c.conns, 1);
+    ck_assert_int_eq(fl_count_host(T.e, &v4, &c), 0);
+    ck_assert_int_eq(c.conns, 1);
+    ck_assert_int_eq(fl_count_host(T.e, &mapped, &c), 0);
+    ck_assert_int_eq(c.conns, 1);
+}
+END_TEST
+
 /* The engine's own ids are hashed by their number (fl_hash_number), not
  * with SipHash: consecutive numbers must still spread as random keys do,
  * and where they go must depend on the key. */
@@ -630,21 +684,7 @@ START_TEST(test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do)
     }
     ck_assert_ptr_nonnull(fl_session_find(T.e, "c1"));
     ck_assert_ptr_nonnull(fl_session_find(T.e, "c40000"));
-    UT_hash_table *tbl = T.e->t.sessions->hh.tbl;
-    unsigned longest = 0, empty = 0;
-    for (unsigned b = 0; b < tbl->num_buckets; b++) {
-        if (tbl->buckets[b].count > longest)
-            longest = tbl->buckets[b].count;
-        empty += tbl->buckets[b].count == 0;
-    }
-    ck_assert_uint_eq(tbl->num_items, N);
-    ck_assert_uint_eq(tbl->noexpand, 0);
-    /* Random keys leave a share exp(-load) of the buckets empty. */
-    double load = (double)N / tbl->num_buckets;
-    double share = (double)empty / tbl->num_buckets;
-    ck_assert_msg(share > exp(-load) - 0.02 && share < exp(-load) + 0.02,
-                  "%.3f of the buckets empty at load %.2f", share, load);
-    ck_assert_uint_le(longest, 4 * load + 8);
+    assert_spread_as_random_keys(T.e->t.sessions->hh.tbl, N);
 
     fl_hash_key k1 = {1, 2}, k2 = {3, 4};
     unsigned same = 0;
@@ -924,6 +964,8 @@ static Suite *tables_suite(void)
     tcase_add_test(tc, test_the_table_hash_is_keyed);
     tcase_add_test(tc,
                    test_the_engines_own_ids_spread_over_the_buckets_as_random_keys_do);
+    tcase_add_test(tc,
+                   test_ipv4_and_ipv6_hosts_spread_over_the_buckets_as_random_keys_do);
     tcase_add_test(tc,
                    test_freed_session_blocks_are_reused_up_to_a_bound_and_start_clean);
     tcase_add_test(tc, test_siphash_matches_the_reference_test_vectors);

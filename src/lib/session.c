@@ -493,7 +493,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     /* The host's and the session's buckets are asked for first: their
      * misses overlap. */
-    host_hv = fl_key_hash(e, &ci->addr, sizeof ci->addr);
+    host_hv = fl_host_hash(e, &ci->addr);
     fl_host_prefetch(e, host_hv);
     /* The engine's own ids never repeat and callers cannot choose that form,
      * so only a caller's id needs the duplicate check. */

@@ -177,6 +177,8 @@ void fl_tables_free(fl_engine *e);
  * buckets' cache misses overlap it and each other instead of adding up;
  * find then takes the hash. */
 unsigned fl_key_hash(const fl_engine *e, const void *key, size_t len);
+/* The hosts table's hash of an address. */
+unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr);
 void fl_host_prefetch(fl_engine *e, unsigned hv);
 void fl_user_prefetch(fl_engine *e, unsigned hv);
 void fl_session_prefetch(fl_engine *e, unsigned hv);
