@@ -450,6 +450,33 @@ START_TEST(test_anonymous_users_may_be_renamed_and_count_as_one_user)
 }
 END_TEST
 
+/* Whether a name is anonymous is mostly answered by its first byte: the
+ * answer must be the same as comparing whole names, ASCII case ignored,
+ * whatever bytes the names start with. */
+START_TEST(test_anonymous_names_are_recognised_whatever_byte_they_start_with)
+{
+    tenv_start(&T, "MaxClientsPerUser 10\n");
+    ck_assert_int_eq(t_login(&T, "a", "10.0.0.1", "FTP", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "b", "10.0.0.1", "ftpx", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "c", "10.0.0.1", "Anonymous", NULL), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "anonymous"), 2);
+    ck_assert_int_eq(user_clients(&T, "ftpx"), 1);
+
+    ck_assert_int_eq(
+        tenv_reload(&T, "AnonymousUsers \xc3\xa9ric Guest\nMaxClientsPerUser 10\n"), 0);
+    ck_assert_int_eq(t_login(&T, "d", "10.0.0.2", "\xc3\xa9ric", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "e", "10.0.0.2", "gUEST", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "f", "10.0.0.2", "eric", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "g", "10.0.0.2", "\xc3\xa9ta", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_login(&T, "h", "10.0.0.2", "ftp", NULL), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "\xc3\xa9ric"), 2);
+    ck_assert_int_eq(user_clients(&T, "eric"), 1);
+    ck_assert_int_eq(user_clients(&T, "\xc3\xa9ta"), 1);
+    ck_assert_int_eq(user_clients(&T, "ftp"), 1);
+    ck_assert_int_eq(user_clients(&T, "Guest"), -1);
+}
+END_TEST
+
 /* USER works out whom a name counts under; a reload before its PASS makes
  * PASS work it out again under the policy then in force. */
 START_TEST(test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_users)
@@ -817,6 +844,8 @@ static Suite *limits_suite(void)
                    test_anon_reject_passwords_negated_rejects_only_what_does_not_match);
     tcase_add_test(tc, test_anon_reject_passwords_nc_ignores_case);
     tcase_add_test(tc, test_anonymous_users_may_be_renamed_and_count_as_one_user);
+    tcase_add_test(tc,
+                   test_anonymous_names_are_recognised_whatever_byte_they_start_with);
     tcase_add_test(
         tc, test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_users);
     tcase_add_test(tc, test_connect_checks_run_in_order_and_the_first_exceeded_wins);

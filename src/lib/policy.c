@@ -42,18 +42,19 @@ fl_policy *fl_policy_new(void)
     p->exec_max_running = FL_DEFAULT_EXEC_MAX_RUNNING;
 
     static const char *const default_anon[] = {"anonymous", "ftp"};
-    p->anon_users = fl_calloc(2, sizeof *p->anon_users);
-    if (p->anon_users == NULL) {
+    char **names = fl_calloc(2, sizeof *names);
+    if (names == NULL) {
         fl_free(p);
         return NULL;
     }
+    fl_policy_set_anon_users(p, names, 0);
     for (size_t i = 0; i < 2; i++) {
-        p->anon_users[i] = fl_strdup(default_anon[i]);
-        if (p->anon_users[i] == NULL) {
+        names[i] = fl_strdup(default_anon[i]);
+        if (names[i] == NULL) {
             fl_policy_free(p);
             return NULL;
         }
-        p->nanon++;
+        fl_policy_set_anon_users(p, names, i + 1);
     }
     return p;
 }
@@ -136,15 +137,36 @@ static unsigned char ascii_lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
+void fl_policy_set_anon_users(fl_policy *p, char **names, size_t n)
+{
+    if (p->anon_users != names) {
+        for (size_t i = 0; i < p->nanon; i++)
+            fl_free(p->anon_users[i]);
+        fl_free(p->anon_users);
+    }
+    p->anon_users = names;
+    p->nanon = n;
+    memset(p->anon_first, 0, sizeof p->anon_first);
+    p->anon_first_wide = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a0 = ascii_lower((unsigned char)names[i][0]);
+        if (a0 >= 0x80)
+            p->anon_first_wide = true;
+        else
+            p->anon_first[a0 >> 6] |= 1ULL << (a0 & 63);
+    }
+}
+
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user)
 {
-    unsigned char u0 = (unsigned char)user[0];
+    unsigned char u0 = ascii_lower((unsigned char)user[0]);
+    /* Nearly every name is answered here, by its first byte (strcasecmp
+     * folds bytes past ASCII by locale, so those go to it). */
+    if (u0 < 0x80 && !p->anon_first_wide && !(p->anon_first[u0 >> 6] >> (u0 & 63) & 1))
+        return false;
     for (size_t i = 0; i < p->nanon; i++) {
-        unsigned char a0 = (unsigned char)p->anon_users[i][0];
-        /* Most names differ from the first byte: that answers without a
-         * call (strcasecmp folds bytes beyond ASCII by locale, so those go
-         * to it). */
-        if (a0 < 0x80 && u0 < 0x80 && ascii_lower(a0) != ascii_lower(u0))
+        unsigned char a0 = ascii_lower((unsigned char)p->anon_users[i][0]);
+        if (a0 < 0x80 && u0 < 0x80 && a0 != u0)
             continue;
         if (strcasecmp(p->anon_users[i], user) == 0)
             return true;

@@ -490,11 +490,7 @@ static void h_anon_users(struct parser *p, const struct args *a,
             return;
         }
     }
-    for (size_t i = 0; i < p->pol->nanon; i++)
-        fl_free(p->pol->anon_users[i]);
-    fl_free(p->pol->anon_users);
-    p->pol->anon_users = names;
-    p->pol->nanon = n;
+    fl_policy_set_anon_users(p->pol, names, n);
 }
 
 static void h_dry_run(struct parser *p, const struct args *a, const struct directive *d)

@@ -154,6 +154,11 @@ typedef struct fl_policy {
     fl_anon_reject anon_reject;
     char **anon_users;
     size_t nanon;
+    /* The first bytes AnonymousUsers names start with, ASCII folded to
+     * lower case: a name starting with another ASCII byte is no such name.
+     * Set by fl_policy_set_anon_users(). */
+    uint64_t anon_first[2];
+    bool anon_first_wide; /* some name starts with a byte past ASCII */
 
     bool dry_run;
     long long max_tracked_hosts;
@@ -196,6 +201,9 @@ fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
 /* The class definition named name, or NULL. */
 const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
 
+/* Make the n names (allocated, now p's) p's AnonymousUsers, freeing the
+ * ones before. */
+void fl_policy_set_anon_users(fl_policy *p, char **names, size_t n);
 /* True when user is one of the AnonymousUsers names (ASCII case ignored). */
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
 
