@@ -516,9 +516,6 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     const fl_policy *p = e->policy;
     const fl_usec now = fl_engine_now(e);
     fl_host *h = fl_host_find(e, &ci->addr, host_hv);
-    /* The session's bucket has had the host's search to arrive: ask now
-     * for the session at its head, which the insert writes to. */
-    fl_session_head_prefetch(e, sid_hv);
     fl_geo_cache geo;
     host_geo(e, h, &ci->addr, &geo);
     const fl_class_def *cdef = host_class(e, h, ci, &geo);

@@ -631,16 +631,6 @@ void fl_session_prefetch(fl_engine *e, unsigned hv)
     TABLE_PREFETCH(e->t.sessions, hv);
 }
 
-void fl_session_head_prefetch(fl_engine *e, unsigned hv)
-{
-    if (e->t.sessions == NULL)
-        return;
-    const UT_hash_table *tbl = e->t.sessions->hh.tbl;
-    const UT_hash_handle *head = tbl->buckets[hv & (tbl->num_buckets - 1U)].hh_head;
-    if (head != NULL)
-        __builtin_prefetch(head, 1);
-}
-
 fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv)
 {
     fl_session *s;

@@ -182,9 +182,6 @@ unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr);
 void fl_host_prefetch(fl_engine *e, unsigned hv);
 void fl_user_prefetch(fl_engine *e, unsigned hv);
 void fl_session_prefetch(fl_engine *e, unsigned hv);
-/* Ask for the first session in hv's bucket (its hh_prev is what a new
- * session's insert writes): call once the bucket itself is at hand. */
-void fl_session_head_prefetch(fl_engine *e, unsigned hv);
 fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv);
 fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned hv);
 
