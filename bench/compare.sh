@@ -68,10 +68,12 @@ shift 2
 link "$work/libA.A.a" "$work/libB.B.a" "$work/compare"
 link "$work/libB.A.a" "$work/libA.B.a" "$work/compare-swapped"
 echo "A = $rev_a, B = $rev_b"
-"$work/compare" "$@" | tee "$work/out"
+"$work/compare" "$@" >"$work/out"
+cat "$work/out"
 in_place=$(awk '$1 == "B/A" { print $3 }' "$work/out")
 echo "the same with the places swapped: A = $rev_b, B = $rev_a"
-"$work/compare-swapped" "$@" | tee "$work/out"
+"$work/compare-swapped" "$@" >"$work/out"
+cat "$work/out"
 swapped=$(awk '$1 == "B/A" { print $3 }' "$work/out")
 awk -v a="$in_place" -v b="$swapped" 'BEGIN {
     printf "B/A over both places %.3f (in place %.3f, swapped %.3f)\n", sqrt(a / b), a, b }'
