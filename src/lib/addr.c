@@ -18,16 +18,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 bool fl_addr_is_v4(const fl_addr *a)
 {
-    return memcmp(a->b, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0;
+    return fl_addr_v4(a);
 }
 
 static void addr_set_v4(fl_addr *out, const void *four_bytes)
 {
-    memcpy(out->b, v4_mapped_prefix, sizeof v4_mapped_prefix);
+    memcpy(out->b, fl_v4_mapped_prefix, sizeof fl_v4_mapped_prefix);
     memcpy(out->b + 12, four_bytes, 4);
 }
 

@@ -12,6 +12,16 @@
 /* Prefix lengths are counted in the 128-bit space: an IPv4 /24 is 120. */
 #define FL_V4_PREFIX_OFFSET 96
 
+/* The twelve bytes before an IPv4 address in its IPv4-mapped form. */
+static const uint8_t fl_v4_mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
+                                                0, 0, 0, 0, 0xff, 0xff};
+
+/* fl_addr_is_v4(), inline for the engine's hot paths. */
+static inline bool fl_addr_v4(const fl_addr *a)
+{
+    return memcmp(a->b, fl_v4_mapped_prefix, sizeof fl_v4_mapped_prefix) == 0;
+}
+
 /* Parse "ADDRESS/LEN" (IPv4 or IPv6). *bits is in the 128-bit space and the
  * host bits of *net are cleared. 0, or -1/EINVAL. */
 int fl_cidr_parse(const char *text, fl_addr *net, unsigned *bits);

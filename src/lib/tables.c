@@ -126,8 +126,7 @@ unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr)
      * of its four alone takes four rounds instead of six. The length is in
      * SipHash's last block, so no IPv6 address shares such a hash but by
      * chance. */
-    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(addr->b, v4_mapped, sizeof v4_mapped) == 0)
+    if (fl_addr_v4(addr))
         return fl_key_hash(e, addr->b + 12, 4);
     return fl_key_hash(e, addr->b, sizeof addr->b);
 }
