@@ -56,6 +56,22 @@ static inline void fl_block_put(fl_block_cache *c, void *p)
     c->n++;
 }
 
+/* size bytes: a block of c's when they fit one, else a malloc of their own.
+ * NULL/ENOMEM. */
+static inline void *fl_block_alloc(fl_block_cache *c, size_t size)
+{
+    return size <= c->size ? fl_block_get(c) : fl_malloc(size);
+}
+
+/* Give back p from fl_block_alloc(c, size), with the same size. */
+static inline void fl_block_release(fl_block_cache *c, void *p, size_t size)
+{
+    if (size <= c->size)
+        fl_block_put(c, p);
+    else
+        fl_free(p);
+}
+
 /* Free the blocks waiting. */
 void fl_block_cache_free(fl_block_cache *c);
 

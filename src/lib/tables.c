@@ -647,18 +647,13 @@ static size_t session_size(size_t sid_len)
 
 static fl_session *session_block_new(struct fl_tables *t, size_t sid_len)
 {
-    if (session_size(sid_len) > SESSION_BLOCK)
-        return fl_calloc(1, session_size(sid_len));
-    fl_session *s = fl_block_get(&t->session_blocks);
-    return s != NULL ? memset(s, 0, SESSION_BLOCK) : NULL;
+    fl_session *s = fl_block_alloc(&t->session_blocks, session_size(sid_len));
+    return s != NULL ? memset(s, 0, offsetof(fl_session, sid)) : NULL;
 }
 
 static void session_block_free(struct fl_tables *t, fl_session *s)
 {
-    if (session_size(strlen(s->sid)) > SESSION_BLOCK)
-        fl_free(s);
-    else
-        fl_block_put(&t->session_blocks, s);
+    fl_block_release(&t->session_blocks, s, session_size(strlen(s->sid)));
 }
 #define SESSION_DISCARD(s) session_block_free(&e->t, (s))
 
@@ -668,6 +663,7 @@ fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigne
     if (s == NULL)
         return NULL;
     memcpy(s->sid, sid, len);
+    s->sid[len] = '\0';
     TABLE_INSERT_OR_DISCARD(e->t.sessions, s, s->sid, len, hv, FL_SESSIONS_LOAD,
                             SESSION_DISCARD);
     return s;
@@ -686,8 +682,7 @@ static size_t login_size(size_t len)
 
 fl_login *fl_login_new(fl_engine *e, const char *name, size_t len)
 {
-    fl_login *login = login_size(len) <= LOGIN_BLOCK ? fl_block_get(&e->t.login_blocks)
-                                                     : fl_malloc(login_size(len));
+    fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len));
     if (login != NULL) {
         login->policy_gen = 0;
         login->len = (uint16_t)len;
@@ -699,12 +694,8 @@ fl_login *fl_login_new(fl_engine *e, const char *name, size_t len)
 
 void fl_login_free(fl_engine *e, fl_login *login)
 {
-    if (login == NULL)
-        return;
-    if (login_size(login->len) <= LOGIN_BLOCK)
-        fl_block_put(&e->t.login_blocks, login);
-    else
-        fl_free(login);
+    if (login != NULL)
+        fl_block_release(&e->t.login_blocks, login, login_size(login->len));
 }
 
 /* --- teardown ------------------------------------------------------------- */
