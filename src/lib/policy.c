@@ -17,6 +17,25 @@ static void limit_init(fl_limit_cfg *l)
     l->message = NULL;
 }
 
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Fill anon_first and anon_first_wide from p's AnonymousUsers names. */
+static void anon_index(fl_policy *p)
+{
+    memset(p->anon_first, 0, sizeof p->anon_first);
+    p->anon_first_wide = false;
+    for (size_t i = 0; i < p->nanon; i++) {
+        unsigned char a0 = ascii_lower((unsigned char)p->anon_users[i][0]);
+        if (a0 >= 0x80)
+            p->anon_first_wide = true;
+        else
+            p->anon_first[a0 >> 6] |= 1ULL << (a0 & 63);
+    }
+}
+
 fl_policy *fl_policy_new(void)
 {
     fl_policy *p = fl_calloc(1, sizeof *p);
@@ -42,20 +61,20 @@ fl_policy *fl_policy_new(void)
     p->exec_max_running = FL_DEFAULT_EXEC_MAX_RUNNING;
 
     static const char *const default_anon[] = {"anonymous", "ftp"};
-    char **names = fl_calloc(2, sizeof *names);
-    if (names == NULL) {
+    p->anon_users = fl_calloc(2, sizeof *p->anon_users);
+    if (p->anon_users == NULL) {
         fl_free(p);
         return NULL;
     }
-    fl_policy_set_anon_users(p, names, 0);
     for (size_t i = 0; i < 2; i++) {
-        names[i] = fl_strdup(default_anon[i]);
-        if (names[i] == NULL) {
+        p->anon_users[i] = fl_strdup(default_anon[i]);
+        if (p->anon_users[i] == NULL) {
             fl_policy_free(p);
             return NULL;
         }
-        fl_policy_set_anon_users(p, names, i + 1);
+        p->nanon++;
     }
+    anon_index(p);
     return p;
 }
 
@@ -132,29 +151,14 @@ const fl_class_def *fl_policy_class(const fl_policy *p, const char *name)
     return NULL;
 }
 
-static unsigned char ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 void fl_policy_set_anon_users(fl_policy *p, char **names, size_t n)
 {
-    if (p->anon_users != names) {
-        for (size_t i = 0; i < p->nanon; i++)
-            fl_free(p->anon_users[i]);
-        fl_free(p->anon_users);
-    }
+    for (size_t i = 0; i < p->nanon; i++)
+        fl_free(p->anon_users[i]);
+    fl_free(p->anon_users);
     p->anon_users = names;
     p->nanon = n;
-    memset(p->anon_first, 0, sizeof p->anon_first);
-    p->anon_first_wide = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a0 = ascii_lower((unsigned char)names[i][0]);
-        if (a0 >= 0x80)
-            p->anon_first_wide = true;
-        else
-            p->anon_first[a0 >> 6] |= 1ULL << (a0 & 63);
-    }
+    anon_index(p);
 }
 
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user)
