@@ -559,17 +559,28 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
 /* --- USER ----------------------------------------------------------------- */
 
+/* The user login counts under, and its length, once login->anonymous is
+ * known: anonymous aliases are one user, as they are one account in
+ * ProFTPD. */
+static const char *login_user(const fl_policy *p, const fl_login *login, size_t *len)
+{
+    if (!login->anonymous) {
+        *len = login->len;
+        return login->name;
+    }
+    *len = strlen(p->anon_users[0]);
+    return p->anon_users[0];
+}
+
 /* Work out whom login counts under in the policy in force, with that
  * user's hash, and ask for the user's bucket: USER does this, so that its
  * PASS, a round trip later, finds the bucket in cache; PASS does it again
  * only when a reload came in between. */
 static void login_prepare(fl_engine *e, fl_login *login)
 {
-    const fl_policy *p = e->policy;
-    login->anonymous = fl_policy_is_anonymous(p, login->name);
-    /* Anonymous aliases are one user, as they are one account in ProFTPD. */
-    const char *name = login->anonymous ? p->anon_users[0] : login->name;
-    size_t len = login->anonymous ? strlen(name) : login->len;
+    login->anonymous = fl_policy_is_anonymous(e->policy, login->name);
+    size_t len;
+    const char *name = login_user(e->policy, login, &len);
     login->user_hv = fl_key_hash(e, name, len);
     login->policy_gen = e->policy_gen;
     fl_user_prefetch(e, login->user_hv);
@@ -621,10 +632,8 @@ static void login_plan_begin(fl_engine *e, fl_login *login, struct login_plan *l
 {
     if (login->policy_gen != e->policy_gen)
         login_prepare(e, login);
-    const fl_policy *p = e->policy;
     memset(lp, 0, sizeof *lp);
-    lp->name = login->anonymous ? p->anon_users[0] : login->name;
-    lp->name_len = login->anonymous ? strlen(lp->name) : login->len;
+    lp->name = login_user(e->policy, login, &lp->name_len);
     lp->user_hv = login->user_hv;
 }
 
