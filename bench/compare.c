@@ -7,11 +7,16 @@
  * Linked by bench/compare.sh with the two static libraries, whose symbols
  * it renames A_... and B_... Each build gets its own engine, with the
  * workload of bench/engine (bench/workload.h): LIVE sessions kept open,
- * each lifecycle closing the oldest and logging a new one in. Printed: the
- * median and best rate of each, and the median, first and third quartile
- * of B/A over the rounds.
+ * each lifecycle closing one and logging a new one in. ORDER says which
+ * closes: "fifo", the oldest, as bench/engine does; or "scrambled", every
+ * session once in each LIVE lifecycles but in a shuffled order, so that
+ * lifetimes spread from 0 to twice LIVE lifecycles as a real server's do
+ * and the session closed is not the host's and user's that log in next. A
+ * change that wins only in fifo order wins only in the benchmark. Printed:
+ * the median and best rate of each, and the median, first and third
+ * quartile of B/A over the rounds.
  *
- * Usage: compare [LIVE [ROUNDS [LIFECYCLES_PER_ROUND]]]
+ * Usage: compare [LIVE [ROUNDS [LIFECYCLES_PER_ROUND [fifo|scrambled]]]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +75,7 @@ struct run {
     char (*users)[24];
     fl_session **slots;
     fl_usec step;
+    bool scrambled;
 };
 
 static void die(const struct run *r, const char *what)
@@ -100,23 +106,35 @@ static void login(struct run *r, size_t slot, unsigned k)
     r->slots[slot] = s;
 }
 
+/* The slot whose session lifecycle number next closes. Scrambled: next
+ * times a prime (2654435761) modulo live, which visits every slot once in
+ * any live consecutive lifecycles unless live is a multiple of the prime. */
+static size_t slot_of(const struct run *r, size_t next)
+{
+    if (r->scrambled)
+        return (size_t)((next * 2654435761ULL) % r->live);
+    return next % r->live;
+}
+
 /* n lifecycles; returns lifecycles per second. */
 static double round_of(struct run *r, size_t n)
 {
     double t0 = now_sec();
     for (size_t i = 0; i < n; i++, r->next++) {
-        size_t slot = r->next % r->live;
+        size_t slot = slot_of(r, r->next);
         r->api->close(r->e, r->slots[slot]);
         login(r, slot, (unsigned)(r->next + r->live));
     }
     return (double)n / (now_sec() - t0);
 }
 
-static void setup(struct run *r, const struct api *a, size_t live, const char *policy)
+static void setup(struct run *r, const struct api *a, size_t live, bool scrambled,
+                  const char *policy)
 {
     memset(r, 0, sizeof *r);
     r->api = a;
     r->live = live;
+    r->scrambled = scrambled;
     r->nhosts = (unsigned)(live / SESSIONS_PER_HOST);
     r->nusers = (unsigned)(live / SESSIONS_PER_USER);
     r->hosts = malloc(r->nhosts * sizeof *r->hosts);
@@ -151,8 +169,13 @@ int main(int argc, char **argv)
     size_t live = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
     int rounds = argc > 2 ? atoi(argv[2]) : 100;
     size_t per = argc > 3 ? strtoul(argv[3], NULL, 10) : 20000;
-    if (live < SESSIONS_PER_HOST * SESSIONS_PER_USER || rounds < 4 || per == 0) {
-        fprintf(stderr, "usage: compare [LIVE [ROUNDS>=4 [LIFECYCLES_PER_ROUND]]]\n");
+    const char *order = argc > 4 ? argv[4] : "fifo";
+    bool scrambled = strcmp(order, "scrambled") == 0;
+    if (live < SESSIONS_PER_HOST * SESSIONS_PER_USER || rounds < 4 || per == 0 ||
+        (!scrambled && strcmp(order, "fifo") != 0) ||
+        (scrambled && live % 2654435761ULL == 0)) {
+        fprintf(stderr, "usage: compare [LIVE [ROUNDS>=4 [LIFECYCLES_PER_ROUND "
+                        "[fifo|scrambled]]]]\n");
         return 2;
     }
     char dir[] = "/tmp/ftplimit-compare-XXXXXX", policy[64];
@@ -169,7 +192,7 @@ int main(int argc, char **argv)
 
     struct run runs[2];
     for (int b = 0; b < 2; b++)
-        setup(&runs[b], &builds[b], live, policy);
+        setup(&runs[b], &builds[b], live, scrambled, policy);
     double *rate[2], *ratio = malloc(rounds * sizeof *ratio);
     for (int b = 0; b < 2; b++)
         rate[b] = malloc(rounds * sizeof *rate[b]);
@@ -185,7 +208,8 @@ int main(int argc, char **argv)
     for (int b = 0; b < 2; b++)
         qsort(rate[b], rounds, sizeof *rate[b], cmp_double);
     qsort(ratio, rounds, sizeof *ratio, cmp_double);
-    printf("live %zu, %d rounds of %zu lifecycles each\n", live, rounds, per);
+    printf("live %zu, %d rounds of %zu lifecycles each, closed in %s order\n", live,
+           rounds, per, order);
     for (int b = 0; b < 2; b++)
         printf("%s lifecycles_per_sec median %.0f best %.0f\n", builds[b].name,
                rate[b][rounds / 2], rate[b][rounds - 1]);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/compare.sh REV_A REV_B [LIVE [ROUNDS [LIFECYCLES_PER_ROUND]]]
+# bench/compare.sh REV_A REV_B [LIVE [ROUNDS [LIFECYCLES_PER_ROUND [ORDER]]]]
 #
 # Lifecycles per second of two revisions of the engine, timed in one
 # process round after round (bench/compare.c), so that the machine's noise
@@ -13,12 +13,15 @@
 #
 #   sh bench/compare.sh HEAD~1 .            # a change against its parent
 #   sh bench/compare.sh v0.1.0 HEAD 1000000 30 100000
+#   sh bench/compare.sh HEAD~1 . 100000 100 50000 scrambled
 #
+# ORDER is fifo (the oldest session closes, as in bench/engine) or
+# scrambled (sessions close in a shuffled order, as on a real server).
 # bench/compare.c is compiled against the working tree's headers: both
 # revisions must have its public API.
 set -eu
 if [ $# -lt 2 ]; then
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
