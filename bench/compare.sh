@@ -13,10 +13,10 @@
 #
 #   sh bench/compare.sh HEAD~1 .            # a change against its parent
 #   sh bench/compare.sh v0.1.0 HEAD 1000000 30 100000
-#   sh bench/compare.sh HEAD~1 . 100000 100 50000 scrambled
+#   sh bench/compare.sh HEAD~1 . 100000 100 50000 random
 #
-# ORDER is fifo (the oldest session closes, as in bench/engine) or
-# scrambled (sessions close in a shuffled order, as on a real server).
+# ORDER is fifo (the oldest session closes, as in bench/engine) or random
+# (any live session closes, picked at random, as on a real server).
 # bench/compare.c is compiled against the working tree's headers: both
 # revisions must have its public API.
 set -eu
