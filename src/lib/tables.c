@@ -651,11 +651,13 @@ static fl_session *session_block_new(struct fl_tables *t, size_t sid_len)
     return s != NULL ? memset(s, 0, offsetof(fl_session, sid)) : NULL;
 }
 
-static void session_block_free(struct fl_tables *t, fl_session *s)
+/* s, whose id is sid_len bytes long: the table's key length, which a close
+ * reads from the session's first line, where its id may lie in another. */
+static void session_block_free(struct fl_tables *t, fl_session *s, size_t sid_len)
 {
-    fl_block_release(&t->session_blocks, s, session_size(strlen(s->sid)));
+    fl_block_release(&t->session_blocks, s, session_size(sid_len));
 }
-#define SESSION_DISCARD(s) session_block_free(&e->t, (s))
+#define SESSION_DISCARD(s) session_block_free(&e->t, (s), len)
 
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv)
 {
@@ -671,8 +673,9 @@ fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigne
 
 void fl_session_delete(fl_engine *e, fl_session *s)
 {
+    size_t sid_len = s->hh.keylen;
     HASH_DEL(e->t.sessions, s);
-    session_block_free(&e->t, s);
+    session_block_free(&e->t, s, sid_len);
 }
 
 static size_t login_size(size_t len)
