@@ -78,7 +78,7 @@ struct run {
     char (*users)[24];
     fl_session **slots;
     fl_usec step;
-    uint64_t rng; /* random order: the generator's state; 0 in fifo order */
+    uint64_t rng; /* bench_slot()'s: 0 in fifo order */
 };
 
 static void die(const struct run *r, const char *what)
@@ -109,26 +109,12 @@ static void login(struct run *r, size_t slot, unsigned k)
     r->slots[slot] = s;
 }
 
-/* The slot whose session lifecycle number next closes: in random order,
- * the next of an xorshift64* generator, reduced to 0..live-1 by a multiply
- * (its bias, under live/2^32, does not matter here). */
-static size_t slot_of(struct run *r, size_t next)
-{
-    if (r->rng == 0)
-        return next % r->live;
-    r->rng ^= r->rng >> 12;
-    r->rng ^= r->rng << 25;
-    r->rng ^= r->rng >> 27;
-    uint32_t x = (uint32_t)((r->rng * 0x2545f4914f6cdd1dULL) >> 32);
-    return (size_t)(((uint64_t)x * r->live) >> 32);
-}
-
 /* n lifecycles; returns lifecycles per second. */
 static double round_of(struct run *r, size_t n)
 {
     double t0 = now_sec();
     for (size_t i = 0; i < n; i++, r->next++) {
-        size_t slot = slot_of(r, r->next);
+        size_t slot = bench_slot(&r->rng, r->next, r->live);
         r->api->close(r->e, r->slots[slot]);
         login(r, slot, (unsigned)(r->next + r->live));
     }
@@ -141,7 +127,7 @@ static void setup(struct run *r, const struct api *a, size_t live, bool random_o
     memset(r, 0, sizeof *r);
     r->api = a;
     r->live = live;
-    r->rng = random_order ? 0x9e3779b97f4a7c15ULL : 0; /* the same for A and B */
+    r->rng = random_order ? BENCH_RANDOM_SEED : 0; /* the same for A and B */
     r->nhosts = (unsigned)(live / SESSIONS_PER_HOST);
     r->nusers = (unsigned)(live / SESSIONS_PER_USER);
     r->hosts = malloc(r->nhosts * sizeof *r->hosts);

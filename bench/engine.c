@@ -8,7 +8,13 @@
  *                            ROUNDS timed rounds
  *   lifecycles_per_sec_100k_best  the fastest of those rounds: on a shared
  *                            machine other tenants only ever slow a round
- *   lifecycles_per_sec_1m(_best)  the same with 1M live sessions (target 1e6)
+ *   lifecycles_per_sec_100k_random  the same engine and sessions, then with
+ *                            any live session closing, picked at random,
+ *                            instead of the oldest (bench_slot() in
+ *                            workload.h): what a server whose sessions
+ *                            last anything from seconds to hours sees
+ *   lifecycles_per_sec_1m(_best, _random)  the same with 1M live sessions
+ *                            (target 1e6)
  *   bytes_per_session_100k/1m  heap in use per live session (target <= 256)
  *   crafted_over_random      time per lifecycle with user names crafted to
  *                            collide under uthash's unkeyed Jenkins hash,
@@ -94,7 +100,7 @@ struct workload {
     char (*users)[24]; /* one name per user */
     unsigned nusers;
     fl_session **slots;
-    unsigned long long next_sid;
+    uint64_t rng; /* bench_slot()'s: 0 in fifo order */
 };
 
 static void login(fl_engine *e, struct workload *w, size_t slot, unsigned k)
@@ -120,7 +126,7 @@ static void login(fl_engine *e, struct workload *w, size_t slot, unsigned k)
 static void workload_init(struct workload *w, size_t live, char (*names)[24],
                           unsigned nusers)
 {
-    w->live = live;
+    *w = (struct workload){.live = live}; /* fifo order */
     w->nhosts = (unsigned)(live / SESSIONS_PER_HOST);
     w->hosts = malloc(w->nhosts * sizeof *w->hosts);
     w->slots = calloc(live, sizeof *w->slots);
@@ -159,11 +165,29 @@ static double run_lifecycles(fl_engine *e, struct workload *w, size_t iterations
 {
     double t0 = now_sec();
     for (size_t i = 0; i < iterations; i++) {
-        size_t slot = i % w->live;
+        size_t slot = bench_slot(&w->rng, i, w->live);
         fl_close(e, w->slots[slot]);
         login(e, w, slot, (unsigned)(i + w->live));
     }
     return (double)iterations / (now_sec() - t0);
+}
+
+/* Warm up, then time ROUNDS rounds into rates, sorted: together about 3 s
+ * of work. The live sessions must all be clients still. */
+static void timed_rounds(fl_engine *e, struct workload *w, double rates[ROUNDS])
+{
+    run_lifecycles(e, w, w->live / 4);
+    size_t iterations = w->live / 2 < 300000 ? 300000 : w->live / 2;
+    for (int r = 0; r < ROUNDS; r++)
+        rates[r] = run_lifecycles(e, w, iterations);
+    qsort(rates, ROUNDS, sizeof rates[0], cmp_double);
+    fl_totals t;
+    fl_engine_totals(e, &t);
+    if (t.sessions != w->live || t.clients != w->live) {
+        fprintf(stderr, "bench: %zu sessions, %zu clients, expected %zu\n", t.sessions,
+                t.clients, w->live);
+        exit(1);
+    }
 }
 
 static void bench_live(const char *dir, size_t live, const char *suffix)
@@ -178,28 +202,21 @@ static void bench_live(const char *dir, size_t live, const char *suffix)
     for (size_t i = 0; i < live; i++)
         login(e, &w, i, (unsigned)i);
 
-    /* Warm up, then time ROUNDS rounds, together about 3 s of work. */
-    run_lifecycles(e, &w, live / 4);
-    size_t iterations = live / 2 < 300000 ? 300000 : live / 2;
     double rates[ROUNDS];
-    for (int r = 0; r < ROUNDS; r++)
-        rates[r] = run_lifecycles(e, &w, iterations);
-    qsort(rates, ROUNDS, sizeof rates[0], cmp_double);
+    timed_rounds(e, &w, rates);
     /* Memory after the churn: a table that grows its buckets while its item
      * count stays put shows here. */
     size_t after = heap_in_use();
-
-    fl_totals t;
-    fl_engine_totals(e, &t);
-    if (t.sessions != live || t.clients != live) {
-        fprintf(stderr, "bench: %zu sessions, %zu clients, expected %zu\n", t.sessions,
-                t.clients, live);
-        exit(1);
-    }
     printf("lifecycles_per_sec_%s %.0f lifecycles/s\n", suffix, rates[ROUNDS / 2]);
     printf("lifecycles_per_sec_%s_best %.0f lifecycles/s\n", suffix, rates[ROUNDS - 1]);
     printf("bytes_per_session_%s %.1f bytes\n", suffix,
            (double)(after - before) / (double)live);
+    fflush(stdout);
+
+    w.rng = BENCH_RANDOM_SEED;
+    timed_rounds(e, &w, rates);
+    printf("lifecycles_per_sec_%s_random %.0f lifecycles/s\n", suffix,
+           rates[ROUNDS / 2]);
     fflush(stdout);
     fl_engine_free(e);
     workload_free(&w);

@@ -6,6 +6,7 @@
 #ifndef FL_BENCH_WORKLOAD_H
 #define FL_BENCH_WORKLOAD_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -61,5 +62,27 @@ static inline fl_usec bench_step(unsigned nhosts)
 {
     return (fl_usec)(6.1 * FL_USEC_PER_SEC / nhosts) + 1;
 }
+
+/* Which live session the lifecycle numbered next closes: the oldest, in
+ * slot next % live, when *rng is 0 (fifo order); else any, picked with the
+ * xorshift64* generator whose state is *rng (random order; live must be
+ * below 2^32). In fifo order every session lives live lifecycles, sessions
+ * closed one after the other sit one after the other in memory, and a
+ * close touches the host and user the next login touches; in random order
+ * lifetimes spread geometrically (live lifecycles on average), as on a
+ * server, and none of that holds. */
+static inline size_t bench_slot(uint64_t *rng, size_t next, size_t live)
+{
+    if (*rng == 0)
+        return next % live;
+    *rng ^= *rng >> 12;
+    *rng ^= *rng << 25;
+    *rng ^= *rng >> 27;
+    uint64_t x = (*rng * 0x2545f4914f6cdd1dULL) >> 32;
+    return (size_t)((x * live) >> 32); /* bias under live/2^32: no matter */
+}
+
+/* A seed for random order (not 0). */
+#define BENCH_RANDOM_SEED 0x9e3779b97f4a7c15ULL
 
 #endif
