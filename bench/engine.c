@@ -172,11 +172,13 @@ static double run_lifecycles(fl_engine *e, struct workload *w, size_t iterations
     return (double)iterations / (now_sec() - t0);
 }
 
-/* Warm up, then time ROUNDS rounds into rates, sorted: together about 3 s
- * of work. The live sessions must all be clients still. */
-static void timed_rounds(fl_engine *e, struct workload *w, double rates[ROUNDS])
+/* Warm up for warmup lifecycles, then time ROUNDS rounds into rates,
+ * sorted: together about 3 s of work. The live sessions must all be
+ * clients still. */
+static void timed_rounds(fl_engine *e, struct workload *w, size_t warmup,
+                         double rates[ROUNDS])
 {
-    run_lifecycles(e, w, w->live / 4);
+    run_lifecycles(e, w, warmup);
     size_t iterations = w->live / 2 < 300000 ? 300000 : w->live / 2;
     for (int r = 0; r < ROUNDS; r++)
         rates[r] = run_lifecycles(e, w, iterations);
@@ -203,7 +205,7 @@ static void bench_live(const char *dir, size_t live, const char *suffix)
         login(e, &w, i, (unsigned)i);
 
     double rates[ROUNDS];
-    timed_rounds(e, &w, rates);
+    timed_rounds(e, &w, live / 4, rates);
     /* Memory after the churn: a table that grows its buckets while its item
      * count stays put shows here. */
     size_t after = heap_in_use();
@@ -213,8 +215,10 @@ static void bench_live(const char *dir, size_t live, const char *suffix)
            (double)(after - before) / (double)live);
     fflush(stdout);
 
+    /* Random order, once as many lifecycles as there are sessions have
+     * mixed the sessions' ages (1/e of them are still those of fifo order). */
     w.rng = BENCH_RANDOM_SEED;
-    timed_rounds(e, &w, rates);
+    timed_rounds(e, &w, live, rates);
     printf("lifecycles_per_sec_%s_random %.0f lifecycles/s\n", suffix,
            rates[ROUNDS / 2]);
     fflush(stdout);
