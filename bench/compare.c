@@ -8,15 +8,11 @@
  * it renames A_... and B_... Each build gets its own engine, with the
  * workload of bench/engine (bench/workload.h): LIVE sessions kept open,
  * each lifecycle closing one and logging a new one in. ORDER says which
- * closes: "fifo", the oldest, as bench/engine does; or "random", any live
- * one, picked at random. In fifo order every session lives LIVE
- * lifecycles, the sessions closed one after the other sit one after the
- * other in memory, and a close touches the host and the user that the
- * next login touches. In random order lifetimes spread as on a server
- * (geometrically, LIVE lifecycles on average) and none of that holds: a
- * change that wins only in fifo order wins only in the benchmark. Printed:
- * the median and best rate of each, and the median, first and third
- * quartile of B/A over the rounds.
+ * closes: "fifo", the oldest, as bench/engine's main figures do; or
+ * "random", any live one (bench_slot() in workload.h says what tells the
+ * two apart): a change that wins only in fifo order wins only in the
+ * benchmark. Printed: the median and best rate of each, and the median,
+ * first and third quartile of B/A over the rounds.
  *
  * Usage: compare [LIVE [ROUNDS [LIFECYCLES_PER_ROUND [fifo|random]]]]
  */
