@@ -499,6 +499,130 @@ START_TEST(test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_user
 }
 END_TEST
 
+/* A server that resolves names itself says which logins are anonymous:
+ * its word, not AnonymousUsers, decides (ProFTPD: a name mapped to an
+ * <Anonymous> block, whatever the name). */
+START_TEST(test_a_server_resolved_login_is_anonymous_by_the_servers_word_alone)
+{
+    tenv_start(&T, "AnonRejectPasswords ^$\nMaxClientsPerUser 2\n");
+    /* "daemon" is in no AnonymousUsers list, but the server made it
+     * anonymous: AnonRejectPasswords applies. */
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    ck_assert_int_eq(
+        fl_user_resolved(T.e, fl_session_find(T.e, "a"), "daemon", "ftp", &D), 0);
+    ck_assert_int_eq(t_pass(&T, "a", true, "", &D), FL_REJECT);
+    ck_assert_str_eq(D.limit, "AnonRejectPasswords");
+    ck_assert_int_eq(t_pass(&T, "a", true, "me@example.org", &D), FL_ALLOW);
+    /* "anonymous" the server calls a real account is not anonymous. */
+    t_connect(&T, "b", "10.0.0.2", NULL);
+    ck_assert_int_eq(
+        fl_user_resolved(T.e, fl_session_find(T.e, "b"), "anonymous", NULL, &D), 0);
+    ck_assert_int_eq(t_pass(&T, "b", true, "", &D), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "anonymous"), 1);
+    ck_assert_int_eq(user_clients(&T, "ftp"), 1);
+    ck_assert_str_eq(fl_session_user(fl_session_find(T.e, "a")), "ftp");
+}
+END_TEST
+
+/* Every alias of one anonymous account is one user (ProFTPD counts an
+ * <Anonymous> block's logins under its User); two accounts are two. */
+START_TEST(test_every_name_mapped_to_one_anonymous_account_counts_as_one_user)
+{
+    tenv_start(&T, "MaxClientsPerUser 2\n");
+    const char *names[] = {"anonymous", "guest", "ftp"};
+    for (int i = 0; i < 3; i++) {
+        char sid[8];
+        snprintf(sid, sizeof sid, "s%d", i);
+        t_connect(&T, sid, "10.0.0.1", NULL);
+        ck_assert_int_eq(
+            fl_user_resolved(T.e, fl_session_find(T.e, sid), names[i], "ftp", &D), 0);
+        ck_assert_int_eq(t_pass(&T, sid, true, "me@example.org", &D),
+                         i < 2 ? FL_ALLOW : FL_DISCONNECT);
+    }
+    ck_assert_str_eq(D.limit, "MaxClientsPerUser");
+    ck_assert_str_eq(T.last_user, "ftp");
+    ck_assert_int_eq(user_clients(&T, "ftp"), 2);
+    /* Another block's account is another user. */
+    t_connect(&T, "t", "10.0.0.1", NULL);
+    ck_assert_int_eq(
+        fl_user_resolved(T.e, fl_session_find(T.e, "t"), "anonymous", "mirror", &D), 0);
+    ck_assert_int_eq(t_pass(&T, "t", true, "me@example.org", &D), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "mirror"), 1);
+    /* A ban of the account refuses every name mapped to it. */
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "ftp", 60 * FL_USEC_PER_SEC, NULL),
+                     0);
+    t_connect(&T, "u", "10.0.0.3", NULL);
+    ck_assert_int_eq(
+        fl_user_resolved(T.e, fl_session_find(T.e, "u"), "guest", "ftp", &D), 0);
+    ck_assert_int_eq(t_pass(&T, "u", true, "me@example.org", &D), FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "Ban");
+}
+END_TEST
+
+START_TEST(test_a_resolved_user_name_and_account_are_checked)
+{
+    tenv_start(&T, NULL);
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    fl_session *s = fl_session_find(T.e, "a");
+    char long_name[FL_USER_MAX + 2];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "", NULL, &D), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "anonymous", "", &D), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "anonymous", long_name, &D), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_anon_pass_check(T.e, s, "x", &D), -1); /* no USER yet */
+    ck_assert_int_eq(errno, EPROTO);
+}
+END_TEST
+
+/* A server that checks AnonRejectPasswords before the password, as
+ * ProFTPD does: a rejected password is a failed attempt (the Nth ends the
+ * session), any other is let in and not checked again at PASS. */
+START_TEST(test_an_anonymous_password_checked_first_is_a_failed_attempt_when_rejected)
+{
+    tenv_start(&T, "MaxLoginAttempts 2\nAnonRejectPasswords \"!@\"\n");
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    fl_session *s = fl_session_find(T.e, "a");
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "guest", "ftp", &D), 0);
+    ck_assert_int_eq(fl_anon_pass_check(T.e, s, "nobody", &D), 0);
+    ck_assert_int_eq(D.verdict, FL_REJECT);
+    ck_assert_int_eq(D.code, 530);
+    ck_assert_str_eq(D.limit, "AnonRejectPasswords");
+    ck_assert_int_eq(fl_session_failed_logins(s), 1);
+    ck_assert_ptr_nonnull(strstr(T.events.text, "mod_auth.anon-reject-passwords(a)"));
+    /* A password it lets in: nothing changes, and PASS does not check it
+     * again (the server sends none). */
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "guest", "ftp", &D), 0);
+    ck_assert_int_eq(fl_anon_pass_check(T.e, s, "me@example.org", &D), 0);
+    ck_assert_int_eq(D.verdict, FL_ALLOW);
+    ck_assert_int_eq(fl_session_failed_logins(s), 1);
+    ck_assert_int_eq(t_pass(&T, "a", true, NULL, &D), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "ftp"), 1);
+    /* A real account's password is never looked at. */
+    t_connect(&T, "b", "10.0.0.2", NULL);
+    s = fl_session_find(T.e, "b");
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "alice", NULL, &D), 0);
+    ck_assert_int_eq(fl_anon_pass_check(T.e, s, "nobody", &D), 0);
+    ck_assert_int_eq(D.verdict, FL_ALLOW);
+    /* The second rejected password ends the session. */
+    t_connect(&T, "c", "10.0.0.3", NULL);
+    s = fl_session_find(T.e, "c");
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(fl_user_resolved(T.e, s, "anonymous", "ftp", &D), 0);
+        ck_assert_int_eq(fl_anon_pass_check(T.e, s, "x", &D), 0);
+    }
+    ck_assert_int_eq(D.verdict, FL_DISCONNECT);
+    ck_assert_str_eq(D.limit, "MaxLoginAttempts");
+    ck_assert_ptr_null(fl_session_find(T.e, "c"));
+    ck_assert_ptr_nonnull(strstr(T.events.text,
+                                 "mod_auth.anon-reject-passwords(c),mod_auth.max-login-"
+                                 "attempts(c),core.exit(c)"));
+}
+END_TEST
+
 /* --- order ---------------------------------------------------------------- */
 
 START_TEST(test_connect_checks_run_in_order_and_the_first_exceeded_wins)
@@ -848,6 +972,13 @@ static Suite *limits_suite(void)
                    test_anonymous_names_are_recognised_whatever_byte_they_start_with);
     tcase_add_test(
         tc, test_a_reload_between_user_and_pass_decides_by_the_new_anonymous_users);
+    tcase_add_test(tc,
+                   test_a_server_resolved_login_is_anonymous_by_the_servers_word_alone);
+    tcase_add_test(tc,
+                   test_every_name_mapped_to_one_anonymous_account_counts_as_one_user);
+    tcase_add_test(tc, test_a_resolved_user_name_and_account_are_checked);
+    tcase_add_test(
+        tc, test_an_anonymous_password_checked_first_is_a_failed_attempt_when_rejected);
     tcase_add_test(tc, test_connect_checks_run_in_order_and_the_first_exceeded_wins);
     tcase_add_test(tc, test_login_checks_run_in_order_and_the_first_exceeded_wins);
     tcase_add_test(tc,

@@ -110,8 +110,26 @@ FL_EXPORT int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **o
                          fl_decision *d);
 
 /* USER name. Returns 0 (d allows); -1 with EINVAL (empty or longer than
- * FL_USER_MAX) or EISCONN (already logged in). */
+ * FL_USER_MAX) or EISCONN (already logged in). Whether the login is
+ * anonymous is the policy's AnonymousUsers' to say. */
 FL_EXPORT int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d);
+
+/* Who says whether a login is anonymous. */
+typedef enum fl_anonymity {
+    FL_ANON_BY_POLICY = 0, /* the policy's AnonymousUsers (fl_user) */
+    FL_ANON_NO,            /* the server: a real account, whatever its name */
+    FL_ANON_YES,           /* the server: anonymous (ProFTPD: the name maps to
+                              an <Anonymous> block) */
+} fl_anonymity;
+
+/* USER, for a server that resolved the name itself: anon_account NULL for
+ * a real account, whatever AnonymousUsers say; else the login is anonymous
+ * (AnonRejectPasswords applies) and counts under anon_account, as every
+ * other name the server maps to that account (ProFTPD: the <Anonymous>
+ * block's User). Returns as fl_user; EINVAL also for an anon_account empty
+ * or longer than FL_USER_MAX. */
+FL_EXPORT int fl_user_resolved(fl_engine *e, fl_session *s, const char *user,
+                               const char *anon_account, fl_decision *d);
 
 /* PASS: ok tells whether the authentication backend accepted the
  * credentials; password matters for anonymous users (AnonRejectPasswords)
@@ -120,6 +138,16 @@ FL_EXPORT int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision
  * USER yet) or EISCONN (already logged in). */
 FL_EXPORT int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password,
                       fl_decision *d);
+
+/* An anonymous login's password, before the server checks it (ProFTPD
+ * applies AnonRejectPasswords before the password itself): a password
+ * AnonRejectPasswords rejects is a failed PASS, as fl_pass with ok false
+ * (REJECT, or DISCONNECT at the MaxLoginAttempts-th failure, after which
+ * the session no longer exists); any other is let in, and the PASS that
+ * follows does not check it again. A login that is not anonymous is let
+ * in. Errors as fl_pass. */
+FL_EXPORT int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
+                                 fl_decision *d);
 
 /* Undo a successful PASS: the session counts as a connection only again,
  * with its USER name (the canonical anonymous name for an anonymous login)
@@ -137,8 +165,11 @@ typedef struct fl_resume_info {
     fl_addr addr;
     const char *class_name; /* the class it had, NULL for none; kept even if the
                                policy no longer defines it */
-    const char *user;       /* the USER name, NULL before USER */
+    const char *user;       /* the USER name, NULL before USER; for a login
+                               of FL_ANON_YES, the account it counts under */
     bool authenticated;     /* its PASS succeeded (needs user) */
+    fl_anonymity anonymity; /* of an authenticated session: who said whether
+                               it logged in anonymously */
     int failed;             /* failed logins so far */
     bool classify;          /* class_name unknown: classify the address now
                                (a session the engine never saw) */

@@ -559,17 +559,18 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
 /* --- USER ----------------------------------------------------------------- */
 
-/* The user login counts under, and its length, once login->anonymous is
- * known: anonymous aliases are one user, as they are one account in
- * ProFTPD. */
+/* The user login counts under, and its length, once whether it is
+ * anonymous is known: anonymous aliases are one user, as they are one
+ * account in ProFTPD -- the account the server named, or else the first of
+ * AnonymousUsers. */
 static const char *login_user(const fl_policy *p, const fl_login *login, size_t *len)
 {
-    if (!login->anonymous) {
-        *len = login->len;
-        return login->name;
-    }
-    *len = strlen(p->anon_users[0]);
-    return p->anon_users[0];
+    const char *name = login->name;
+    if (login->flags & FL_LOGIN_ANONYMOUS)
+        name = login->anonymity == FL_ANON_YES ? fl_login_account(login)
+                                               : p->anon_users[0];
+    *len = name == login->name ? login->len : strlen(name);
+    return name;
 }
 
 /* Work out whom login counts under in the policy in force, with that
@@ -578,7 +579,11 @@ static const char *login_user(const fl_policy *p, const fl_login *login, size_t 
  * only when a reload came in between. */
 static void login_prepare(fl_engine *e, fl_login *login)
 {
-    login->anonymous = fl_policy_is_anonymous(e->policy, login->name);
+    bool anonymous = login->anonymity == FL_ANON_YES ||
+                     (login->anonymity == FL_ANON_BY_POLICY &&
+                      fl_policy_is_anonymous(e->policy, login->name));
+    login->flags = (uint8_t)((login->flags & ~FL_LOGIN_ANONYMOUS) |
+                             (anonymous ? FL_LOGIN_ANONYMOUS : 0));
     size_t len;
     const char *name = login_user(e->policy, login, &len);
     login->user_hv = fl_key_hash(e, name, len);
@@ -586,14 +591,19 @@ static void login_prepare(fl_engine *e, fl_login *login)
     fl_user_prefetch(e, login->user_hv);
 }
 
-int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
+/* 1 to FL_USER_MAX bytes: its length, or 0. */
+static size_t user_name_len(const char *name)
 {
-    if (e == NULL || s == NULL || user == NULL || d == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    size_t len = strnlen(user, FL_USER_MAX + 1);
-    if (len == 0 || len > FL_USER_MAX) {
+    size_t len = name != NULL ? strnlen(name, FL_USER_MAX + 1) : 0;
+    return len <= FL_USER_MAX ? len : 0;
+}
+
+static int user_set(fl_engine *e, fl_session *s, const char *user,
+                    fl_anonymity anonymity, const char *account, fl_decision *d)
+{
+    size_t len = user_name_len(user);
+    if (e == NULL || s == NULL || d == NULL || len == 0 ||
+        (anonymity == FL_ANON_YES && user_name_len(account) == 0)) {
         errno = EINVAL;
         return -1;
     }
@@ -601,7 +611,7 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
         errno = EISCONN;
         return -1;
     }
-    fl_login *login = fl_login_new(e, user, len);
+    fl_login *login = fl_login_new(e, user, len, anonymity, account);
     if (login == NULL)
         return -1;
     login_prepare(e, login);
@@ -609,6 +619,18 @@ int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
     s->u.login = login;
     decision_allow(d, e->policy->dry_run);
     return 0;
+}
+
+int fl_user(fl_engine *e, fl_session *s, const char *user, fl_decision *d)
+{
+    return user_set(e, s, user, FL_ANON_BY_POLICY, NULL, d);
+}
+
+int fl_user_resolved(fl_engine *e, fl_session *s, const char *user,
+                     const char *anon_account, fl_decision *d)
+{
+    return user_set(e, s, user, anon_account != NULL ? FL_ANON_YES : FL_ANON_NO,
+                    anon_account, d);
 }
 
 /* --- logging in: the entries a login counts in ------------------------------ */
@@ -744,7 +766,10 @@ static int pass_failed(fl_engine *e, fl_session *s, fl_decision *d, struct view 
     return 0;
 }
 
-int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decision *d)
+/* The arguments of a PASS, and the session's state for one: 0, or -1
+ * with errno. */
+static int pass_allowed(const fl_engine *e, const fl_session *s, const char *password,
+                        const fl_decision *d)
 {
     if (e == NULL || s == NULL || d == NULL ||
         (password != NULL && strnlen(password, FL_PASS_MAX + 1) > FL_PASS_MAX)) {
@@ -759,6 +784,34 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
         errno = EPROTO;
         return -1;
     }
+    return 0;
+}
+
+int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
+                       fl_decision *d)
+{
+    if (pass_allowed(e, s, password, d) < 0)
+        return -1;
+    fl_login *login = s->u.login;
+    if (login->policy_gen != e->policy_gen)
+        login_prepare(e, login);
+    decision_allow(d, e->policy->dry_run);
+    if (anon_password_rejected(e->policy, login->flags & FL_LOGIN_ANONYMOUS,
+                               password)) {
+        struct view v;
+        view_of_session(&v, s);
+        refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
+        if (d->verdict != FL_ALLOW)
+            return pass_failed(e, s, d, &v);
+    }
+    login->flags |= FL_LOGIN_PASSWORD_CHECKED;
+    return 0;
+}
+
+int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decision *d)
+{
+    if (pass_allowed(e, s, password, d) < 0)
+        return -1;
 
     const fl_policy *p = e->policy;
     fl_login *login = s->u.login;
@@ -768,12 +821,13 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
 
     struct login_plan lp;
     login_plan_begin(e, login, &lp);
-    bool anonymous = login->anonymous;
+    bool anonymous = login->flags & FL_LOGIN_ANONYMOUS;
     const char *name = lp.name;
-    /* A banned user, or user@host, is refused whatever the password. */
+    /* A banned user, or user@host, is refused whatever the password: the
+     * name given, or the user an anonymous login counts under. */
     const struct fl_ban *ban = fl_ban_at_login(e, login->name, &s->host->addr);
-    if (ban == NULL && anonymous)
-        ban = fl_ban_at_login(e, p->anon_users[0], &s->host->addr);
+    if (ban == NULL && name != login->name)
+        ban = fl_ban_at_login(e, name, &s->host->addr);
     if (ban != NULL) {
         struct fl_hit hit = {FL_L_BAN, -1, -1, fl_ban_message(ban)};
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
@@ -783,7 +837,8 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
             return 0;
         }
     }
-    if (anon_password_rejected(p, anonymous, password))
+    if (!(login->flags & FL_LOGIN_PASSWORD_CHECKED) &&
+        anon_password_rejected(p, anonymous, password))
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
     if (!ok || d->verdict != FL_ALLOW)
         return pass_failed(e, s, d, &v);
@@ -831,7 +886,7 @@ int fl_logout(fl_engine *e, fl_session *s)
         return -1;
     }
     const char *name = fl_session_user_entry(s)->name;
-    fl_login *login = fl_login_new(e, name, strlen(name));
+    fl_login *login = fl_login_new(e, name, strlen(name), FL_ANON_BY_POLICY, NULL);
     if (login == NULL)
         return -1;
     release_login(e, s);
@@ -851,7 +906,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         (ri->user != NULL &&
          (ri->user[0] == '\0' || strnlen(ri->user, FL_USER_MAX + 1) > FL_USER_MAX)) ||
         (ri->authenticated && ri->user == NULL) || ri->failed < 0 ||
-        ri->failed > 65535) {
+        ri->failed > 65535 || (unsigned)ri->anonymity > FL_ANON_YES) {
         errno = EINVAL;
         return -1;
     }
@@ -875,8 +930,12 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         errno = EEXIST;
         return -1;
     }
-    fl_login *login =
-        ri->user != NULL ? fl_login_new(e, ri->user, strlen(ri->user)) : NULL;
+    /* Whether an authenticated session is anonymous: an account the server
+     * named counts as it did (the user given is that account). */
+    fl_anonymity anonymity = ri->authenticated ? ri->anonymity : FL_ANON_BY_POLICY;
+    fl_login *login = ri->user != NULL ? fl_login_new(e, ri->user, strlen(ri->user),
+                                                      anonymity, ri->user)
+                                       : NULL;
     if (ri->user != NULL && login == NULL)
         return -1;
 

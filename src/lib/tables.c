@@ -35,7 +35,7 @@
  * which is never kept.
  */
 #define SESSION_BLOCK 104 /* malloc's 112-byte chunk: ids of up to 18 bytes */
-#define LOGIN_BLOCK 40    /* malloc's 48-byte chunk: names of up to 28 bytes */
+#define LOGIN_BLOCK 40    /* malloc's 48-byte chunk: names of up to 27 bytes */
 #define BLOCKS_KEPT 64
 
 void fl_tables_init(fl_engine *e)
@@ -678,27 +678,37 @@ void fl_session_delete(fl_engine *e, fl_session *s)
     session_block_free(&e->t, s, sid_len);
 }
 
-static size_t login_size(size_t len)
+/* The block of a name of len bytes and an account of account_len (0 for
+ * none), each with its NUL. */
+static size_t login_size(size_t len, size_t account_len)
 {
-    return FL_FLEX_SIZE(fl_login, name, len + 1);
+    return FL_FLEX_SIZE(fl_login, name, len + 1 + (account_len ? account_len + 1 : 0));
 }
 
-fl_login *fl_login_new(fl_engine *e, const char *name, size_t len)
+fl_login *fl_login_new(fl_engine *e, const char *name, size_t len,
+                       fl_anonymity anonymity, const char *account)
 {
-    fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len));
+    size_t alen = anonymity == FL_ANON_YES ? strlen(account) : 0;
+    fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len, alen));
     if (login != NULL) {
         login->policy_gen = 0;
         login->len = (uint16_t)len;
+        login->anonymity = (uint8_t)anonymity;
+        login->flags = 0;
         memcpy(login->name, name, len);
         login->name[len] = '\0';
+        if (alen > 0)
+            memcpy(login->name + len + 1, account, alen + 1);
     }
     return login;
 }
 
 void fl_login_free(fl_engine *e, fl_login *login)
 {
-    if (login != NULL)
-        fl_block_release(&e->t.login_blocks, login, login_size(login->len));
+    if (login == NULL)
+        return;
+    size_t alen = login->anonymity == FL_ANON_YES ? strlen(fl_login_account(login)) : 0;
+    fl_block_release(&e->t.login_blocks, login, login_size(login->len, alen));
 }
 
 /* --- teardown ------------------------------------------------------------- */

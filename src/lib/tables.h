@@ -99,16 +99,22 @@ struct fl_network {
 };
 
 /* A session's USER name, until it logs in, with what its PASS needs: the
- * user it would count under (the name itself, or for an anonymous name the
- * first of AnonymousUsers) and that user's hash, worked out by USER under
- * the policy of generation policy_gen (0: not yet). */
+ * user it would count under (the name itself; for an anonymous login the
+ * account the server named, or else the first of AnonymousUsers) and that
+ * user's hash, worked out by USER under the policy of generation policy_gen
+ * (0: not yet). */
 typedef struct fl_login {
     uint32_t user_hv;
     uint32_t policy_gen;
-    uint16_t len; /* of name */
-    bool anonymous;
-    char name[]; /* NUL-terminated */
+    uint16_t len;      /* of name */
+    uint8_t anonymity; /* fl_anonymity: who says whether it is anonymous */
+    uint8_t flags;     /* FL_LOGIN_* */
+    char name[];       /* NUL-terminated; for FL_ANON_YES the account follows,
+                          NUL-terminated too */
 } fl_login;
+
+#define FL_LOGIN_ANONYMOUS 1        /* it is, under the policy of policy_gen */
+#define FL_LOGIN_PASSWORD_CHECKED 2 /* fl_anon_pass_check let its password in */
 
 struct fl_session {
     UT_hash_handle hh;
@@ -246,9 +252,17 @@ fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigne
 /* Take s out of the table and free it (its login, if any, is the caller's). */
 void fl_session_delete(fl_engine *e, fl_session *s);
 
-/* A session's USER name: the len bytes at name (len <= FL_USER_MAX), not
- * yet worked out (policy_gen 0). NULL/ENOMEM. Free it with fl_login_free(). */
-fl_login *fl_login_new(fl_engine *e, const char *name, size_t len);
+/* A session's USER name: the len bytes at name (len <= FL_USER_MAX), with
+ * its anonymity and, for FL_ANON_YES, the account it counts under (else
+ * NULL), not yet worked out (policy_gen 0). NULL/ENOMEM. Free it with
+ * fl_login_free(). */
+fl_login *fl_login_new(fl_engine *e, const char *name, size_t len,
+                       fl_anonymity anonymity, const char *account);
+/* The account a login of anonymity FL_ANON_YES counts under. */
+static inline const char *fl_login_account(const fl_login *login)
+{
+    return login->name + login->len + 1;
+}
 void fl_login_free(fl_engine *e, fl_login *login);
 
 /* The user an authenticated session counts under. */
