@@ -431,7 +431,12 @@ START_TEST(test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_
         {"RESUME s\r1 10.0.0.1 - 0 0\n",
          "ERR bad-field the request contains a CR before its end"},
         {"RESUME s 10.0.0.1 - 2 0\n",
-         "ERR bad-field authenticated must be 0 or 1, not '2'"},
+         "ERR bad-field the login state must be 0, 1, u or a, not '2'"},
+        {"TOKEN 0123\n", "ERR bad-field a token is 32 lower-case hex digits"},
+        {"USERAS\n", "ERR missing-field USERAS needs the anonymous account, or -"},
+        {"USERAS ftp\n", "ERR missing-field USERAS needs a user name"},
+        {"ANONPASS me@example.org\n",
+         "ERR state no session on this connection: CONNECT first"},
         {"RESUME s 10.0.0.1 - 1 0\n",
          "ERR missing-field an authenticated session needs its user"},
         {"STATUS now\n", "ERR extra-field STATUS takes no more fields"},
@@ -627,6 +632,9 @@ static void probe_as_nobody(void *arg)
                                  errno == EACCES
                              ? 'D'
                              : 'A';
+            fl_client_free(c); /* a session's connection: session rights only */
+        }
+        if ((c = fl_client_open(a->d->socket, 5000)) != NULL) {
             char *out;
             results[1] = fl_client_command(c, "STATUS", &out, NULL) == 0 ? 'A' : 'D';
             results[2] =
@@ -1129,8 +1137,12 @@ START_TEST(test_a_session_let_in_while_the_daemon_was_away_is_declared_and_class
 
     /* A server's session, logged in while no daemon answered. */
     fl_client *a = tclient(&D);
-    ck_assert_int_eq(
-        fl_client_declare(a, "p4242.17", "::ffff:10.1.2.3", "alice", true, 1), 0);
+    fl_client_session alice = {.sid = "p4242.17",
+                               .address = "::ffff:10.1.2.3",
+                               .user = "alice",
+                               .authenticated = true,
+                               .failed = 1};
+    ck_assert_int_eq(fl_client_declare(a, &alice), 0);
     ck_assert_str_eq(fl_client_class(a), "lan");
     ck_assert_int_eq(ttotal(&D, "clients"), 1);
     /* It counts: a second login from its host is one too many. */
@@ -1143,9 +1155,12 @@ START_TEST(test_a_session_let_in_while_the_daemon_was_away_is_declared_and_class
     /* Declared ids are checked like any other. */
     fl_client *c = tclient(&D);
     errno = 0;
-    ck_assert_int_eq(fl_client_declare(c, "p4242.17", "10.1.2.4", NULL, false, 0), -1);
+    fl_client_session taken = {.sid = "p4242.17", .address = "10.1.2.4"};
+    ck_assert_int_eq(fl_client_declare(c, &taken), -1);
     ck_assert_int_eq(errno, EEXIST);
-    ck_assert_int_eq(fl_client_declare(c, "x", "10.1.2.4", NULL, true, 0), -1);
+    fl_client_session nobody = {
+        .sid = "x", .address = "10.1.2.4", .authenticated = true};
+    ck_assert_int_eq(fl_client_declare(c, &nobody), -1);
     ck_assert_int_eq(errno, EINVAL); /* logged in without a user */
     /* After a restart, the declared session resumes with its class. */
     tdaemon_kill(&D);
@@ -1163,6 +1178,355 @@ START_TEST(test_a_session_let_in_while_the_daemon_was_away_is_declared_and_class
     char *log = read_file(extra_log);
     ck_assert_ptr_nonnull(strstr(log, "listening on"));
     free(log);
+}
+END_TEST
+
+/* Whatever uid opened it, a connection that declared a session (or means
+ * to: TOKEN) carries session rights only. */
+START_TEST(test_a_sessions_connection_carries_session_rights_only)
+{
+    tdaemon_start(&D, "MaxClients 5\n", NULL);
+    fl_client *c = tclient(&D);
+    fl_decision d;
+    ck_assert_int_eq(fl_client_connect(c, "p1.1", "10.0.0.1", NULL, &d), 0);
+    const char *admin[] = {
+        "STATUS", "METRICS", "RELOAD", "BAN LIST", "BAN ADD host 60 192.0.2.1",
+        "WATCH"};
+    char *out;
+    for (size_t i = 0; i < sizeof admin / sizeof admin[0]; i++) {
+        errno = 0;
+        ck_assert_int_eq(fl_client_command(c, admin[i], &out, NULL), -1);
+        ck_assert_int_eq(errno, i == 5 ? EALREADY : EACCES); /* WATCH: state */
+    }
+    ck_assert_ptr_nonnull(strstr(fl_client_error(c), "cannot watch"));
+    ck_assert_int_eq(fl_client_command(c, "PING", &out, NULL), 0);
+    free(out);
+    /* A connection that sent only its token is a session's too. */
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nTOKEN 0123456789abcdef0123456789abcdef\nBAN LIST\n");
+    raw_line(fd);
+    ck_assert_str_eq(raw_line(fd), "OK token");
+    ck_assert_str_eq(
+        raw_line(fd),
+        "ERR permission a session's connection may not list or change bans");
+    close(fd);
+    /* Root's own connection may, and no ban was made. */
+    ck_assert_int_eq(ttotal(&D, "bans"), 0);
+    ck_assert_int_eq(ttotal(&D, "clients"), 0);
+    fl_client_free(c);
+}
+END_TEST
+
+/* The token of session sid from address, under the daemon's key file. */
+static void token_of(const char *sid, const char *address, char out[FL_TOKEN_LEN + 1])
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.key", D.socket);
+    fl_session_key key;
+    ck_assert_int_eq(fl_session_key_load(path, false, &key), 0);
+    ck_assert_int_eq(fl_session_token(&key, sid, address, out), 0);
+}
+
+struct as_user {
+    const char *token; /* for p7.1 from 10.0.0.7 */
+    const char *other; /* p8.1's from 10.0.0.7 */
+    int result[2];
+};
+
+/* A session process that has become its user (uid 65534 here, which the
+ * daemon gives no rights): only its token lets it declare itself. */
+static void declare_as_user(void *arg)
+{
+    struct as_user *a = arg;
+    char results[6] = "??????";
+    if (setgid(65534) == 0 && setuid(65534) == 0) {
+        fl_client_session s = {.sid = "p7.1",
+                               .address = "10.0.0.7",
+                               .user = "alice",
+                               .authenticated = true,
+                               .resolved = true};
+        fl_client *c = fl_client_open(D.socket, 5000);
+        results[0] = fl_client_declare(c, &s) < 0 && errno == EACCES ? 'D' : 'A';
+        fl_client_free(c);
+        c = fl_client_open(D.socket, 5000);
+        fl_client_set_token(c, a->other);
+        results[1] = fl_client_declare(c, &s) < 0 && errno == EACCES ? 'D' : 'A';
+        fl_client_free(c);
+        c = fl_client_open(D.socket, 5000);
+        fl_client_set_token(c, a->token);
+        fl_client_session moved = s;
+        moved.address = "10.0.0.8";
+        results[2] = fl_client_declare(c, &moved) < 0 && errno == EACCES ? 'D' : 'A';
+        fl_client_free(c);
+        fl_decision d;
+        c = fl_client_open(D.socket, 5000);
+        fl_client_set_token(c, a->token);
+        results[3] =
+            fl_client_connect(c, NULL, "10.0.0.7", NULL, &d) < 0 && errno == EACCES
+                ? 'D'
+                : 'A';
+        fl_client_free(c);
+        c = fl_client_open(D.socket, 5000);
+        fl_client_set_token(c, a->token);
+        results[4] = fl_client_declare(c, &s) == 0 ? 'A' : 'D';
+        char *out;
+        results[5] = fl_client_command(c, "STATUS", &out, NULL) < 0 ? 'D' : 'A';
+        if (write(a->result[1], results, 6) != 6)
+            _exit(1);
+        /* Hold the session until the test is done with it. */
+        char byte;
+        if (read(a->result[1], &byte, 1) < 0)
+            _exit(1);
+        fl_client_free(c);
+        _exit(0);
+    }
+    if (write(a->result[1], results, 6) != 6)
+        _exit(1);
+}
+
+START_TEST(test_a_token_lets_a_session_declare_itself_whatever_its_uid)
+{
+    if (geteuid() != 0)
+        return; /* no other uid to become */
+    const char *const extra[] = {"-m", "0666", "-n", NULL};
+    tdaemon_start(&D, "MaxClientsPerUser 5\n", extra);
+    chmod(D.dir, 0755);
+    char token[FL_TOKEN_LEN + 1], other[FL_TOKEN_LEN + 1];
+    token_of("p7.1", "10.0.0.7", token);
+    token_of("p8.1", "10.0.0.7", other);
+    /* Tokens depend on the session and on the key. */
+    ck_assert_str_ne(token, other);
+    struct as_user a = {token, other, {-1, -1}};
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a.result), 0);
+    pid_t pid = tfork(declare_as_user, &a);
+    char results[7] = {0};
+    ck_assert_int_eq(read(a.result[0], results, 6), 6);
+    /* No token, another session's, another address, an id left to the
+     * daemon: refused; its own: declared, with session rights only. */
+    ck_assert_str_eq(results, "DDDDAD");
+    ck_assert_int_eq(ttotal(&D, "clients"), 1);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(strstr(log, "the token is not this session's"));
+    free(log);
+    ck_assert_int_eq(write(a.result[0], "x", 1), 1);
+    twait(pid);
+    close(a.result[0]);
+    close(a.result[1]);
+}
+END_TEST
+
+struct as_self {
+    int result[2];
+};
+
+static void use_as_daemon_user(void *arg)
+{
+    struct as_self *a = arg;
+    char results[3] = "???";
+    if (setgid(65534) == 0 && setuid(65534) == 0) {
+        fl_decision d;
+        fl_client *c = fl_client_open(D.socket, 5000);
+        results[0] =
+            fl_client_connect(c, NULL, "10.0.0.1", NULL, &d) < 0 && errno == EACCES
+                ? 'D'
+                : 'A';
+        fl_client_free(c);
+        c = fl_client_open(D.socket, 5000);
+        char *out;
+        results[1] = fl_client_command(c, "STATUS", &out, NULL) < 0 ? 'D' : 'A';
+        results[2] = fl_client_command(c, "BAN LIST", &out, NULL) < 0 ? 'D' : 'A';
+        fl_client_free(c);
+    }
+    if (write(a->result[1], results, 3) != 3)
+        _exit(1);
+}
+
+/* -n: a daemon whose uid its server's session processes share (ProFTPD's
+ * User) gives that uid no rights: it takes tokens, and root. */
+START_TEST(test_with_n_the_daemons_own_uid_has_no_rights)
+{
+    if (geteuid() != 0)
+        return;
+    const char *const extra[] = {"-u", "nobody", "-m", "0666", "-n", NULL};
+    tdaemon_start(&D, "MaxClients 5\n", extra);
+    chmod(D.dir, 0755);
+    struct as_self a = {{-1, -1}};
+    ck_assert_int_eq(pipe(a.result), 0);
+    pid_t pid = tfork(use_as_daemon_user, &a);
+    close(a.result[1]);
+    char results[4] = {0};
+    ck_assert_int_eq(read(a.result[0], results, 3), 3);
+    twait(pid);
+    ck_assert_str_eq(results, "DDD");
+    ck_assert_int_eq(ttotal(&D, "sessions"), 0); /* root still reads status */
+}
+END_TEST
+
+START_TEST(test_the_session_key_is_made_once_kept_private_and_checked)
+{
+    tdaemon_start(&D, "MaxClients 5\n", NULL);
+    char path[4200], *first, *second;
+    snprintf(path, sizeof path, "%s.key", D.socket);
+    struct stat st;
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(st.st_size, 65);
+    first = read_file(path);
+    tdaemon_stop(&D);
+    tdaemon_restart(&D, NULL);
+    second = read_file(path);
+    ck_assert_str_eq(first, second); /* the sessions' tokens hold across restarts */
+    free(first);
+    free(second);
+    fl_session_key key;
+    ck_assert_int_eq(fl_session_key_load(path, false, &key), 0);
+    /* Readable by others: refused, as a key anyone may know. */
+    chmod(path, 0640);
+    ck_assert_int_eq(fl_session_key_load(path, false, &key), -1);
+    ck_assert_int_eq(errno, EPERM);
+    /* A symbolic link is not followed. */
+    char link_path[4300];
+    snprintf(link_path, sizeof link_path, "%s/link.key", D.dir);
+    chmod(path, 0600);
+    ck_assert_int_eq(symlink(path, link_path), 0);
+    ck_assert_int_eq(fl_session_key_load(link_path, false, &key), -1);
+    ck_assert_int_eq(errno, ELOOP);
+    /* Not a key. */
+    char *junk = write_file(D.dir, "junk.key", "not a key\n");
+    chmod(junk, 0600);
+    ck_assert_int_eq(fl_session_key_load(junk, false, &key), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    free(junk);
+    /* Made when missing, when asked to. */
+    char made[4300];
+    snprintf(made, sizeof made, "%s/new.key", D.dir);
+    ck_assert_int_eq(fl_session_key_load(made, false, &key), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fl_session_key_load(made, true, &key), 0);
+    fl_session_key again;
+    ck_assert_int_eq(fl_session_key_load(made, true, &again), 0);
+    ck_assert_mem_eq(key.b, again.b, sizeof key.b);
+}
+END_TEST
+
+/* A server that resolves names itself (USERAS): its anonymous logins
+ * count under the account it names, its password is checked first
+ * (ANONPASS), and a restart keeps all of it (RESUME state a). */
+START_TEST(test_anonymous_logins_the_server_resolved_count_under_their_account)
+{
+    tdaemon_start(&D, "MaxClientsPerUser 2\nAnonRejectPasswords \"!@\"\n", NULL);
+    fl_client *c[3];
+    fl_decision d;
+    const char *names[] = {"anonymous", "guest", "daemon"};
+    for (int i = 0; i < 3; i++) {
+        char sid[16];
+        snprintf(sid, sizeof sid, "p%d.1", i);
+        c[i] = tclient(&D);
+        ck_assert_int_eq(fl_client_connect(c[i], sid, "10.0.0.1", NULL, &d), 0);
+        ck_assert_int_eq(fl_client_anon_pass(c[i], names[i], "ftp", "nope", &d), 0);
+        ck_assert_int_eq(d.verdict, FL_REJECT);
+        ck_assert_str_eq(d.limit, "AnonRejectPasswords");
+        ck_assert_int_eq(fl_client_anon_pass(c[i], names[i], "ftp", "me@x.org", &d), 0);
+        ck_assert_int_eq(d.verdict, FL_ALLOW);
+        ck_assert_int_eq(fl_client_login_as_start(c[i], NULL, "ftp", true, NULL), 0);
+        ck_assert_int_eq(fl_client_login_finish(c[i], &d), 0);
+        ck_assert_int_eq(d.verdict, i < 2 ? FL_ALLOW : FL_DISCONNECT);
+    }
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    /* "ftp" named by the server as a real account is another user. */
+    fl_client *real = tclient(&D);
+    ck_assert_int_eq(fl_client_connect(real, "p9.1", "10.0.0.2", NULL, &d), 0);
+    ck_assert_int_eq(fl_client_login_as_start(real, "anonymous", NULL, true, NULL), 0);
+    ck_assert_int_eq(fl_client_login_finish(real, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+    /* After a restart, each session comes back as what it was. */
+    tdaemon_kill(&D);
+    tdaemon_restart(&D, NULL);
+    ck_assert_int_eq(fl_client_resume(c[0]), 0);
+    ck_assert_int_eq(fl_client_resume(c[1]), 0);
+    ck_assert_int_eq(fl_client_resume(real), 0);
+    json_t *doc = tstatus(&D);
+    json_t *users = json_object_get(doc, "users");
+    long long ftp = -1, anonymous = -1;
+    for (size_t i = 0; i < json_array_size(users); i++) {
+        json_t *u = json_array_get(users, i);
+        const char *key = json_string_value(json_object_get(u, "key"));
+        long long n = json_integer_value(json_object_get(u, "clients"));
+        if (strcmp(key, "ftp") == 0)
+            ftp = n;
+        else if (strcmp(key, "anonymous") == 0)
+            anonymous = n;
+    }
+    json_decref(doc);
+    ck_assert_int_eq(ftp, 2);
+    ck_assert_int_eq(anonymous, 1);
+    for (int i = 0; i < 3; i++)
+        fl_client_free(c[i]);
+    fl_client_free(real);
+}
+END_TEST
+
+struct starter {
+    int pipe[2];
+};
+
+/* A process that starts ftplimitd as ProFTPD's helper does (-P, -u), and
+ * waits to be killed. */
+static void start_and_wait(void *arg)
+{
+    struct starter *st = arg;
+    char parent[32];
+    snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(tdaemon_binary(), tdaemon_binary(), "-f", "-c", D.policy, "-s", D.socket,
+              "-u", "nobody", "-P", parent, "-l", D.log, (char *)NULL);
+        _exit(127);
+    }
+    if (write(st->pipe[1], "x", 1) != 1)
+        _exit(1);
+    pause();
+}
+
+START_TEST(test_with_p_the_daemon_stops_when_its_starter_dies_after_changing_user)
+{
+    if (geteuid() != 0)
+        return; /* it changes user only when started as root */
+    tdaemon_start(&D, "MaxClients 5\n", NULL);
+    tdaemon_stop(&D);
+    struct starter st;
+    ck_assert_int_eq(pipe(st.pipe), 0);
+    pid_t starter = tfork(start_and_wait, &st);
+    char byte;
+    ck_assert_int_eq(read(st.pipe[0], &byte, 1), 1);
+    bool up = false;
+    for (int i = 0; i < 500 && !up; i++) {
+        fl_client *c = fl_client_open(D.socket, 1000);
+        char *out = NULL;
+        up = c != NULL && fl_client_command(c, "PING", &out, NULL) == 0;
+        free(out);
+        fl_client_free(c);
+        if (!up)
+            usleep(10000);
+    }
+    ck_assert(up);
+    kill(starter, SIGKILL);
+    twait(starter);
+    /* The daemon, now running as nobody, follows it out. */
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; i++) {
+        char *log = read_file(D.log);
+        gone = log != NULL && strstr(log, "signal 15: shutting down") != NULL &&
+               strstr(log, "stopped") != NULL;
+        free(log);
+        if (!gone)
+            usleep(10000);
+    }
+    ck_assert_msg(gone, "ftplimitd outlived the process that started it");
+    fl_client *c = fl_client_open(D.socket, 1000);
+    ck_assert_ptr_null(c);
+    close(st.pipe[0]);
+    close(st.pipe[1]);
 }
 END_TEST
 
@@ -1315,7 +1679,9 @@ START_TEST(test_login_in_two_halves_and_logout)
     ck_assert_ptr_nonnull(strstr(buf, "\nERR state no session on this connection"));
     close(fd);
     char *metrics;
-    ck_assert_int_eq(fl_client_command(b, "METRICS", &metrics, NULL), 0);
+    fl_client *admin = tclient(&D);
+    ck_assert_int_eq(fl_client_command(admin, "METRICS", &metrics, NULL), 0);
+    fl_client_free(admin);
     ck_assert_ptr_nonnull(strstr(metrics, "\nftplimit_daemon_logouts_total 1\n"));
     free(metrics);
     fl_client_free(a);
@@ -1432,6 +1798,14 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);
     tcase_add_test(
         tc, test_a_session_let_in_while_the_daemon_was_away_is_declared_and_classified);
+    tcase_add_test(tc, test_a_sessions_connection_carries_session_rights_only);
+    tcase_add_test(tc, test_a_token_lets_a_session_declare_itself_whatever_its_uid);
+    tcase_add_test(tc, test_with_n_the_daemons_own_uid_has_no_rights);
+    tcase_add_test(tc, test_the_session_key_is_made_once_kept_private_and_checked);
+    tcase_add_test(tc,
+                   test_anonymous_logins_the_server_resolved_count_under_their_account);
+    tcase_add_test(
+        tc, test_with_p_the_daemon_stops_when_its_starter_dies_after_changing_user);
     tcase_add_test(tc, test_user_and_pass_in_one_round_trip);
     tcase_add_test(tc, test_the_answers_to_pipelined_requests_leave_together);
     tcase_add_test(tc, test_connect_in_two_halves);

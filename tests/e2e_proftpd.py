@@ -35,6 +35,8 @@ FTPLIMITD = os.path.join(BUILD, "src", "daemon", "ftplimitd")
 FTPLIMIT = os.path.join(BUILD, "src", "cli", "ftplimit")
 PROFTPD = shutil.which("proftpd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 MOD_BAN = "/usr/lib/proftpd/mod_ban.so"
+MOD_SFTP = "/usr/lib/proftpd/mod_sftp.so"  # Debian's proftpd-mod-crypto
+OWN_UID_BASE = 20001  # Server(own_uids=True): alice is 20001, bob 20002 ...
 PASSWORD = "secret"
 USERS = ["alice", "bob", "carol", "dave", "erin"]
 TIMEOUT = 10
@@ -71,7 +73,8 @@ class Server:
     """One ProFTPD with mod_ftplimit (or without, for the benchmark's stock
     runs), its files in a temporary directory."""
 
-    def __init__(self, policy="", conf="", module=True, ftplimit_conf=None, hash_method=None):
+    def __init__(self, policy="", conf="", module=True, ftplimit_conf=None, hash_method=None,
+                 own_uids=False):
         self.hash_method = hash_method or crypt.METHOD_SHA512
         self.dir = tempfile.mkdtemp(prefix="ftplimit-e2e-")
         LIVE.add(self)
@@ -82,7 +85,9 @@ class Server:
                                          text=True).stdout)
         self.nogroup = int(subprocess.run(["getent", "group", "nogroup"], capture_output=True,
                                           text=True).stdout.split(":")[2])
-        self._write_users()
+        self._write_users(own_uids)
+        if "SFTPEngine" in conf:
+            self._write_host_key()
         self.policy = self.path("policy.conf")
         self.write_policy(policy)
         self.events_path = self.path("events.jsonl")
@@ -105,25 +110,40 @@ class Server:
             f.write(text)
         os.chown(path, self.nobody, self.nogroup)
 
-    def _write_users(self):
+    def uid_of(self, user):
+        """The uid (and gid) a user logs in as: nobody's, or with own_uids
+        one of its own, as on a real server."""
+        return OWN_UID_BASE + USERS.index(user) if self.own_uids else self.nobody
+
+    def _write_users(self, own_uids):
+        self.own_uids = own_uids
         hashed = crypt.crypt(PASSWORD, crypt.mksalt(self.hash_method))
-        lines = []
+        lines, groups = [], [f"nogroup:x:{self.nogroup}:"]
         for user in USERS:
+            uid = self.uid_of(user)
+            gid = uid if own_uids else self.nogroup
+            if own_uids:
+                groups.append(f"{user}:x:{gid}:")
             home = self.path("home/" + user)
             os.makedirs(home)
-            os.chown(home, self.nobody, self.nogroup)
+            os.chown(home, uid, gid)
             # erin's shell is in no /etc/shells: RequireValidShell refuses her
             # after her password checked out.
             shell = "/nonexistent/ftplimit-e2e-shell" if user == "erin" else "/bin/sh"
-            lines.append(f"{user}:{hashed}:{self.nobody}:{self.nogroup}::{home}:{shell}")
+            lines.append(f"{user}:{hashed}:{uid}:{gid}::{home}:{shell}")
         anon = self.path("anon")
         os.makedirs(anon)
         lines.append(f"ftp:*:{self.nobody}:{self.nogroup}::{anon}:/bin/false")
         for name, text in (("passwd", "\n".join(lines) + "\n"),
-                           ("group", f"nogroup:x:{self.nogroup}:\n")):
+                           ("group", "\n".join(groups) + "\n")):
             with open(self.path(name), "w") as f:
                 f.write(text)
             os.chmod(self.path(name), 0o600)
+
+    def _write_host_key(self):
+        """An RSA host key for mod_sftp (PEM, which ProFTPD 1.3.8 reads)."""
+        subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "",
+                        "-f", self.path("ssh_host_rsa_key")], check=True)
 
     def write_policy(self, text):
         with open(self.policy, "w") as f:
@@ -134,6 +154,8 @@ class Server:
         load = ""
         if "BanOnEvent" in extra:
             load += f"  ModulePath {os.path.dirname(MOD_BAN)}\n  LoadModule mod_ban.c\n"
+        if "SFTPEngine" in extra:
+            load += f"  ModulePath {os.path.dirname(MOD_SFTP)}\n  LoadModule mod_sftp.c\n"
         if module:
             load += f"  ModulePath {MODULE_DIR}\n  LoadModule mod_ftplimit.c\n"
         text = f"""ServerName "ftplimit e2e"
@@ -225,7 +247,8 @@ TimeoutIdle 600
 
     def logs(self):
         out = []
-        for name in ("proftpd.stderr", "system.log", "ftplimitd.log"):
+        for name in ("proftpd.stderr", "system.log", "ftplimitd.log", "ext.log", "ban.log",
+                     "sftp.log"):
             try:
                 with open(self.path(name), errors="replace") as f:
                     out.append(f"--- {name}\n{f.read()}")
@@ -603,12 +626,15 @@ class E2E(unittest.TestCase):
         self.assertIsNone(b)
         self.assertRefused(reply, "530", "maximum number of clients (1)")
         # The second refusal reaches mod_ban's threshold: it bans the host
-        # (and ends that session itself).
+        # (and ends that session itself), once the 530 is sent.
         c, reply = s.login("carol")
         self.assertIsNone(c)
-        with open(s.path("ban.log")) as f:
-            self.assertIn("added MaxClientsPerHost-triggered autoban for host '127.0.0.2'",
-                          f.read())
+        self.assertRefused(reply, "530", "maximum number of clients (1)")
+        deadline = time.time() + 5
+        banned = "added MaxClientsPerHost-triggered autoban for host '127.0.0.2'"
+        while time.time() < deadline and banned not in open(s.path("ban.log")).read():
+            time.sleep(0.05)
+        self.assertIn(banned, open(s.path("ban.log")).read())
         # The next connection from the host meets mod_ban's ban.
         d, reply = s.login("dave")
         self.assertIsNone(d)

@@ -9,7 +9,8 @@
  *   ECONNREFUSED, ENOENT no daemon listens on the socket
  *   ECONNRESET, EPIPE    the daemon went away (see fl_client_resume)
  *   EPROTO               the answer was not ftplimitd's protocol
- *   EACCES               the daemon's Allow* rules refused this process
+ *   EACCES               the daemon's Allow* rules (or the session's token)
+ *                        refused this process
  *   EEXIST, EINVAL, EALREADY, EBUSY, ENOENT, EPERM  the daemon refused the
  *                        request; the reason is in fl_client_error()
  * Not thread-safe; use one client per thread.
@@ -27,6 +28,36 @@ extern "C" {
 #define FL_PROTOCOL_VERSION 1
 
 typedef struct fl_client fl_client;
+
+/*
+ * Session keys and tokens. A daemon and the servers that use it share a
+ * session key (a file only its owner may read); a session's token, a MAC of
+ * its id and address under that key, lets it declare itself (CONNECT,
+ * RESUME) whatever uid its process has by then, and only itself. A server
+ * works the token out before its session process changes uid.
+ */
+#define FL_SESSION_KEY_BYTES 32
+#define FL_TOKEN_LEN 32 /* hex digits */
+
+typedef struct fl_session_key {
+    uint8_t b[FL_SESSION_KEY_BYTES];
+} fl_session_key;
+
+/* Read the session key in the file at path (64 hex digits and a newline).
+ * With create, a missing file is made first, with a random key, mode 0600,
+ * whole or not at all. The file must be a regular file, not a symbolic
+ * link, that only its owner may read or write. 0, or -1 with errno (EPERM:
+ * others may read or write it; EINVAL: it holds no key). */
+FL_EXPORT int fl_session_key_load(const char *path, bool create, fl_session_key *key);
+
+/* The token of session sid, from address (IPv4 or IPv6, any form), under
+ * key: FL_TOKEN_LEN hex digits and a NUL in out. 0, or -1/EINVAL. */
+FL_EXPORT int fl_session_token(const fl_session_key *key, const char *sid,
+                               const char *address, char out[FL_TOKEN_LEN + 1]);
+
+/* Whether token is sid's from address under key (in constant time). */
+FL_EXPORT bool fl_session_token_check(const fl_session_key *key, const char *sid,
+                                      const char *address, const char *token);
 
 /* Receives each event the daemon reports about this client's session, before
  * the decision it led to. The strings live during the call only. */
@@ -73,6 +104,24 @@ FL_EXPORT int fl_client_login_start(fl_client *c, const char *user, bool ok,
                                     const char *password);
 FL_EXPORT int fl_client_login_finish(fl_client *c, fl_decision *d);
 
+/* fl_client_login_start for a server that resolved the USER name itself
+ * (fl_user_resolved): anon_account NULL for a real account, else the
+ * anonymous account the login counts under. user NULL sends the PASS
+ * alone, for the USER of a fl_client_anon_pass just before. Finish with
+ * fl_client_login_finish. */
+FL_EXPORT int fl_client_login_as_start(fl_client *c, const char *user,
+                                       const char *anon_account, bool ok,
+                                       const char *password);
+
+/* An anonymous login's password, before the server checks it
+ * (fl_anon_pass_check): USER, resolved as for fl_client_login_as_start, and
+ * the password, in one round trip. d refuses a password AnonRejectPasswords
+ * rejects (REJECT, or DISCONNECT at the last attempt) and allows any
+ * other, which the PASS that follows (user NULL) need not carry. */
+FL_EXPORT int fl_client_anon_pass(fl_client *c, const char *user,
+                                  const char *anon_account, const char *password,
+                                  fl_decision *d);
+
 /* LOGOUT: undo the session's successful PASS (fl_logout). 0, or -1. */
 FL_EXPORT int fl_client_logout(fl_client *c);
 
@@ -84,14 +133,32 @@ FL_EXPORT int fl_client_close_session(fl_client *c);
  * this client holds, exactly as it was: no limit is checked. 0, or -1. */
 FL_EXPORT int fl_client_resume(fl_client *c);
 
-/* Declare, on this connection, a session the daemon never saw -- one a
- * server let in while the daemon could not be reached (fail mode open): its
- * id (not of the daemon's "c<N>" form), address, USER name (NULL before
- * USER), whether it logged in, and its failed logins. Like a resume, no
- * limit is checked; the daemon classifies the address. 0, or -1 (EEXIST:
- * the id is taken). The client then holds the session (fl_client_resume). */
-FL_EXPORT int fl_client_declare(fl_client *c, const char *sid, const char *address,
-                                const char *user, bool authenticated, int failed);
+/* A session as its server knows it, for fl_client_declare. */
+typedef struct fl_client_session {
+    const char *sid;          /* the server's id, not of the daemon's "c<N>" form */
+    const char *address;      /* the client's */
+    const char *class_name;   /* the class a daemon gave it, or NULL: the daemon
+                                 classifies the address */
+    const char *user;         /* the USER name, NULL before USER */
+    bool authenticated;       /* it logged in */
+    bool resolved;            /* the server resolved the name (fl_user_resolved) */
+    const char *anon_account; /* resolved, and logged in anonymously: the
+                                 account it counts under */
+    int failed;               /* its failed logins */
+} fl_client_session;
+
+/* Declare a session on this connection, as its server knows it: one the
+ * daemon lost (it restarted) or never saw (a server let it in while the
+ * daemon could not be reached, FtpLimitFailMode open). Like a resume, no
+ * limit is checked. The token, if set, goes first. 0, or -1 (EEXIST: the
+ * id is taken; EACCES: neither the token nor the process's uid may declare
+ * it). The client then holds the session (fl_client_resume). */
+FL_EXPORT int fl_client_declare(fl_client *c, const fl_client_session *s);
+
+/* The session's token (fl_session_token), sent before every CONNECT,
+ * RESUME or declaration on this client's connections; NULL forgets it.
+ * 0, or -1/EINVAL for anything but FL_TOKEN_LEN hex digits. */
+FL_EXPORT int fl_client_set_token(fl_client *c, const char *token);
 
 /* Change the deadline of each call from now on. */
 FL_EXPORT void fl_client_set_timeout(fl_client *c, int timeout_ms);

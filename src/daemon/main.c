@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <ftplimit/client.h>
 #include <ftplimit/ftplimit.h>
 
 #include "log.h"
@@ -36,24 +38,29 @@
 struct options {
     const char *policy;
     const char *socket;
+    const char *key; /* -k: the session key's file, NULL for SOCKET.key */
     const char *user;
     const char *group;
     const char *pidfile;
     const char *log; /* -l: "syslog" or a file */
     mode_t mode;
+    pid_t parent; /* -P: die with this process, which started the daemon */
     bool foreground;
-    bool check; /* -t: check the policy, and exit */
+    bool no_self_rights; /* -n: the daemon's uid gets no rights by default */
+    bool check;          /* -t: check the policy, and exit */
 };
 
 static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: ftplimitd [-c POLICY] [-s SOCKET] [-u USER] [-g GROUP] [-m MODE] [-f] "
-        "[-p PIDFILE] [-l syslog|FILE]\n"
+        "usage: ftplimitd [-c POLICY] [-s SOCKET] [-k KEYFILE] [-u USER] [-g GROUP] "
+        "[-m MODE] [-f] [-p PIDFILE] [-l syslog|FILE] [-n] [-P PID]\n"
         "       ftplimitd -t [-c POLICY]\n"
         "  -c POLICY   policy file (default %s)\n"
         "  -s SOCKET   Unix socket to listen on (default %s)\n"
+        "  -k KEYFILE  the session key shared with the servers, made if missing\n"
+        "              (default SOCKET.key)\n"
         "  -u USER     run as USER once the socket is open\n"
         "  -g GROUP    group of the socket (default USER's, or the daemon's)\n"
         "  -m MODE     permissions of the socket, octal (default 0660)\n"
@@ -61,6 +68,9 @@ static void usage(FILE *out)
         "  -p PIDFILE  write the daemon's pid there, remove it at exit\n"
         "  -l DEST     log to syslog, or append to the file DEST (default: standard\n"
         "              error with -f, syslog without)\n"
+        "  -n          grant the daemon's own uid no rights by default (it is shared\n"
+        "              with the server's session processes)\n"
+        "  -P PID      stop when process PID, which started the daemon, ends\n"
         "  -t          check the policy and exit: 0 if it loads, 2 with each error on\n"
         "              standard error\n"
         "See ftplimitd(8).\n",
@@ -72,7 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){
         .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:g:m:fp:l:th")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:k:u:g:m:fp:l:nP:th")) != -1) {
         switch (opt) {
         case 'c':
             o->policy = optarg;
@@ -80,6 +90,23 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 's':
             o->socket = optarg;
             break;
+        case 'k':
+            o->key = optarg;
+            break;
+        case 'n':
+            o->no_self_rights = true;
+            break;
+        case 'P': {
+            char *end;
+            long pid = strtol(optarg, &end, 10);
+            if (*end != '\0' || pid <= 1) {
+                fprintf(stderr,
+                        "ftplimitd: -P wants the pid of the starting process\n");
+                return -1;
+            }
+            o->parent = (pid_t)pid;
+            break;
+        }
         case 'u':
             o->user = optarg;
             break;
@@ -178,6 +205,39 @@ static int open_socket(const char *path, mode_t mode, uid_t uid, gid_t gid)
         return -1;
     }
     return fd;
+}
+
+/* The session key, read (or made) while the daemon may still read and
+ * write as root. Without one, sessions declare themselves by uid alone. */
+static bool load_session_key(const char *path, fl_session_key *key)
+{
+    if (fl_session_key_load(path, true, key) == 0)
+        return true;
+    log_msg(LOG_WARNING,
+            "no session key (%s: %s): session tokens are refused, and sessions "
+            "declare themselves by uid alone (AllowSessions)",
+            path,
+            errno == EPERM    ? "others may read or write it"
+            : errno == EINVAL ? "not a key file"
+                              : strerror(errno));
+    return false;
+}
+
+/* -P: stop when the process that started the daemon ends. The kernel forgets
+ * a parent-death signal when the credentials change, so it is set after
+ * the privileges are dropped, and the parent checked once more (it may
+ * have gone in between). SIGTERM, read by the loop's signalfd, stops the
+ * daemon as cleanly as anyone's. */
+static int follow_parent(pid_t parent)
+{
+    if (parent == 0)
+        return 0;
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
+        log_msg(LOG_ERR, "the process that started the daemon (pid %ld) is gone",
+                (long)parent);
+        return -1;
+    }
+    return 0;
 }
 
 /* Become user (and group), for good. */
@@ -316,10 +376,15 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return 2;
-    static char policy_buf[8192], socket_buf[8192], pid_buf[8192];
+    static char policy_buf[8192], socket_buf[8192], pid_buf[8192], key_buf[8192];
     o.policy = absolute(o.policy, policy_buf, sizeof policy_buf);
     o.socket = absolute(o.socket, socket_buf, sizeof socket_buf);
     o.pidfile = absolute(o.pidfile, pid_buf, sizeof pid_buf);
+    if (o.key != NULL)
+        o.key = absolute(o.key, key_buf, sizeof key_buf);
+    else if ((size_t)snprintf(key_buf, sizeof key_buf, "%s.key", o.socket) <
+             sizeof key_buf)
+        o.key = key_buf;
     if (o.check)
         return check_policy(o.policy);
     if (log_open(o.log, o.foreground) < 0) {
@@ -358,7 +423,10 @@ int main(int argc, char **argv)
     }
 
     int fd = open_socket(o.socket, o.mode, pw != NULL ? pw->pw_uid : (uid_t)-1, gid);
-    if (fd < 0 || (pw != NULL && drop_privileges(pw, gid) < 0)) {
+    fl_session_key key;
+    bool have_key = fd >= 0 && o.key != NULL && load_session_key(o.key, &key);
+    if (fd < 0 || (pw != NULL && drop_privileges(pw, gid) < 0) ||
+        follow_parent(o.parent) < 0) {
         if (fd >= 0) {
             close(fd);
             unlink(o.socket);
@@ -381,6 +449,11 @@ int main(int argc, char **argv)
     struct server srv;
     int status = 1;
     if (server_init(&srv, e, fd, o.socket) == 0) {
+        if (o.no_self_rights)
+            srv.self = (uid_t)-1;
+        srv.key = key;
+        srv.have_key = have_key;
+        explicit_bzero(&key, sizeof key);
         fl_engine_startup(e);
         log_msg(LOG_NOTICE, "listening on %s with policy %s (uid %d)", o.socket,
                 o.policy, (int)geteuid());

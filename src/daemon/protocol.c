@@ -18,13 +18,14 @@
 #include <strings.h>
 
 static const char *const verbs[] = {
-    [FL_VERB_HELLO] = "HELLO",     [FL_VERB_CONNECT] = "CONNECT",
-    [FL_VERB_USER] = "USER",       [FL_VERB_PASS] = "PASS",
-    [FL_VERB_LOGOUT] = "LOGOUT",   [FL_VERB_CLOSE] = "CLOSE",
-    [FL_VERB_RESUME] = "RESUME",   [FL_VERB_STATUS] = "STATUS",
-    [FL_VERB_METRICS] = "METRICS", [FL_VERB_RELOAD] = "RELOAD",
-    [FL_VERB_WATCH] = "WATCH",     [FL_VERB_PING] = "PING",
-    [FL_VERB_BAN] = "BAN",
+    [FL_VERB_HELLO] = "HELLO",   [FL_VERB_CONNECT] = "CONNECT",
+    [FL_VERB_USER] = "USER",     [FL_VERB_USERAS] = "USERAS",
+    [FL_VERB_PASS] = "PASS",     [FL_VERB_ANONPASS] = "ANONPASS",
+    [FL_VERB_TOKEN] = "TOKEN",   [FL_VERB_LOGOUT] = "LOGOUT",
+    [FL_VERB_CLOSE] = "CLOSE",   [FL_VERB_RESUME] = "RESUME",
+    [FL_VERB_STATUS] = "STATUS", [FL_VERB_METRICS] = "METRICS",
+    [FL_VERB_RELOAD] = "RELOAD", [FL_VERB_WATCH] = "WATCH",
+    [FL_VERB_PING] = "PING",     [FL_VERB_BAN] = "BAN",
 };
 
 const char *fl_verb_name(enum fl_verb v)
@@ -157,11 +158,14 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         r->classify = strcmp(f, "*") == 0;
         r->class_name = strcmp(f, "-") == 0 || r->classify ? NULL : f;
         if ((f = next_field(&cursor)) == NULL)
-            return FAIL("missing-field", "RESUME needs 0 or 1 for authenticated");
-        if (strcmp(f, "0") != 0 && strcmp(f, "1") != 0)
-            return FAIL("bad-field", "authenticated must be 0 or 1, not '%s'",
+            return FAIL("missing-field", "RESUME needs its login state (0, 1, u or a)");
+        if (strlen(f) != 1 || strchr("01ua", f[0]) == NULL)
+            return FAIL("bad-field", "the login state must be 0, 1, u or a, not '%s'",
                         shown(f, tmp, sizeof tmp));
-        r->authenticated = f[0] == '1';
+        r->authenticated = f[0] != '0';
+        r->anonymity = f[0] == 'u'   ? FL_ANON_NO
+                       : f[0] == 'a' ? FL_ANON_YES
+                                     : FL_ANON_BY_POLICY;
         if ((f = next_field(&cursor)) == NULL)
             return FAIL("missing-field", "RESUME needs the failed-login count");
         if (!parse_int(f, 65535, &n))
@@ -175,11 +179,34 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             return FAIL("missing-field", "an authenticated session needs its user");
         break;
 
+    case FL_VERB_USERAS:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "USERAS needs the anonymous account, or -");
+        r->account = strcmp(f, "-") == 0 ? NULL : f;
+        if (strlen(f) > FL_USER_MAX)
+            return FAIL("bad-field", "an account is at most %d bytes", FL_USER_MAX);
+        /* the user name follows, as in USER */
+        /* fall through */
     case FL_VERB_USER:
         if (*cursor == '\0')
-            return FAIL("missing-field", "USER needs a user name");
+            return FAIL("missing-field", "%s needs a user name", verbs[v]);
         r->user = cursor;
         cursor += strlen(cursor);
+        break;
+
+    case FL_VERB_ANONPASS:
+        /* The password runs to the end of the line, and may be empty. */
+        r->password = cursor;
+        cursor += strlen(cursor);
+        break;
+
+    case FL_VERB_TOKEN:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "TOKEN needs the session's token");
+        if (strlen(f) != FL_TOKEN_LEN || strspn(f, "0123456789abcdef") != FL_TOKEN_LEN)
+            return FAIL("bad-field", "a token is %d lower-case hex digits",
+                        FL_TOKEN_LEN);
+        r->token = f;
         break;
 
     case FL_VERB_PASS:

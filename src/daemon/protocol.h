@@ -18,7 +18,10 @@ enum fl_verb {
     FL_VERB_HELLO,
     FL_VERB_CONNECT,
     FL_VERB_USER,
+    FL_VERB_USERAS,
     FL_VERB_PASS,
+    FL_VERB_ANONPASS,
+    FL_VERB_TOKEN,
     FL_VERB_LOGOUT,
     FL_VERB_CLOSE,
     FL_VERB_RESUME,
@@ -37,12 +40,15 @@ struct fl_request {
     const char *sid;        /* CONNECT (NULL for "-"), RESUME */
     fl_addr addr;           /* CONNECT, RESUME */
     const char *dns_name;   /* CONNECT, or NULL */
-    const char *user;       /* USER, RESUME (NULL if none) */
+    const char *user;       /* USER, USERAS, RESUME (NULL if none) */
+    const char *account;    /* USERAS: the anonymous account, NULL for "-" */
     bool ok;                /* PASS */
-    const char *password;   /* PASS, or NULL */
+    const char *password;   /* PASS (or NULL), ANONPASS */
+    const char *token;      /* TOKEN */
     const char *class_name; /* RESUME, NULL for "-" and "*" */
     bool classify;          /* RESUME with class "*": classify the address */
     bool authenticated;     /* RESUME */
+    fl_anonymity anonymity; /* RESUME: of an authenticated session */
     int failed;             /* RESUME */
     const char *pattern;    /* WATCH, or NULL */
     enum fl_ban_op { FL_BAN_LIST, FL_BAN_ADD, FL_BAN_REMOVE } ban_op; /* BAN */

@@ -68,8 +68,10 @@ struct conn {
     bool offended; /* a protocol offence was logged */
     bool doomed;   /* stopped reading its replies: killed once the engine is done */
     bool dead;
-    bool peer_gone; /* the peer closed: replies can no longer reach it */
-    char *pattern;  /* WATCH pattern, NULL for every event */
+    bool peer_gone;    /* the peer closed: replies can no longer reach it */
+    bool session_conn; /* it sent TOKEN, CONNECT or RESUME: session rights only */
+    char token[FL_TOKEN_LEN + 1]; /* TOKEN's, "" for none */
+    char *pattern;                /* WATCH pattern, NULL for every event */
     unsigned long long dropped;
     char in[FL_PROTO_LINE_MAX]; /* last: a new connection zeroes what is above */
 };
@@ -513,6 +515,44 @@ static bool allowed(struct server *srv, struct conn *c, fl_access what,
     return false;
 }
 
+/* May c declare the session r names? A token is checked against the
+ * session's id and address (the uid does not matter: a session process may
+ * have become its user since it obtained it); without one, the uid must be
+ * allowed to declare sessions. */
+static bool may_declare(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    if (c->token[0] == '\0')
+        return allowed(srv, c, FL_ACCESS_SESSIONS, "declare sessions");
+    char address[FL_ADDR_TEXT_MAX];
+    fl_addr_format(&r->addr, address, sizeof address);
+    const char *why = NULL;
+    if (!srv->have_key)
+        why = "this daemon has no session key";
+    else if (r->sid == NULL)
+        why = "a token is for a session's own id, not -";
+    else if (!fl_session_token_check(&srv->key, r->sid, address, c->token))
+        why = "the token is not this session's";
+    if (why == NULL)
+        return true;
+    srv->permission_denied++;
+    reply_err(srv, c, "permission", why);
+    return false;
+}
+
+/* Status and administration need rights of their own, which a session's
+ * connection never has, whatever uid opened it. */
+static bool allowed_beyond_sessions(struct server *srv, struct conn *c, fl_access what,
+                                    const char *verb)
+{
+    if (!c->session_conn)
+        return allowed(srv, c, what, verb);
+    char text[160];
+    snprintf(text, sizeof text, "a session's connection may not %s", verb);
+    srv->permission_denied++;
+    reply_err(srv, c, "permission", text);
+    return false;
+}
+
 static void reply_decision(struct server *srv, struct conn *c, const fl_decision *d)
 {
     if (d->verdict == FL_ALLOW) {
@@ -592,6 +632,7 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
         .class_name = r->class_name,
         .user = r->user,
         .authenticated = r->authenticated,
+        .anonymity = r->anonymity,
         .failed = r->failed,
         .classify = r->classify,
     };
@@ -724,11 +765,22 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         }
         break;
 
+    case FL_VERB_TOKEN:
+        if (c->state != C_READY) {
+            reply_err(srv, c, "state", "TOKEN comes before CONNECT or RESUME");
+            break;
+        }
+        memcpy(c->token, r.token, sizeof c->token);
+        c->session_conn = true;
+        reply_words(srv, c, "OK", "token", (char *)NULL);
+        break;
+
     case FL_VERB_CONNECT:
     case FL_VERB_RESUME:
+        c->session_conn = true;
         if (c->state != C_READY) {
             reply_err(srv, c, "state", "this connection already has a session");
-        } else if (allowed(srv, c, FL_ACCESS_SESSIONS, "declare sessions")) {
+        } else if (may_declare(srv, c, &r)) {
             if (r.verb == FL_VERB_CONNECT)
                 do_connect(srv, c, &r);
             else
@@ -737,15 +789,23 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         break;
 
     case FL_VERB_USER:
+    case FL_VERB_USERAS:
     case FL_VERB_PASS:
+    case FL_VERB_ANONPASS:
         if (c->state != C_SESSION || c->session == NULL) {
             reply_err(srv, c, "state", "no session on this connection: CONNECT first");
             break;
         }
         srv->current = c;
-        int rc = r.verb == FL_VERB_USER
-                     ? fl_user(srv->engine, c->session, r.user, &d)
-                     : fl_pass(srv->engine, c->session, r.ok, r.password, &d);
+        int rc;
+        if (r.verb == FL_VERB_USER)
+            rc = fl_user(srv->engine, c->session, r.user, &d);
+        else if (r.verb == FL_VERB_USERAS)
+            rc = fl_user_resolved(srv->engine, c->session, r.user, r.account, &d);
+        else if (r.verb == FL_VERB_PASS)
+            rc = fl_pass(srv->engine, c->session, r.ok, r.password, &d);
+        else
+            rc = fl_anon_pass_check(srv->engine, c->session, r.password, &d);
         srv->current = NULL;
         if (rc < 0)
             reply_engine_error(srv, c, fl_verb_name(r.verb));
@@ -780,7 +840,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
 
     case FL_VERB_STATUS:
     case FL_VERB_METRICS:
-        if (allowed(srv, c, FL_ACCESS_STATUS, "read status")) {
+        if (allowed_beyond_sessions(srv, c, FL_ACCESS_STATUS, "read status")) {
             size_t n = 0;
             char *data = r.verb == FL_VERB_STATUS ? render_status_json(srv, &n)
                                                   : render_metrics(srv, &n);
@@ -789,7 +849,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         break;
 
     case FL_VERB_RELOAD:
-        if (allowed(srv, c, FL_ACCESS_ADMIN, "reload the policy")) {
+        if (allowed_beyond_sessions(srv, c, FL_ACCESS_ADMIN, "reload the policy")) {
             struct reload_errors errs = {{0}};
             if (reload_policy(srv, &errs) == 0)
                 reply(srv, c, "OK reloaded%s%s", errs.text[0] ? " " : "", errs.text);
@@ -801,7 +861,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
     case FL_VERB_WATCH:
         if (c->state != C_READY) {
             reply_err(srv, c, "state", "a session connection cannot watch");
-        } else if (allowed(srv, c, FL_ACCESS_STATUS, "watch events")) {
+        } else if (allowed_beyond_sessions(srv, c, FL_ACCESS_STATUS, "watch events")) {
             if (r.pattern != NULL && (c->pattern = strdup(r.pattern)) == NULL) {
                 reply_err(srv, c, "no-memory", "the daemon is out of memory");
                 break;
@@ -817,7 +877,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         break;
 
     case FL_VERB_BAN:
-        if (allowed(srv, c, FL_ACCESS_ADMIN, "list or change bans"))
+        if (allowed_beyond_sessions(srv, c, FL_ACCESS_ADMIN, "list or change bans"))
             do_ban(srv, c, &r);
         break;
     }

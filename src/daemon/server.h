@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ftplimit/client.h>
 #include <ftplimit/ftplimit.h>
 
 struct conn;
@@ -18,7 +19,10 @@ struct server {
     int epoll_fd;
     int listen_fd;
     int signal_fd;
-    uid_t self; /* the daemon's uid, for the Allow* defaults */
+    uid_t self;         /* whom the Allow* defaults grant rights: the daemon's uid, or
+                           (uid_t)-1 under -n (a uid its server's sessions share) */
+    fl_session_key key; /* shared with the servers: checks sessions' tokens */
+    bool have_key;
     time_t started;
     const char *socket_path;
     bool stopping;

@@ -39,20 +39,27 @@ struct fl_client {
     size_t inlen;
     fl_client_event_fn on_event;
     void *on_event_arg;
-    bool hello_unsent;    /* HELLO goes out with the first request */
-    bool hello_pending;   /* HELLO sent, its answer not yet read */
-    bool connect_pending; /* fl_client_connect_start() sent, not finished */
-    bool login_pending;   /* fl_client_login_start() sent, not finished */
-    bool login_ok;        /* ... with PASS ok */
-    char *login_user;     /* ... for this user */
-    long long deadline;   /* of the exchange under way */
+    bool hello_unsent;     /* HELLO goes out with the first request */
+    bool hello_pending;    /* HELLO sent, its answer not yet read */
+    bool connect_pending;  /* fl_client_connect_start() sent, not finished */
+    bool login_pending;    /* fl_client_login_start() sent, not finished */
+    size_t pending_finals; /* final lines the pending exchange awaits */
+    bool login_ok;         /* ... with PASS ok */
+    bool login_user_sent;  /* ... and a USER before it, for login_user */
+    char *login_user;      /* ... for this user */
+    char *login_account;   /* ... resolved to this anonymous account, or NULL */
+    bool login_resolved;   /* ... by the server (USERAS) */
+    long long deadline;    /* of the exchange under way */
 
     /* The session, as needed to resume it. */
     bool in_session;
     char sid[FL_SID_MAX + 1];
     char cls[FL_CLASS_NAME_MAX + 1];
     char address[FL_ADDR_TEXT_MAX];
+    char token[FL_TOKEN_LEN + 1]; /* "" for none */
     char *user;
+    char *anon_account; /* logged in anonymously under this account */
+    bool resolved;      /* the server resolved the USER name */
     bool authenticated;
     int failed;
 
@@ -489,8 +496,11 @@ void fl_client_free(fl_client *c)
     if (c == NULL)
         return;
     disconnect(c);
+    explicit_bzero(c->token, sizeof c->token);
     fl_free(c->user);
+    fl_free(c->anon_account);
     fl_free(c->login_user);
+    fl_free(c->login_account);
     fl_free(c->path);
     fl_free(c);
 }
@@ -566,6 +576,47 @@ static int parse_decision(fl_client *c, const char *line, fl_decision *d)
     return 0;
 }
 
+/* "TOKEN <hex>" into buf when the client has a token, for the CONNECT or
+ * RESUME that follows it in one write: the number of lines (0 or 1). */
+static size_t token_line(const fl_client *c, char *buf, size_t size)
+{
+    if (c->token[0] == '\0')
+        return 0;
+    snprintf(buf, size, "TOKEN %s", c->token);
+    return 1;
+}
+
+/* A request of the session's, after its TOKEN if any, in one write; the
+ * replies are read by finish_session_request. */
+static int send_session_request(fl_client *c, const char *request)
+{
+    char token[FL_TOKEN_LEN + 8];
+    const char *lines[2];
+    size_t n = token_line(c, token, sizeof token);
+    if (n > 0)
+        lines[0] = token;
+    lines[n++] = request;
+    if (send_lines(c, lines, n) < 0)
+        return -1;
+    c->pending_finals = n;
+    return 0;
+}
+
+/* The final line of the session request sent, the TOKEN's OK before it
+ * read and dropped. */
+static int finish_session_request(fl_client *c, bool *pending, char **reply)
+{
+    char *finals[2];
+    size_t n = c->pending_finals;
+    if (pending != NULL ? finish_pending(c, pending, n, finals) < 0
+                        : receive_finals(c, n, finals) < 0)
+        return -1;
+    if (n == 2)
+        fl_free(finals[0]);
+    *reply = finals[n - 1];
+    return 0;
+}
+
 int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
                             const char *dns_name)
 {
@@ -578,11 +629,10 @@ int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
         return -1;
     }
     char request[512];
-    const char *line = request;
     fl_addr_format(&a, c->address, sizeof c->address);
     snprintf(request, sizeof request, "CONNECT %s %s%s%s", sid != NULL ? sid : "-",
              c->address, dns_name != NULL ? " " : "", dns_name != NULL ? dns_name : "");
-    if (send_lines(c, &line, 1) < 0)
+    if (send_session_request(c, request) < 0)
         return -1;
     c->connect_pending = true;
     return 0;
@@ -605,10 +655,21 @@ static int take_word(const char **p, char *out, size_t size)
     return (int)n;
 }
 
+/* A fresh session's login state: nobody logged in, nothing failed. */
+static void session_reset_login(fl_client *c)
+{
+    c->authenticated = false;
+    c->resolved = false;
+    c->failed = 0;
+    fl_free(c->anon_account);
+    c->anon_account = NULL;
+}
+
 int fl_client_connect_finish(fl_client *c, fl_decision *d)
 {
     char *reply;
-    if (c == NULL || d == NULL || finish_pending(c, &c->connect_pending, 1, &reply) < 0)
+    if (c == NULL || d == NULL ||
+        finish_session_request(c, &c->connect_pending, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     if (rc == 0 && d->verdict == FL_ALLOW) {
@@ -624,8 +685,7 @@ int fl_client_connect_finish(fl_client *c, fl_decision *d)
         c->in_session = true;
         memcpy(c->sid, got_sid, (size_t)sid_len + 1);
         snprintf(c->cls, sizeof c->cls, "%s", strcmp(got_cls, "-") == 0 ? "" : got_cls);
-        c->authenticated = false;
-        c->failed = 0;
+        session_reset_login(c);
     }
     fl_free(reply);
     return rc;
@@ -643,34 +703,74 @@ int fl_client_connect(fl_client *c, const char *sid, const char *address,
     return fl_client_connect_finish(c, d);
 }
 
+/* A user name or account the protocol can carry: 1 to FL_USER_MAX bytes,
+ * no CR or LF; an account no space either (it is a field). */
+static bool name_valid(const char *name, bool field)
+{
+    return name != NULL && name[0] != '\0' && strlen(name) <= FL_USER_MAX &&
+           strpbrk(name, field ? " \r\n" : "\r\n") == NULL;
+}
+
+static bool password_valid(const char *password)
+{
+    return password == NULL ||
+           (strlen(password) <= FL_PASS_MAX && strpbrk(password, "\r\n") == NULL);
+}
+
+/* "USER name", or for a name the server resolved "USERAS account|- name". */
+static void user_line(char *buf, size_t size, const char *user, bool resolved,
+                      const char *account)
+{
+    if (resolved)
+        snprintf(buf, size, "USERAS %s %s", account != NULL ? account : "-", user);
+    else
+        snprintf(buf, size, "USER %s", user);
+}
+
+/* The daemon took a USER: the name (and how it was resolved) to resume
+ * with. */
+static void took_user(fl_client *c, char **user, bool resolved)
+{
+    fl_free(c->user);
+    c->user = *user;
+    *user = NULL;
+    c->resolved = resolved;
+}
+
 int fl_client_user(fl_client *c, const char *user, fl_decision *d)
 {
-    if (c == NULL || user == NULL || d == NULL || user[0] == '\0' ||
-        strlen(user) > FL_USER_MAX || strpbrk(user, "\r\n") != NULL) {
+    if (c == NULL || d == NULL || !name_valid(user, false)) {
         errno = EINVAL;
         return -1;
     }
     char request[FL_USER_MAX + 8], *reply;
-    snprintf(request, sizeof request, "USER %s", user);
+    user_line(request, sizeof request, user, false, NULL);
     if (transact(c, request, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     fl_free(reply);
-    if (rc == 0) {
-        char *copy = fl_strdup(user);
-        if (copy != NULL) {
-            fl_free(c->user);
-            c->user = copy;
-        }
-    }
+    char *copy = rc == 0 ? fl_strdup(user) : NULL;
+    if (copy != NULL)
+        took_user(c, &copy, false);
     return rc;
+}
+
+/* What a PASS's decision changes in the session the client holds. */
+static void pass_settled(fl_client *c, bool ok, const char *account,
+                         const fl_decision *d)
+{
+    if (d->verdict == FL_ALLOW && ok) {
+        c->authenticated = true;
+        fl_free(c->anon_account);
+        c->anon_account = account != NULL ? fl_strdup(account) : NULL;
+    } else if (d->verdict == FL_REJECT) {
+        c->failed++;
+    }
 }
 
 int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
 {
-    if (c == NULL || d == NULL ||
-        (password != NULL &&
-         (strlen(password) > FL_PASS_MAX || strpbrk(password, "\r\n")))) {
+    if (c == NULL || d == NULL || !password_valid(password)) {
         errno = EINVAL;
         return -1;
     }
@@ -681,59 +781,118 @@ int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
         return -1;
     int rc = parse_decision(c, reply, d);
     fl_free(reply);
-    if (rc == 0 && d->verdict == FL_ALLOW && ok)
-        c->authenticated = true;
-    else if (rc == 0 && d->verdict == FL_REJECT)
-        c->failed++;
+    if (rc == 0)
+        pass_settled(c, ok, NULL, d);
     return rc;
+}
+
+/* USER (unless user is NULL) and PASS, sent; fl_client_login_finish reads
+ * the answers. */
+static int login_start(fl_client *c, const char *user, bool resolved,
+                       const char *account, bool ok, const char *password)
+{
+    if (c == NULL || (user != NULL && !name_valid(user, false)) ||
+        (account != NULL && !name_valid(account, true)) || !password_valid(password)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *user_copy = user != NULL ? fl_strdup(user) : NULL;
+    char *account_copy = account != NULL ? fl_strdup(account) : NULL;
+    if ((user != NULL && user_copy == NULL) ||
+        (account != NULL && account_copy == NULL)) {
+        fl_free(user_copy);
+        fl_free(account_copy);
+        return -1;
+    }
+    char user_buf[2 * FL_USER_MAX + 16], pass_line[FL_PASS_MAX + 16];
+    snprintf(pass_line, sizeof pass_line, "PASS %s%s%s", ok ? "ok" : "bad",
+             password != NULL ? " " : "", password != NULL ? password : "");
+    const char *requests[2];
+    size_t n = 0;
+    if (user != NULL) {
+        user_line(user_buf, sizeof user_buf, user, resolved, account);
+        requests[n++] = user_buf;
+    }
+    requests[n++] = pass_line;
+    if (send_lines(c, requests, n) < 0) {
+        fl_free(user_copy);
+        fl_free(account_copy);
+        return -1;
+    }
+    fl_free(c->login_user);
+    fl_free(c->login_account);
+    c->login_user = user_copy;
+    c->login_account = account_copy;
+    c->login_user_sent = user != NULL;
+    c->login_resolved = resolved;
+    c->login_ok = ok;
+    c->login_pending = true;
+    return 0;
 }
 
 int fl_client_login_start(fl_client *c, const char *user, bool ok, const char *password)
 {
-    if (c == NULL || user == NULL || user[0] == '\0' || strlen(user) > FL_USER_MAX ||
-        strpbrk(user, "\r\n") != NULL ||
-        (password != NULL &&
-         (strlen(password) > FL_PASS_MAX || strpbrk(password, "\r\n")))) {
+    if (user == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return login_start(c, user, false, NULL, ok, password);
+}
+
+int fl_client_login_as_start(fl_client *c, const char *user, const char *anon_account,
+                             bool ok, const char *password)
+{
+    return login_start(c, user, true, anon_account, ok, password);
+}
+
+int fl_client_login_finish(fl_client *c, fl_decision *d)
+{
+    char *replies[2] = {NULL, NULL};
+    size_t n = c != NULL && c->login_user_sent ? 2 : 1;
+    if (c == NULL || d == NULL || finish_pending(c, &c->login_pending, n, replies) < 0)
+        return -1;
+    int rc = 0;
+    if (n == 2 && (rc = parse_decision(c, replies[0], d)) == 0)
+        took_user(c, &c->login_user, c->login_resolved);
+    if (rc == 0)
+        rc = parse_decision(c, replies[n - 1], d);
+    fl_free(replies[0]);
+    fl_free(replies[1]);
+    if (rc == 0)
+        pass_settled(c, c->login_ok, c->login_account, d);
+    return rc;
+}
+
+int fl_client_anon_pass(fl_client *c, const char *user, const char *anon_account,
+                        const char *password, fl_decision *d)
+{
+    if (c == NULL || d == NULL || !name_valid(user, false) ||
+        !name_valid(anon_account, true) || password == NULL ||
+        !password_valid(password)) {
         errno = EINVAL;
         return -1;
     }
     char *copy = fl_strdup(user);
     if (copy == NULL)
         return -1;
-    char user_line[FL_USER_MAX + 8], pass_line[FL_PASS_MAX + 16];
-    snprintf(user_line, sizeof user_line, "USER %s", user);
-    snprintf(pass_line, sizeof pass_line, "PASS %s%s%s", ok ? "ok" : "bad",
-             password != NULL ? " " : "", password != NULL ? password : "");
-    const char *requests[2] = {user_line, pass_line};
-    if (send_lines(c, requests, 2) < 0) {
+    char user_buf[2 * FL_USER_MAX + 16], pass_line[FL_PASS_MAX + 16];
+    user_line(user_buf, sizeof user_buf, user, true, anon_account);
+    snprintf(pass_line, sizeof pass_line, "ANONPASS %s", password);
+    const char *requests[2] = {user_buf, pass_line};
+    char *replies[2];
+    if (transact_lines(c, requests, 2, replies) < 0) {
         fl_free(copy);
         return -1;
     }
-    fl_free(c->login_user);
-    c->login_user = copy;
-    c->login_ok = ok;
-    c->login_pending = true;
-    return 0;
-}
-
-int fl_client_login_finish(fl_client *c, fl_decision *d)
-{
-    char *replies[2];
-    if (c == NULL || d == NULL || finish_pending(c, &c->login_pending, 2, replies) < 0)
-        return -1;
     int rc = parse_decision(c, replies[0], d);
     if (rc == 0) {
-        /* The daemon took the USER: the name to resume with. */
-        fl_free(c->user);
-        c->user = c->login_user;
-        c->login_user = NULL;
+        took_user(c, &copy, true);
         rc = parse_decision(c, replies[1], d);
     }
+    fl_free(copy);
     fl_free(replies[0]);
     fl_free(replies[1]);
-    if (rc == 0 && d->verdict == FL_ALLOW && c->login_ok)
-        c->authenticated = true;
-    else if (rc == 0 && d->verdict == FL_REJECT)
+    if (rc == 0 && d->verdict == FL_REJECT)
         c->failed++;
     return rc;
 }
@@ -780,16 +939,31 @@ int fl_client_close_session(fl_client *c)
     return 0;
 }
 
+/* RESUME's login state: 0 not logged in; 1 logged in, the daemon's
+ * AnonymousUsers deciding whether anonymously; u a real user and a
+ * anonymous (the user field is then the account), as the server said. */
+static char resume_state(const fl_client *c)
+{
+    if (!c->authenticated)
+        return '0';
+    if (!c->resolved)
+        return '1';
+    return c->anon_account != NULL ? 'a' : 'u';
+}
+
 /* RESUME the session this client holds, on the current connection; class
  * "*" asks the daemon to classify the address. "OK resumed <sid> <class>"
  * tells the class. */
 static int send_resume(fl_client *c, const char *cls)
 {
     char request[FL_USER_MAX + 256], *reply;
-    snprintf(request, sizeof request, "RESUME %s %s %s %d %d%s%s", c->sid, c->address,
-             cls, c->authenticated ? 1 : 0, c->failed, c->user != NULL ? " " : "",
-             c->user != NULL ? c->user : "");
-    if (transact(c, request, &reply) < 0)
+    const char *user =
+        c->authenticated && c->anon_account != NULL ? c->anon_account : c->user;
+    snprintf(request, sizeof request, "RESUME %s %s %s %c %d%s%s", c->sid, c->address,
+             cls, resume_state(c), c->failed, user != NULL ? " " : "",
+             user != NULL ? user : "");
+    if (send_session_request(c, request) < 0 ||
+        finish_session_request(c, NULL, &reply) < 0)
         return -1;
     char got_sid[FL_SID_MAX + 1], got_cls[FL_CLASS_NAME_MAX + 1];
     bool ok = strncmp(reply, "OK resumed ", 11) == 0;
@@ -817,34 +991,58 @@ int fl_client_resume(fl_client *c)
     return send_resume(c, c->cls[0] != '\0' ? c->cls : "-");
 }
 
-int fl_client_declare(fl_client *c, const char *sid, const char *address,
-                      const char *user, bool authenticated, int failed)
+int fl_client_declare(fl_client *c, const fl_client_session *s)
 {
     fl_addr a;
-    if (c == NULL || sid == NULL || sid[0] == '\0' || strlen(sid) > FL_SID_MAX ||
-        strpbrk(sid, " \r\n") != NULL || address == NULL ||
-        fl_addr_parse(address, &a) < 0 ||
-        (user != NULL && (user[0] == '\0' || strlen(user) > FL_USER_MAX ||
-                          strpbrk(user, "\r\n") != NULL)) ||
-        (authenticated && user == NULL) || failed < 0 || failed > 65535) {
+    if (c == NULL || s == NULL || s->sid == NULL || s->sid[0] == '\0' ||
+        strlen(s->sid) > FL_SID_MAX || strpbrk(s->sid, " \r\n") != NULL ||
+        s->address == NULL || fl_addr_parse(s->address, &a) < 0 ||
+        (s->class_name != NULL &&
+         (s->class_name[0] == '\0' || strlen(s->class_name) > FL_CLASS_NAME_MAX ||
+          strpbrk(s->class_name, " \r\n*") != NULL)) ||
+        (s->user != NULL && !name_valid(s->user, false)) ||
+        (s->authenticated && s->user == NULL) ||
+        (s->anon_account != NULL &&
+         (!name_valid(s->anon_account, true) || !s->resolved || !s->authenticated)) ||
+        s->failed < 0 || s->failed > 65535) {
         errno = EINVAL;
         return -1;
     }
-    char *copy = user != NULL ? fl_strdup(user) : NULL;
-    if (user != NULL && copy == NULL)
+    char *user = s->user != NULL ? fl_strdup(s->user) : NULL;
+    char *account = s->anon_account != NULL ? fl_strdup(s->anon_account) : NULL;
+    if ((s->user != NULL && user == NULL) ||
+        (s->anon_account != NULL && account == NULL)) {
+        fl_free(user);
+        fl_free(account);
         return -1;
+    }
     fl_free(c->user);
-    c->user = copy;
-    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    fl_free(c->anon_account);
+    c->user = user;
+    c->anon_account = account;
+    snprintf(c->sid, sizeof c->sid, "%s", s->sid);
     fl_addr_format(&a, c->address, sizeof c->address);
-    c->cls[0] = '\0';
-    c->authenticated = authenticated;
-    c->failed = failed;
+    snprintf(c->cls, sizeof c->cls, "%s", s->class_name != NULL ? s->class_name : "");
+    c->authenticated = s->authenticated;
+    c->resolved = s->resolved;
+    c->failed = s->failed;
     c->in_session = true;
-    if (send_resume(c, "*") < 0) {
+    if (send_resume(c, s->class_name != NULL ? s->class_name : "*") < 0) {
         c->in_session = false;
         return -1;
     }
+    return 0;
+}
+
+int fl_client_set_token(fl_client *c, const char *token)
+{
+    if (c == NULL ||
+        (token != NULL && (strlen(token) != FL_TOKEN_LEN ||
+                           strspn(token, "0123456789abcdef") != FL_TOKEN_LEN))) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(c->token, sizeof c->token, "%s", token != NULL ? token : "");
     return 0;
 }
 

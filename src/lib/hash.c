@@ -120,8 +120,9 @@ void fl_hash_key_from_bytes(fl_hash_key *key, const uint8_t seed[16])
     key->k1 = load_le64(seed + 8);
 }
 
-static int read_urandom(uint8_t *buf, size_t len)
+static int read_urandom(void *out, size_t len)
 {
+    uint8_t *buf = out;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -142,20 +143,24 @@ static int read_urandom(uint8_t *buf, size_t len)
     return 0;
 }
 
-int fl_hash_key_random(fl_hash_key *key)
+int fl_random_bytes(void *buf, size_t len)
 {
-    uint8_t seed[16];
 #ifdef HAVE_GETRANDOM
     ssize_t n;
     do {
-        n = getrandom(seed, sizeof seed, 0);
+        n = getrandom(buf, len, 0);
     } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof seed && read_urandom(seed, sizeof seed) < 0)
-        return -1;
-#else
-    if (read_urandom(seed, sizeof seed) < 0)
-        return -1;
+    if (n == (ssize_t)len)
+        return 0;
 #endif
+    return read_urandom(buf, len);
+}
+
+int fl_hash_key_random(fl_hash_key *key)
+{
+    uint8_t seed[16];
+    if (fl_random_bytes(seed, sizeof seed) < 0)
+        return -1;
     fl_hash_key_from_bytes(key, seed);
     return 0;
 }

@@ -43,6 +43,9 @@ static inline uint32_t fl_hash_number(const fl_hash_key *key, uint64_t n)
     return (uint32_t)(z ^ (z >> 32));
 }
 
+/* len bytes from the kernel's random source; 0, or -1/errno. */
+int fl_random_bytes(void *buf, size_t len);
+
 /* Fill key from the kernel's random source; 0 on success, -1/errno on failure. */
 int fl_hash_key_random(fl_hash_key *key);
 

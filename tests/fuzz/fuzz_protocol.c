@@ -41,8 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(strpbrk(reason, " \r\n") == NULL);
         FUZZ_ASSERT(strlen(msg) < sizeof msg);
     } else {
-        const char *strings[] = {r.sid,        r.dns_name, r.user,   r.password,
-                                 r.class_name, r.pattern,  r.target, r.message};
+        const char *strings[] = {r.sid,      r.dns_name,   r.user,    r.account,
+                                 r.password, r.class_name, r.pattern, r.target,
+                                 r.message,  r.token};
         for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
             clean_inside(strings[i], line, size);
         FUZZ_ASSERT(fl_verb_name(r.verb) != NULL);
@@ -54,8 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r.sid != NULL)
                 FUZZ_ASSERT(strlen(r.sid) <= FL_SID_MAX && strchr(r.sid, ' ') == NULL);
         }
-        if (r.verb == FL_VERB_USER)
+        if (r.verb == FL_VERB_USER || r.verb == FL_VERB_USERAS)
             FUZZ_ASSERT(r.user != NULL);
+        if (r.account != NULL)
+            FUZZ_ASSERT(strlen(r.account) <= FL_USER_MAX &&
+                        strchr(r.account, ' ') == NULL);
+        if (r.verb == FL_VERB_TOKEN)
+            FUZZ_ASSERT(r.token != NULL && strlen(r.token) == FL_TOKEN_LEN &&
+                        strspn(r.token, "0123456789abcdef") == FL_TOKEN_LEN);
+        if (r.verb == FL_VERB_ANONPASS)
+            FUZZ_ASSERT(r.password != NULL);
         /* What the parser lets through, the engine can take. */
         FUZZ_ASSERT(r.user == NULL || strlen(r.user) <= FL_USER_MAX);
         FUZZ_ASSERT(r.password == NULL || strlen(r.password) <= FL_PASS_MAX);

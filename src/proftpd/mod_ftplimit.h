@@ -1,0 +1,65 @@
+/*
+ * mod_ftplimit.h - what the three parts of mod_ftplimit share: the module
+ * and its settings (mod_ftplimit.c), the master's side (master.c: the
+ * daemon, its helper, the session key) and a session's side (session.c:
+ * the engine's decisions on a connection and its logins, as ProFTPD's
+ * mod_auth and mod_sftp carry out theirs).
+ */
+#ifndef MOD_FTPLIMIT_H
+#define MOD_FTPLIMIT_H
+
+#include "conf.h"
+
+#include <ftplimit/client.h>
+
+#ifndef MOD_FTPLIMIT_VERSION
+#define MOD_FTPLIMIT_VERSION "mod_ftplimit/0.0.0"
+#endif
+#ifndef FTPLIMITD_PATH
+#define FTPLIMITD_PATH "/usr/local/sbin/ftplimitd"
+#endif
+
+extern module ftplimit_module;
+
+/* A server's FtpLimit* directives. */
+struct settings {
+    bool engine;
+    const char *policy; /* FtpLimitPolicy, absolute */
+    const char *socket; /* FtpLimitSocket, or NULL: a daemon of our own */
+    bool fail_closed;   /* FtpLimitFailMode closed */
+    const char *daemon; /* FtpLimitDaemon: the ftplimitd binary */
+    const char *log;    /* FtpLimitLog: "syslog" or a file */
+    int timeout_ms;     /* FtpLimitTimeout */
+};
+
+void settings_read(const server_rec *srv, struct settings *s);
+/* The daemon's socket: FtpLimitSocket, or ours beside the scoreboard. */
+const char *socket_path(pool *p, const struct settings *s);
+/* The settings of the server a session came to, and its daemon's socket. */
+void session_settings(struct settings *s, const char **socket);
+
+/* A string from a client made safe for a log line: control and non-ASCII
+ * bytes as \xNN, cut at 256 bytes. */
+const char *log_safe(pool *p, const char *text);
+
+/* --- the master (master.c) ------------------------------------------------ */
+
+void master_postparse(void);
+void master_startup(void);
+void master_shutdown(void);
+void master_usr2(void);
+/* The session key the master read, or NULL: a session works its token out
+ * with it, then forgets it (master_forget_key). */
+const fl_session_key *master_key(void);
+void master_forget_key(void);
+
+/* --- a session (session.c) ------------------------------------------------ */
+
+int session_start(void);
+void session_register(void);
+modret_t *ftplimit_pre_pass(cmd_rec *cmd);
+modret_t *ftplimit_post_pass(cmd_rec *cmd);
+modret_t *ftplimit_post_pass_err(cmd_rec *cmd);
+modret_t *ftplimit_log_pass_err(cmd_rec *cmd);
+
+#endif
