@@ -620,6 +620,20 @@ struct as_nobody {
     int result[2];
 };
 
+/* Run probe in a child process (which becomes nobody, 65534, and writes a
+ * letter for each thing it tried to the pipe), and read its n letters. */
+static void results_as_nobody(void (*probe)(void *), char *results, size_t n)
+{
+    struct as_nobody a = {&D, {-1, -1}};
+    ck_assert_int_eq(pipe(a.result), 0);
+    pid_t pid = tfork(probe, &a);
+    close(a.result[1]);
+    ck_assert_int_eq(read(a.result[0], results, n), (ssize_t)n);
+    results[n] = '\0';
+    close(a.result[0]);
+    twait(pid);
+}
+
 static void probe_as_nobody(void *arg)
 {
     struct as_nobody *a = arg;
@@ -659,13 +673,8 @@ START_TEST(
     const char *const extra[] = {"-m", "0666", NULL};
     tdaemon_start(&D, "AllowStatus all\n", extra);
     chmod(D.dir, 0755);
-    struct as_nobody a = {&D, {-1, -1}};
-    ck_assert_int_eq(pipe(a.result), 0);
-    pid_t pid = tfork(probe_as_nobody, &a);
-    close(a.result[1]);
-    char results[4] = {0};
-    ck_assert_int_eq(read(a.result[0], results, 3), 3);
-    twait(pid);
+    char results[4];
+    results_as_nobody(probe_as_nobody, results, 3);
     ck_assert_str_eq(results,
                      "DAD"); /* CONNECT refused, STATUS allowed, RELOAD refused */
     char *log = read_file(D.log);
@@ -1064,13 +1073,8 @@ START_TEST(test_only_the_administrators_may_list_or_change_bans)
         const char *const extra[] = {"-m", "0666", NULL};
         tdaemon_start(&D, "AllowStatus all\n", extra);
         chmod(D.dir, 0755);
-        struct as_nobody a = {&D, {-1, -1}};
-        ck_assert_int_eq(pipe(a.result), 0);
-        pid_t pid = tfork(ban_as_nobody, &a);
-        close(a.result[1]);
-        char results[4] = {0};
-        ck_assert_int_eq(read(a.result[0], results, 3), 3);
-        twait(pid);
+        char results[4];
+        results_as_nobody(ban_as_nobody, results, 3);
         ck_assert_str_eq(results, "DDD");
         char *log = read_file(D.log);
         ck_assert_ptr_nonnull(
@@ -1315,13 +1319,9 @@ START_TEST(test_a_token_lets_a_session_declare_itself_whatever_its_uid)
 }
 END_TEST
 
-struct as_self {
-    int result[2];
-};
-
 static void use_as_daemon_user(void *arg)
 {
-    struct as_self *a = arg;
+    struct as_nobody *a = arg;
     char results[3] = "???";
     if (setgid(65534) == 0 && setuid(65534) == 0) {
         fl_decision d;
@@ -1350,13 +1350,8 @@ START_TEST(test_with_n_the_daemons_own_uid_has_no_rights)
     const char *const extra[] = {"-u", "nobody", "-m", "0666", "-n", NULL};
     tdaemon_start(&D, "MaxClients 5\n", extra);
     chmod(D.dir, 0755);
-    struct as_self a = {{-1, -1}};
-    ck_assert_int_eq(pipe(a.result), 0);
-    pid_t pid = tfork(use_as_daemon_user, &a);
-    close(a.result[1]);
-    char results[4] = {0};
-    ck_assert_int_eq(read(a.result[0], results, 3), 3);
-    twait(pid);
+    char results[4];
+    results_as_nobody(use_as_daemon_user, results, 3);
     ck_assert_str_eq(results, "DDD");
     ck_assert_int_eq(ttotal(&D, "sessions"), 0); /* root still reads status */
 }
@@ -1468,6 +1463,7 @@ END_TEST
 
 struct starter {
     int pipe[2];
+    char log[4300]; /* the daemon's own: D.log has the first daemon's */
 };
 
 /* A process that starts ftplimitd as ProFTPD's helper does (-P, -u), and
@@ -1480,7 +1476,7 @@ static void start_and_wait(void *arg)
     pid_t pid = fork();
     if (pid == 0) {
         execl(tdaemon_binary(), tdaemon_binary(), "-f", "-c", D.policy, "-s", D.socket,
-              "-u", "nobody", "-P", parent, "-l", D.log, (char *)NULL);
+              "-u", "nobody", "-P", parent, "-l", st->log, (char *)NULL);
         _exit(127);
     }
     if (write(st->pipe[1], "x", 1) != 1)
@@ -1495,6 +1491,7 @@ START_TEST(test_with_p_the_daemon_stops_when_its_starter_dies_after_changing_use
     tdaemon_start(&D, "MaxClients 5\n", NULL);
     tdaemon_stop(&D);
     struct starter st;
+    snprintf(st.log, sizeof st.log, "%s/followed.log", D.dir);
     ck_assert_int_eq(pipe(st.pipe), 0);
     pid_t starter = tfork(start_and_wait, &st);
     char byte;
@@ -1515,7 +1512,7 @@ START_TEST(test_with_p_the_daemon_stops_when_its_starter_dies_after_changing_use
     /* The daemon, now running as nobody, follows it out. */
     bool gone = false;
     for (int i = 0; i < 300 && !gone; i++) {
-        char *log = read_file(D.log);
+        char *log = read_file(st.log);
         gone = log != NULL && strstr(log, "signal 15: shutting down") != NULL &&
                strstr(log, "stopped") != NULL;
         free(log);

@@ -529,20 +529,5 @@ class Fidelity(unittest.TestCase):
             self.assertIn(warning, s.logs())  # the server's start said it too
 
 
-def main():
-    e2e.stop_on_sigterm()
-    if os.geteuid() != 0:
-        print("SKIP: the ProFTPD tests need root (ProFTPD switches users)")
-        return 77
-    if e2e.PROFTPD is None:
-        print("SKIP: proftpd is not installed (Debian package proftpd-core)")
-        return 77
-    if not os.path.exists(os.path.join(e2e.MODULE_DIR, "mod_ftplimit.so")):
-        print("SKIP: mod_ftplimit was not built (configure found no ProFTPD headers)")
-        return 77
-    result = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[1:], exit=False).result
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e.main())

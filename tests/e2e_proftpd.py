@@ -841,7 +841,10 @@ def main():
     if not os.path.exists(os.path.join(MODULE_DIR, "mod_ftplimit.so")):
         print("SKIP: mod_ftplimit was not built (configure found no ProFTPD headers)")
         return 77
-    result = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[1:], exit=False).result
+    # The tests of the script that was run (this one, or another suite that
+    # imports this one's Server).
+    result = unittest.main(module="__main__", argv=[sys.argv[0], "-v"] + sys.argv[1:],
+                           exit=False).result
     return 0 if result.wasSuccessful() else 1
 
 
