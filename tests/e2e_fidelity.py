@@ -429,6 +429,44 @@ class Fidelity(unittest.TestCase):
         self.assertIn("maximum number of clients (1) for this user", reply)
         close_all(*held, idle)
 
+    def test_a_daemon_on_ftplimitsocket_gets_sessions_of_other_uids_back_by_tokens(self):
+        # FtpLimitSocket: a daemon run as ProFTPD's User, as the unit in
+        # contrib/ runs it (-n -m 0666); its session key beside its socket.
+        s = Server("MaxClientsPerUser 1\n", own_uids=True)
+        self.addCleanup(s.cleanup)
+        s.external_sock = s.path("external.sock")
+        with open(s.conf) as f:
+            conf = f.read().replace(f"FtpLimitPolicy {s.policy}\n",
+                                    f"FtpLimitSocket {s.external_sock}\n")
+        with open(s.conf, "w") as f:
+            f.write(conf)
+
+        def start_daemon():
+            d = subprocess.Popen([e2e.FTPLIMITD, "-f", "-c", s.policy, "-s", s.external_sock,
+                                  "-u", "nobody", "-n", "-m", "0666",
+                                  "-l", s.path("external.log")], start_new_session=True)
+            self.addCleanup(lambda: (d.poll() is None and d.kill(), d.wait()))
+            self.assertTrue(wait_for(lambda: s.status() is not None, 10))
+            return d
+
+        d = start_daemon()
+        s.start()
+        held = []
+        for user, host in (("alice", 2), ("bob", 3), ("carol", 4)):
+            f, reply = s.login(user, host=host)
+            self.assertIsNotNone(f, reply)
+            held.append(f)
+        d.kill()
+        d.wait()
+        start_daemon()
+        self.assertEqual(s.wait_clients(3, 5), 3)
+        users = {u["key"]: u["clients"] for u in s.status()["users"]}
+        self.assertEqual(users, {"alice": 1, "bob": 1, "carol": 1})
+        f, reply = s.login("bob", host=5)
+        self.assertIsNone(f)
+        self.assertIn("maximum number of clients (1) for this user", reply)
+        close_all(*held)
+
     def test_the_master_survives_a_daemon_restart_before_any_session(self):
         s = self.serve("MaxClients 5\n")
         first = s.ftplimitd_pid()
