@@ -940,8 +940,9 @@ int fl_client_close_session(fl_client *c)
 }
 
 /* RESUME's login state: 0 not logged in; 1 logged in, the daemon's
- * AnonymousUsers deciding whether anonymously; u a real user and a
- * anonymous (the user field is then the account), as the server said. */
+ * AnonymousUsers deciding whether anonymously; u logged in as a real user
+ * and a anonymously (the user field then the account), as the server
+ * resolved the name. */
 static char resume_state(const fl_client *c)
 {
     if (!c->authenticated)
