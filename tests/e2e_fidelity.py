@@ -249,6 +249,26 @@ class Fidelity(unittest.TestCase):
         self.assertEqual(users, {"ftp": 2})
         close_all(a, b)
 
+    def test_an_anonymous_login_proftpd_refuses_after_its_password_is_undone_cleanly(self):
+        # The engine lets the login in when ProFTPD has checked the password;
+        # ProFTPD then cannot chroot to the block's directory and refuses it:
+        # the login is undone and reported as the failed attempt it is,
+        # its password not checked again as if it were empty.
+        s = self.serve("AnonRejectPasswords ^$\nMaxLoginAttempts 5\n"
+                       "OnEvent * jsonl events.jsonl\n")
+        os.rmdir(s.path("anon"))
+        # ProFTPD's refusal is two lines; a line is read per command.
+        got = transcript(s, ["USER anonymous", "PASS me@example.org", "NOOP", "NOOP"])
+        self.assertEqual(got[2:4], [b"530-Unable to set anonymous privileges.\r\n",
+                                    b"530 Login incorrect.\r\n"])
+        self.assertEqual(got[4], b"200 NOOP command successful\r\n")  # it goes on
+        self.assertEqual(s.events("mod_auth.anon-reject-passwords"), [])
+        sock = s.path("ftplimitd.sock")
+        metrics = subprocess.run([e2e.FTPLIMIT, "metrics", "-s", sock], capture_output=True,
+                                 text=True, timeout=20).stdout
+        self.assertIn("\nftplimit_daemon_logouts_total 1\n", metrics)
+        self.assertEqual(s.status()["totals"]["clients"], 0)
+
     def test_a_name_in_anonymous_users_but_not_in_a_block_is_a_real_user(self):
         # By the list alone, bob would be anonymous: his password (which the
         # module never sends) would be refused, and he would count as "ftp".

@@ -150,8 +150,10 @@ FL_EXPORT int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *passwo
                                  fl_decision *d);
 
 /* Undo a successful PASS: the session counts as a connection only again,
- * with its USER name (the canonical anonymous name for an anonymous login)
- * and its failed logins unchanged, so that a PASS may follow. For a server
+ * with its USER name (for an anonymous login, the user it counted under,
+ * whose anonymity the policy's AnonymousUsers decide again: a server that
+ * resolves names sends its USER again) and its failed logins unchanged, so
+ * that a PASS may follow. For a server
  * that told the engine of a login before all its own checks were done, and
  * one of them refused it. No limit is checked and no event generated.
  * Returns 0; -1 with EINVAL, ENOTCONN (not logged in) or ENOMEM. */

@@ -74,6 +74,8 @@ static struct {
     const char *user;    /* its USER name, as the protocol carries it */
     const char *account; /* the anonymous account it maps to, or NULL */
     config_rec *anon;    /* ... and its <Anonymous> block */
+    char *password;      /* ... and its password, as PRE_CMD saw it: mod_auth
+                            scrubs its own once it has checked it */
     bool logged_in;
     int failed;
 
@@ -450,7 +452,7 @@ static const char *anon_account(pool *p, const char *user, config_rec **block)
  * may leave inside an argument) become '?', and it is cut at max bytes. A
  * name the engine could not take must not let its session skip the checks
  * (the fail mode is for an engine that cannot be reached). */
-static const char *wire_text(pool *p, const char *text, size_t max)
+static char *wire_text(pool *p, const char *text, size_t max)
 {
     char *out = pstrndup(p, text, max);
     for (char *c = out; *c != '\0'; c++) {
@@ -501,6 +503,7 @@ static int engine_login(bool ok, const char *password, fl_decision *d)
                 return 0;
             if (fl_client_logout(fs.c) < 0)
                 drop_connection(); /* whatever it holds, a declaration says it right */
+            fs.anon_checked = false; /* the login undone, the USER goes again */
         } else if (fl_client_fd(fs.c) < 0) {
             drop_connection(); /* gone, or too slow: the next request declares */
         }
@@ -509,15 +512,29 @@ static int engine_login(bool ok, const char *password, fl_decision *d)
     return engine_call(send_login, &a, d);
 }
 
-/* The PASS under way starts: whom its USER name is. */
-static void pass_begin(const char *user)
+/* The anonymous password kept for the PASS under way is not needed any
+ * more. */
+static void forget_password(void)
 {
+    if (fs.password != NULL)
+        pr_memscrub(fs.password, strlen(fs.password));
+    fs.password = NULL;
+}
+
+/* The PASS under way starts: whom its USER name is, and for an anonymous
+ * login the password, as the protocol carries it. */
+static void pass_begin(const char *user, const char *password)
+{
+    forget_password();
     if (fs.login_pool != NULL)
         destroy_pool(fs.login_pool);
     fs.login_pool = make_sub_pool(session.pool);
     fs.user = wire_text(fs.login_pool, user, FL_USER_MAX);
     fs.anon = NULL; /* mod_sftp has no anonymous logins */
     fs.account = fs.ssh ? NULL : anon_account(fs.login_pool, user, &fs.anon);
+    if (fs.account != NULL)
+        fs.password =
+            wire_text(fs.login_pool, password != NULL ? password : "", FL_PASS_MAX);
     fs.pass_open = true;
     fs.pass_decided = false;
     fs.anon_checked = false;
@@ -531,10 +548,8 @@ static void pass_begin(const char *user)
 static modret_t *anon_pass_check(cmd_rec *cmd)
 {
     fl_decision d;
-    const char *password = cmd->arg != NULL ? cmd->arg : "";
-    bool too_long = strlen(password) > FL_PASS_MAX;
-    int rc = engine_call(send_anon_pass,
-                         wire_text(cmd->tmp_pool, password, FL_PASS_MAX), &d);
+    bool too_long = cmd->arg != NULL && strlen(cmd->arg) > FL_PASS_MAX;
+    int rc = engine_call(send_anon_pass, fs.password, &d);
     if (rc == 0 && d.verdict == FL_ALLOW)
         fs.anon_checked = true;
     if (rc == 0 && d.verdict == FL_ALLOW && too_long) {
@@ -555,6 +570,7 @@ static modret_t *anon_pass_check(cmd_rec *cmd)
     }
     fs.failed++;
     fs.pass_decided = true;
+    forget_password();
     refuse_pass(cmd->tmp_pool, &d);
     return PR_ERROR(cmd); /* the 530 is sent: nothing more to queue */
 }
@@ -565,7 +581,7 @@ modret_t *ftplimit_pre_pass(cmd_rec *cmd)
     /* mod_auth answers a PASS before USER, or after the login, itself. */
     if (!fs.active || fs.logged_in || user == NULL)
         return PR_DECLINED(cmd);
-    pass_begin(user);
+    pass_begin(user, cmd->arg);
     if (fs.account != NULL)
         return anon_pass_check(cmd);
     return PR_DECLINED(cmd);
@@ -631,9 +647,8 @@ modret_t *ftplimit_post_pass(cmd_rec *cmd)
         return PR_DECLINED(cmd);
     fs.pass_open = false;
     fl_decision d;
-    const char *password =
-        cmd->arg != NULL ? wire_text(cmd->tmp_pool, cmd->arg, FL_PASS_MAX) : NULL;
-    int rc = engine_login(true, password, &d);
+    int rc = engine_login(true, fs.password, &d);
+    forget_password();
     fs.logged_in = true;
     if (rc < 0) {
         if (!fail_mode("PASS"))
@@ -669,9 +684,8 @@ modret_t *ftplimit_post_pass_err(cmd_rec *cmd)
         return PR_DECLINED(cmd);
     fl_decision d;
     /* An anonymous password the engine has not seen goes with it. */
-    const char *password =
-        cmd->arg != NULL ? wire_text(cmd->tmp_pool, cmd->arg, FL_PASS_MAX) : NULL;
-    int rc = engine_login(false, password, &d);
+    int rc = engine_login(false, fs.password, &d);
+    forget_password();
     fs.failed++;
     if (rc < 0) {
         if (!fail_mode("PASS"))
@@ -734,6 +748,7 @@ static void on_session_exit(const void *event_data, void *user_data)
 {
     (void)event_data;
     (void)user_data;
+    forget_password();
     if (fs.c != NULL && fs.declared)
         (void)fl_client_close_session(fs.c);
     fl_client_free(fs.c);
