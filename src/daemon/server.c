@@ -502,6 +502,14 @@ static void accept_client(struct server *srv)
 
 /* --- requests --------------------------------------------------------------- */
 
+/* A request refused for want of rights: counted, answered. False. */
+static bool refuse_permission(struct server *srv, struct conn *c, const char *why)
+{
+    srv->permission_denied++;
+    reply_err(srv, c, "permission", why);
+    return false;
+}
+
 static bool allowed(struct server *srv, struct conn *c, fl_access what,
                     const char *verb)
 {
@@ -510,9 +518,7 @@ static bool allowed(struct server *srv, struct conn *c, fl_access what,
     char text[160];
     snprintf(text, sizeof text, "uid %d gid %d may not %s", (int)c->cred.uid,
              (int)c->cred.gid, verb);
-    srv->permission_denied++;
-    reply_err(srv, c, "permission", text);
-    return false;
+    return refuse_permission(srv, c, text);
 }
 
 /* May c declare the session r names? A token is checked against the
@@ -532,11 +538,7 @@ static bool may_declare(struct server *srv, struct conn *c, const struct fl_requ
         why = "a token is for a session's own id, not -";
     else if (!fl_session_token_check(&srv->key, r->sid, address, c->token))
         why = "the token is not this session's";
-    if (why == NULL)
-        return true;
-    srv->permission_denied++;
-    reply_err(srv, c, "permission", why);
-    return false;
+    return why == NULL || refuse_permission(srv, c, why);
 }
 
 /* Status and administration need rights of their own, which a session's
@@ -548,9 +550,7 @@ static bool allowed_beyond_sessions(struct server *srv, struct conn *c, fl_acces
         return allowed(srv, c, what, verb);
     char text[160];
     snprintf(text, sizeof text, "a session's connection may not %s", verb);
-    srv->permission_denied++;
-    reply_err(srv, c, "permission", text);
-    return false;
+    return refuse_permission(srv, c, text);
 }
 
 static void reply_decision(struct server *srv, struct conn *c, const fl_decision *d)
