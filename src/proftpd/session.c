@@ -588,11 +588,11 @@ modret_t *ftplimit_pre_pass(cmd_rec *cmd)
 }
 
 /* A login refused after ProFTPD accepted its password. */
-static void refuse_login(cmd_rec *cmd, const fl_decision *d)
+static void refuse_login(pool *p, const fl_decision *d)
 {
     fl_decision end = *d;
     end.verdict = FL_DISCONNECT; /* ProFTPD has logged it in: it goes */
-    refuse_pass(cmd->tmp_pool, &end);
+    refuse_pass(p, &end);
 }
 
 /* mod_auth.authentication-code: ProFTPD has just checked the password, and
@@ -631,8 +631,7 @@ static void on_auth_code(const void *event_data, void *user_data)
     pass->arg = pstrdup(p, "(hidden)");
     pass->cmd_class = CL_AUTH | CL_SSH;
     fs.pass_decided = true;
-    d.verdict = FL_DISCONNECT;
-    refuse_pass(p, &d);
+    refuse_login(p, &d);
     pr_response_add_err(R_530, "%s", d.message);
     pr_cmd_dispatch_phase(pass, POST_CMD_ERR, 0);
     pr_cmd_dispatch_phase(pass, LOG_CMD_ERR, 0);
@@ -659,7 +658,7 @@ modret_t *ftplimit_post_pass(cmd_rec *cmd)
         generate_events();
         return PR_DECLINED(cmd);
     }
-    refuse_login(cmd, &d);
+    refuse_login(cmd->tmp_pool, &d);
     /* As mod_auth: the refused PASS is logged before the session ends. */
     (void)pr_cmd_dispatch_phase(cmd, LOG_CMD_ERR, 0);
     pr_session_disconnect(&ftplimit_module, PR_SESS_DISCONNECT_CONFIG_ACL,
