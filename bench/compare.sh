@@ -47,10 +47,13 @@ build() {
         git -C "$top" worktree add --detach "$work/$side" "$rev" >/dev/null
     fi
     echo "compare: building $side = $rev" >&2
+    # The library is src/libftplimit.la, or src/lib/libftplimit.la before
+    # the layered tree (doc/hacking.md).
+    la=$(sed -n 's/^lib_LTLIBRARIES = //p' "$work/$side/Makefile.am")
     (cd "$work/$side" && autoreconf -fi >/dev/null 2>&1 && mkdir -p b && cd b &&
         ../configure --disable-tests --without-proftpd >/dev/null &&
-        make -j"$(nproc 2>/dev/null || echo 2)" src/lib/libftplimit.la >/dev/null)
-    lib="$work/$side/b/src/lib/.libs/libftplimit.a"
+        make -j"$(nproc 2>/dev/null || echo 2)" "$la" >/dev/null)
+    lib="$work/$side/b/$(dirname "$la")/.libs/libftplimit.a"
     for p in A B; do
         nm --defined-only -g "$lib" | awk -v p="$p" 'NF == 3 { print $3, p "_" $3 }' |
             sort -u >"$work/syms.$side.$p"

@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import e2e_proftpd as e2e  # noqa: E402  (the test suite's Server)
 
 LIMITS = "MaxClientsPerHost 1000\nMaxClientsPerUser 1000\nMaxClients 1000\n"

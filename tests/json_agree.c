@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "json_agree.h"
-#include "json_read.h"
+#include "proto/json_read.h"
 
 #define MEMBERS_MAX 64
 

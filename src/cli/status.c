@@ -15,6 +15,7 @@
 #include <ftplimit/client.h>
 #include <ftplimit/ftplimit.h>
 
+#include "catalog/limits.h"
 #include "cli.h"
 
 #define TIMEOUT_MS 5000
@@ -141,11 +142,13 @@ static void print_status(json_t *doc)
            json_string_value(json_object_get(doc, "version")),
            json_string_value(json_object_get(doc, "policy")), up / 86400,
            up / 3600 % 24, up / 60 % 60, up % 60);
+    const char *instances = fl_limit_descs[FL_L_MAX_INSTANCES].directive;
+    const char *clients = fl_limit_descs[FL_L_CLIENTS].directive;
     printf("%-10s %8lld", "sessions", num(totals, "sessions"));
-    print_limit(num(limits, "MaxInstances"), 8);
-    printf("  (MaxInstances)\n%-10s %8lld", "clients", num(totals, "clients"));
-    print_limit(num(limits, "MaxClients"), 8);
-    printf("  (MaxClients)\n");
+    print_limit(num(limits, instances), 8);
+    printf("  (%s)\n%-10s %8lld", instances, "clients", num(totals, "clients"));
+    print_limit(num(limits, clients), 8);
+    printf("  (%s)\n", clients);
     printf("hosts %lld (idle %lld), users %lld, classes %lld, networks %lld, countries "
            "%lld, "
            "evictions %lld, daemon clients %lld, watchers %lld\n",

@@ -13,20 +13,19 @@
 
 #include <ftplimit/json.h>
 
+#include "catalog/limits.h"
 #include "server.h"
 
 #define TOP_N 10
 
-/* The limits the status header and the metrics page show. */
-static const char *const shown_limits[] = {
-    "MaxInstances",          "MaxClients",
-    "MaxConnectionsPerHost", "MaxClientsPerHost",
-    "MaxClientsPerNetwork",  "MaxClientsPerCountry",
-    "MaxClientsPerUser",     "MaxHostsPerUser",
-    "MaxConnectionRate",     "MaxConnectionRatePerHost",
-    "MaxLoginAttempts",
-};
-#define NSHOWN (sizeof shown_limits / sizeof shown_limits[0])
+/* The limits the status header and the metrics page show: those
+ * catalog/limits.def marks, in its order (NULL after the last). */
+static const char *shown_limit(size_t *i)
+{
+    while (*i < FL_L_COUNT && !fl_limit_descs[*i].shown)
+        ++*i;
+    return *i < FL_L_COUNT ? fl_limit_descs[(*i)++].directive : NULL;
+}
 
 static json_t *limit_value(long long v)
 {
@@ -85,9 +84,9 @@ char *render_status_json(struct server *srv, size_t *len)
     json_object_set_new(doc, "totals", totals);
 
     json_t *lim = json_object();
-    for (size_t i = 0; i < NSHOWN; i++)
-        json_object_set_new(lim, shown_limits[i],
-                            limit_value(fl_policy_limit(e, shown_limits[i])));
+    size_t at = 0;
+    for (const char *name; (name = shown_limit(&at)) != NULL;)
+        json_object_set_new(lim, name, limit_value(fl_policy_limit(e, name)));
     json_object_set_new(doc, "limits", lim);
 
     json_t *refused = json_object();
@@ -291,10 +290,11 @@ char *render_metrics(struct server *srv, size_t *len)
 
     metric(&p, "ftplimit_limit", "gauge",
            "Limits of the policy in force (unset ones omitted).");
-    for (size_t i = 0; i < NSHOWN; i++) {
-        long long v = fl_policy_limit(e, shown_limits[i]);
+    size_t at = 0;
+    for (const char *name; (name = shown_limit(&at)) != NULL;) {
+        long long v = fl_policy_limit(e, name);
         if (v >= 0)
-            put(&p, "ftplimit_limit{directive=\"%s\"} %lld\n", shown_limits[i], v);
+            put(&p, "ftplimit_limit{directive=\"%s\"} %lld\n", name, v);
     }
 
     if (p.failed) {

@@ -33,7 +33,7 @@
 #include <ftplimit/json.h>
 
 #include "log.h"
-#include "protocol.h"
+#include "proto/request.h"
 
 #define SESSION_QUEUE_MAX (256 * 1024) /* bytes a session client may leave unread */
 #define WATCH_QUEUE_LINES 4096         /* events queued for a watcher */

@@ -6,7 +6,7 @@
  * each session holds one connection to it, declared at session start, and
  * the connection is the session -- when the process ends, however it ends,
  * the daemon releases its counts. The master looks after the daemon
- * (master.c); each session puts its connection and its logins through the
+ * (helper.c); each session puts its connection and its logins through the
  * engine and carries out the engine's refusals exactly as mod_auth and
  * mod_sftp carry out theirs (session.c).
  */
@@ -128,7 +128,7 @@ MODRET set_engine(cmd_rec *cmd)
     return PR_HANDLED(cmd);
 }
 
-/* usage: FtpLimitPolicy PATH -- checked at core.postparse (master.c), once
+/* usage: FtpLimitPolicy PATH -- checked at core.postparse (helper.c), once
  * FtpLimitDaemon is known too. */
 MODRET set_policy(cmd_rec *cmd)
 {

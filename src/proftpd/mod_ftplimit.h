@@ -1,6 +1,6 @@
 /*
  * mod_ftplimit.h - what the three parts of mod_ftplimit share: the module
- * and its settings (mod_ftplimit.c), the master's side (master.c: the
+ * and its settings (mod_ftplimit.c), the master's side (helper.c: the
  * daemon, its helper, the session key) and a session's side (session.c:
  * the engine's decisions on a connection and its logins, as ProFTPD's
  * mod_auth and mod_sftp carry out theirs).
@@ -42,7 +42,7 @@ void session_settings(struct settings *s, const char **socket);
  * bytes as \xNN, cut at 256 bytes. */
 const char *log_safe(pool *p, const char *text);
 
-/* --- the master (master.c) ------------------------------------------------ */
+/* --- the master (helper.c) ------------------------------------------------ */
 
 void master_postparse(void);
 void master_startup(void);

@@ -39,6 +39,8 @@
 
 #include <ftplimit/events.h>
 
+#include "catalog/limits.h"
+
 extern pr_response_t *resp_err_list; /* ProFTPD's, not in its headers */
 
 /* RFC 4253 disconnect reasons, as mod_sftp sends them. */
@@ -278,22 +280,16 @@ static sftp_disconnect_fn sftp_disconnect(void)
  * it knows, its own reason and text (NULL: the reason's standard text). */
 static uint32_t ssh_refusal(const fl_decision *d, const char **text)
 {
-    static const char *const counted[] = {
-        "MaxClients",        "MaxClientsPerClass",    "MaxClientsPerHost",
-        "MaxClientsPerUser", "MaxConnectionsPerHost", "MaxHostsPerUser",
-    };
-    const char *limit = d->limit != NULL ? d->limit : "";
-    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
-        if (strcmp(limit, counted[i]) == 0) {
-            *text = "Maximum connections for host/user reached";
-            return SSH_DISCONNECT_TOO_MANY_CONNECTIONS;
-        }
+    enum fl_limit_id id = fl_limit_by_directive(d->limit);
+    if (id < FL_L_COUNT && fl_limit_descs[id].proftpd == FL_PR_COUNTED) {
+        *text = "Maximum connections for host/user reached";
+        return SSH_DISCONNECT_TOO_MANY_CONNECTIONS;
     }
-    if (strcmp(limit, "MaxLoginAttempts") == 0) {
+    if (id == FL_L_LOGIN_ATTEMPTS) {
         *text = NULL;
         return SSH_DISCONNECT_BY_APPLICATION;
     }
-    if (strcmp(limit, "Ban") == 0) {
+    if (id == FL_L_BAN) {
         *text = "Banned";
         return SSH_DISCONNECT_BY_APPLICATION;
     }
@@ -315,28 +311,39 @@ static void ssh_disconnect(uint32_t reason, const char *text)
 static void log_refusal(const fl_decision *d)
 {
     pool *p = make_sub_pool(session.pool);
-    if (queued_event_of("AnonRejectPasswords") != NULL)
-        pr_log_auth(PR_LOG_NOTICE, "ANON %s: AnonRejectPasswords denies login",
-                    log_safe(p, fs.user));
+    const char *anon_reject = fl_limit_descs[FL_L_ANON_REJECT].directive;
+    if (queued_event_of(anon_reject) != NULL)
+        pr_log_auth(PR_LOG_NOTICE, "ANON %s: %s denies login", log_safe(p, fs.user),
+                    anon_reject);
     const struct queued_event *q = queued_event_of(d->limit);
     long long max = q != NULL ? q->max : -1;
-    const char *limit = d->limit != NULL ? d->limit : "-";
-    if (strcmp(limit, "MaxLoginAttempts") == 0)
+    enum fl_limit_id id = fl_limit_by_directive(d->limit);
+    const char *limit = d->limit;
+    switch (id) {
+    case FL_L_LOGIN_ATTEMPTS:
         pr_log_auth(PR_LOG_NOTICE,
                     "Maximum login attempts (%lld) exceeded, connection refused", max);
-    else if (strcmp(limit, "MaxInstances") == 0 ||
-             strcmp(limit, "MaxConnectionRate") == 0)
+        break;
+    case FL_L_MAX_INSTANCES:
+    case FL_L_RATE:
         pr_log_pri(PR_LOG_WARNING, "%s (%lld) reached, new connection denied", limit,
                    max);
-    else if (strcmp(limit, "MaxClientsPerClass") == 0)
-        pr_log_auth(PR_LOG_NOTICE, "Connection refused (MaxClientsPerClass %s %lld)",
+        break;
+    case FL_L_PER_CLASS:
+        pr_log_auth(PR_LOG_NOTICE, "Connection refused (%s %s %lld)", limit,
                     log_safe(p, q != NULL ? q->class_name : NULL), max);
-    else if (strcmp(limit, "AnonRejectPasswords") != 0 && strcmp(limit, "-") != 0 &&
-             max >= 0)
-        pr_log_auth(PR_LOG_NOTICE, "Connection refused (%s %lld)", limit, max);
-    else if (strcmp(limit, "AnonRejectPasswords") != 0 && strcmp(limit, "-") != 0)
-        pr_log_auth(PR_LOG_NOTICE, "Connection refused (%s: %s)", limit,
-                    log_safe(p, d->message));
+        break;
+    case FL_L_ANON_REJECT:
+    case FL_L_COUNT: /* no limit: a failed password */
+        break;
+    default:
+        if (max >= 0)
+            pr_log_auth(PR_LOG_NOTICE, "Connection refused (%s %lld)", limit, max);
+        else
+            pr_log_auth(PR_LOG_NOTICE, "Connection refused (%s: %s)", limit,
+                        log_safe(p, d->message));
+        break;
+    }
     destroy_pool(p);
 }
 
@@ -379,9 +386,9 @@ static void refuse_unreachable(void)
  * message otherwise. */
 static const char *refusal_text(pool *p, const fl_decision *d)
 {
-    const char *limit = d->limit != NULL ? d->limit : "-";
-    bool attempt = strcmp(limit, "-") == 0 || strcmp(limit, "MaxLoginAttempts") == 0 ||
-                   strcmp(limit, "AnonRejectPasswords") == 0;
+    enum fl_limit_id id = fl_limit_by_directive(d->limit);
+    bool attempt =
+        id == FL_L_COUNT || id == FL_L_LOGIN_ATTEMPTS || id == FL_L_ANON_REJECT;
     const char *deny =
         attempt ? get_param_ptr(fs.anon != NULL ? fs.anon->subset : main_server->conf,
                                 "AccessDenyMsg", FALSE)

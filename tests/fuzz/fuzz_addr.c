@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "addr.h"
+#include "util/addr.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "message.h"
+#include "decide/message.h"
 
 /* The next NUL-terminated field of the input, or NULL when none is left. */
 static const char *field(char **cursor, const char *end)

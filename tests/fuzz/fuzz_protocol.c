@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "protocol.h"
+#include "proto/request.h"
 
 static void clean_inside(const char *s, const char *line, size_t len)
 {

@@ -1,0 +1,180 @@
+/*
+ * engine.c - the facade: an engine's creation, policy loads and reloads,
+ * lifecycle and teardown.
+ *
+ * The top of the library (doc/hacking.md): the one file that knows every
+ * layer. The lifecycle follows ProFTPD's order of events (see
+ * ftplimit/engine.h); this file owns the order, the parts it calls own
+ * their own state.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <ftplimit/bans.h>
+#include <ftplimit/policy.h>
+
+#include "context.h"
+#include "modules/alerts/alerts.h"
+#include "modules/bans/bans.h"
+#include "util/alloc.h"
+
+fl_engine *fl_engine_new(const fl_engine_options *opts)
+{
+    fl_engine *e = fl_calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+
+    e->clock = fl_clock_monotonic;
+    if (opts != NULL && opts->clock != NULL) {
+        e->clock = opts->clock;
+        e->clock_arg = opts->clock_arg;
+    }
+
+    if (opts != NULL && opts->hash_seed != NULL) {
+        fl_hash_key_from_bytes(&e->hash_key, opts->hash_seed);
+    } else if (fl_hash_key_random(&e->hash_key) < 0) {
+        int saved = errno;
+        fl_free(e);
+        errno = saved;
+        return NULL;
+    }
+
+    e->policy = fl_policy_new();
+    if (e->policy == NULL) {
+        fl_free(e);
+        errno = ENOMEM;
+        return NULL;
+    }
+    fl_tables_init(e);
+    e->policy_gen = 1;
+    e->state = FL_ENGINE_NEW;
+    e->no_alerts = opts != NULL && opts->no_alerts;
+    e->no_ban_table = opts != NULL && opts->no_ban_table;
+    if (fl_bans_init(e) < 0 || fl_alerts_init(e) < 0) {
+        int saved = errno;
+        fl_engine_free(e);
+        errno = saved;
+        return NULL;
+    }
+    return e;
+}
+
+void fl_engine_free(fl_engine *e)
+{
+    if (e == NULL)
+        return;
+    fl_alerts_free(e);
+    fl_bans_free(e);
+    fl_tables_free(e);
+    fl_policy_free(e->policy);
+    fl_timer_set_free(e);
+    fl_event_bus_free(e);
+    fl_modules_free(e);
+    fl_free(e);
+}
+
+int fl_engine_startup(fl_engine *e)
+{
+    if (e == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (e->state != FL_ENGINE_NEW) {
+        errno = EALREADY;
+        return -1;
+    }
+    e->state = FL_ENGINE_STARTED;
+    fl_event_generate(e, FL_EV_STARTUP, NULL);
+    return 0;
+}
+
+void fl_engine_shutdown(fl_engine *e)
+{
+    if (e == NULL || e->state == FL_ENGINE_DOWN)
+        return;
+    fl_sessions_end_all(e);
+    e->state = FL_ENGINE_DOWN;
+    fl_event_generate(e, FL_EV_EXIT, NULL);
+    fl_event_generate(e, FL_EV_SHUTDOWN, NULL);
+}
+
+/* core.preparse, parse, and on success core.postparse with the new policy in
+ * force. The old policy stays when the parse fails. */
+static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    fl_event_generate(e, FL_EV_PREPARSE, NULL);
+    fl_policy *p =
+        path != NULL ? fl_policy_parse(path, err, arg, e->policy) : fl_policy_new();
+    if (p == NULL) {
+        if (path == NULL && err != NULL)
+            err(arg, "out of memory");
+        errno = EINVAL;
+        return -1;
+    }
+    if (fl_tables_adopt_policy(e, p) < 0) {
+        fl_policy_free(p);
+        if (err != NULL)
+            err(arg, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
+    fl_policy_free(e->policy);
+    e->policy = p;
+    if (++e->policy_gen == 0)
+        e->policy_gen = 1;
+    fl_event_generate(e, FL_EV_POSTPARSE, NULL);
+    return 0;
+}
+
+int fl_engine_load(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    if (e == NULL || e->state == FL_ENGINE_DOWN) {
+        errno = EINVAL;
+        return -1;
+    }
+    return engine_parse(e, path, err, arg);
+}
+
+int fl_engine_reload(fl_engine *e, const char *path, fl_error_fn err, void *arg)
+{
+    if (e == NULL || e->state == FL_ENGINE_DOWN) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *again = NULL;
+    if (path == NULL && e->policy->path != NULL) {
+        again = fl_strdup(e->policy->path); /* freed with the old policy */
+        if (again == NULL)
+            return -1;
+        path = again;
+    }
+    fl_event_generate(e, FL_EV_RESTART, NULL);
+    int rc = engine_parse(e, path, err, arg);
+    fl_free(again);
+    return rc;
+}
+
+const char *fl_engine_policy_path(fl_engine *e)
+{
+    return e != NULL ? e->policy->path : NULL;
+}
+
+void fl_policy_describe(fl_engine *e, void (*out)(void *arg, const char *line),
+                        void *arg)
+{
+    if (e != NULL && out != NULL)
+        fl_policy_lines(e->policy, out, arg);
+}
+
+void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (e == NULL || e->alerts == NULL)
+        return;
+    *out = fl_alerts_stats(e->alerts);
+    out->bans_made = e->bans.made;
+    out->bans_expired = e->bans.expired;
+    out->bans = fl_ban_list(e, NULL, 0);
+}

@@ -1,0 +1,897 @@
+/*
+ * bans.c - the ban table and mod_ban, the listener that fills it.
+ *
+ * A ban is keyed by its kind and target in a uthash (bounded by
+ * MaxTrackedHosts, not by mod_ban's 512 slots), ends on an engine timer, and
+ * is checked at connect (host, class) and at PASS (user, user@host).
+ *
+ * BanOnEvent rules count occurrences per (rule, target) in an exact sliding
+ * window -- the times of the last N occurrences -- where mod_ban's window is
+ * fixed from the first occurrence. A rule fires when N occurrences fall
+ * within the window. The rules are copied here at each core.postparse: the
+ * policy they came from is freed while events still fly.
+ *
+ * With BanTable, the bans are written (to a temporary file, then renamed)
+ * a second after they change and when the engine shuts down, with their
+ * expiry in wall-clock time, and read back when a policy names the file.
+ */
+#include "config.h"
+
+#include <ftplimit/bans.h>
+#include <ftplimit/json.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/addr.h"
+#include "context.h"
+#include "util/rate.h"
+
+#define SAVE_DELAY FL_USEC_PER_SEC
+#define SWEEP_INTERVAL (10 * FL_USEC_PER_SEC)
+
+/* A key is the kind, then for a host the 16-byte address, for user@host the
+ * address and the user, for a user or class the name. */
+#define KEY_MAX (1 + 16 + FL_USER_MAX)
+
+struct fl_ban {
+    UT_hash_handle hh;
+    fl_engine *e;
+    int timerno;
+    fl_usec expires;
+    char *message; /* template; NULL for the kind's default */
+    char *reason;  /* the rule's name, or "manual" */
+    size_t keylen;
+    uint8_t key[];
+};
+
+struct fl_ban_counter {
+    UT_hash_handle hh;
+    fl_rate *window;
+    fl_usec period; /* the rule's window, for the sweep */
+    size_t keylen;
+    uint8_t key[]; /* the rule's number (2 bytes), then the ban key */
+};
+
+/* A ban made while an event was being dispatched, announced after. */
+struct fl_ban_pending {
+    struct fl_ban_pending *next;
+    char *sid;
+    long long max, count;
+    size_t keylen;
+    uint8_t key[];
+};
+
+/* A listener for one event that rules count. */
+struct fl_ban_tap {
+    fl_engine *e;
+    char *event;
+};
+
+struct fl_ban_rule_copy {
+    unsigned number;
+    char *name;
+    char *event;
+    enum fl_ban_target target;
+    uint32_t count;
+    fl_usec window, duration;
+    char *message;
+};
+
+static const char *const kind_names[] = {"host", "user", "class", "user@host"};
+
+const char *fl_ban_kind_name(fl_ban_kind kind)
+{
+    return (unsigned)kind < 4 ? kind_names[kind] : "?";
+}
+
+int fl_ban_kind_parse(const char *name, fl_ban_kind *out)
+{
+    for (unsigned i = 0; name != NULL && i < 4; i++) {
+        if (strcmp(name, kind_names[i]) == 0) {
+            *out = (fl_ban_kind)i;
+            return 0;
+        }
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+static const char *default_message(fl_ban_kind kind)
+{
+    switch (kind) {
+    case FL_BAN_HOST:
+        return "Sorry, your host (%a) is banned from this server for a while.";
+    case FL_BAN_USER:
+        return "Sorry, user %u is banned from this server for a while.";
+    case FL_BAN_CLASS:
+        return "Sorry, your class (%c) is banned from this server for a while.";
+    default:
+        return "Sorry, user %u from %a is banned from this server for a while.";
+    }
+}
+
+static const char *ban_message(const struct fl_ban *b)
+{
+    return b->message != NULL ? b->message : default_message((fl_ban_kind)b->key[0]);
+}
+
+/* --- keys ------------------------------------------------------------------------ */
+
+static size_t key_make(uint8_t *key, fl_ban_kind kind, const fl_addr *addr,
+                       const char *name)
+{
+    size_t n = 0, len = name != NULL ? strnlen(name, FL_USER_MAX) : 0;
+    key[n++] = (uint8_t)kind;
+    if (kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) {
+        memcpy(key + n, addr->b, 16);
+        n += 16;
+    }
+    if (kind != FL_BAN_HOST) {
+        memcpy(key + n, name, len);
+        n += len;
+    }
+    return n;
+}
+
+/* The key of a target written as text: an address, a name, or user@address
+ * (split at the last '@'). -1/EINVAL. */
+static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
+                         size_t *len)
+{
+    fl_addr a;
+    size_t tlen = target != NULL ? strnlen(target, FL_USER_MAX + 1) : 0;
+    const char *at = kind == FL_BAN_USER_HOST && tlen > 0 ? strrchr(target, '@') : NULL;
+    char user[FL_USER_MAX + 1];
+
+    errno = EINVAL;
+    if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_USER_HOST)
+        return -1;
+    if (kind == FL_BAN_HOST) {
+        if (fl_addr_parse(target, &a) < 0)
+            return -1;
+        *len = key_make(key, kind, &a, NULL);
+    } else if (kind == FL_BAN_USER_HOST) {
+        if (at == NULL || at == target || fl_addr_parse(at + 1, &a) < 0)
+            return -1;
+        snprintf(user, sizeof user, "%.*s", (int)(at - target), target);
+        *len = key_make(key, kind, &a, user);
+    } else {
+        *len = key_make(key, kind, NULL, target);
+    }
+    return 0;
+}
+
+/* The target as text, from a key. */
+static void key_text(const uint8_t *key, size_t len, char *out, size_t size)
+{
+    fl_addr a;
+    char addr[FL_ADDR_TEXT_MAX];
+    switch ((fl_ban_kind)key[0]) {
+    case FL_BAN_HOST:
+        memcpy(a.b, key + 1, 16);
+        snprintf(out, size, "%s", fl_addr_format(&a, addr, sizeof addr));
+        break;
+    case FL_BAN_USER_HOST:
+        memcpy(a.b, key + 1, 16);
+        snprintf(out, size, "%.*s@%s", (int)(len - 17), (const char *)key + 17,
+                 fl_addr_format(&a, addr, sizeof addr));
+        break;
+    default:
+        snprintf(out, size, "%.*s", (int)(len - 1), (const char *)key + 1);
+        break;
+    }
+}
+
+static struct fl_ban *ban_find(fl_engine *e, const uint8_t *key, size_t len)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    struct fl_ban *b;
+    HASH_FIND(hh, e->bans.table, key, len, b);
+    return b;
+}
+
+/* --- persistence ------------------------------------------------------------------ */
+
+static void save_now(fl_engine *e)
+{
+    const char *path = e->bans.table_path;
+    if (path == NULL)
+        return;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", tmp, strerror(errno));
+        return;
+    }
+    fl_usec now = fl_now(e);
+    double wall = (double)time(NULL);
+    struct fl_ban *b, *next;
+    HASH_ITER(hh, e->bans.table, b, next)
+    {
+        char target[KEY_MAX + FL_ADDR_TEXT_MAX];
+        key_text(b->key, b->keylen, target, sizeof target);
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(kind_names[b->key[0]]));
+        json_object_set_new(o, "target", fl_json_string(target));
+        json_object_set_new(
+            o, "expires",
+            json_real(wall + (double)(b->expires - now) / FL_USEC_PER_SEC));
+        json_object_set_new(o, "reason", fl_json_string(b->reason));
+        if (b->message != NULL)
+            json_object_set_new(o, "message", fl_json_string(b->message));
+        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (line != NULL) {
+            fprintf(f, "%s\n", line);
+            free(line);
+        }
+    }
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+}
+
+static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
+{
+    (void)interval;
+    (void)timerno;
+    (void)elapsed;
+    fl_engine *e = data;
+    e->bans.save_timer = -1;
+    save_now(e);
+    return 0;
+}
+
+/* Save a second from now, so that a burst of bans costs one write. */
+static void save_soon(fl_engine *e)
+{
+    if (e->bans.table_path != NULL && e->bans.save_timer < 0)
+        e->bans.save_timer = fl_timer_add_usec(e, SAVE_DELAY, FL_TIMER_DYNAMIC,
+                                               e->bans.module, save_cb, e);
+}
+
+/* --- the table ------------------------------------------------------------------- */
+
+/* ftplimit.ban or ftplimit.ban-expired about b. */
+static void ban_event(fl_engine *e, const char *event, const struct fl_ban *b,
+                      const char *sid, long long max, long long count)
+{
+    if (fl_event_listening(e, event) <= 0)
+        return;
+    char target[KEY_MAX + FL_ADDR_TEXT_MAX], addr_text[FL_ADDR_TEXT_MAX];
+    char user[FL_USER_MAX + 1];
+    key_text(b->key, b->keylen, target, sizeof target);
+    fl_event_info info = {
+        .event = event,
+        .sid = sid,
+        .limit = b->reason,
+        .max = max,
+        .count = count,
+        .message = ban_message(b),
+        .time = fl_now(e),
+        .ban = kind_names[b->key[0]],
+        .target = target,
+        .duration = -1,
+    };
+    fl_addr a;
+    switch ((fl_ban_kind)b->key[0]) {
+    case FL_BAN_HOST:
+        info.address = target;
+        break;
+    case FL_BAN_USER_HOST:
+        memcpy(a.b, b->key + 1, 16);
+        info.address = fl_addr_format(&a, addr_text, sizeof addr_text);
+        snprintf(user, sizeof user, "%.*s", (int)(b->keylen - 17),
+                 (const char *)b->key + 17);
+        info.user = user;
+        break;
+    case FL_BAN_USER:
+        info.user = target;
+        break;
+    case FL_BAN_CLASS:
+        info.class_name = target;
+        break;
+    }
+    if (strcmp(event, FL_EV_BAN) == 0)
+        info.duration =
+            (b->expires - info.time + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC;
+    fl_event_generate(e, event, &info);
+}
+
+/* ftplimit.ban about b: now, or -- when an event is being dispatched, as
+ * when a rule fires -- once that dispatch ends, so that the ban follows
+ * its cause for every listener. */
+static void announce_pending(fl_engine *e);
+
+static void ban_announce(fl_engine *e, const struct fl_ban *b, const char *sid,
+                         long long max, long long count)
+{
+    if (!fl_event_dispatching(e)) {
+        ban_event(e, FL_EV_BAN, b, sid, max, count);
+        return;
+    }
+    struct fl_ban_pending *p = fl_calloc(1, sizeof *p + b->keylen);
+    if (p == NULL || (sid != NULL && (p->sid = fl_strdup(sid)) == NULL)) {
+        fl_free(p);
+        ban_event(e, FL_EV_BAN, b, sid, max, count); /* late is better than never */
+        return;
+    }
+    p->max = max;
+    p->count = count;
+    p->keylen = b->keylen;
+    memcpy(p->key, b->key, b->keylen);
+    struct fl_ban_pending **tail = &e->bans.pending;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = p;
+    fl_event_after_dispatch(e, announce_pending);
+}
+
+/* When the outermost dispatch ends: the ftplimit.ban of the bans made
+ * during it, so that each follows the event that caused it. */
+static void announce_pending(fl_engine *e)
+{
+    while (e->bans.pending != NULL) {
+        struct fl_ban_pending *p = e->bans.pending;
+        e->bans.pending = p->next;
+        const struct fl_ban *b = ban_find(e, p->key, p->keylen);
+        if (b != NULL) /* a listener may have lifted it meanwhile */
+            ban_event(e, FL_EV_BAN, b, p->sid, p->max, p->count);
+        fl_free(p->sid);
+        fl_free(p);
+    }
+}
+
+static void pending_free(fl_engine *e)
+{
+    while (e->bans.pending != NULL) {
+        struct fl_ban_pending *p = e->bans.pending;
+        e->bans.pending = p->next;
+        fl_free(p->sid);
+        fl_free(p);
+    }
+}
+
+static void ban_free(fl_engine *e, struct fl_ban *b)
+{
+    HASH_DEL(e->bans.table, b);
+    if (b->timerno >= 0)
+        (void)fl_timer_remove(e, b->timerno, e->bans.module);
+    fl_free(b->message);
+    fl_free(b->reason);
+    fl_free(b);
+}
+
+static int expire_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
+{
+    (void)interval;
+    (void)timerno;
+    (void)elapsed;
+    struct fl_ban *b = data;
+    fl_engine *e = b->e;
+    b->timerno = -1; /* the timer ends with this callback */
+    e->bans.expired++;
+    ban_event(e, FL_EV_BAN_EXPIRED, b, NULL, -1, -1);
+    ban_free(e, b);
+    save_soon(e);
+    return 0;
+}
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (s == NULL)
+        return NULL;
+    char *copy = fl_strdup(s);
+    if (copy == NULL)
+        *failed = true;
+    return copy;
+}
+
+/* Make or extend a ban for duration. *fresh tells which. NULL with errno. */
+static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
+                              fl_usec duration, const char *message, const char *reason,
+                              bool *fresh)
+{
+    bool failed = false;
+    char *msg = dup_or_null(message, &failed), *why = dup_or_null(reason, &failed);
+    struct fl_ban *b = ban_find(e, key, len);
+    *fresh = b == NULL;
+    if (b == NULL && !failed) {
+        if ((long long)HASH_COUNT(e->bans.table) >= e->policy->max_tracked_hosts) {
+            fl_free(msg);
+            fl_free(why);
+            errno = ENOSPC;
+            return NULL;
+        }
+        b = fl_calloc(1, sizeof *b + len);
+        if (b != NULL) {
+            const fl_hash_key *hash_key = &e->hash_key;
+            b->e = e;
+            b->timerno = -1;
+            b->keylen = len;
+            memcpy(b->key, key, len);
+            HASH_ADD_KEYPTR(hh, e->bans.table, b->key, len, b);
+            if (!FL_HASH_ADDED(b)) {
+                fl_free(b);
+                b = NULL;
+            }
+        }
+    }
+    int timerno = b != NULL && !failed
+                      ? fl_timer_add_usec(e, duration, FL_TIMER_DYNAMIC, e->bans.module,
+                                          expire_cb, b)
+                      : -1;
+    if (b == NULL || failed || timerno < 0) {
+        if (b != NULL && *fresh)
+            ban_free(e, b);
+        fl_free(msg);
+        fl_free(why);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (b->timerno >= 0)
+        (void)fl_timer_remove(e, b->timerno, e->bans.module);
+    b->timerno = timerno;
+    b->expires = fl_now(e) + duration;
+    fl_free(b->message);
+    b->message = msg;
+    fl_free(b->reason);
+    b->reason = why;
+    save_soon(e);
+    return b;
+}
+
+/* --- checks ------------------------------------------------------------------------
+ */
+
+/* The gate (context.h): the message of the ban refusing a client at connect
+ * (its address or class), or NULL. */
+static const char *at_connect(fl_engine *e, const fl_addr *addr, const char *cls)
+{
+    if (e->bans.table == NULL)
+        return NULL;
+    uint8_t key[KEY_MAX];
+    size_t len = key_make(key, FL_BAN_HOST, addr, NULL);
+    const struct fl_ban *b = ban_find(e, key, len);
+    if (b == NULL && cls != NULL) {
+        len = key_make(key, FL_BAN_CLASS, NULL, cls);
+        b = ban_find(e, key, len);
+    }
+    return b != NULL ? ban_message(b) : NULL;
+}
+
+/* ... and of the ban refusing a login (user, or user@address). */
+static const char *at_login(fl_engine *e, const char *user, const fl_addr *addr)
+{
+    if (e->bans.table == NULL)
+        return NULL;
+    uint8_t key[KEY_MAX];
+    size_t len = key_make(key, FL_BAN_USER, NULL, user);
+    const struct fl_ban *b = ban_find(e, key, len);
+    if (b == NULL) {
+        len = key_make(key, FL_BAN_USER_HOST, addr, user);
+        b = ban_find(e, key, len);
+    }
+    return b != NULL ? ban_message(b) : NULL;
+}
+
+/* BanExempt: the client of an event is never banned. */
+static bool exempt(const fl_policy *p, const fl_addr *addr, const char *cls)
+{
+    for (size_t i = 0; addr != NULL && i < p->nban_exempt; i++) {
+        if (fl_addr_in_prefix(addr, &p->ban_exempt[i].net, p->ban_exempt[i].bits))
+            return true;
+    }
+    for (size_t i = 0; cls != NULL && i < p->nban_exempt_classes; i++) {
+        if (strcmp(p->ban_exempt_classes[i], cls) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* --- the administrator's API ----------------------------------------------------- */
+
+int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec duration,
+               const char *message)
+{
+    uint8_t key[KEY_MAX];
+    size_t len;
+    if (e == NULL || duration <= 0 || key_from_text(kind, target, key, &len) < 0 ||
+        (message != NULL && strnlen(message, FL_MESSAGE_MAX) >= FL_MESSAGE_MAX)) {
+        errno = EINVAL;
+        return -1;
+    }
+    fl_addr a;
+    if ((kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) &&
+        (memcpy(a.b, key + 1, 16), true) && exempt(e->policy, &a, NULL)) {
+        errno = EPERM;
+        return -1;
+    }
+    if (kind == FL_BAN_CLASS && exempt(e->policy, NULL, target)) {
+        errno = EPERM;
+        return -1;
+    }
+    bool fresh;
+    struct fl_ban *b = ban_put(e, key, len, duration, message, "manual", &fresh);
+    if (b == NULL)
+        return -1;
+    e->bans.made++;
+    ban_announce(e, b, NULL, -1, -1);
+    return 0;
+}
+
+int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target)
+{
+    uint8_t key[KEY_MAX];
+    size_t len;
+    if (e == NULL || key_from_text(kind, target, key, &len) < 0)
+        return -1;
+    struct fl_ban *b = ban_find(e, key, len);
+    if (b == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    ban_free(e, b);
+    save_soon(e);
+    return 0;
+}
+
+size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
+{
+    if (e == NULL)
+        return 0;
+    size_t i = 0;
+    fl_usec now = fl_now(e);
+    struct fl_ban *b, *next;
+    HASH_ITER(hh, e->bans.table, b, next)
+    {
+        if (out != NULL && i < n) {
+            fl_ban_entry *x = &out[i];
+            x->kind = (fl_ban_kind)b->key[0];
+            key_text(b->key, b->keylen, x->target, sizeof x->target);
+            x->remaining = b->expires > now ? b->expires - now : 0;
+            snprintf(x->reason, sizeof x->reason, "%s",
+                     b->reason != NULL ? b->reason : "");
+            snprintf(x->message, sizeof x->message, "%s", ban_message(b));
+        }
+        i++;
+    }
+    return i;
+}
+
+/* --- mod_ban: BanOnEvent ------------------------------------------------------------
+ */
+
+static struct fl_ban_counter *counter_get(fl_engine *e, const uint8_t *key, size_t len,
+                                          const struct fl_ban_rule_copy *r)
+{
+    const fl_hash_key *hash_key = &e->hash_key;
+    struct fl_ban_counter *c;
+    HASH_FIND(hh, e->bans.counters, key, len, c);
+    if (c != NULL)
+        return c;
+    if ((long long)HASH_COUNT(e->bans.counters) >= e->policy->max_tracked_hosts)
+        return NULL;
+    c = fl_calloc(1, sizeof *c + len);
+    if (c == NULL || (c->window = fl_rate_new(r->count)) == NULL) {
+        fl_free(c);
+        return NULL;
+    }
+    c->period = r->window;
+    c->keylen = len;
+    memcpy(c->key, key, len);
+    HASH_ADD_KEYPTR(hh, e->bans.counters, c->key, len, c);
+    if (!FL_HASH_ADDED(c)) {
+        fl_free(c->window);
+        fl_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void counter_free(fl_engine *e, struct fl_ban_counter *c)
+{
+    HASH_DEL(e->bans.counters, c);
+    fl_free(c->window);
+    fl_free(c);
+}
+
+/* Forget counters whose every occurrence left its window. */
+static int sweep_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
+{
+    (void)interval;
+    (void)timerno;
+    (void)elapsed;
+    fl_engine *e = data;
+    fl_usec now = fl_now(e);
+    struct fl_ban_counter *c, *next;
+    HASH_ITER(hh, e->bans.counters, c, next)
+    {
+        if (fl_rate_count(c->window, now, c->period) == 0)
+            counter_free(e, c);
+    }
+    if (e->bans.counters != NULL)
+        return 1;
+    e->bans.sweep_timer = -1;
+    return 0;
+}
+
+/* The ban key an event names for a rule's target; 0 when it names none. */
+static size_t event_key(const struct fl_ban_rule_copy *r, const fl_event_info *info,
+                        uint8_t *key)
+{
+    fl_addr a;
+    bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
+    switch (r->target) {
+    case FL_TARGET_NONE:
+        return 0;
+    case FL_TARGET_HOST:
+        return have_addr ? key_make(key, FL_BAN_HOST, &a, NULL) : 0;
+    case FL_TARGET_USER:
+        return info->user != NULL ? key_make(key, FL_BAN_USER, NULL, info->user) : 0;
+    case FL_TARGET_CLASS:
+        return info->class_name != NULL
+                   ? key_make(key, FL_BAN_CLASS, NULL, info->class_name)
+                   : 0;
+    case FL_TARGET_USER_HOST:
+        return have_addr && info->user != NULL
+                   ? key_make(key, FL_BAN_USER_HOST, &a, info->user)
+                   : 0;
+    }
+    return 0;
+}
+
+/* One occurrence for rule r. */
+static void rule_occurrence(fl_engine *e, const struct fl_ban_rule_copy *r,
+                            const fl_event_info *info)
+{
+
+    uint8_t key[2 + KEY_MAX];
+    size_t len = event_key(r, info, key + 2);
+    if (len == 0 || ban_find(e, key + 2, len) != NULL)
+        return;
+    key[0] = (uint8_t)(r->number >> 8);
+    key[1] = (uint8_t)r->number;
+    struct fl_ban_counter *c = counter_get(e, key, len + 2, r);
+    if (c == NULL)
+        return;
+    fl_usec now = fl_now(e);
+    fl_rate_record(c->window, now);
+    uint32_t seen = fl_rate_count(c->window, now, r->window);
+    if (e->bans.sweep_timer < 0)
+        e->bans.sweep_timer = fl_timer_add_usec(e, SWEEP_INTERVAL, FL_TIMER_DYNAMIC,
+                                                e->bans.module, sweep_cb, e);
+    if (seen < r->count)
+        return;
+
+    counter_free(e, c);
+    bool fresh;
+    struct fl_ban *b =
+        ban_put(e, key + 2, len, r->duration, r->message, r->name, &fresh);
+    if (b == NULL) {
+        fl_log(e, LOG_WARNING, "BanOnEvent %s: cannot ban: %s", r->name,
+               strerror(errno));
+        return;
+    }
+    e->bans.made++;
+    ban_announce(e, b, info->sid, r->count, seen);
+}
+
+/* An event some rules listen to: one occurrence for each of them, unless
+ * the client is exempt. */
+static void on_rule_event(const void *event_data, void *user_data)
+{
+    const struct fl_ban_tap *tap = user_data;
+    fl_engine *e = tap->e;
+    const fl_event_info *info = fl_event_info_of(tap->event, event_data);
+    if (info == NULL)
+        return;
+    fl_addr a;
+    bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
+    if (exempt(e->policy, have_addr ? &a : NULL, info->class_name))
+        return;
+    for (size_t i = 0; i < e->bans.nrules; i++) {
+        if (strcmp(e->bans.rules[i].event, tap->event) == 0)
+            rule_occurrence(e, &e->bans.rules[i], info);
+    }
+}
+
+static void rules_free(fl_engine *e)
+{
+    for (size_t i = 0; i < e->bans.ntaps; i++) {
+        (void)fl_event_unregister(e, e->bans.module, e->bans.taps[i].event,
+                                  on_rule_event);
+        fl_free(e->bans.taps[i].event);
+    }
+    fl_free(e->bans.taps);
+    e->bans.taps = NULL;
+    e->bans.ntaps = 0;
+    for (size_t i = 0; i < e->bans.nrules; i++) {
+        fl_free(e->bans.rules[i].name);
+        fl_free(e->bans.rules[i].event);
+        fl_free(e->bans.rules[i].message);
+    }
+    fl_free(e->bans.rules);
+    e->bans.rules = NULL;
+    e->bans.nrules = 0;
+}
+
+/* Read the bans saved in path: those not yet expired are in force again,
+ * quietly (they were announced when made). */
+static void load_table(fl_engine *e, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno != ENOENT)
+            fl_log(e, LOG_ERR, "BanTable: cannot read %s: %s", path, strerror(errno));
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    double wall = (double)time(NULL);
+    unsigned restored = 0, bad = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        fl_ban_kind kind;
+        const char *target = json_string_value(json_object_get(o, "target"));
+        double expires = json_number_value(json_object_get(o, "expires"));
+        uint8_t key[KEY_MAX];
+        size_t len;
+        bool fresh;
+        if (o == NULL ||
+            fl_ban_kind_parse(json_string_value(json_object_get(o, "kind")), &kind) <
+                0 ||
+            key_from_text(kind, target, key, &len) < 0) {
+            bad++;
+        } else if (expires > wall &&
+                   ban_put(e, key, len,
+                           (fl_usec)((expires - wall) * FL_USEC_PER_SEC) + 1,
+                           json_string_value(json_object_get(o, "message")),
+                           json_string_value(json_object_get(o, "reason")),
+                           &fresh) != NULL) {
+            restored++;
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    if (bad > 0)
+        fl_log(e, LOG_WARNING, "BanTable: %u unreadable lines in %s were skipped", bad,
+               path);
+    if (restored > 0)
+        fl_log(e, LOG_NOTICE, "BanTable: %u bans restored from %s", restored, path);
+}
+
+/* core.postparse: take the new policy's rules and table. */
+static void on_postparse(const void *event_data, void *user_data)
+{
+    (void)event_data;
+    fl_engine *e = user_data;
+    const fl_policy *p = e->policy;
+
+    rules_free(e);
+    /* Rule numbers start again: counts toward the old rules are forgotten. */
+    struct fl_ban_counter *c, *next;
+    HASH_ITER(hh, e->bans.counters, c, next)
+    counter_free(e, c);
+
+    if (p->nban_rules > 0) {
+        e->bans.rules = fl_calloc(p->nban_rules, sizeof *e->bans.rules);
+        e->bans.taps = fl_calloc(p->nban_rules, sizeof *e->bans.taps);
+        if (e->bans.rules == NULL || e->bans.taps == NULL) {
+            fl_log(e, LOG_ERR, "BanOnEvent: out of memory; no rule is in force");
+            fl_free(e->bans.rules);
+            fl_free(e->bans.taps);
+            e->bans.rules = NULL;
+            e->bans.taps = NULL;
+        }
+    }
+    for (size_t i = 0; e->bans.rules != NULL && i < p->nban_rules; i++) {
+        const fl_ban_rule *src = &p->ban_rules[i];
+        struct fl_ban_rule_copy *r = &e->bans.rules[e->bans.nrules];
+        bool failed = false;
+        *r = (struct fl_ban_rule_copy){
+            .number = (unsigned)i,
+            .name = dup_or_null(src->name, &failed),
+            .event = dup_or_null(src->event, &failed),
+            .target = src->target,
+            .count = src->count,
+            .window = src->window,
+            .duration = src->duration,
+            .message = dup_or_null(src->message, &failed),
+        };
+        e->bans.nrules++;
+        if (failed) {
+            fl_log(e, LOG_ERR, "BanOnEvent %s: out of memory; the rule is not in force",
+                   src->name);
+            continue;
+        }
+        /* One listener per event serves every rule of that event. */
+        bool listening = false;
+        for (size_t t = 0; t < e->bans.ntaps; t++)
+            listening = listening || strcmp(e->bans.taps[t].event, r->event) == 0;
+        if (listening)
+            continue;
+        struct fl_ban_tap *tap = &e->bans.taps[e->bans.ntaps];
+        tap->e = e;
+        tap->event = fl_strdup(r->event);
+        if (tap->event == NULL ||
+            fl_event_register(e, e->bans.module, tap->event, on_rule_event, tap) < 0) {
+            fl_log(e, LOG_ERR, "BanOnEvent %s: cannot listen to %s", src->name,
+                   src->event);
+            fl_free(tap->event);
+            continue;
+        }
+        e->bans.ntaps++;
+    }
+
+    if (e->no_ban_table)
+        return;
+    if (p->ban_table != NULL &&
+        (e->bans.table_path == NULL || strcmp(e->bans.table_path, p->ban_table) != 0)) {
+        char *path = fl_strdup(p->ban_table);
+        if (path != NULL) {
+            fl_free(e->bans.table_path);
+            e->bans.table_path = path;
+            load_table(e, path);
+        }
+    } else if (p->ban_table == NULL) {
+        fl_free(e->bans.table_path);
+        e->bans.table_path = NULL;
+    }
+}
+
+static void on_shutdown(const void *event_data, void *user_data)
+{
+    (void)event_data;
+    fl_engine *e = user_data;
+    if (e->bans.save_timer >= 0) {
+        (void)fl_timer_remove(e, e->bans.save_timer, e->bans.module);
+        e->bans.save_timer = -1;
+    }
+    save_now(e);
+}
+
+int fl_bans_init(fl_engine *e)
+{
+    static const struct fl_gate gate = {at_connect, at_login};
+    if (e->ngates == FL_GATES_MAX) {
+        errno = ENOSPC;
+        return -1;
+    }
+    e->gates[e->ngates++] = gate;
+    e->bans.save_timer = e->bans.sweep_timer = -1;
+    e->bans.module = fl_module_load_builtin(e, "mod_ban");
+    if (e->bans.module == NULL ||
+        fl_event_register(e, e->bans.module, FL_EV_POSTPARSE, on_postparse, e) < 0 ||
+        fl_event_register(e, e->bans.module, FL_EV_SHUTDOWN, on_shutdown, e) < 0)
+        return -1;
+    return 0;
+}
+
+void fl_bans_free(fl_engine *e)
+{
+    struct fl_ban *b, *next;
+    HASH_ITER(hh, e->bans.table, b, next)
+    {
+        b->timerno = -1; /* the timers go with the engine */
+        ban_free(e, b);
+    }
+    struct fl_ban_counter *c, *cnext;
+    HASH_ITER(hh, e->bans.counters, c, cnext)
+    counter_free(e, c);
+    rules_free(e);
+    pending_free(e);
+    fl_free(e->bans.table_path);
+    e->bans.table_path = NULL;
+}

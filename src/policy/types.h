@@ -1,0 +1,223 @@
+/*
+ * policy/types.h - a parsed policy, as the engine reads it.
+ *
+ * A policy is immutable once parsed: a reload builds a new one and swaps it
+ * in, so a decision always sees one consistent set of limits.
+ */
+#ifndef FL_POLICY_TYPES_H
+#define FL_POLICY_TYPES_H
+
+#include <regex.h>
+#include <sys/types.h>
+
+#include <ftplimit/session.h>
+
+#include <ftplimit/status.h>
+
+#include "catalog/limits.h"
+#include "policy/geoip.h"
+
+#define FL_UNLIMITED (-1LL)
+#define FL_CLASS_NAME_MAX 128
+
+/* The defaults an administrator who knows ProFTPD expects. */
+#define FL_DEFAULT_MAX_LOGIN_ATTEMPTS 3
+#define FL_DEFAULT_NET_V4_BITS 24
+#define FL_DEFAULT_NET_V6_BITS 64
+#define FL_DEFAULT_MAX_TRACKED_HOSTS 1000000LL
+#define FL_DEFAULT_RATE_INTERVAL FL_USEC_PER_SEC
+#define FL_DEFAULT_EXEC_TIMEOUT (10 * FL_USEC_PER_SEC)
+#define FL_DEFAULT_EXEC_MAX_RUNNING 8
+
+/* Bounds the parser enforces. */
+#define FL_RATE_COUNT_MAX 1000000LL    /* MaxConnectionRate */
+#define FL_HOST_RATE_COUNT_MAX 10000LL /* MaxConnectionRatePerHost */
+#define FL_RATE_INTERVAL_MAX (86400 * FL_USEC_PER_SEC)
+#define FL_LIMIT_MAX 2147483647LL
+#define FL_TRACKED_HOSTS_MAX 100000000LL
+
+typedef struct fl_limit_cfg {
+    long long max; /* FL_UNLIMITED when none or not set */
+    char *message; /* NULL: the directive's default */
+} fl_limit_cfg;
+
+typedef struct fl_rate_cfg {
+    long long count; /* FL_UNLIMITED when not set */
+    fl_usec interval;
+    char *message;
+} fl_rate_cfg;
+
+enum fl_item_kind {
+    FL_ITEM_ALL,
+    FL_ITEM_NONE,
+    FL_ITEM_PREFIX,    /* an address (full-length prefix) or a CIDR */
+    FL_ITEM_IP_GLOB,   /* fnmatch against the textual address */
+    FL_ITEM_DNS,       /* fnmatch against the caller's DNS name, no case */
+    FL_ITEM_COUNTRY,   /* FromCountry: code */
+    FL_ITEM_CONTINENT, /* FromContinent: code */
+    FL_ITEM_ASN,       /* FromASN: asn */
+};
+
+typedef struct fl_class_item {
+    enum fl_item_kind kind;
+    bool negate;
+    unsigned bits; /* FL_ITEM_PREFIX, in the 128-bit space */
+    fl_addr net;   /* FL_ITEM_PREFIX */
+    /* FL_ITEM_PREFIX again, as fl_addr_words() and fl_prefix_masks() give
+     * them: a client is classified without computing them. */
+    uint64_t net_words[2], mask_words[2];
+    char *pattern; /* FL_ITEM_IP_GLOB, FL_ITEM_DNS */
+    char code[3];  /* FL_ITEM_COUNTRY, FL_ITEM_CONTINENT */
+    uint32_t asn;  /* FL_ITEM_ASN */
+} fl_class_item;
+
+typedef struct fl_class_def {
+    char *name;
+    bool satisfy_all;
+    fl_class_item *items;
+    size_t nitems, cap;
+    fl_limit_cfg limit; /* MaxClientsPerClass */
+    char *file;
+    int line;
+    int geo_line; /* line of its first geographic item, 0 if none */
+} fl_class_def;
+
+typedef struct fl_anon_reject {
+    bool set;
+    bool negate; /* "!regex": reject passwords that do not match */
+    bool nocase;
+    regex_t re;
+    char *source;
+} fl_anon_reject;
+
+/* AllowSessions, AllowStatus, AllowAdmin: who may use a daemon's socket. */
+typedef struct fl_acl {
+    bool set; /* given in the policy; otherwise the default applies */
+    bool all;
+    uid_t *uids;
+    size_t nuids;
+    gid_t *gids;
+    size_t ngids;
+} fl_acl;
+
+/* BanOnEvent EVENT N/window duration ["message"] */
+typedef struct fl_ban_rule {
+    char *name;        /* as written: MaxLoginAttempts, or an event name */
+    const char *event; /* the event it listens to (static for known names) */
+    char *event_owned; /* ... or its own copy */
+    enum fl_ban_target target;
+    uint32_t count;   /* N occurrences ... */
+    fl_usec window;   /* ... within this sliding window */
+    fl_usec duration; /* ban length */
+    char *message;    /* NULL: the default for the target */
+    int line;
+} fl_ban_rule;
+
+enum fl_alert_sink { FL_SINK_EXEC, FL_SINK_SYSLOG, FL_SINK_JSONL };
+
+/* OnEvent PATTERN exec|syslog|jsonl ... */
+typedef struct fl_alert_spec {
+    char *pattern;
+    enum fl_alert_sink sink;
+    char **argv;         /* exec: program and arguments, NULL-terminated */
+    int syslog_priority; /* syslog: facility | priority */
+    char *path;          /* jsonl */
+    int line;
+} fl_alert_spec;
+
+typedef struct fl_policy {
+    char *path;
+
+    /* At connect, in this order. */
+    fl_limit_cfg max_instances;
+    fl_rate_cfg rate;
+    fl_rate_cfg rate_per_host;
+    fl_limit_cfg max_conns_per_host;
+
+    /* After a successful PASS, in this order (class limits live on classes). */
+    fl_limit_cfg per_host;
+    fl_limit_cfg per_network;
+    unsigned net_v4_bits, net_v6_bits; /* in the 128-bit space */
+    fl_limit_cfg per_country;
+    fl_limit_cfg per_user;
+    fl_limit_cfg clients;
+    fl_limit_cfg hosts_per_user;
+
+    long long max_login_attempts; /* FL_UNLIMITED for none */
+    fl_anon_reject anon_reject;
+    char **anon_users;
+    size_t nanon;
+    /* The first bytes AnonymousUsers names start with, ASCII folded to
+     * lower case: a name starting with another ASCII byte is no such name.
+     * Set by fl_policy_set_anon_users(). */
+    uint64_t anon_first[2];
+    bool anon_first_wide; /* some name starts with a byte past ASCII */
+
+    bool dry_run;
+    long long max_tracked_hosts;
+
+    fl_class_def *classes; /* in file order */
+    size_t nclasses;
+    bool classes_match_names; /* some class has a DNS name item: a client's
+                                 class is then not the address's alone */
+
+    fl_geodb **geodbs; /* GeoIPDatabase, in file order; shared with other policies */
+    size_t ngeodbs;
+
+    fl_acl access[3]; /* by fl_access */
+
+    fl_ban_rule *ban_rules;
+    size_t nban_rules;
+    fl_class_item *ban_exempt; /* addresses and CIDRs (FL_ITEM_PREFIX) */
+    size_t nban_exempt;
+    char **ban_exempt_classes;
+    size_t nban_exempt_classes;
+    char *ban_table; /* BanTable: where bans persist, or NULL */
+
+    fl_alert_spec *alerts;
+    size_t nalerts;
+    fl_usec alert_suppress;    /* AlertSuppress window, 0 for none */
+    fl_usec exec_timeout;      /* ExecTimeout */
+    unsigned exec_max_running; /* ExecMaxRunning */
+} fl_policy;
+
+/* A policy with every default and no limits. NULL/ENOMEM. */
+/* Where each limit of catalog/limits.def lives in an fl_policy: the
+ * offset of its fl_limit_cfg (FL_SYN_LIMIT, NETWORK, COUNTRY), fl_rate_cfg
+ * (FL_SYN_RATE) or long long (FL_SYN_ATTEMPTS); 0 for the others. */
+extern const size_t fl_limit_offsets[FL_L_COUNT];
+/* The number a limit is set to in p (-1: none, or not a number). */
+long long fl_policy_limit_value(const fl_policy *p, enum fl_limit_id id);
+
+fl_policy *fl_policy_new(void);
+void fl_policy_free(fl_policy *p);
+
+/* Parse path into a new policy; NULL after reporting every error. previous
+ * (may be NULL) is the policy in force: a database it has open stands in,
+ * with a notice, for one that cannot be opened again. */
+fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
+                           void *arg, const fl_policy *previous);
+
+/* The class definition named name, or NULL. */
+const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
+
+/* Make the n names (allocated, now p's) p's AnonymousUsers, freeing the
+ * ones before. */
+void fl_policy_set_anon_users(fl_policy *p, char **names, size_t n);
+/* True when user is one of the AnonymousUsers names (ASCII case ignored). */
+bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
+
+/* Describe what p enforces, one line per call of out. */
+/* "facility.priority" (daemon.notice, local3.warning ...) to a syslog(3)
+ * priority, and back. */
+int fl_syslog_priority_parse(const char *text, int *out);
+void fl_syslog_priority_format(int priority, char *buf, size_t size);
+
+void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
+
+/* The first class in file order that the client satisfies, or NULL. */
+struct fl_geo_cache;
+const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
+                                const char *dns_name, const struct fl_geo_cache *geo);
+
+#endif

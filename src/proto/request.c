@@ -1,0 +1,293 @@
+/*
+ * request.c - parses ftplimitd's request lines.
+ *
+ * A request is one line: a verb and fields separated by single spaces. The
+ * fields that may hold any text -- a user name, a password -- come last and
+ * run to the end of the line, so they need no quoting: CR and LF cannot be
+ * in them, and a NUL byte makes the line an error. Everything that could go
+ * wrong gets a reason token and a sentence naming the problem.
+ */
+#include "config.h"
+
+#include "proto/request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const verbs[] = {
+    [FL_VERB_HELLO] = "HELLO",   [FL_VERB_CONNECT] = "CONNECT",
+    [FL_VERB_USER] = "USER",     [FL_VERB_USERAS] = "USERAS",
+    [FL_VERB_PASS] = "PASS",     [FL_VERB_ANONPASS] = "ANONPASS",
+    [FL_VERB_TOKEN] = "TOKEN",   [FL_VERB_LOGOUT] = "LOGOUT",
+    [FL_VERB_CLOSE] = "CLOSE",   [FL_VERB_RESUME] = "RESUME",
+    [FL_VERB_STATUS] = "STATUS", [FL_VERB_METRICS] = "METRICS",
+    [FL_VERB_RELOAD] = "RELOAD", [FL_VERB_WATCH] = "WATCH",
+    [FL_VERB_PING] = "PING",     [FL_VERB_BAN] = "BAN",
+};
+
+const char *fl_verb_name(enum fl_verb v)
+{
+    return (size_t)v < sizeof verbs / sizeof verbs[0] ? verbs[v] : "?";
+}
+
+/* The next space-separated field, NUL-terminated in place; NULL at the end. */
+static char *next_field(char **cursor)
+{
+    char *s = *cursor;
+    if (s == NULL || *s == '\0')
+        return NULL;
+    char *space = strchr(s, ' ');
+    if (space != NULL) {
+        *space = '\0';
+        *cursor = space + 1;
+    } else {
+        *cursor = s + strlen(s);
+    }
+    return s;
+}
+
+/* A field shown in an error message: cut, and only printable ASCII. */
+static const char *shown(const char *field, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)field;
+         *p != '\0' && o + 1 < size; p++)
+        buf[o++] = *p >= 0x20 && *p < 0x7f ? (char)*p : '?';
+    buf[o] = '\0';
+    return buf;
+}
+
+static bool parse_int(const char *s, long max, long *out)
+{
+    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) ||
+        strlen(s) > 9)
+        return false;
+    long v = strtol(s, NULL, 10);
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Decode %XX in place (a BAN target may hold spaces: "john%20doe"). False
+ * for a malformed escape or a control byte, written or decoded. */
+static bool percent_decode(char *s)
+{
+    char *out = s;
+    for (const char *p = s; *p != '\0'; p++) {
+        unsigned v;
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+        if (*p != '%') {
+            *out++ = *p;
+            continue;
+        }
+        if (sscanf(p + 1, "%2x", &v) != 1 ||
+            strspn(p + 1, "0123456789abcdefABCDEF") < 2 || v < 0x20 || v == 0x7f)
+            return false;
+        *out++ = (char)v;
+        p += 2;
+    }
+    *out = '\0';
+    return true;
+}
+
+/* Set the reason token and the message (a literal format), return -1. */
+#define FAIL(token, ...) (snprintf(msg, msg_size, __VA_ARGS__), *reason = (token), -1)
+
+int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **reason,
+                     char *msg, size_t msg_size)
+{
+    char tmp[64];
+    memset(r, 0, sizeof *r);
+    if (memchr(line, '\0', len) != NULL)
+        return FAIL("nul-byte", "the request contains a NUL byte");
+    if (len > 0 && line[len - 1] == '\r')
+        line[--len] = '\0';
+    /* Nothing a field holds may end a line of a reply, a log or an event. */
+    if (memchr(line, '\r', len) != NULL)
+        return FAIL("bad-field", "the request contains a CR before its end");
+
+    char *cursor = line;
+    char *verb = next_field(&cursor);
+    if (verb == NULL)
+        return FAIL("missing-field", "an empty line is not a request");
+
+    size_t v;
+    for (v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
+        if (strcasecmp(verb, verbs[v]) == 0)
+            break;
+    }
+    if (v == sizeof verbs / sizeof verbs[0])
+        return FAIL("unknown-verb", "unknown verb '%s'", shown(verb, tmp, sizeof tmp));
+    r->verb = (enum fl_verb)v;
+
+    char *f;
+    long n;
+    switch (r->verb) {
+    case FL_VERB_HELLO:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "HELLO needs a protocol version");
+        if (!parse_int(f, 1000000, &n))
+            return FAIL("bad-field", "protocol version '%s' is not a number",
+                        shown(f, tmp, sizeof tmp));
+        r->version = (int)n;
+        break;
+
+    case FL_VERB_CONNECT:
+    case FL_VERB_RESUME:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "%s needs a session id", verbs[v]);
+        r->sid = strcmp(f, "-") == 0 && r->verb == FL_VERB_CONNECT ? NULL : f;
+        if (strlen(f) > FL_SID_MAX)
+            return FAIL("bad-field", "a session id is at most %d bytes", FL_SID_MAX);
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "%s needs an address", verbs[v]);
+        if (fl_addr_parse(f, &r->addr) < 0)
+            return FAIL("bad-field", "'%s' is not an IPv4 or IPv6 address",
+                        shown(f, tmp, sizeof tmp));
+        if (r->verb == FL_VERB_CONNECT) {
+            r->dns_name = next_field(&cursor);
+            break;
+        }
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "RESUME needs a class (or -, or *)");
+        r->classify = strcmp(f, "*") == 0;
+        r->class_name = strcmp(f, "-") == 0 || r->classify ? NULL : f;
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "RESUME needs its login state (0, 1, u or a)");
+        if (strlen(f) != 1 || strchr("01ua", f[0]) == NULL)
+            return FAIL("bad-field", "the login state must be 0, 1, u or a, not '%s'",
+                        shown(f, tmp, sizeof tmp));
+        r->authenticated = f[0] != '0';
+        r->anonymity = f[0] == 'u'   ? FL_ANON_NO
+                       : f[0] == 'a' ? FL_ANON_YES
+                                     : FL_ANON_BY_POLICY;
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "RESUME needs the failed-login count");
+        if (!parse_int(f, 65535, &n))
+            return FAIL("bad-field",
+                        "failed-login count '%s' is not a number up to 65535",
+                        shown(f, tmp, sizeof tmp));
+        r->failed = (int)n;
+        r->user = *cursor != '\0' ? cursor : NULL;
+        cursor += strlen(cursor);
+        if (r->authenticated && r->user == NULL)
+            return FAIL("missing-field", "an authenticated session needs its user");
+        break;
+
+    case FL_VERB_USERAS:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "USERAS needs the anonymous account, or -");
+        r->account = strcmp(f, "-") == 0 ? NULL : f;
+        if (strlen(f) > FL_USER_MAX)
+            return FAIL("bad-field", "an account is at most %d bytes", FL_USER_MAX);
+        /* the user name follows, as in USER */
+        /* fall through */
+    case FL_VERB_USER:
+        if (*cursor == '\0')
+            return FAIL("missing-field", "%s needs a user name", verbs[v]);
+        r->user = cursor;
+        cursor += strlen(cursor);
+        break;
+
+    case FL_VERB_ANONPASS:
+        /* The password runs to the end of the line, and may be empty. */
+        r->password = cursor;
+        cursor += strlen(cursor);
+        break;
+
+    case FL_VERB_TOKEN:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "TOKEN needs the session's token");
+        if (strlen(f) != FL_TOKEN_LEN || strspn(f, "0123456789abcdef") != FL_TOKEN_LEN)
+            return FAIL("bad-field", "a token is %d lower-case hex digits",
+                        FL_TOKEN_LEN);
+        r->token = f;
+        break;
+
+    case FL_VERB_PASS:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "PASS needs ok or bad");
+        if (strcmp(f, "ok") != 0 && strcmp(f, "bad") != 0)
+            return FAIL("bad-field", "PASS takes ok or bad, not '%s'",
+                        shown(f, tmp, sizeof tmp));
+        r->ok = f[0] == 'o';
+        /* "PASS ok" has no password; "PASS ok " has an empty one. */
+        r->password = f + strlen(f) < line + len ? cursor : NULL;
+        cursor += strlen(cursor);
+        break;
+
+    case FL_VERB_WATCH:
+        r->pattern = next_field(&cursor);
+        break;
+
+    case FL_VERB_BAN:
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "BAN needs LIST, ADD or REMOVE");
+        if (strcasecmp(f, "LIST") == 0) {
+            r->ban_op = FL_BAN_LIST;
+            break;
+        }
+        if (strcasecmp(f, "ADD") == 0)
+            r->ban_op = FL_BAN_ADD;
+        else if (strcasecmp(f, "REMOVE") == 0)
+            r->ban_op = FL_BAN_REMOVE;
+        else
+            return FAIL("bad-field", "BAN takes LIST, ADD or REMOVE, not '%s'",
+                        shown(f, tmp, sizeof tmp));
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field",
+                        "BAN %s needs a kind (host, user, class, user@host)",
+                        r->ban_op == FL_BAN_ADD ? "ADD" : "REMOVE");
+        if (fl_ban_kind_parse(f, &r->ban_kind) < 0)
+            return FAIL("bad-field",
+                        "'%s' is not a ban kind (host, user, class, user@host)",
+                        shown(f, tmp, sizeof tmp));
+        if (r->ban_op == FL_BAN_ADD) {
+            if ((f = next_field(&cursor)) == NULL)
+                return FAIL("missing-field", "BAN ADD needs a duration in seconds");
+            if (!parse_int(f, 100000L * 3600, &n) || n == 0)
+                return FAIL("bad-field",
+                            "ban duration '%s' is not a number of seconds from 1",
+                            shown(f, tmp, sizeof tmp));
+            r->ban_seconds = n;
+        }
+        if ((f = next_field(&cursor)) == NULL)
+            return FAIL("missing-field", "BAN %s needs a target",
+                        r->ban_op == FL_BAN_ADD ? "ADD" : "REMOVE");
+        if (!percent_decode(f))
+            return FAIL("bad-field",
+                        "the target '%s' has a bad %%-escape or a control byte",
+                        shown(f, tmp, sizeof tmp));
+        r->target = f;
+        if (r->ban_op == FL_BAN_ADD && *cursor != '\0') {
+            r->message = cursor;
+            cursor += strlen(cursor);
+        }
+        break;
+
+    case FL_VERB_LOGOUT:
+    case FL_VERB_CLOSE:
+    case FL_VERB_STATUS:
+    case FL_VERB_METRICS:
+    case FL_VERB_RELOAD:
+    case FL_VERB_PING:
+        break;
+    }
+
+    if (*cursor != '\0')
+        return FAIL("extra-field", "%s takes no more fields", verbs[v]);
+    /* The engine's limits, checked here so that every request the parser
+     * lets through is one the engine can take. */
+    if (r->user != NULL && strlen(r->user) > FL_USER_MAX)
+        return FAIL("bad-field", "a user name is at most %d bytes", FL_USER_MAX);
+    if (r->password != NULL && strlen(r->password) > FL_PASS_MAX)
+        return FAIL("bad-field", "a password is at most %d bytes", FL_PASS_MAX);
+    if (r->dns_name != NULL && strlen(r->dns_name) > FL_DNSNAME_MAX)
+        return FAIL("bad-field", "a DNS name is at most %d bytes", FL_DNSNAME_MAX);
+    return 0;
+}
