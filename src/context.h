@@ -25,14 +25,7 @@ struct fl_alerts; /* modules/alerts/alerts.h */
 /* decide/session.c: end every live session (shutdown). */
 void fl_sessions_end_all(fl_engine *e);
 
-/* A module that can refuse a client before the limits count it (mod_ban):
- * session.c asks each, in the order they were added, for the message
- * template that refuses the client, or NULL. */
-struct fl_gate {
-    const char *(*at_connect)(fl_engine *e, const fl_addr *addr, const char *cls);
-    const char *(*at_login)(fl_engine *e, const char *user, const fl_addr *addr);
-};
-#define FL_GATES_MAX 4
+#define FL_ENGINE_MODULES_MAX 4
 
 enum fl_engine_state { FL_ENGINE_NEW, FL_ENGINE_STARTED, FL_ENGINE_DOWN };
 
@@ -55,8 +48,14 @@ struct fl_engine {
     bool no_alerts, no_ban_table;
     struct fl_bans bans;
     struct fl_alerts *alerts;
-    struct fl_gate gates[FL_GATES_MAX];
+    /* The engine's own modules (engine.c), in order, and those of them that
+     * may refuse a client at connect or login (session.c asks them). */
+    const struct fl_engine_module *mods[FL_ENGINE_MODULES_MAX];
+    unsigned nmods;
+    const struct fl_engine_module *gates[FL_ENGINE_MODULES_MAX];
     unsigned ngates;
+    const struct fl_policy_part *parts[FL_POLICY_PARTS_MAX];
+    size_t nparts;
     uint64_t refusals[FL_L_COUNT];     /* by enum fl_limit_id */
     uint64_t dry_refusals[FL_L_COUNT]; /* would-be refusals under DryRun */
     uint32_t policy_gen; /* bumped with each policy, never 0: what was worked

@@ -20,6 +20,16 @@
 #include "modules/bans/bans.h"
 #include "util/alloc.h"
 
+/* The engine's own modules, in load order (kernel/kernel.h says what a
+ * module does). */
+static const struct fl_engine_module *const modules[] = {
+    &fl_bans_module,
+    &fl_alerts_module,
+};
+_Static_assert(sizeof modules / sizeof modules[0] <= FL_ENGINE_MODULES_MAX &&
+                   sizeof modules / sizeof modules[0] <= FL_POLICY_PARTS_MAX,
+               "raise FL_ENGINE_MODULES_MAX and FL_POLICY_PARTS_MAX");
+
 fl_engine *fl_engine_new(const fl_engine_options *opts)
 {
     fl_engine *e = fl_calloc(1, sizeof *e);
@@ -41,7 +51,15 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         return NULL;
     }
 
-    e->policy = fl_policy_new();
+    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+        const struct fl_engine_module *m = modules[i];
+        e->mods[e->nmods++] = m;
+        if (m->at_connect != NULL)
+            e->gates[e->ngates++] = m;
+        if (m->part != NULL)
+            e->parts[e->nparts++] = m->part;
+    }
+    e->policy = fl_policy_new(e->parts, e->nparts);
     if (e->policy == NULL) {
         fl_free(e);
         errno = ENOMEM;
@@ -52,11 +70,13 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;
     e->no_ban_table = opts != NULL && opts->no_ban_table;
-    if (fl_bans_init(e) < 0 || fl_alerts_init(e) < 0) {
-        int saved = errno;
-        fl_engine_free(e);
-        errno = saved;
-        return NULL;
+    for (unsigned i = 0; i < e->nmods; i++) {
+        if (e->mods[i]->init(e) < 0) {
+            int saved = errno;
+            fl_engine_free(e);
+            errno = saved;
+            return NULL;
+        }
     }
     return e;
 }
@@ -65,8 +85,8 @@ void fl_engine_free(fl_engine *e)
 {
     if (e == NULL)
         return;
-    fl_alerts_free(e);
-    fl_bans_free(e);
+    for (unsigned i = e->nmods; i-- > 0;)
+        e->mods[i]->free(e);
     fl_tables_free(e);
     fl_policy_free(e->policy);
     fl_timer_set_free(e);
@@ -100,30 +120,52 @@ void fl_engine_shutdown(fl_engine *e)
     fl_event_generate(e, FL_EV_SHUTDOWN, NULL);
 }
 
+/* Put p in force, or change nothing: every module prepares for it and the
+ * tables adopt it, then each module commits; if any of them fails, those
+ * that prepared abort and p is freed. */
+static int engine_adopt(fl_engine *e, fl_policy *p)
+{
+    void *prepared[FL_ENGINE_MODULES_MAX] = {NULL};
+    unsigned ready = 0;
+    while (ready < e->nmods && e->mods[ready]->prepare(e, p, &prepared[ready]) == 0)
+        ready++;
+    if (ready < e->nmods || fl_tables_adopt_policy(e, p) < 0) {
+        while (ready-- > 0)
+            e->mods[ready]->abort(e, prepared[ready]);
+        fl_policy_free(p);
+        errno = ENOMEM;
+        return -1;
+    }
+    fl_policy *old = e->policy;
+    e->policy = p;
+    if (++e->policy_gen == 0)
+        e->policy_gen = 1;
+    for (unsigned i = 0; i < e->nmods; i++)
+        e->mods[i]->commit(e, prepared[i]);
+    fl_policy_free(old);
+    return 0;
+}
+
 /* core.preparse, parse, and on success core.postparse with the new policy in
- * force. The old policy stays when the parse fails. */
+ * force. The old policy stays, whole, when the parse or any part of putting
+ * the new one in force fails. */
 static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *arg)
 {
     fl_event_generate(e, FL_EV_PREPARSE, NULL);
-    fl_policy *p =
-        path != NULL ? fl_policy_parse(path, err, arg, e->policy) : fl_policy_new();
+    fl_policy *p = path != NULL
+                       ? fl_policy_parse(path, e->parts, e->nparts, err, arg, e->policy)
+                       : fl_policy_new(e->parts, e->nparts);
     if (p == NULL) {
         if (path == NULL && err != NULL)
             err(arg, "out of memory");
         errno = EINVAL;
         return -1;
     }
-    if (fl_tables_adopt_policy(e, p) < 0) {
-        fl_policy_free(p);
+    if (engine_adopt(e, p) < 0) {
         if (err != NULL)
             err(arg, "out of memory");
-        errno = ENOMEM;
         return -1;
     }
-    fl_policy_free(e->policy);
-    e->policy = p;
-    if (++e->policy_gen == 0)
-        e->policy_gen = 1;
     fl_event_generate(e, FL_EV_POSTPARSE, NULL);
     return 0;
 }

@@ -6,13 +6,15 @@
  * the session. Every call has a deadline (the client's timeout); a call that
  * fails leaves errno set:
  *   ETIMEDOUT            the daemon did not answer in time
- *   ECONNREFUSED, ENOENT no daemon listens on the socket
+ *   ECONNREFUSED         no daemon listens on the socket (or there is none)
  *   ECONNRESET, EPIPE    the daemon went away (see fl_client_resume)
  *   EPROTO               the answer was not ftplimitd's protocol
  *   EACCES               the daemon's Allow* rules (or the session's token)
  *                        refused this process
- *   EEXIST, EINVAL, EALREADY, EBUSY, ENOENT, EPERM  the daemon refused the
- *                        request; the reason is in fl_client_error()
+ *   EEXIST, EINVAL, EALREADY, EBUSY, ENOENT, EPERM, ENOSPC, ENOMEM  the
+ *                        daemon refused the request (ENOENT: no such ban or
+ *                        session); the reason is in fl_client_error()
+ * fl_strerror() says what each means here.
  * Not thread-safe; use one client per thread.
  */
 #ifndef FTPLIMIT_CLIENT_H

@@ -6,8 +6,18 @@
  * listeners, timers, policies or counts. An engine is not thread-safe; use
  * one per thread or serialise calls.
  *
- * Conventions: functions that can fail return -1 (or NULL) and set errno;
- * fl_strerror() turns errno values, including ftplimit's own, into text.
+ * Conventions: functions that can fail return -1 (or NULL) and set errno,
+ * each value with one meaning across the library and the client:
+ *   EINVAL        a bad argument (a NULL engine, a malformed name ...)
+ *   ENOMEM        out of memory; nothing changed
+ *   ENOENT        no such session, ban, listener, timer or file
+ *   EEXIST        it exists already (a module name, a session id)
+ *   ENOSPC        a table is full (MaxTrackedHosts)
+ *   EALREADY      out of order (started twice, a second CONNECT ...)
+ *   EPERM         not allowed (an engine's own module; an exempt target)
+ * and, from the client (ftplimit/client.h), ECONNREFUSED, ETIMEDOUT,
+ * ECONNRESET, EPROTO, EACCES, EBUSY, EINPROGRESS. fl_strerror() says what
+ * each means for ftplimit (strerror() for any other value).
  */
 #ifndef FTPLIMIT_ENGINE_H
 #define FTPLIMIT_ENGINE_H

@@ -38,11 +38,12 @@ FL_EXPORT char *fl_addr_format(const fl_addr *a, char *buf, size_t size);
 FL_EXPORT bool fl_addr_is_v4(const fl_addr *a);
 
 /* Limits on what callers may pass. */
-#define FL_SID_MAX 64      /* session id bytes */
-#define FL_USER_MAX 512    /* user name bytes (ProFTPD's command line is 512) */
-#define FL_PASS_MAX 1024   /* password bytes */
-#define FL_DNSNAME_MAX 255 /* DNS name bytes */
-#define FL_MESSAGE_MAX 512 /* reply text bytes, NUL included */
+#define FL_SID_MAX 64         /* session id bytes */
+#define FL_USER_MAX 512       /* user name bytes (ProFTPD's command line is 512) */
+#define FL_PASS_MAX 1024      /* password bytes */
+#define FL_DNSNAME_MAX 255    /* DNS name bytes */
+#define FL_CLASS_NAME_MAX 128 /* <Class> name bytes */
+#define FL_MESSAGE_MAX 512    /* reply text bytes, NUL included */
 
 typedef enum fl_verdict {
     FL_ALLOW = 0,

@@ -45,15 +45,25 @@ typedef struct fl_refusal_count {
 } fl_refusal_count;
 FL_EXPORT size_t fl_engine_refusals(fl_engine *e, fl_refusal_count *out, size_t n);
 
-/* What the policy's OnEvent listeners did, by kind (exec, syslog, jsonl),
- * and the bans made, since the engine started. */
+/* The outputs an OnEvent listener has (doc/listeners.md). */
+typedef enum fl_alert_output {
+    FL_ALERT_EXEC,
+    FL_ALERT_SYSLOG,
+    FL_ALERT_JSONL,
+    FL_ALERT_OUTPUTS /* how many there are */
+} fl_alert_output;
+/* "exec", "syslog", "jsonl"; "unknown" for another value. */
+FL_EXPORT const char *fl_alert_output_name(fl_alert_output o);
+
+/* What the policy's OnEvent listeners did, by output, and the bans made,
+ * since the engine started. */
 typedef struct fl_alert_stats {
-    unsigned long long sent[3];       /* alerts sent */
-    unsigned long long suppressed[3]; /* held back by AlertSuppress */
-    unsigned long long dropped[3];    /* exec: over ExecMaxRunning */
-    unsigned long long failed[3];     /* could not be written or run */
-    unsigned long long killed;        /* exec: over ExecTimeout */
-    unsigned running;                 /* exec programs running now */
+    unsigned long long sent[FL_ALERT_OUTPUTS];       /* alerts sent */
+    unsigned long long suppressed[FL_ALERT_OUTPUTS]; /* held back by AlertSuppress */
+    unsigned long long dropped[FL_ALERT_OUTPUTS];    /* exec: over ExecMaxRunning */
+    unsigned long long failed[FL_ALERT_OUTPUTS];     /* could not be written or run */
+    unsigned long long killed;                       /* exec: over ExecTimeout */
+    unsigned running;                                /* exec programs running now */
     unsigned long long bans_made, bans_expired;
     size_t bans; /* in force now */
 } fl_alert_stats;

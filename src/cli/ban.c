@@ -204,7 +204,7 @@ int cmd_ban(int argc, char **argv)
     fl_client *c = fl_client_open(socket, TIMEOUT_MS);
     if (c == NULL) {
         fprintf(stderr, "ftplimit: cannot reach ftplimitd at %s: %s\n", socket,
-                strerror(errno));
+                fl_strerror(errno));
         return EXIT_PROBLEM;
     }
     char *out = NULL;
@@ -212,7 +212,7 @@ int cmd_ban(int argc, char **argv)
     if (rc < 0) {
         const char *why = fl_client_error(c);
         fprintf(stderr, "ftplimit: ban %s failed: %s\n", op,
-                why[0] ? why : strerror(errno));
+                why[0] ? why : fl_strerror(errno));
         fl_client_free(c);
         return EXIT_PROBLEM;
     }

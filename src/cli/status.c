@@ -55,7 +55,7 @@ static fl_client *open_daemon(const char *socket)
     fl_client *c = fl_client_open(socket, TIMEOUT_MS);
     if (c == NULL)
         fprintf(stderr, "ftplimit: cannot reach ftplimitd at %s: %s\n", socket,
-                strerror(errno));
+                fl_strerror(errno));
     return c;
 }
 
@@ -70,7 +70,7 @@ static int daemon_command(const char *socket, const char *request, char **out)
     if (rc < 0) {
         const char *why = fl_client_error(c);
         fprintf(stderr, "ftplimit: %s failed: %s\n", request,
-                why[0] ? why : strerror(errno));
+                why[0] ? why : fl_strerror(errno));
     }
     fl_client_free(c);
     return rc < 0 ? EXIT_PROBLEM : EXIT_OK;
@@ -287,7 +287,7 @@ int cmd_watch(int argc, char **argv)
         return EXIT_PROBLEM;
     if (fl_client_watch(c, a.pattern) < 0) {
         fprintf(stderr, "ftplimit: cannot watch: %s\n",
-                fl_client_error(c)[0] ? fl_client_error(c) : strerror(errno));
+                fl_client_error(c)[0] ? fl_client_error(c) : fl_strerror(errno));
         fl_client_free(c);
         return EXIT_PROBLEM;
     }

@@ -27,8 +27,7 @@
 
 #include "util/alloc.h"
 #include "proto/json_read.h"
-#include "decide/limits.h"
-#include "policy/types.h"
+#include "catalog/limits.h"
 
 #define READ_BUF 16384
 
@@ -448,7 +447,9 @@ static int dial(fl_client *c)
      * backlog is full: try again until the deadline. */
     while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
         if (errno != EAGAIN && errno != EINTR) {
-            int saved = errno;
+            /* No socket file, or nobody listening on it: both are "no
+             * daemon" (ENOENT means "no such thing" across the library). */
+            int saved = errno == ENOENT ? ECONNREFUSED : errno;
             close(fd);
             errno = saved;
             return -1;

@@ -260,20 +260,20 @@ char *render_metrics(struct server *srv, size_t *len)
 
     fl_alert_stats a;
     fl_engine_alert_stats(e, &a);
-    static const char *const sinks[] = {"exec", "syslog", "jsonl"};
     metric(&p, "ftplimit_alerts_total", "counter",
            "OnEvent alerts by listener kind and outcome: sent, suppressed "
            "(AlertSuppress), "
            "dropped (over ExecMaxRunning), failed (not written or not run).");
-    for (size_t i = 0; i < 3; i++) {
-        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"sent\"} %llu\n",
-            sinks[i], a.sent[i]);
+    for (fl_alert_output o = 0; o < FL_ALERT_OUTPUTS; o++) {
+        const char *name = fl_alert_output_name(o);
+        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"sent\"} %llu\n", name,
+            a.sent[o]);
         put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"suppressed\"} %llu\n",
-            sinks[i], a.suppressed[i]);
+            name, a.suppressed[o]);
         put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"dropped\"} %llu\n",
-            sinks[i], a.dropped[i]);
+            name, a.dropped[o]);
         put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"failed\"} %llu\n",
-            sinks[i], a.failed[i]);
+            name, a.failed[o]);
     }
     metric(&p, "ftplimit_exec_running", "gauge", "OnEvent exec programs running now.");
     put(&p, "ftplimit_exec_running %u\n", a.running);

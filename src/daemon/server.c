@@ -731,6 +731,168 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
     }
 }
 
+/* --- the verbs ----------------------------------------------------------------- */
+
+static void do_hello(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    if (r->version != FL_PROTO_VERSION) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "this daemon speaks protocol %d, not %d",
+                 FL_PROTO_VERSION, r->version);
+        reply_err(srv, c, "version", msg);
+        return;
+    }
+    c->state = C_READY;
+    reply_words(srv, c, "OK", hello_version, (char *)NULL);
+}
+
+static void do_token(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    memcpy(c->token, r->token, sizeof c->token);
+    c->session_conn = true;
+    reply_words(srv, c, "OK", "token", (char *)NULL);
+}
+
+static void do_declare(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    c->session_conn = true;
+    if (!may_declare(srv, c, r))
+        return;
+    if (r->verb == FL_VERB_CONNECT)
+        do_connect(srv, c, r);
+    else
+        do_resume(srv, c, r);
+}
+
+/* USER, USERAS, PASS, ANONPASS: a step of the session's login. */
+static void do_login_step(struct server *srv, struct conn *c,
+                          const struct fl_request *r)
+{
+    fl_decision d;
+    int rc;
+    srv->current = c;
+    switch (r->verb) {
+    case FL_VERB_USER:
+        rc = fl_user(srv->engine, c->session, r->user, &d);
+        break;
+    case FL_VERB_USERAS:
+        rc = fl_user_resolved(srv->engine, c->session, r->user, r->account, &d);
+        break;
+    case FL_VERB_PASS:
+        rc = fl_pass(srv->engine, c->session, r->ok, r->password, &d);
+        break;
+    default:
+        rc = fl_anon_pass_check(srv->engine, c->session, r->password, &d);
+        break;
+    }
+    srv->current = NULL;
+    if (rc < 0)
+        reply_engine_error(srv, c, fl_verb_name(r->verb));
+    else
+        reply_decision(srv, c, &d);
+}
+
+static void do_logout(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    (void)r;
+    if (fl_logout(srv->engine, c->session) < 0) {
+        reply_engine_error(srv, c, "LOGOUT");
+        return;
+    }
+    srv->logouts++;
+    reply_words(srv, c, "OK", "logged-out", (char *)NULL);
+}
+
+static void do_close(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    (void)r;
+    if (c->session != NULL) {
+        fl_session *s = c->session;
+        c->session = NULL;
+        srv->current = c;
+        fl_close(srv->engine, s);
+        srv->current = NULL;
+    }
+    reply_words(srv, c, "OK", "closed", (char *)NULL);
+    c->state = C_CLOSING;
+}
+
+static void do_render(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    size_t n = 0;
+    char *data = r->verb == FL_VERB_STATUS ? render_status_json(srv, &n)
+                                           : render_metrics(srv, &n);
+    reply_data(srv, c, data, n);
+}
+
+static void do_reload(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    (void)r;
+    struct reload_errors errs = {{0}};
+    if (reload_policy(srv, &errs) == 0)
+        reply(srv, c, "OK reloaded%s%s", errs.text[0] ? " " : "", errs.text);
+    else
+        reply_err(srv, c, "reload", errs.text);
+}
+
+static void do_watch(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    if (r->pattern != NULL && (c->pattern = strdup(r->pattern)) == NULL) {
+        reply_err(srv, c, "no-memory", "the daemon is out of memory");
+        return;
+    }
+    reply(srv, c, "OK watching %s", r->pattern != NULL ? r->pattern : "*");
+    c->state = C_WATCH;
+    srv->nwatchers++;
+}
+
+static void do_ping(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    (void)r;
+    reply_words(srv, c, "OK", "pong", (char *)NULL);
+}
+
+/* What a connection must be for each verb (doc/protocol.md), checked in
+ * this order: its state (ANY_STATE: whatever it is), then the Allow* right
+ * it needs beyond a session's (NO_RIGHT: none); then the handler runs. */
+#define ANY_STATE (-1)
+#define NO_RIGHT (-1)
+static const struct verb_rule {
+    int state;               /* enum conn_state, or ANY_STATE */
+    const char *wrong_state; /* the refusal when it is not */
+    int right;               /* fl_access, or NO_RIGHT */
+    const char *doing;       /* for the refusal: "may not DOING" */
+    void (*handler)(struct server *srv, struct conn *c, const struct fl_request *r);
+} verbs[] = {
+    [FL_VERB_HELLO] = {C_NEW, "HELLO was already said", NO_RIGHT, NULL, do_hello},
+    [FL_VERB_TOKEN] = {C_READY, "TOKEN comes before CONNECT or RESUME", NO_RIGHT, NULL,
+                       do_token},
+    [FL_VERB_CONNECT] = {C_READY, "this connection already has a session", NO_RIGHT,
+                         NULL, do_declare},
+    [FL_VERB_RESUME] = {C_READY, "this connection already has a session", NO_RIGHT,
+                        NULL, do_declare},
+    [FL_VERB_USER] = {C_SESSION, "no session on this connection: CONNECT first",
+                      NO_RIGHT, NULL, do_login_step},
+    [FL_VERB_USERAS] = {C_SESSION, "no session on this connection: CONNECT first",
+                        NO_RIGHT, NULL, do_login_step},
+    [FL_VERB_PASS] = {C_SESSION, "no session on this connection: CONNECT first",
+                      NO_RIGHT, NULL, do_login_step},
+    [FL_VERB_ANONPASS] = {C_SESSION, "no session on this connection: CONNECT first",
+                          NO_RIGHT, NULL, do_login_step},
+    [FL_VERB_LOGOUT] = {C_SESSION, "no session on this connection: CONNECT first",
+                        NO_RIGHT, NULL, do_logout},
+    [FL_VERB_CLOSE] = {ANY_STATE, NULL, NO_RIGHT, NULL, do_close},
+    [FL_VERB_STATUS] = {ANY_STATE, NULL, FL_ACCESS_STATUS, "read status", do_render},
+    [FL_VERB_METRICS] = {ANY_STATE, NULL, FL_ACCESS_STATUS, "read status", do_render},
+    [FL_VERB_RELOAD] = {ANY_STATE, NULL, FL_ACCESS_ADMIN, "reload the policy",
+                        do_reload},
+    [FL_VERB_WATCH] = {C_READY, "a session connection cannot watch", FL_ACCESS_STATUS,
+                       "watch events", do_watch},
+    [FL_VERB_PING] = {ANY_STATE, NULL, NO_RIGHT, NULL, do_ping},
+    [FL_VERB_BAN] = {ANY_STATE, NULL, FL_ACCESS_ADMIN, "list or change bans", do_ban},
+};
+_Static_assert(sizeof verbs / sizeof verbs[0] == FL_VERB_COUNT, "a verb has no rule");
+
 static void handle_request(struct server *srv, struct conn *c, char *line, size_t len)
 {
     struct fl_request r;
@@ -740,7 +902,7 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         reply_err(srv, c, reason, msg);
         return;
     }
-
+    /* Before HELLO only HELLO; a watcher only pings. */
     if (c->state == C_NEW && r.verb != FL_VERB_HELLO) {
         reply_err(srv, c, "hello", "say HELLO 1 first");
         return;
@@ -749,138 +911,18 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
         reply_err(srv, c, "state", "a watching connection only receives events");
         return;
     }
-
-    fl_decision d;
-    switch (r.verb) {
-    case FL_VERB_HELLO:
-        if (c->state != C_NEW) {
-            reply_err(srv, c, "state", "HELLO was already said");
-        } else if (r.version != FL_PROTO_VERSION) {
-            snprintf(msg, sizeof msg, "this daemon speaks protocol %d, not %d",
-                     FL_PROTO_VERSION, r.version);
-            reply_err(srv, c, "version", msg);
-        } else {
-            c->state = C_READY;
-            reply_words(srv, c, "OK", hello_version, (char *)NULL);
-        }
-        break;
-
-    case FL_VERB_TOKEN:
-        if (c->state != C_READY) {
-            reply_err(srv, c, "state", "TOKEN comes before CONNECT or RESUME");
-            break;
-        }
-        memcpy(c->token, r.token, sizeof c->token);
-        c->session_conn = true;
-        reply_words(srv, c, "OK", "token", (char *)NULL);
-        break;
-
-    case FL_VERB_CONNECT:
-    case FL_VERB_RESUME:
-        c->session_conn = true;
-        if (c->state != C_READY) {
-            reply_err(srv, c, "state", "this connection already has a session");
-        } else if (may_declare(srv, c, &r)) {
-            if (r.verb == FL_VERB_CONNECT)
-                do_connect(srv, c, &r);
-            else
-                do_resume(srv, c, &r);
-        }
-        break;
-
-    case FL_VERB_USER:
-    case FL_VERB_USERAS:
-    case FL_VERB_PASS:
-    case FL_VERB_ANONPASS:
-        if (c->state != C_SESSION || c->session == NULL) {
-            reply_err(srv, c, "state", "no session on this connection: CONNECT first");
-            break;
-        }
-        srv->current = c;
-        int rc;
-        if (r.verb == FL_VERB_USER)
-            rc = fl_user(srv->engine, c->session, r.user, &d);
-        else if (r.verb == FL_VERB_USERAS)
-            rc = fl_user_resolved(srv->engine, c->session, r.user, r.account, &d);
-        else if (r.verb == FL_VERB_PASS)
-            rc = fl_pass(srv->engine, c->session, r.ok, r.password, &d);
-        else
-            rc = fl_anon_pass_check(srv->engine, c->session, r.password, &d);
-        srv->current = NULL;
-        if (rc < 0)
-            reply_engine_error(srv, c, fl_verb_name(r.verb));
-        else
-            reply_decision(srv, c, &d);
-        break;
-
-    case FL_VERB_LOGOUT:
-        if (c->state != C_SESSION || c->session == NULL) {
-            reply_err(srv, c, "state", "no session on this connection: CONNECT first");
-            break;
-        }
-        if (fl_logout(srv->engine, c->session) < 0)
-            reply_engine_error(srv, c, "LOGOUT");
-        else {
-            srv->logouts++;
-            reply_words(srv, c, "OK", "logged-out", (char *)NULL);
-        }
-        break;
-
-    case FL_VERB_CLOSE:
-        if (c->session != NULL) {
-            fl_session *s = c->session;
-            c->session = NULL;
-            srv->current = c;
-            fl_close(srv->engine, s);
-            srv->current = NULL;
-        }
-        reply_words(srv, c, "OK", "closed", (char *)NULL);
-        c->state = C_CLOSING;
-        break;
-
-    case FL_VERB_STATUS:
-    case FL_VERB_METRICS:
-        if (allowed_beyond_sessions(srv, c, FL_ACCESS_STATUS, "read status")) {
-            size_t n = 0;
-            char *data = r.verb == FL_VERB_STATUS ? render_status_json(srv, &n)
-                                                  : render_metrics(srv, &n);
-            reply_data(srv, c, data, n);
-        }
-        break;
-
-    case FL_VERB_RELOAD:
-        if (allowed_beyond_sessions(srv, c, FL_ACCESS_ADMIN, "reload the policy")) {
-            struct reload_errors errs = {{0}};
-            if (reload_policy(srv, &errs) == 0)
-                reply(srv, c, "OK reloaded%s%s", errs.text[0] ? " " : "", errs.text);
-            else
-                reply_err(srv, c, "reload", errs.text);
-        }
-        break;
-
-    case FL_VERB_WATCH:
-        if (c->state != C_READY) {
-            reply_err(srv, c, "state", "a session connection cannot watch");
-        } else if (allowed_beyond_sessions(srv, c, FL_ACCESS_STATUS, "watch events")) {
-            if (r.pattern != NULL && (c->pattern = strdup(r.pattern)) == NULL) {
-                reply_err(srv, c, "no-memory", "the daemon is out of memory");
-                break;
-            }
-            reply(srv, c, "OK watching %s", r.pattern != NULL ? r.pattern : "*");
-            c->state = C_WATCH;
-            srv->nwatchers++;
-        }
-        break;
-
-    case FL_VERB_PING:
-        reply_words(srv, c, "OK", "pong", (char *)NULL);
-        break;
-
-    case FL_VERB_BAN:
-        if (allowed_beyond_sessions(srv, c, FL_ACCESS_ADMIN, "list or change bans"))
-            do_ban(srv, c, &r);
-        break;
+    const struct verb_rule *v = &verbs[r.verb];
+    bool in_state = v->state == ANY_STATE || (int)c->state == v->state;
+    if (in_state && v->state == C_SESSION)
+        in_state = c->session != NULL;
+    if (!in_state) {
+        reply_err(srv, c, "state", v->wrong_state);
+        return;
     }
+    if (v->right != NO_RIGHT &&
+        !allowed_beyond_sessions(srv, c, (fl_access)v->right, v->doing))
+        return;
+    v->handler(srv, c, &r);
 }
 
 static void read_client(struct server *srv, struct conn *c)

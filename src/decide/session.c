@@ -30,12 +30,12 @@ const char *fl_verdict_name(fl_verdict v)
     return "unknown";
 }
 
-/* The gates (context.h): the message refusing a client before any limit
- * counts it, or NULL. */
+/* The engine's modules that may refuse a client before any limit counts it
+ * (mod_ban): the message refusing it, or NULL. */
 static const char *gate_at_connect(fl_engine *e, const fl_addr *addr, const char *cls)
 {
     for (unsigned i = 0; i < e->ngates; i++) {
-        const char *refusal = e->gates[i].at_connect(e, addr, cls);
+        const char *refusal = e->gates[i]->at_connect(e, addr, cls);
         if (refusal != NULL)
             return refusal;
     }
@@ -45,7 +45,7 @@ static const char *gate_at_connect(fl_engine *e, const fl_addr *addr, const char
 static const char *gate_at_login(fl_engine *e, const char *user, const fl_addr *addr)
 {
     for (unsigned i = 0; i < e->ngates; i++) {
-        const char *refusal = e->gates[i].at_login(e, user, addr);
+        const char *refusal = e->gates[i]->at_login(e, user, addr);
         if (refusal != NULL)
             return refusal;
     }
@@ -75,7 +75,7 @@ static void view_init(struct view *v, const char *sid, const fl_addr *addr,
     v->address[0] = '\0';
 }
 
-static void view_set_geo(struct view *v, const fl_geo_cache *g)
+static void view_set_geo(struct view *v, const fl_geo *g)
 {
     memcpy(v->country, g->country, 2);
     v->country[2] = '\0';
@@ -347,7 +347,7 @@ struct session_key {
  * allocated before any count changes. Sets *out, or leaves it NULL and
  * returns why (FL_L_TABLE_FULL, FL_L_NO_MEMORY). */
 static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
-                                     fl_host *h, const fl_geo_cache *geo,
+                                     fl_host *h, const fl_geo *geo,
                                      const fl_class_def *cdef, const char *class_name,
                                      bool rates, fl_session **out)
 {
@@ -390,8 +390,7 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
 
 /* What the databases say about a client: the host's cached answer while
  * the policy that produced it is in force, else a lookup, once per host. */
-static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
-                     fl_geo_cache *out)
+static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr, fl_geo *out)
 {
     if (h != NULL && h->policy_gen == e->policy_gen) {
         *out = h->geo;
@@ -401,11 +400,7 @@ static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
     const fl_policy *p = e->policy;
     if (p->ngeodbs == 0)
         return;
-    fl_geo g;
-    fl_geo_lookup(p->geodbs, p->ngeodbs, addr, &g);
-    memcpy(out->country, g.country, 2);
-    memcpy(out->continent, g.continent, 2);
-    out->asn = g.asn;
+    fl_geo_lookup(p->geodbs, p->ngeodbs, addr, out);
 }
 
 /* The class of a client of host h (NULL: a new host): the host's answer
@@ -413,8 +408,7 @@ static void host_geo(fl_engine *e, const fl_host *h, const fl_addr *addr,
  * class with a DNS name item looks at more than the address and what the
  * databases say of it; under such a policy hosts remember no class. */
 static const fl_class_def *host_class(fl_engine *e, const fl_host *h,
-                                      const fl_connect_info *ci,
-                                      const fl_geo_cache *geo)
+                                      const fl_connect_info *ci, const fl_geo *geo)
 {
     const fl_policy *p = e->policy;
     if (h != NULL && h->policy_gen == e->policy_gen &&
@@ -518,7 +512,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         sid = sid_buf;
     } else {
         sid_hv = sid_hash(e, sid, sid_len);
-        if (fl_session_lookup(e, sid, sid_len, sid_hv) != NULL) {
+        if (fl_session_find_hv(e, sid, sid_len, sid_hv) != NULL) {
             errno = EEXIST;
             return -1;
         }
@@ -526,8 +520,8 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     const fl_policy *p = e->policy;
     const fl_usec now = fl_now(e);
-    fl_host *h = fl_host_find(e, &ci->addr, host_hv);
-    fl_geo_cache geo;
+    fl_host *h = fl_host_find_hv(e, &ci->addr, host_hv);
+    fl_geo geo;
     host_geo(e, h, &ci->addr, &geo);
     const fl_class_def *cdef = host_class(e, h, ci, &geo);
     struct view v;
@@ -679,7 +673,7 @@ static void login_plan_lookup(fl_engine *e, const fl_session *s, struct login_pl
         fl_network_key(e->policy, &h->addr, lp->nkey);
         lp->net = fl_network_lookup(e, lp->nkey, &lp->net_hv);
     }
-    lp->u = fl_user_find(e, lp->name, lp->name_len, lp->user_hv);
+    lp->u = fl_user_find_hv(e, lp->name, lp->name_len, lp->user_hv);
     lp->pair = lp->u != NULL ? fl_pair_lookup(e, lp->u, h, &lp->pair_hv) : NULL;
     lp->cc = h->geo.country;
     lp->country =
@@ -936,7 +930,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
 
     unsigned sid_hv, host_hv;
     sid_hv = sid_hash(e, ri->sid, sid_len);
-    if (fl_session_lookup(e, ri->sid, sid_len, sid_hv) != NULL) {
+    if (fl_session_find_hv(e, ri->sid, sid_len, sid_hv) != NULL) {
         errno = EEXIST;
         return -1;
     }
@@ -950,7 +944,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         return -1;
 
     fl_host *h = fl_host_lookup(e, &ri->addr, &host_hv);
-    fl_geo_cache geo;
+    fl_geo geo;
     host_geo(e, h, &ri->addr, &geo);
     const fl_class_def *cdef =
         ri->classify ? fl_classify(e->policy, &ri->addr, NULL, &geo) : NULL;
@@ -990,7 +984,7 @@ fl_session *fl_session_find(fl_engine *e, const char *sid)
     if (e == NULL || sid == NULL)
         return NULL;
     size_t len = strlen(sid);
-    return fl_session_lookup(e, sid, len, sid_hash(e, sid, len));
+    return fl_session_find_hv(e, sid, len, sid_hash(e, sid, len));
 }
 
 const char *fl_session_id(const fl_session *s)

@@ -136,7 +136,7 @@ void fl_host_prefetch(fl_engine *e, unsigned hv)
     TABLE_PREFETCH(e->t.hosts, hv);
 }
 
-fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv)
+fl_host *fl_host_find_hv(fl_engine *e, const fl_addr *addr, unsigned hv)
 {
     fl_host *h;
     HASH_FIND_BYHASHVALUE(hh, e->t.hosts, addr, sizeof *addr, hv, h);
@@ -146,7 +146,7 @@ fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv)
 fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv)
 {
     *hv = fl_host_hash(e, addr);
-    return fl_host_find(e, addr, *hv);
+    return fl_host_find_hv(e, addr, *hv);
 }
 
 /* Take h off the idle list; its storage serves a live host again. */
@@ -309,7 +309,7 @@ void fl_user_prefetch(fl_engine *e, unsigned hv)
     TABLE_PREFETCH(e->t.users, hv);
 }
 
-fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned hv)
+fl_user_entry *fl_user_find_hv(fl_engine *e, const char *name, size_t len, unsigned hv)
 {
     fl_user_entry *u;
     HASH_FIND_BYHASHVALUE(hh, e->t.users, name, len, hv, u);
@@ -319,7 +319,7 @@ fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned
 fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv)
 {
     *hv = fl_key_hash(e, name, len);
-    return fl_user_find(e, name, len, *hv);
+    return fl_user_find_hv(e, name, len, *hv);
 }
 
 fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv)
@@ -630,7 +630,7 @@ void fl_session_prefetch(fl_engine *e, unsigned hv)
     TABLE_PREFETCH(e->t.sessions, hv);
 }
 
-fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv)
+fl_session *fl_session_find_hv(fl_engine *e, const char *sid, size_t len, unsigned hv)
 {
     fl_session *s;
     HASH_FIND_BYHASHVALUE(hh, e->t.sessions, sid, len, hv, s);

@@ -13,13 +13,6 @@
 
 #include "policy/types.h"
 
-/* A host's country, continent and AS, as the databases said. */
-typedef struct fl_geo_cache fl_geo_cache;
-struct fl_geo_cache {
-    char country[2];
-    char continent[2];
-    uint32_t asn;
-};
 #include "util/rate.h"
 #include "util/uthash_keyed.h"
 
@@ -31,7 +24,7 @@ typedef struct fl_host {
     fl_addr addr;        /* key */
     uint32_t conns;      /* live sessions from this address; 0 only while idle */
     uint32_t policy_gen; /* engine's policy_gen when geo was looked up; 0: never */
-    fl_geo_cache geo;
+    fl_geo geo;
     uint16_t class_slot; /* with geo, under the same policy_gen: the class its
                             clients get, when the policy's classes look at
                             nothing else (FL_CLASS_SLOT_*, or 2 + index) */
@@ -171,25 +164,30 @@ void fl_tables_init(fl_engine *e);
 void fl_tables_free(fl_engine *e);
 
 /*
- * Each kind of entry has: lookup (returns the entry or NULL, and the key's
- * hash in *hv), insert (a new entry for a key that lookup did not find,
- * with the hash lookup gave; NULL/ENOMEM), and release (free the entry if
- * nothing counts in it any more). Looking up once and inserting with the
- * same hash keeps a login to one hash and one chain walk per table.
+ * One naming rule for every table (and the public fl_session_find):
+ *   NAME_find(key)          the entry or NULL; computes the key's hash
+ *   NAME_find_hv(key, hv)   the same with the hash already computed
+ *   NAME_lookup(key, &hv)   the entry or NULL, and the key's hash in *hv
+ *                           for the insert that follows a miss
+ *   NAME_insert(key, hv)    a new entry for a key lookup did not find, with
+ *                           the hash it gave (NULL/ENOMEM)
+ *   NAME_release(entry)     free the entry if nothing counts in it any more
+ * Looking up once and inserting with the same hash keeps a login to one
+ * hash and one chain walk per table.
  */
 
 /* The hash the tables give a key. A decision hashes its keys first and
  * asks for their buckets (prefetch), then does its other work, so that the
  * buckets' cache misses overlap it and each other instead of adding up;
- * find then takes the hash. */
+ * find_hv then takes the hash. */
 unsigned fl_key_hash(const fl_engine *e, const void *key, size_t len);
 /* The hosts table's hash of an address. */
 unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr);
 void fl_host_prefetch(fl_engine *e, unsigned hv);
 void fl_user_prefetch(fl_engine *e, unsigned hv);
 void fl_session_prefetch(fl_engine *e, unsigned hv);
-fl_host *fl_host_find(fl_engine *e, const fl_addr *addr, unsigned hv);
-fl_user_entry *fl_user_find(fl_engine *e, const char *name, size_t len, unsigned hv);
+fl_host *fl_host_find_hv(fl_engine *e, const fl_addr *addr, unsigned hv);
+fl_user_entry *fl_user_find_hv(fl_engine *e, const char *name, size_t len, unsigned hv);
 
 fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv);
 /* May evict the oldest idle host at MaxTrackedHosts; NULL with ENOSPC when
@@ -247,7 +245,7 @@ void fl_country_release(fl_engine *e, fl_country *c);
 
 /* The session of id sid, hashed to hv (the sessions table's hash, which
  * session.c chooses: see sid_hash). */
-fl_session *fl_session_lookup(fl_engine *e, const char *sid, size_t len, unsigned hv);
+fl_session *fl_session_find_hv(fl_engine *e, const char *sid, size_t len, unsigned hv);
 fl_session *fl_session_insert(fl_engine *e, const char *sid, size_t len, unsigned hv);
 /* Take s out of the table and free it (its login, if any, is the caller's). */
 void fl_session_delete(fl_engine *e, fl_session *s);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,5 +52,28 @@ fl_usec fl_engine_now(fl_engine *e)
 
 const char *fl_strerror(int err)
 {
-    return strerror(err);
+    switch (err) {
+    case ENOENT:
+        return "no such session, ban, listener, timer or file";
+    case ENOSPC:
+        return "the table is full (MaxTrackedHosts)";
+    case EALREADY:
+        return "not now: the engine or the connection is in another state";
+    case EINPROGRESS:
+        return "a request that was started must be finished first";
+    case ECONNREFUSED:
+        return "no ftplimitd listens on the socket";
+    case EPROTO:
+        return "the answer was not ftplimitd's protocol";
+    case EACCES:
+        return "refused by the daemon's Allow* rules or the session's token";
+    case EPERM:
+        return "not allowed: an engine's own module, or an exempt target";
+    case EEXIST:
+        return "it exists already";
+    case EBUSY:
+        return "the daemon has no engine to answer with";
+    default:
+        return strerror(err);
+    }
 }

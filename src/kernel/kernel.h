@@ -17,6 +17,8 @@
 #include <ftplimit/events.h>
 #include <ftplimit/timers.h>
 
+#include "util/addr.h"
+
 /* module.c */
 struct fl_module {
     struct fl_module *next, *prev;
@@ -26,10 +28,12 @@ struct fl_module {
     char name[];
 };
 
-/* Load or unload one of the engine's own modules; announce false unloads
- * without core.module-unload (the engine is being freed: nobody may hear). */
-fl_module *fl_module_load_builtin(fl_engine *e, const char *name);
+/* Load or unload one of the engine's own modules; announce false loads
+ * without core.module-load (fl_module_announce() says it later) and
+ * unloads without core.module-unload. */
+fl_module *fl_module_load_builtin(fl_engine *e, const char *name, bool announce);
 void fl_module_unload_builtin(fl_engine *e, fl_module *m, bool announce);
+void fl_module_announce(fl_engine *e, const fl_module *m);
 
 /* Listeners of the core (module NULL) run after every module's. */
 #define FL_CORE_ORDER UINT64_MAX
@@ -80,6 +84,29 @@ struct fl_timer_set {
     uint64_t seq;
 };
 void fl_timer_set_free(fl_engine *e);
+
+/* One of the engine's own modules (mod_ban, mod_alerts), as the engine
+ * (engine.c) runs it: created and freed with the engine, handed each new
+ * policy, asked about each client before the limits count it. */
+struct fl_policy;
+struct fl_policy_part;
+struct fl_engine_module {
+    const char *name;
+    const struct fl_policy_part *part; /* its directives and settings, or NULL */
+    int (*init)(fl_engine *e);         /* -1 with errno: the engine fails */
+    void (*free)(fl_engine *e);
+    /* A new policy: prepare makes everything the module needs to put p in
+     * force and changes nothing else (-1 with errno, having undone its
+     * work); then exactly one of commit, once p is in force (cannot fail),
+     * or abort, when another module or the tables refused p. */
+    int (*prepare)(fl_engine *e, const struct fl_policy *p, void **prepared);
+    void (*commit)(fl_engine *e, void *prepared);
+    void (*abort)(fl_engine *e, void *prepared);
+    /* The message template refusing a client at connect (its address and
+     * class) or at login (a user name), or NULL: not refused. */
+    const char *(*at_connect)(fl_engine *e, const fl_addr *addr, const char *cls);
+    const char *(*at_login)(fl_engine *e, const char *user, const fl_addr *addr);
+};
 
 /* context.c: report through the caller's log function, if any. */
 void fl_log(fl_engine *e, int priority, const char *fmt, ...)

@@ -45,7 +45,7 @@ const char *fl_module_name(const fl_module *m)
     return m != NULL ? m->name : NULL;
 }
 
-fl_module *fl_module_load(fl_engine *e, const char *name)
+static fl_module *module_load(fl_engine *e, const char *name, bool announce)
 {
     if (e == NULL || !module_name_valid(name)) {
         errno = EINVAL;
@@ -70,8 +70,19 @@ fl_module *fl_module_load(fl_engine *e, const char *name)
         e->modules = m;
     e->modules_tail = m;
 
-    fl_event_generate(e, FL_EV_MODULE_LOAD, m->name);
+    if (announce)
+        fl_module_announce(e, m);
     return m;
+}
+
+fl_module *fl_module_load(fl_engine *e, const char *name)
+{
+    return module_load(e, name, true);
+}
+
+void fl_module_announce(fl_engine *e, const fl_module *m)
+{
+    fl_event_generate(e, FL_EV_MODULE_LOAD, m->name);
 }
 
 static bool module_is_loaded(fl_engine *e, const fl_module *m)
@@ -95,9 +106,9 @@ static void module_unlink(fl_engine *e, fl_module *m)
         e->modules_tail = m->prev;
 }
 
-fl_module *fl_module_load_builtin(fl_engine *e, const char *name)
+fl_module *fl_module_load_builtin(fl_engine *e, const char *name, bool announce)
 {
-    fl_module *m = fl_module_load(e, name);
+    fl_module *m = module_load(e, name, announce);
     if (m != NULL)
         m->builtin = true;
     return m;

@@ -20,7 +20,7 @@ struct client {
     const fl_addr *addr;
     uint64_t words[2]; /* addr as fl_addr_words() gives it */
     const char *dns_name;
-    const fl_geo_cache *geo;
+    const fl_geo *geo;
     bool have_text;
     char text[FL_ADDR_TEXT_MAX];
 };
@@ -36,7 +36,7 @@ static const char *client_text(struct client *c)
 
 static bool item_matches(const fl_class_item *it, struct client *c)
 {
-    const fl_geo_cache *geo = c->geo;
+    const fl_geo *geo = c->geo;
     bool m = false;
     switch (it->kind) {
     case FL_ITEM_ALL:
@@ -88,7 +88,7 @@ static bool class_satisfied(const fl_class_def *def, struct client *c)
 }
 
 const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
-                                const char *dns_name, const fl_geo_cache *geo)
+                                const char *dns_name, const fl_geo *geo)
 {
     struct client c = {.addr = addr, .dns_name = dns_name, .geo = geo};
     fl_addr_words(addr, c.words);

@@ -114,16 +114,14 @@ static uint32_t get_asn(MMDB_entry_s *entry)
     }
 }
 
-bool fl_geodb_lookup(const fl_geodb *db, const fl_addr *a, fl_geo *out, char *org,
-                     size_t org_size)
+bool fl_geodb_lookup(const fl_geodb *db, const fl_addr *a, fl_geo_info *out,
+                     bool want_org)
 {
     static const char *const country_path[] = {"country", "iso_code", NULL};
     static const char *const continent_path[] = {"continent", "code", NULL};
     static const char *const org_path[] = {"autonomous_system_organization", NULL};
 
     memset(out, 0, sizeof *out);
-    if (org != NULL && org_size > 0)
-        org[0] = '\0';
 
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
@@ -151,8 +149,8 @@ bool fl_geodb_lookup(const fl_geodb *db, const fl_addr *a, fl_geo *out, char *or
     if (get_string(&r.entry, code, sizeof code, continent_path) && strlen(code) == 2)
         memcpy(out->continent, code, 3);
     out->asn = get_asn(&r.entry);
-    if (org != NULL && org_size > 0)
-        get_string(&r.entry, org, org_size, org_path);
+    if (want_org)
+        get_string(&r.entry, out->asn_org, sizeof out->asn_org, org_path);
     return true;
 }
 
@@ -160,13 +158,13 @@ void fl_geo_lookup(fl_geodb *const *dbs, size_t n, const fl_addr *a, fl_geo *out
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < n; i++) {
-        fl_geo one;
-        if (!fl_geodb_lookup(dbs[i], a, &one, NULL, 0))
+        fl_geo_info one;
+        if (!fl_geodb_lookup(dbs[i], a, &one, false))
             continue;
         if (out->country[0] == '\0')
-            memcpy(out->country, one.country, 3);
+            memcpy(out->country, one.country, 2);
         if (out->continent[0] == '\0')
-            memcpy(out->continent, one.continent, 3);
+            memcpy(out->continent, one.continent, 2);
         if (out->asn == 0)
             out->asn = one.asn;
     }
@@ -227,27 +225,16 @@ const char *fl_geo_database_path(fl_engine *e, size_t i)
                                                : NULL;
 }
 
-static void geo_info_from(fl_geo_info *out, const fl_geo *g)
-{
-    memcpy(out->country, g->country, 3);
-    memcpy(out->continent, g->continent, 3);
-    out->asn = g->asn;
-}
-
 int fl_geo_database_lookup(fl_engine *e, size_t i, const fl_addr *a, fl_geo_info *out)
 {
     if (e == NULL || a == NULL || out == NULL || i >= e->policy->ngeodbs) {
         errno = EINVAL;
         return -1;
     }
-    fl_geo g;
-    memset(out, 0, sizeof *out);
-    if (!fl_geodb_lookup(e->policy->geodbs[i], a, &g, out->asn_org,
-                         sizeof out->asn_org)) {
+    if (!fl_geodb_lookup(e->policy->geodbs[i], a, out, true)) {
         errno = ENOENT;
         return -1;
     }
-    geo_info_from(out, &g);
     return 0;
 }
 
@@ -261,14 +248,14 @@ int fl_geo_lookup_address(fl_engine *e, const fl_addr *a, fl_geo_info *out)
     const fl_policy *p = e->policy;
     fl_geo g;
     fl_geo_lookup(p->geodbs, p->ngeodbs, a, &g);
-    geo_info_from(out, &g);
+    memcpy(out->country, g.country, 2);
+    memcpy(out->continent, g.continent, 2);
+    out->asn = g.asn;
     /* The organisation of the database that gave the AS number. */
     for (size_t i = 0; out->asn != 0 && i < p->ngeodbs; i++) {
-        fl_geo one;
-        char org[sizeof out->asn_org];
-        if (fl_geodb_lookup(p->geodbs[i], a, &one, org, sizeof org) &&
-            one.asn == out->asn) {
-            memcpy(out->asn_org, org, sizeof org);
+        fl_geo_info one;
+        if (fl_geodb_lookup(p->geodbs[i], a, &one, true) && one.asn == out->asn) {
+            memcpy(out->asn_org, one.asn_org, sizeof out->asn_org);
             break;
         }
     }
@@ -285,10 +272,6 @@ const char *fl_class_of(fl_engine *e, const fl_addr *a, const char *dns_name)
         return NULL;
     fl_geo g;
     fl_geo_lookup(e->policy->geodbs, e->policy->ngeodbs, a, &g);
-    fl_geo_cache cache;
-    memcpy(cache.country, g.country, 2);
-    memcpy(cache.continent, g.continent, 2);
-    cache.asn = g.asn;
-    const fl_class_def *c = fl_classify(e->policy, a, dns_name, &cache);
+    const fl_class_def *c = fl_classify(e->policy, a, dns_name, &g);
     return c != NULL ? c->name : NULL;
 }

@@ -33,31 +33,22 @@
 
 #include "util/addr.h"
 #include "util/alloc.h"
+#include "policy/directive.h"
 #include "policy/types.h"
 
 #define LINE_MAX_BYTES 16384
-#define ARGS_MAX 64
 #define INCLUDE_DEPTH_MAX 16
-
-struct arg {
-    char *text;
-    bool quoted;
-};
-
-struct args {
-    struct arg v[ARGS_MAX];
-    int n;
-};
 
 struct class_ref {
     char *class_name;
-    bool exempt; /* BanExempt names the class; else MaxClientsPerClass */
+    const char *directive; /* that names it */
+    bool sets_limit;       /* MaxClientsPerClass: limit goes to the class */
     fl_limit_cfg limit;
     char *file;
     int line;
 };
 
-struct parser {
+struct fl_parser {
     fl_policy *pol;
     const fl_policy *previous; /* the policy in force, when reloading */
     void (*err)(void *, const char *);
@@ -72,35 +63,21 @@ struct parser {
 
     fl_class_def *open_class; /* inside <Class> ... </Class> */
 
-    struct class_ref
-        *refs; /* MaxClientsPerClass and BanExempt, resolved after parsing */
+    struct class_ref *refs; /* classes named before they may be defined,
+                               resolved after parsing */
     size_t nrefs, caprefs;
 
     char *country_limit_file; /* where MaxClientsPerCountry was set */
     int country_limit_line;
-};
 
-struct directive;
-typedef void (*handler_fn)(struct parser *p, const struct args *a,
-                           const struct directive *d);
-
-enum where { TOP, IN_CLASS, ANYWHERE };
-
-struct directive {
-    const char *name;
-    enum where where;
-    handler_fn handler;
-    size_t offset; /* of the fl_limit_cfg / fl_rate_cfg a generic handler fills */
+    size_t part; /* the part whose directive is being read (pol->nparts: ours) */
 };
 
 /* ------------------------------------------------------------------------- */
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------- */
 
-static void perr(struct parser *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void perr(struct parser *p, const char *fmt, ...)
+void fl_perr(struct fl_parser *p, const char *fmt, ...)
 {
     char msg[1024];
     /* Line 0: about the file as a whole (it cannot be read). */
@@ -119,7 +96,7 @@ static void perr(struct parser *p, const char *fmt, ...)
 
 /* A token made safe to quote in an error message: control bytes escaped,
  * long tokens cut. */
-static const char *shown(const char *text, char *buf, size_t size)
+const char *fl_shown(const char *text, char *buf, size_t size)
 {
     size_t o = 0;
     for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
@@ -135,13 +112,12 @@ static const char *shown(const char *text, char *buf, size_t size)
     buf[o] = '\0';
     return buf;
 }
-#define SHOWN(text) shown((text), (char[96]){0}, 96)
 
 /* A message that is not an error: the policy still loads. */
-static void pnotice(struct parser *p, const char *fmt, ...)
+static void pnotice(struct fl_parser *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void pnotice(struct parser *p, const char *fmt, ...)
+static void pnotice(struct fl_parser *p, const char *fmt, ...)
 {
     char msg[1024];
     int off = snprintf(msg, sizeof msg, "%s:%d: notice: ", p->file, p->line);
@@ -155,41 +131,42 @@ static void pnotice(struct parser *p, const char *fmt, ...)
         p->err(p->err_arg, msg);
 }
 
-static void oom(struct parser *p)
+void fl_parser_oom(struct fl_parser *p)
 {
-    perr(p, "out of memory");
+    fl_perr(p, "out of memory");
 }
 
 /* ------------------------------------------------------------------------- */
 /* Values                                                                    */
 /* ------------------------------------------------------------------------- */
 
-static bool is_none(const struct arg *a)
+static bool is_none(const struct fl_arg *a)
 {
     return !a->quoted && strcasecmp(a->text, "none") == 0;
 }
 
-static bool is_integer(const char *text)
+bool fl_is_integer(const char *text)
 {
     return *text != '\0' && strspn(text, "0123456789") == strlen(text);
 }
 
 /* An integer in [min, max]; allow_none maps "none" to FL_UNLIMITED. */
-static bool parse_count(struct parser *p, const struct directive *d,
-                        const struct arg *a, long long min, long long max,
-                        bool allow_none, long long *out)
+bool fl_parse_count(struct fl_parser *p, const struct fl_directive *d,
+                    const struct fl_arg *a, long long min, long long max,
+                    bool allow_none, long long *out)
 {
     if (allow_none && is_none(a)) {
         *out = FL_UNLIMITED;
         return true;
     }
     errno = 0;
-    long long v =
-        is_integer(a->text) && strlen(a->text) <= 18 ? strtoll(a->text, NULL, 10) : -1;
+    long long v = fl_is_integer(a->text) && strlen(a->text) <= 18
+                      ? strtoll(a->text, NULL, 10)
+                      : -1;
     if (v < min || v > max || errno != 0) {
-        perr(p, "%s: expected %s from %lld to %lld%s, got '%s'", d->name,
-             min == max ? "the number" : "a number", min, max,
-             allow_none ? " or 'none'" : "", SHOWN(a->text));
+        fl_perr(p, "%s: expected %s from %lld to %lld%s, got '%s'", d->name,
+                min == max ? "the number" : "a number", min, max,
+                allow_none ? " or 'none'" : "", FL_SHOWN(a->text));
         return false;
     }
     *out = v;
@@ -197,8 +174,8 @@ static bool parse_count(struct parser *p, const struct directive *d,
 }
 
 /* Seconds, with an optional decimal part, into microseconds. */
-static bool parse_interval(struct parser *p, const struct directive *d,
-                           const struct arg *a, fl_usec *out)
+static bool parse_interval(struct fl_parser *p, const struct fl_directive *d,
+                           const struct fl_arg *a, fl_usec *out)
 {
     const char *t = a->text;
     size_t int_len = strspn(t, "0123456789");
@@ -222,18 +199,18 @@ static bool parse_interval(struct parser *p, const struct directive *d,
         ok = us > 0 && us <= FL_RATE_INTERVAL_MAX;
     }
     if (!ok) {
-        perr(p,
-             "%s: expected an interval in seconds (more than 0, at most 86400), got "
-             "'%s'",
-             d->name, SHOWN(a->text));
+        fl_perr(p,
+                "%s: expected an interval in seconds (more than 0, at most 86400), got "
+                "'%s'",
+                d->name, FL_SHOWN(a->text));
         return false;
     }
     *out = us;
     return true;
 }
 
-static bool parse_bool(struct parser *p, const struct directive *d, const struct arg *a,
-                       bool *out)
+static bool parse_bool(struct fl_parser *p, const struct fl_directive *d,
+                       const struct fl_arg *a, bool *out)
 {
     static const char *yes[] = {"on", "yes", "true", "1"};
     static const char *no[] = {"off", "no", "false", "0"};
@@ -247,27 +224,27 @@ static bool parse_bool(struct parser *p, const struct directive *d, const struct
             return true;
         }
     }
-    perr(p, "%s: expected 'on' or 'off', got '%s'", d->name, SHOWN(a->text));
+    fl_perr(p, "%s: expected 'on' or 'off', got '%s'", d->name, FL_SHOWN(a->text));
     return false;
 }
 
-static bool check_argc(struct parser *p, const struct directive *d,
-                       const struct args *a, int min, int max, const char *usage)
+bool fl_check_argc(struct fl_parser *p, const struct fl_directive *d,
+                   const struct fl_args *a, int min, int max, const char *usage)
 {
     int n = a->n - 1;
     if (n < min || n > max) {
-        perr(p, "%s: wrong number of arguments (%d); usage: %s %s", d->name, n, d->name,
-             usage);
+        fl_perr(p, "%s: wrong number of arguments (%d); usage: %s %s", d->name, n,
+                d->name, usage);
         return false;
     }
     return true;
 }
 
-static bool set_message(struct parser *p, char **slot, const struct arg *a)
+static bool set_message(struct fl_parser *p, char **slot, const struct fl_arg *a)
 {
     char *copy = fl_strdup(a->text);
     if (copy == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return false;
     }
     fl_free(*slot);
@@ -280,13 +257,14 @@ static bool set_message(struct parser *p, char **slot, const struct arg *a)
 /* ------------------------------------------------------------------------- */
 
 /* NAME max|none ["message"] */
-static void h_limit(struct parser *p, const struct args *a, const struct directive *d)
+static void h_limit(struct fl_parser *p, const struct fl_args *a,
+                    const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 2, "max|none [\"message\"]"))
+    if (!fl_check_argc(p, d, a, 1, 2, "max|none [\"message\"]"))
         return;
     fl_limit_cfg *lim = (fl_limit_cfg *)(void *)((char *)p->pol + d->offset);
     long long max;
-    if (!parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
+    if (!fl_parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
         return;
     lim->max = max;
     if (a->n == 3)
@@ -294,9 +272,10 @@ static void h_limit(struct parser *p, const struct args *a, const struct directi
 }
 
 /* NAME count|none [interval-seconds] ["message"] */
-static void h_rate(struct parser *p, const struct args *a, const struct directive *d)
+static void h_rate(struct fl_parser *p, const struct fl_args *a,
+                   const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 3, "count|none [interval-seconds] [\"message\"]"))
+    if (!fl_check_argc(p, d, a, 1, 3, "count|none [interval-seconds] [\"message\"]"))
         return;
     fl_rate_cfg *rate = (fl_rate_cfg *)(void *)((char *)p->pol + d->offset);
     long long cap = d->offset == offsetof(fl_policy, rate) ? FL_RATE_COUNT_MAX
@@ -305,7 +284,7 @@ static void h_rate(struct parser *p, const struct args *a, const struct directiv
     fl_usec interval = FL_DEFAULT_RATE_INTERVAL;
     int i = 2;
 
-    if (!parse_count(p, d, &a->v[1], 1, cap, true, &count))
+    if (!fl_parse_count(p, d, &a->v[1], 1, cap, true, &count))
         return;
     if (i < a->n && !a->v[i].quoted && isdigit((unsigned char)a->v[i].text[0])) {
         if (!parse_interval(p, d, &a->v[i], &interval))
@@ -313,10 +292,10 @@ static void h_rate(struct parser *p, const struct args *a, const struct directiv
         i++;
     }
     if (i < a->n - 1) {
-        perr(p,
-             "%s: unexpected argument '%s'; usage: %s count|none [interval-seconds] "
-             "[\"message\"]",
-             d->name, SHOWN(a->v[i].text), d->name);
+        fl_perr(p,
+                "%s: unexpected argument '%s'; usage: %s count|none [interval-seconds] "
+                "[\"message\"]",
+                d->name, FL_SHOWN(a->v[i].text), d->name);
         return;
     }
     rate->count = count;
@@ -326,32 +305,33 @@ static void h_rate(struct parser *p, const struct args *a, const struct directiv
 }
 
 /* MaxClientsPerNetwork max|none [ipv4-prefix ipv6-prefix] ["message"] */
-static void h_per_network(struct parser *p, const struct args *a,
-                          const struct directive *d)
+static void h_per_network(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d)
 {
     static const char usage[] = "max|none [ipv4-prefix ipv6-prefix] [\"message\"]";
-    if (!check_argc(p, d, a, 1, 4, usage))
+    if (!fl_check_argc(p, d, a, 1, 4, usage))
         return;
     long long max, v4 = FL_DEFAULT_NET_V4_BITS, v6 = FL_DEFAULT_NET_V6_BITS;
     int i = 2;
-    if (!parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
+    if (!fl_parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
         return;
-    if (i < a->n && !a->v[i].quoted && is_integer(a->v[i].text)) {
-        if (i + 1 >= a->n || a->v[i + 1].quoted || !is_integer(a->v[i + 1].text)) {
-            perr(p,
-                 "%s: an IPv4 prefix length must be followed by an IPv6 prefix length; "
-                 "usage: %s %s",
-                 d->name, d->name, usage);
+    if (i < a->n && !a->v[i].quoted && fl_is_integer(a->v[i].text)) {
+        if (i + 1 >= a->n || a->v[i + 1].quoted || !fl_is_integer(a->v[i + 1].text)) {
+            fl_perr(
+                p,
+                "%s: an IPv4 prefix length must be followed by an IPv6 prefix length; "
+                "usage: %s %s",
+                d->name, d->name, usage);
             return;
         }
-        if (!parse_count(p, d, &a->v[i], 1, 32, false, &v4) ||
-            !parse_count(p, d, &a->v[i + 1], 1, 128, false, &v6))
+        if (!fl_parse_count(p, d, &a->v[i], 1, 32, false, &v4) ||
+            !fl_parse_count(p, d, &a->v[i + 1], 1, 128, false, &v6))
             return;
         i += 2;
     }
     if (i < a->n - 1) {
-        perr(p, "%s: unexpected argument '%s'; usage: %s %s", d->name,
-             SHOWN(a->v[i].text), d->name, usage);
+        fl_perr(p, "%s: unexpected argument '%s'; usage: %s %s", d->name,
+                FL_SHOWN(a->v[i].text), d->name, usage);
         return;
     }
     p->pol->per_network.max = max;
@@ -363,14 +343,14 @@ static void h_per_network(struct parser *p, const struct args *a,
 
 /* Remember a class named at this line, to resolve once every class is
  * known (a class may be defined after it is named). NULL on failure. */
-static struct class_ref *push_class_ref(struct parser *p, const char *name,
-                                        const char *message)
+static struct class_ref *push_class_ref(struct fl_parser *p, const char *name,
+                                        const char *directive, const char *message)
 {
     if (p->nrefs == p->caprefs) {
         size_t cap = p->caprefs ? p->caprefs * 2 : 8;
         struct class_ref *refs = fl_realloc(p->refs, cap * sizeof *refs);
         if (refs == NULL) {
-            oom(p);
+            fl_parser_oom(p);
             return NULL;
         }
         p->refs = refs;
@@ -379,6 +359,7 @@ static struct class_ref *push_class_ref(struct parser *p, const char *name,
     struct class_ref *r = &p->refs[p->nrefs];
     memset(r, 0, sizeof *r);
     r->class_name = fl_strdup(name);
+    r->directive = directive;
     r->file = fl_strdup(p->file);
     r->line = p->line;
     if (message != NULL)
@@ -388,7 +369,7 @@ static struct class_ref *push_class_ref(struct parser *p, const char *name,
         fl_free(r->class_name);
         fl_free(r->file);
         fl_free(r->limit.message);
-        oom(p);
+        fl_parser_oom(p);
         return NULL;
     }
     p->nrefs++;
@@ -396,28 +377,46 @@ static struct class_ref *push_class_ref(struct parser *p, const char *name,
 }
 
 /* MaxClientsPerClass class max|none ["message"] */
-static void h_per_class(struct parser *p, const struct args *a,
-                        const struct directive *d)
+static void h_per_class(struct fl_parser *p, const struct fl_args *a,
+                        const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 2, 3, "class max|none [\"message\"]"))
+    if (!fl_check_argc(p, d, a, 2, 3, "class max|none [\"message\"]"))
         return;
     long long max;
-    if (!parse_count(p, d, &a->v[2], 1, FL_LIMIT_MAX, true, &max))
+    if (!fl_parse_count(p, d, &a->v[2], 1, FL_LIMIT_MAX, true, &max))
         return;
     struct class_ref *r =
-        push_class_ref(p, a->v[1].text, a->n == 4 ? a->v[3].text : NULL);
-    if (r != NULL)
+        push_class_ref(p, a->v[1].text, d->name, a->n == 4 ? a->v[3].text : NULL);
+    if (r != NULL) {
+        r->sets_limit = true;
         r->limit.max = max;
+    }
+}
+
+void *fl_parser_conf(struct fl_parser *p)
+{
+    return p->part < p->pol->nparts ? p->pol->parts[p->part].conf : NULL;
+}
+
+int fl_parser_line(const struct fl_parser *p)
+{
+    return p->line;
+}
+
+void fl_parser_require_class(struct fl_parser *p, const char *name,
+                             const char *directive)
+{
+    (void)push_class_ref(p, name, directive, NULL);
 }
 
 /* MaxLoginAttempts count|none */
-static void h_login_attempts(struct parser *p, const struct args *a,
-                             const struct directive *d)
+static void h_login_attempts(struct fl_parser *p, const struct fl_args *a,
+                             const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 1, "count|none"))
+    if (!fl_check_argc(p, d, a, 1, 1, "count|none"))
         return;
     long long v;
-    if (parse_count(p, d, &a->v[1], 1, 1000, true, &v))
+    if (fl_parse_count(p, d, &a->v[1], 1, 1000, true, &v))
         p->pol->max_login_attempts = v;
 }
 
@@ -515,17 +514,17 @@ static double regex_nodes(const char *s)
 }
 
 /* AnonRejectPasswords [!]regex [NC] */
-static void h_anon_reject(struct parser *p, const struct args *a,
-                          const struct directive *d)
+static void h_anon_reject(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 2, "[!]regex [NC]"))
+    if (!fl_check_argc(p, d, a, 1, 2, "[!]regex [NC]"))
         return;
     bool nocase = false;
     if (a->n == 3) {
         if (strcasecmp(a->v[2].text, "[NC]") != 0 &&
             strcasecmp(a->v[2].text, "NC") != 0) {
-            perr(p, "%s: unknown flags '%s' (the only flag is [NC], no case)", d->name,
-                 SHOWN(a->v[2].text));
+            fl_perr(p, "%s: unknown flags '%s' (the only flag is [NC], no case)",
+                    d->name, FL_SHOWN(a->v[2].text));
             return;
         }
         nocase = true;
@@ -536,10 +535,10 @@ static void h_anon_reject(struct parser *p, const struct args *a,
         pattern++;
 
     if (regex_nodes(pattern) > REGEX_NODES_MAX) {
-        perr(p,
-             "%s: the regular expression '%s' is too complex: its repetitions "
-             "multiply past %d copies",
-             d->name, SHOWN(pattern), REGEX_NODES_MAX);
+        fl_perr(p,
+                "%s: the regular expression '%s' is too complex: its repetitions "
+                "multiply past %d copies",
+                d->name, FL_SHOWN(pattern), REGEX_NODES_MAX);
         return;
     }
     regex_t re;
@@ -547,13 +546,14 @@ static void h_anon_reject(struct parser *p, const struct args *a,
     if (rc != 0) {
         char why[256];
         regerror(rc, &re, why, sizeof why);
-        perr(p, "%s: bad regular expression '%s': %s", d->name, SHOWN(pattern), why);
+        fl_perr(p, "%s: bad regular expression '%s': %s", d->name, FL_SHOWN(pattern),
+                why);
         return;
     }
     char *source = fl_strdup(a->v[1].text);
     if (source == NULL) {
         regfree(&re);
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     fl_anon_reject *ar = &p->pol->anon_reject;
@@ -569,15 +569,15 @@ static void h_anon_reject(struct parser *p, const struct args *a,
 }
 
 /* AnonymousUsers name... */
-static void h_anon_users(struct parser *p, const struct args *a,
-                         const struct directive *d)
+static void h_anon_users(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "name..."))
+    if (!fl_check_argc(p, d, a, 1, FL_ARGS_MAX - 1, "name..."))
         return;
     size_t n = (size_t)a->n - 1;
     char **names = fl_calloc(n, sizeof *names);
     if (names == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -586,32 +586,33 @@ static void h_anon_users(struct parser *p, const struct args *a,
             for (size_t j = 0; j < i; j++)
                 fl_free(names[j]);
             fl_free(names);
-            oom(p);
+            fl_parser_oom(p);
             return;
         }
     }
     fl_policy_set_anon_users(p->pol, names, n);
 }
 
-static void h_dry_run(struct parser *p, const struct args *a, const struct directive *d)
+static void h_dry_run(struct fl_parser *p, const struct fl_args *a,
+                      const struct fl_directive *d)
 {
-    if (check_argc(p, d, a, 1, 1, "on|off"))
+    if (fl_check_argc(p, d, a, 1, 1, "on|off"))
         parse_bool(p, d, &a->v[1], &p->pol->dry_run);
 }
 
-static void h_tracked_hosts(struct parser *p, const struct args *a,
-                            const struct directive *d)
+static void h_tracked_hosts(struct fl_parser *p, const struct fl_args *a,
+                            const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 1, "count"))
+    if (!fl_check_argc(p, d, a, 1, 1, "count"))
         return;
     long long v;
-    if (parse_count(p, d, &a->v[1], 1, FL_TRACKED_HOSTS_MAX, false, &v))
+    if (fl_parse_count(p, d, &a->v[1], 1, FL_TRACKED_HOSTS_MAX, false, &v))
         p->pol->max_tracked_hosts = v;
 }
 
 /* --- <Class> -------------------------------------------------------------- */
 
-static bool class_name_valid(const char *name)
+bool fl_class_name_valid(const char *name)
 {
     size_t len = strlen(name);
     if (len == 0 || len > FL_CLASS_NAME_MAX)
@@ -623,28 +624,29 @@ static bool class_name_valid(const char *name)
     return true;
 }
 
-static void h_class_open(struct parser *p, const struct args *a,
-                         const struct directive *d)
+static void h_class_open(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d)
 {
     if (p->open_class != NULL) {
-        perr(p, "<Class> cannot be nested: <Class %s> opened at line %d is not closed",
-             p->open_class->name, p->open_class->line);
+        fl_perr(p,
+                "<Class> cannot be nested: <Class %s> opened at line %d is not closed",
+                p->open_class->name, p->open_class->line);
         return;
     }
-    if (!check_argc(p, d, a, 1, 1, "name>"))
+    if (!fl_check_argc(p, d, a, 1, 1, "name>"))
         return;
-    if (!class_name_valid(a->v[1].text)) {
-        perr(p,
-             "<Class>: bad class name '%s' (1 to %d printable characters, no spaces)",
-             SHOWN(a->v[1].text), FL_CLASS_NAME_MAX);
+    if (!fl_class_name_valid(a->v[1].text)) {
+        fl_perr(
+            p, "<Class>: bad class name '%s' (1 to %d printable characters, no spaces)",
+            FL_SHOWN(a->v[1].text), FL_CLASS_NAME_MAX);
         return;
     }
 
     fl_policy *pol = p->pol;
     for (size_t i = 0; i < pol->nclasses; i++) {
         if (strcmp(pol->classes[i].name, a->v[1].text) == 0) {
-            perr(p, "<Class %s> is already defined at %s:%d", pol->classes[i].name,
-                 pol->classes[i].file, pol->classes[i].line);
+            fl_perr(p, "<Class %s> is already defined at %s:%d", pol->classes[i].name,
+                    pol->classes[i].file, pol->classes[i].line);
             return;
         }
     }
@@ -652,7 +654,7 @@ static void h_class_open(struct parser *p, const struct args *a,
     fl_class_def *classes =
         fl_realloc(pol->classes, (pol->nclasses + 1) * sizeof *classes);
     if (classes == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     pol->classes = classes;
@@ -665,38 +667,39 @@ static void h_class_open(struct parser *p, const struct args *a,
     if (c->name == NULL || c->file == NULL) {
         fl_free(c->name);
         fl_free(c->file);
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     pol->nclasses++;
     p->open_class = c;
 }
 
-static void h_class_close(struct parser *p, const struct args *a,
-                          const struct directive *d)
+static void h_class_close(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d)
 {
     (void)d;
     if (a->n != 1) {
-        perr(p, "</Class> takes no arguments");
+        fl_perr(p, "</Class> takes no arguments");
         return;
     }
     if (p->open_class == NULL) {
-        perr(p, "</Class> without a matching <Class>");
+        fl_perr(p, "</Class> without a matching <Class>");
         return;
     }
     if (p->open_class->nitems == 0)
-        perr(p, "<Class %s> has no From item, so it can match nobody",
-             p->open_class->name);
+        fl_perr(p, "<Class %s> has no From item, so it can match nobody",
+                p->open_class->name);
     p->open_class = NULL;
 }
 
-static bool class_add_item(struct parser *p, fl_class_def *c, const fl_class_item *item)
+static bool class_add_item(struct fl_parser *p, fl_class_def *c,
+                           const fl_class_item *item)
 {
     if (c->nitems == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 4;
         fl_class_item *items = fl_realloc(c->items, cap * sizeof *items);
         if (items == NULL) {
-            oom(p);
+            fl_parser_oom(p);
             return false;
         }
         c->items = items;
@@ -713,7 +716,7 @@ static bool class_add_item(struct parser *p, fl_class_def *c, const fl_class_ite
 
 /* One From item: all, none, ADDRESS, CIDR, IP glob, DNS name or glob, each
  * negatable with '!'. */
-static bool parse_from_item(struct parser *p, const char *text, fl_class_item *item)
+static bool parse_from_item(struct fl_parser *p, const char *text, fl_class_item *item)
 {
     memset(item, 0, sizeof *item);
     if (*text == '!') {
@@ -721,7 +724,7 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
         text++;
     }
     if (*text == '\0') {
-        perr(p, "From: empty item");
+        fl_perr(p, "From: empty item");
         return false;
     }
 
@@ -735,11 +738,12 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
     }
     if (strchr(text, '/') != NULL) {
         if (fl_cidr_parse(text, &item->net, &item->bits) < 0) {
-            perr(p,
-                 "From: bad CIDR '%s' (expected ADDRESS/LENGTH, 0-32 for IPv4, 0-128 "
-                 "for "
-                 "IPv6)",
-                 SHOWN(text));
+            fl_perr(
+                p,
+                "From: bad CIDR '%s' (expected ADDRESS/LENGTH, 0-32 for IPv4, 0-128 "
+                "for "
+                "IPv6)",
+                FL_SHOWN(text));
             return false;
         }
         item->kind = FL_ITEM_PREFIX;
@@ -759,7 +763,7 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
         item->kind = FL_ITEM_IP_GLOB;
         item->pattern = fl_malloc(len + 2);
         if (item->pattern == NULL) {
-            oom(p);
+            fl_parser_oom(p);
             return false;
         }
         memcpy(item->pattern, text, len + 1);
@@ -772,9 +776,10 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
      * every name under example.com. */
     for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
         if (!isalnum(*s) && strchr("-._*?[]!", *s) == NULL) {
-            perr(p,
-                 "From: '%s' is neither an address, a CIDR, an IP glob nor a DNS name",
-                 SHOWN(text));
+            fl_perr(
+                p,
+                "From: '%s' is neither an address, a CIDR, an IP glob nor a DNS name",
+                FL_SHOWN(text));
             return false;
         }
     }
@@ -782,16 +787,17 @@ static bool parse_from_item(struct parser *p, const char *text, fl_class_item *i
     p->pol->classes_match_names = true;
     item->pattern = fl_malloc(len + 2);
     if (item->pattern == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return false;
     }
     snprintf(item->pattern, len + 2, "%s%s", text[0] == '.' ? "*" : "", text);
     return true;
 }
 
-static void h_from(struct parser *p, const struct args *a, const struct directive *d)
+static void h_from(struct fl_parser *p, const struct fl_args *a,
+                   const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "item..."))
+    if (!fl_check_argc(p, d, a, 1, FL_ARGS_MAX - 1, "item..."))
         return;
     for (int i = 1; i < a->n; i++) {
         /* ProFTPD allows "From 10.0.0.0/8, 192.168.0.0/16". */
@@ -807,22 +813,24 @@ static void h_from(struct parser *p, const struct args *a, const struct directiv
     }
 }
 
-static void h_satisfy(struct parser *p, const struct args *a, const struct directive *d)
+static void h_satisfy(struct fl_parser *p, const struct fl_args *a,
+                      const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 1, "any|all"))
+    if (!fl_check_argc(p, d, a, 1, 1, "any|all"))
         return;
     if (strcasecmp(a->v[1].text, "any") == 0)
         p->open_class->satisfy_all = false;
     else if (strcasecmp(a->v[1].text, "all") == 0)
         p->open_class->satisfy_all = true;
     else
-        perr(p, "Satisfy: expected 'any' or 'all', got '%s'", SHOWN(a->v[1].text));
+        fl_perr(p, "Satisfy: expected 'any' or 'all', got '%s'",
+                FL_SHOWN(a->v[1].text));
 }
 
 /* --- GeoIP ---------------------------------------------------------------- */
 
 /* path as written in the policy: relative to the file that names it. */
-static void resolve_path(const struct parser *p, const char *path, char *out,
+static void resolve_path(const struct fl_parser *p, const char *path, char *out,
                          size_t size)
 {
     if (path[0] == '/') {
@@ -834,19 +842,19 @@ static void resolve_path(const struct parser *p, const char *path, char *out,
     snprintf(out, size, "%.*s%s%s", dirlen, p->file, slash != NULL ? "/" : "", path);
 }
 
-static char *policy_path(struct parser *p, const char *text)
+char *fl_policy_path(struct fl_parser *p, const char *text)
 {
     char path[PATH_MAX];
     resolve_path(p, text, path, sizeof path);
     char *copy = fl_strdup(path);
     if (copy == NULL)
-        oom(p);
+        fl_parser_oom(p);
     return copy;
 }
 
 /* The previous policy's database for path, to stand in for one that cannot
  * be opened now. */
-static fl_geodb *previous_geodb(const struct parser *p, const char *path)
+static fl_geodb *previous_geodb(const struct fl_parser *p, const char *path)
 {
     for (size_t i = 0; p->previous != NULL && i < p->previous->ngeodbs; i++) {
         if (strcmp(fl_geodb_path(p->previous->geodbs[i]), path) == 0)
@@ -856,24 +864,24 @@ static fl_geodb *previous_geodb(const struct parser *p, const char *path)
 }
 
 /* GeoIPDatabase PATH */
-static void h_geoip_database(struct parser *p, const struct args *a,
-                             const struct directive *d)
+static void h_geoip_database(struct fl_parser *p, const struct fl_args *a,
+                             const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 1, "path"))
+    if (!fl_check_argc(p, d, a, 1, 1, "path"))
         return;
     char path[PATH_MAX];
     resolve_path(p, a->v[1].text, path, sizeof path);
     fl_policy *pol = p->pol;
     for (size_t i = 0; i < pol->ngeodbs; i++) {
         if (strcmp(fl_geodb_path(pol->geodbs[i]), path) == 0) {
-            perr(p, "GeoIPDatabase: '%s' is already listed", SHOWN(a->v[1].text));
+            fl_perr(p, "GeoIPDatabase: '%s' is already listed", FL_SHOWN(a->v[1].text));
             return;
         }
     }
 
     fl_geodb **dbs = fl_realloc(pol->geodbs, (pol->ngeodbs + 1) * sizeof *dbs);
     if (dbs == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     pol->geodbs = dbs;
@@ -883,19 +891,20 @@ static void h_geoip_database(struct parser *p, const struct args *a,
     if (db == NULL) {
         fl_geodb *old = previous_geodb(p, path);
         if (old == NULL) {
-            perr(p, "GeoIPDatabase: cannot open '%s': %s", SHOWN(a->v[1].text), why);
+            fl_perr(p, "GeoIPDatabase: cannot open '%s': %s", FL_SHOWN(a->v[1].text),
+                    why);
             return;
         }
         pnotice(p,
                 "GeoIPDatabase: cannot open '%s' again (%s); keeping the copy loaded "
                 "before",
-                SHOWN(a->v[1].text), why);
+                FL_SHOWN(a->v[1].text), why);
         db = fl_geodb_ref(old);
     }
     pol->geodbs[pol->ngeodbs++] = db;
 }
 
-static void note_geo_use(struct parser *p)
+static void note_geo_use(struct fl_parser *p)
 {
     if (p->open_class->geo_line == 0)
         p->open_class->geo_line = p->line;
@@ -903,10 +912,10 @@ static void note_geo_use(struct parser *p)
 
 /* FromCountry CC..., FromContinent CODE..., FromASN NUMBER..., each item
  * negatable with '!'. */
-static void h_from_geo(struct parser *p, const struct args *a,
-                       const struct directive *d)
+static void h_from_geo(struct fl_parser *p, const struct fl_args *a,
+                       const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "item..."))
+    if (!fl_check_argc(p, d, a, 1, FL_ARGS_MAX - 1, "item..."))
         return;
     note_geo_use(p);
     for (int i = 1; i < a->n; i++) {
@@ -928,14 +937,14 @@ static void h_from_geo(struct parser *p, const struct args *a,
         if (strcasecmp(d->name, "FromASN") == 0) {
             const char *digits = strncasecmp(word, "AS", 2) == 0 ? word + 2 : word;
             errno = 0;
-            unsigned long long asn = is_integer(digits) && strlen(digits) <= 10
+            unsigned long long asn = fl_is_integer(digits) && strlen(digits) <= 10
                                          ? strtoull(digits, NULL, 10)
                                          : 0;
             if (asn == 0 || asn > UINT32_MAX) {
-                perr(p,
-                     "FromASN: expected an AS number (1 to 4294967295, or AS64500), "
-                     "got '%s'",
-                     SHOWN(a->v[i].text));
+                fl_perr(p,
+                        "FromASN: expected an AS number (1 to 4294967295, or AS64500), "
+                        "got '%s'",
+                        FL_SHOWN(a->v[i].text));
                 continue;
             }
             item.kind = FL_ITEM_ASN;
@@ -943,20 +952,22 @@ static void h_from_geo(struct parser *p, const struct args *a,
         } else if (strcasecmp(d->name, "FromCountry") == 0) {
             memcpy(item.code, word, len <= 2 ? len + 1 : 1);
             if (len != 2 || !fl_geo_country_valid(item.code)) {
-                perr(p,
-                     "FromCountry: unknown country code '%s' (expected ISO 3166 codes "
-                     "such as DE or US)",
-                     SHOWN(a->v[i].text));
+                fl_perr(
+                    p,
+                    "FromCountry: unknown country code '%s' (expected ISO 3166 codes "
+                    "such as DE or US)",
+                    FL_SHOWN(a->v[i].text));
                 continue;
             }
             item.kind = FL_ITEM_COUNTRY;
         } else {
             memcpy(item.code, word, len <= 2 ? len + 1 : 1);
             if (len != 2 || !fl_geo_continent_valid(item.code)) {
-                perr(p,
-                     "FromContinent: unknown continent code '%s' (expected AF, AN, AS, "
-                     "EU, NA, OC or SA)",
-                     SHOWN(a->v[i].text));
+                fl_perr(
+                    p,
+                    "FromContinent: unknown continent code '%s' (expected AF, AN, AS, "
+                    "EU, NA, OC or SA)",
+                    FL_SHOWN(a->v[i].text));
                 continue;
             }
             item.kind = FL_ITEM_CONTINENT;
@@ -966,8 +977,8 @@ static void h_from_geo(struct parser *p, const struct args *a,
 }
 
 /* MaxClientsPerCountry max|none ["message"] */
-static void h_per_country(struct parser *p, const struct args *a,
-                          const struct directive *d)
+static void h_per_country(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d)
 {
     h_limit(p, a, d);
     fl_free(p->country_limit_file);
@@ -975,324 +986,14 @@ static void h_per_country(struct parser *p, const struct args *a,
     p->country_limit_line = p->line;
 }
 
-/* --- bans ------------------------------------------------------------------------ */
-
-/* What BanOnEvent NAME counts and bans: a limit's directive (or its event)
- * as catalog/limits.def says, or mod_ban's MaxLoginAttemptsFromUser (the
- * user at the host). false for other names. */
-static bool ban_event_find(const char *name, const char **event,
-                           enum fl_ban_target *target)
-{
-    if (strcasecmp(name, "MaxLoginAttemptsFromUser") == 0) {
-        *event = FL_EV_MAX_LOGIN_ATTEMPTS;
-        *target = FL_TARGET_USER_HOST;
-        return true;
-    }
-    for (size_t i = 0; i < FL_L_COUNT; i++) {
-        const struct fl_limit_desc *l = &fl_limit_descs[i];
-        if (l->ban != FL_TARGET_NONE &&
-            (strcasecmp(name, l->directive) == 0 || strcmp(name, l->event) == 0)) {
-            *event = l->event;
-            *target = l->ban;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* hh:mm:ss, as mod_ban writes durations. */
-static bool parse_hms(const char *text, fl_usec *out)
-{
-    unsigned h, m, s;
-    char tail;
-    if (sscanf(text, "%u:%u:%u%c", &h, &m, &s, &tail) != 3 || m > 59 || s > 59 ||
-        h > 100000)
-        return false;
-    *out = ((fl_usec)h * 3600 + m * 60 + s) * FL_USEC_PER_SEC;
-    return *out > 0;
-}
-
-/* BanOnEvent EVENT N/hh:mm:ss hh:mm:ss ["message"] */
-static void h_ban_on_event(struct parser *p, const struct args *a,
-                           const struct directive *d)
-{
-    if (!check_argc(p, d, a, 3, 4, "EVENT count/hh:mm:ss hh:mm:ss [\"message\"]"))
-        return;
-    fl_ban_rule r;
-    memset(&r, 0, sizeof r);
-    r.line = p->line;
-    const char *ev = a->v[1].text;
-    /* mod_ban's name, or the event it stands for (banning what it bans). */
-    bool found = ban_event_find(ev, &r.event, &r.target);
-    if (!found && strchr(ev, '.') == NULL) {
-        perr(p,
-             "BanOnEvent: unknown event '%s' (a mod_ban name such as MaxLoginAttempts "
-             "or "
-             "MaxLoginAttemptsFromUser, or an event name such as ftplimit.table-full)",
-             SHOWN(ev));
-        return;
-    }
-    if (!found)
-        r.target = FL_TARGET_HOST; /* any other event: its host, as mod_ban */
-
-    const char *freq = a->v[2].text;
-    const char *slash = strchr(freq, '/');
-    char count[16];
-    long long n = 0;
-    if (slash == NULL || (size_t)(slash - freq) >= sizeof count ||
-        (memcpy(count, freq, (size_t)(slash - freq)), count[slash - freq] = '\0',
-         !is_integer(count)) ||
-        (n = strtoll(count, NULL, 10)) < 1 || n > 10000 ||
-        !parse_hms(slash + 1, &r.window)) {
-        perr(p,
-             "BanOnEvent: expected count/hh:mm:ss (1 to 10000 occurrences within a "
-             "window "
-             "longer than 00:00:00), got '%s'",
-             SHOWN(freq));
-        return;
-    }
-    r.count = (uint32_t)n;
-    if (!parse_hms(a->v[3].text, &r.duration)) {
-        perr(p,
-             "BanOnEvent: expected a ban duration as hh:mm:ss (longer than 00:00:00), "
-             "got "
-             "'%s'",
-             SHOWN(a->v[3].text));
-        return;
-    }
-    r.name = fl_strdup(ev);
-    if (!found)
-        r.event = r.event_owned = fl_strdup(ev);
-    if (a->n == 5)
-        r.message = fl_strdup(a->v[4].text);
-    fl_ban_rule *rules =
-        fl_realloc(p->pol->ban_rules, (p->pol->nban_rules + 1) * sizeof *rules);
-    if (r.name == NULL || r.event == NULL || (a->n == 5 && r.message == NULL) ||
-        rules == NULL) {
-        fl_free(r.name);
-        fl_free(r.event_owned);
-        fl_free(r.message);
-        if (rules != NULL)
-            p->pol->ban_rules = rules;
-        oom(p);
-        return;
-    }
-    p->pol->ban_rules = rules;
-    rules[p->pol->nban_rules++] = r;
-}
-
-/* BanExempt ITEM...: addresses, CIDRs, class names. */
-static void h_ban_exempt(struct parser *p, const struct args *a,
-                         const struct directive *d)
-{
-    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "address|CIDR|class..."))
-        return;
-    fl_policy *pol = p->pol;
-    for (int i = 1; i < a->n; i++) {
-        const char *text = a->v[i].text;
-        fl_class_item item;
-        memset(&item, 0, sizeof item);
-        item.kind = FL_ITEM_PREFIX;
-        bool is_net = strchr(text, '/') != NULL
-                          ? fl_cidr_parse(text, &item.net, &item.bits) == 0
-                          : fl_addr_parse(text, &item.net) == 0;
-        if (strchr(text, '/') != NULL && !is_net) {
-            perr(p, "BanExempt: bad CIDR '%s'", SHOWN(text));
-            continue;
-        }
-        if (is_net) {
-            if (strchr(text, '/') == NULL)
-                item.bits = 128;
-            fl_class_item *list =
-                fl_realloc(pol->ban_exempt, (pol->nban_exempt + 1) * sizeof *list);
-            if (list == NULL) {
-                oom(p);
-                return;
-            }
-            pol->ban_exempt = list;
-            list[pol->nban_exempt++] = item;
-            continue;
-        }
-        if (!class_name_valid(text)) {
-            perr(p, "BanExempt: '%s' is neither an address, a CIDR nor a class name",
-                 SHOWN(text));
-            continue;
-        }
-        char **names = fl_realloc(pol->ban_exempt_classes,
-                                  (pol->nban_exempt_classes + 1) * sizeof *names);
-        char *copy = fl_strdup(text);
-        if (names != NULL)
-            pol->ban_exempt_classes = names;
-        if (names == NULL || copy == NULL) {
-            fl_free(copy);
-            oom(p);
-            return;
-        }
-        names[pol->nban_exempt_classes++] = copy;
-        struct class_ref *r = push_class_ref(p, text, NULL);
-        if (r != NULL)
-            r->exempt = true;
-    }
-}
-
-static void h_ban_table(struct parser *p, const struct args *a,
-                        const struct directive *d)
-{
-    if (!check_argc(p, d, a, 1, 1, "path"))
-        return;
-    char *path = policy_path(p, a->v[1].text);
-    if (path == NULL)
-        return;
-    fl_free(p->pol->ban_table);
-    p->pol->ban_table = path;
-}
-
-/* --- alert listeners ------------------------------------------------------------- */
-
-static bool pattern_matches_an_event(const char *pattern)
-{
-    for (const char *const *n = fl_event_names(); *n != NULL; n++) {
-        if (fnmatch(pattern, *n, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* OnEvent PATTERN exec PROGRAM [ARG...] | syslog [facility.priority] | jsonl PATH */
-static void h_on_event(struct parser *p, const struct args *a,
-                       const struct directive *d)
-{
-    static const char usage[] = "PATTERN exec PROGRAM [ARG...] | PATTERN syslog "
-                                "[facility.priority] | PATTERN jsonl PATH";
-    if (!check_argc(p, d, a, 2, ARGS_MAX - 1, usage))
-        return;
-    const char *pattern = a->v[1].text, *sink = a->v[2].text;
-    if (!pattern_matches_an_event(pattern)) {
-        perr(p,
-             "OnEvent: '%s' matches no event (names such as "
-             "mod_auth.max-clients-per-host, "
-             "globs such as 'mod_auth.*' or '*')",
-             SHOWN(pattern));
-        return;
-    }
-    fl_alert_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.line = p->line;
-    spec.syslog_priority = (3 << 3) | 5; /* daemon.notice */
-
-    if (strcasecmp(sink, "exec") == 0) {
-        if (a->n < 4 || a->v[3].text[0] != '/') {
-            perr(p,
-                 "OnEvent: exec needs a program given by its absolute path; usage: %s "
-                 "%s",
-                 d->name, usage);
-            return;
-        }
-        /* access() alone would let root "execute" any file, and anyone a
-         * directory. */
-        struct stat st;
-        const char *why = stat(a->v[3].text, &st) != 0 ? strerror(errno)
-                          : !S_ISREG(st.st_mode)       ? "not a regular file"
-                          : (st.st_mode & 0111) == 0 || access(a->v[3].text, X_OK) != 0
-                              ? "not executable"
-                              : NULL;
-        if (why != NULL) {
-            perr(p, "OnEvent: cannot execute '%s': %s", SHOWN(a->v[3].text), why);
-            return;
-        }
-        spec.sink = FL_SINK_EXEC;
-        spec.argv = fl_calloc((size_t)a->n - 2, sizeof *spec.argv);
-        for (int i = 3; spec.argv != NULL && i < a->n; i++) {
-            if ((spec.argv[i - 3] = fl_strdup(a->v[i].text)) == NULL) {
-                for (int j = 0; j < i - 3; j++)
-                    fl_free(spec.argv[j]);
-                fl_free(spec.argv);
-                spec.argv = NULL;
-            }
-        }
-        if (spec.argv == NULL) {
-            oom(p);
-            return;
-        }
-    } else if (strcasecmp(sink, "syslog") == 0) {
-        if (a->n > 4) {
-            perr(p, "OnEvent: syslog takes at most a facility.priority; usage: %s %s",
-                 d->name, usage);
-            return;
-        }
-        if (a->n == 4 &&
-            fl_syslog_priority_parse(a->v[3].text, &spec.syslog_priority) < 0) {
-            perr(p,
-                 "OnEvent: bad syslog facility.priority '%s' (such as daemon.notice or "
-                 "local3.warning)",
-                 SHOWN(a->v[3].text));
-            return;
-        }
-        spec.sink = FL_SINK_SYSLOG;
-    } else if (strcasecmp(sink, "jsonl") == 0) {
-        if (a->n != 4) {
-            perr(p, "OnEvent: jsonl needs exactly one path; usage: %s %s", d->name,
-                 usage);
-            return;
-        }
-        spec.sink = FL_SINK_JSONL;
-        if ((spec.path = policy_path(p, a->v[3].text)) == NULL)
-            return;
-    } else {
-        perr(p, "OnEvent: unknown listener '%s' (expected exec, syslog or jsonl)",
-             SHOWN(sink));
-        return;
-    }
-
-    spec.pattern = fl_strdup(pattern);
-    fl_alert_spec *list =
-        fl_realloc(p->pol->alerts, (p->pol->nalerts + 1) * sizeof *list);
-    if (spec.pattern == NULL || list == NULL) {
-        if (list != NULL)
-            p->pol->alerts = list;
-        fl_free(spec.pattern);
-        fl_free(spec.path);
-        for (size_t j = 0; spec.argv != NULL && spec.argv[j] != NULL; j++)
-            fl_free(spec.argv[j]);
-        fl_free(spec.argv);
-        oom(p);
-        return;
-    }
-    p->pol->alerts = list;
-    list[p->pol->nalerts++] = spec;
-}
-
-/* AlertSuppress SECONDS, ExecTimeout SECONDS, ExecMaxRunning N */
-static void h_alert_number(struct parser *p, const struct args *a,
-                           const struct directive *d)
-{
-    if (!check_argc(p, d, a, 1, 1, d->offset == 2 ? "count" : "seconds"))
-        return;
-    long long v;
-    switch (d->offset) {
-    case 0:
-        if (parse_count(p, d, &a->v[1], 0, 86400, false, &v))
-            p->pol->alert_suppress = v * FL_USEC_PER_SEC;
-        break;
-    case 1:
-        if (parse_count(p, d, &a->v[1], 1, 3600, false, &v))
-            p->pol->exec_timeout = v * FL_USEC_PER_SEC;
-        break;
-    default:
-        if (parse_count(p, d, &a->v[1], 1, 1000, false, &v))
-            p->pol->exec_max_running = (unsigned)v;
-        break;
-    }
-}
-
 /* --- daemon access -------------------------------------------------------------- */
 
-static bool acl_push_id(struct parser *p, void **list, size_t *n, size_t size,
+static bool acl_push_id(struct fl_parser *p, void **list, size_t *n, size_t size,
                         unsigned id)
 {
     void *grown = fl_realloc(*list, (*n + 1) * size);
     if (grown == NULL) {
-        oom(p);
+        fl_parser_oom(p);
         return false;
     }
     *list = grown;
@@ -1307,9 +1008,11 @@ static bool acl_push_id(struct parser *p, void **list, size_t *n, size_t size,
 /* AllowSessions|AllowStatus|AllowAdmin ITEM...: user names, uid:N,
  * group:NAME (or @NAME), gid:N, all. Names are resolved now, so that a typo
  * is an error rather than a silent refusal. */
-static void h_allow(struct parser *p, const struct args *a, const struct directive *d)
+static void h_allow(struct fl_parser *p, const struct fl_args *a,
+                    const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, ARGS_MAX - 1, "user|uid:N|group:NAME|gid:N|all..."))
+    if (!fl_check_argc(p, d, a, 1, FL_ARGS_MAX - 1,
+                       "user|uid:N|group:NAME|gid:N|all..."))
         return;
     fl_acl *acl = &p->pol->access[d->offset];
     acl->set = true;
@@ -1321,7 +1024,7 @@ static void h_allow(struct parser *p, const struct args *a, const struct directi
         if (strcasecmp(item, "all") == 0) {
             acl->all = true;
         } else if ((strncmp(item, "uid:", 4) == 0 || strncmp(item, "gid:", 4) == 0) &&
-                   is_integer(item + 4) && strlen(item + 4) <= 10 &&
+                   fl_is_integer(item + 4) && strlen(item + 4) <= 10 &&
                    (id = strtoull(item + 4, NULL, 10)) <= UINT32_MAX - 1) {
             if (item[0] == 'u')
                 acl_push_id(p, (void **)&acl->uids, &acl->nuids, sizeof(uid_t),
@@ -1333,7 +1036,7 @@ static void h_allow(struct parser *p, const struct args *a, const struct directi
             struct group grp, *found = NULL;
             char buf[4096];
             if (getgrnam_r(name, &grp, buf, sizeof buf, &found) != 0 || found == NULL)
-                perr(p, "%s: unknown group '%s'", d->name, SHOWN(name));
+                fl_perr(p, "%s: unknown group '%s'", d->name, FL_SHOWN(name));
             else
                 acl_push_id(p, (void **)&acl->gids, &acl->ngids, sizeof(gid_t),
                             grp.gr_gid);
@@ -1341,8 +1044,9 @@ static void h_allow(struct parser *p, const struct args *a, const struct directi
             struct passwd pw, *found = NULL;
             char buf[4096];
             if (getpwnam_r(name, &pw, buf, sizeof buf, &found) != 0 || found == NULL)
-                perr(p, "%s: unknown user '%s' (or use uid:N, group:NAME, gid:N, all)",
-                     d->name, SHOWN(name));
+                fl_perr(p,
+                        "%s: unknown user '%s' (or use uid:N, group:NAME, gid:N, all)",
+                        d->name, FL_SHOWN(name));
             else
                 acl_push_id(p, (void **)&acl->uids, &acl->nuids, sizeof(uid_t),
                             pw.pw_uid);
@@ -1351,13 +1055,14 @@ static void h_allow(struct parser *p, const struct args *a, const struct directi
 }
 
 /* Read path; as_written is how Include errors name it (as the policy wrote it). */
-static void parse_file(struct parser *p, const char *path, const char *as_written);
+static void parse_file(struct fl_parser *p, const char *path, const char *as_written);
 
 /* Include PATH-OR-GLOB: relative to the including file's directory; a
  * directory includes its files in name order. */
-static void h_include(struct parser *p, const struct args *a, const struct directive *d)
+static void h_include(struct fl_parser *p, const struct fl_args *a,
+                      const struct fl_directive *d)
 {
-    if (!check_argc(p, d, a, 1, 1, "path-or-glob"))
+    if (!fl_check_argc(p, d, a, 1, 1, "path-or-glob"))
         return;
 
     const char *target = a->v[1].text;
@@ -1378,7 +1083,7 @@ static void h_include(struct parser *p, const struct args *a, const struct direc
         return; /* a pattern that matches nothing includes nothing */
     }
     if (rc != 0) {
-        perr(p, "Include: cannot expand '%s'", SHOWN(target));
+        fl_perr(p, "Include: cannot expand '%s'", FL_SHOWN(target));
         return;
     }
 
@@ -1421,10 +1126,10 @@ static void h_include(struct parser *p, const struct args *a, const struct direc
 #define H_FL_SYN_TRACKED h_tracked_hosts
 #define FL_FIELD(member) offsetof(fl_policy, member)
 #define FL_NOFIELD 0
-static const struct directive limit_directives[] = {
+static const struct fl_directive limit_directives[] = {
 #define FL_LIMIT(id, directive, event, code, message, syntax, field, ban, shown,       \
                  proftpd)                                                              \
-    {directive, TOP, H_##syntax, field},
+    {directive, FL_TOP, H_##syntax, field},
 #include "catalog/limits.def"
 #undef FL_LIMIT
 };
@@ -1432,39 +1137,50 @@ static const struct directive limit_directives[] = {
 #undef FL_NOFIELD
 
 /* Every other directive. */
-static const struct directive directives[] = {
-    {"AnonymousUsers", TOP, h_anon_users, 0},
-    {"DryRun", TOP, h_dry_run, 0},
-    {"<Class", ANYWHERE, h_class_open, 0},
-    {"</Class", IN_CLASS, h_class_close, 0},
-    {"From", IN_CLASS, h_from, 0},
-    {"Satisfy", IN_CLASS, h_satisfy, 0},
-    {"FromCountry", IN_CLASS, h_from_geo, 0},
-    {"FromContinent", IN_CLASS, h_from_geo, 0},
-    {"FromASN", IN_CLASS, h_from_geo, 0},
-    {"GeoIPDatabase", TOP, h_geoip_database, 0},
-    {"BanOnEvent", TOP, h_ban_on_event, 0},
-    {"BanExempt", TOP, h_ban_exempt, 0},
-    {"BanTable", TOP, h_ban_table, 0},
-    {"OnEvent", TOP, h_on_event, 0},
-    {"AlertSuppress", TOP, h_alert_number, 0},
-    {"ExecTimeout", TOP, h_alert_number, 1},
-    {"ExecMaxRunning", TOP, h_alert_number, 2},
-    {"AllowSessions", TOP, h_allow, FL_ACCESS_SESSIONS},
-    {"AllowStatus", TOP, h_allow, FL_ACCESS_STATUS},
-    {"AllowAdmin", TOP, h_allow, FL_ACCESS_ADMIN},
-    {"Include", ANYWHERE, h_include, 0},
+static const struct fl_directive directives[] = {
+    {"AnonymousUsers", FL_TOP, h_anon_users, 0},
+    {"DryRun", FL_TOP, h_dry_run, 0},
+    {"<Class", FL_ANYWHERE, h_class_open, 0},
+    {"</Class", FL_IN_CLASS, h_class_close, 0},
+    {"From", FL_IN_CLASS, h_from, 0},
+    {"Satisfy", FL_IN_CLASS, h_satisfy, 0},
+    {"FromCountry", FL_IN_CLASS, h_from_geo, 0},
+    {"FromContinent", FL_IN_CLASS, h_from_geo, 0},
+    {"FromASN", FL_IN_CLASS, h_from_geo, 0},
+    {"GeoIPDatabase", FL_TOP, h_geoip_database, 0},
+    {"AllowSessions", FL_TOP, h_allow, FL_ACCESS_SESSIONS},
+    {"AllowStatus", FL_TOP, h_allow, FL_ACCESS_STATUS},
+    {"AllowAdmin", FL_TOP, h_allow, FL_ACCESS_ADMIN},
+    {"Include", FL_ANYWHERE, h_include, 0},
 };
 
-/* Both tables, for lookups and suggestions. */
+/* The parser's own tables: the limits', then the rest. */
 static const struct {
-    const struct directive *v;
+    const struct fl_directive *v;
     size_t n;
-} directive_tables[] = {
+} own_tables[] = {
     {limit_directives, sizeof limit_directives / sizeof limit_directives[0]},
     {directives, sizeof directives / sizeof directives[0]},
 };
-#define NTABLES (sizeof directive_tables / sizeof directive_tables[0])
+#define NOWN (sizeof own_tables / sizeof own_tables[0])
+
+/* Table t of the policy's: the parser's own, then each part's. */
+static size_t ntables(const struct fl_parser *p)
+{
+    return NOWN + p->pol->nparts;
+}
+
+static const struct fl_directive *table_of(const struct fl_parser *p, size_t t,
+                                           size_t *n)
+{
+    if (t < NOWN) {
+        *n = own_tables[t].n;
+        return own_tables[t].v;
+    }
+    const struct fl_policy_part *part = p->pol->parts[t - NOWN].part;
+    *n = part->ndirectives;
+    return part->directives;
+}
 
 /* ------------------------------------------------------------------------- */
 /* Lines and tokens                                                          */
@@ -1495,25 +1211,33 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-static const struct directive *directive_find(const char *name)
+/* The directive called name, and the part it belongs to (pol->nparts for
+ * the parser's own). */
+static const struct fl_directive *directive_find(const struct fl_parser *p,
+                                                 const char *name, size_t *part)
 {
-    for (size_t t = 0; t < NTABLES; t++) {
-        for (size_t i = 0; i < directive_tables[t].n; i++) {
-            const struct directive *d = &directive_tables[t].v[i];
-            if (d->handler != NULL && strcasecmp(d->name, name) == 0)
-                return d;
+    for (size_t t = 0; t < ntables(p); t++) {
+        size_t n;
+        const struct fl_directive *v = table_of(p, t, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].handler != NULL && strcasecmp(v[i].name, name) == 0) {
+                *part = t < NOWN ? p->pol->nparts : t - NOWN;
+                return &v[i];
+            }
         }
     }
     return NULL;
 }
 
-static const char *directive_suggest(const char *name)
+static const char *directive_suggest(const struct fl_parser *p, const char *name)
 {
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
-    for (size_t t = 0; t < NTABLES; t++) {
-        for (size_t i = 0; i < directive_tables[t].n; i++) {
-            const struct directive *d = &directive_tables[t].v[i];
+    for (size_t t = 0; t < ntables(p); t++) {
+        size_t n;
+        const struct fl_directive *v = table_of(p, t, &n);
+        for (size_t i = 0; i < n; i++) {
+            const struct fl_directive *d = &v[i];
             size_t dist = d->handler != NULL ? edit_distance(name, d->name) : SIZE_MAX;
             if (dist < best_d) {
                 best_d = dist;
@@ -1528,7 +1252,7 @@ static const char *directive_suggest(const char *name)
 
 /* Split line into a->v; false (after an error) on bad quoting or too many
  * arguments. */
-static bool tokenize(struct parser *p, char *line, struct args *a)
+static bool tokenize(struct fl_parser *p, char *line, struct fl_args *a)
 {
     a->n = 0;
     char *s = line;
@@ -1537,18 +1261,18 @@ static bool tokenize(struct parser *p, char *line, struct args *a)
             s++;
         if (*s == '\0' || *s == '#')
             return true;
-        if (a->n == ARGS_MAX) {
-            perr(p, "too many arguments (at most %d)", ARGS_MAX - 1);
+        if (a->n == FL_ARGS_MAX) {
+            fl_perr(p, "too many arguments (at most %d)", FL_ARGS_MAX - 1);
             return false;
         }
-        struct arg *arg = &a->v[a->n++];
+        struct fl_arg *arg = &a->v[a->n++];
         if (*s == '"') {
             char *out = ++s;
             arg->text = out;
             arg->quoted = true;
             for (;;) {
                 if (*s == '\0') {
-                    perr(p, "unterminated quoted argument");
+                    fl_perr(p, "unterminated quoted argument");
                     return false;
                 }
                 if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
@@ -1563,8 +1287,8 @@ static bool tokenize(struct parser *p, char *line, struct args *a)
             }
             if (*s != '\0' && *s != ' ' && *s != '\t') {
                 *out = '\0';
-                perr(p, "text right after a closing quote: add a space after \"%s\"",
-                     SHOWN(arg->text));
+                fl_perr(p, "text right after a closing quote: add a space after \"%s\"",
+                        FL_SHOWN(arg->text));
                 return false;
             }
             if (*s != '\0')
@@ -1583,20 +1307,20 @@ static bool tokenize(struct parser *p, char *line, struct args *a)
 
 /* "<Class lan>" and "</Class>": the directive token is "<Class", and the
  * closing '>' must end the line. */
-static bool split_block_line(struct parser *p, char *line)
+static bool split_block_line(struct fl_parser *p, char *line)
 {
     char *end = line + strlen(line);
     while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     if (end == line || end[-1] != '>') {
-        perr(p, "a block line must end with '>'");
+        fl_perr(p, "a block line must end with '>'");
         return false;
     }
     end[-1] = '\0';
     return true;
 }
 
-static void dispatch(struct parser *p, char *line)
+static void dispatch(struct fl_parser *p, char *line)
 {
     while (*line == ' ' || *line == '\t')
         line++;
@@ -1605,36 +1329,37 @@ static void dispatch(struct parser *p, char *line)
     if (*line == '<' && !split_block_line(p, line))
         return;
 
-    struct args a;
+    struct fl_args a;
     if (!tokenize(p, line, &a) || a.n == 0)
         return;
 
     const char *name = a.v[0].text;
-    const struct directive *d = directive_find(name);
+    const struct fl_directive *d = directive_find(p, name, &p->part);
     if (d == NULL) {
-        const char *hint = directive_suggest(name);
+        const char *hint = directive_suggest(p, name);
         if (hint != NULL)
-            perr(p, "unknown directive '%s' (did you mean '%s'?)", SHOWN(name), hint);
+            fl_perr(p, "unknown directive '%s' (did you mean '%s'?)", FL_SHOWN(name),
+                    hint);
         else
-            perr(p, "unknown directive '%s'", SHOWN(name));
+            fl_perr(p, "unknown directive '%s'", FL_SHOWN(name));
         return;
     }
-    if (d->where == TOP && p->open_class != NULL) {
-        perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", d->name,
-             p->open_class->name, p->open_class->line);
+    if (d->where == FL_TOP && p->open_class != NULL) {
+        fl_perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", d->name,
+                p->open_class->name, p->open_class->line);
         return;
     }
-    if (d->where == IN_CLASS && p->open_class == NULL) {
+    if (d->where == FL_IN_CLASS && p->open_class == NULL) {
         if (d->handler == h_class_close)
             h_class_close(p, &a, d);
         else
-            perr(p, "%s is only allowed inside <Class>", d->name);
+            fl_perr(p, "%s is only allowed inside <Class>", d->name);
         return;
     }
     d->handler(p, &a, d);
 }
 
-static bool file_in_stack(struct parser *p, const char *real)
+static bool file_in_stack(struct fl_parser *p, const char *real)
 {
     for (int i = 0; i < p->depth; i++) {
         if (strcmp(p->stack[i], real) == 0)
@@ -1643,7 +1368,7 @@ static bool file_in_stack(struct parser *p, const char *real)
     return false;
 }
 
-static void parse_stream(struct parser *p, FILE *f)
+static void parse_stream(struct fl_parser *p, FILE *f)
 {
     char *buf = NULL;
     size_t cap = 0;
@@ -1660,7 +1385,7 @@ static void parse_stream(struct parser *p, FILE *f)
 
         if (memchr(buf, '\0', (size_t)n) != NULL) {
             p->line = lineno;
-            perr(p, "line contains a NUL byte (is this a text file?)");
+            fl_perr(p, "line contains a NUL byte (is this a text file?)");
             fl_free(logical);
             logical = NULL;
             logical_len = 0;
@@ -1673,7 +1398,7 @@ static void parse_stream(struct parser *p, FILE *f)
             buf[n - 1] = ' '; /* the space between the lines it joins */
 
         if (logical_len + (size_t)n > LINE_MAX_BYTES) {
-            perr(p, "line longer than %d bytes", LINE_MAX_BYTES);
+            fl_perr(p, "line longer than %d bytes", LINE_MAX_BYTES);
             fl_free(logical);
             logical = NULL;
             logical_len = 0;
@@ -1681,7 +1406,7 @@ static void parse_stream(struct parser *p, FILE *f)
         }
         char *joined = fl_realloc(logical, logical_len + (size_t)n + 1);
         if (joined == NULL) {
-            oom(p);
+            fl_parser_oom(p);
             break;
         }
         memcpy(joined + logical_len, buf, (size_t)n + 1);
@@ -1702,7 +1427,7 @@ static void parse_stream(struct parser *p, FILE *f)
     free(buf);
 }
 
-static void parse_file(struct parser *p, const char *path, const char *as_written)
+static void parse_file(struct fl_parser *p, const char *path, const char *as_written)
 {
     const char *outer_file = p->file;
     int outer_line = p->line;
@@ -1710,18 +1435,18 @@ static void parse_file(struct parser *p, const char *path, const char *as_writte
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {
         if (p->depth == 0)
-            perr(p, "cannot read policy '%s': %s", SHOWN(path), strerror(errno));
+            fl_perr(p, "cannot read policy '%s': %s", FL_SHOWN(path), strerror(errno));
         else
-            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written),
-                 strerror(errno));
+            fl_perr(p, "Include: cannot read '%s': %s", FL_SHOWN(as_written),
+                    strerror(errno));
         return;
     }
     if (file_in_stack(p, real)) {
-        perr(p, "Include: '%s' includes itself", SHOWN(as_written));
+        fl_perr(p, "Include: '%s' includes itself", FL_SHOWN(as_written));
         return;
     }
     if (p->depth == INCLUDE_DEPTH_MAX) {
-        perr(p, "Include: files nested more than %d deep", INCLUDE_DEPTH_MAX);
+        fl_perr(p, "Include: files nested more than %d deep", INCLUDE_DEPTH_MAX);
         return;
     }
     /* Only a regular file: a FIFO or a device would block the reader, or
@@ -1735,16 +1460,16 @@ static void parse_file(struct parser *p, const char *path, const char *as_writte
         why = strerror(errno);
     if (f == NULL) {
         if (p->depth == 0)
-            perr(p, "cannot read policy '%s': %s", SHOWN(path), why);
+            fl_perr(p, "cannot read policy '%s': %s", FL_SHOWN(path), why);
         else
-            perr(p, "Include: cannot read '%s': %s", SHOWN(as_written), why);
+            fl_perr(p, "Include: cannot read '%s': %s", FL_SHOWN(as_written), why);
         return;
     }
 
     char *frame = fl_strdup(real);
     if (frame == NULL) {
         fclose(f);
-        oom(p);
+        fl_parser_oom(p);
         return;
     }
     p->stack[p->depth++] = frame;
@@ -1757,7 +1482,7 @@ static void parse_file(struct parser *p, const char *path, const char *as_writte
     if (p->open_class != NULL && p->depth == 1) {
         p->line = p->open_class->line;
         p->file = p->open_class->file;
-        perr(p, "<Class %s> is not closed", p->open_class->name);
+        fl_perr(p, "<Class %s> is not closed", p->open_class->name);
         p->open_class = NULL;
     }
 
@@ -1767,7 +1492,7 @@ static void parse_file(struct parser *p, const char *path, const char *as_writte
 }
 
 /* Attach each MaxClientsPerClass to its class; report unknown classes. */
-static void resolve_class_refs(struct parser *p)
+static void resolve_class_refs(struct fl_parser *p)
 {
     for (size_t i = 0; i < p->nrefs; i++) {
         struct class_ref *r = &p->refs[i];
@@ -1779,12 +1504,11 @@ static void resolve_class_refs(struct parser *p)
         if (c == NULL) {
             p->file = r->file;
             p->line = r->line;
-            perr(p, "%s: unknown class '%s' (define it with <Class %s>)",
-                 r->exempt ? "BanExempt" : "MaxClientsPerClass", SHOWN(r->class_name),
-                 SHOWN(r->class_name));
+            fl_perr(p, "%s: unknown class '%s' (define it with <Class %s>)",
+                    r->directive, FL_SHOWN(r->class_name), FL_SHOWN(r->class_name));
             continue;
         }
-        if (r->exempt)
+        if (!r->sets_limit)
             continue;
         fl_free(c->limit.message);
         c->limit = r->limit;
@@ -1793,7 +1517,7 @@ static void resolve_class_refs(struct parser *p)
 }
 
 /* Geographic items and MaxClientsPerCountry need a database. */
-static void check_geo_uses(struct parser *p)
+static void check_geo_uses(struct fl_parser *p)
 {
     if (p->pol->ngeodbs > 0)
         return;
@@ -1803,17 +1527,18 @@ static void check_geo_uses(struct parser *p)
             continue;
         p->file = c->file;
         p->line = c->geo_line;
-        perr(p, "<Class %s> uses geographic items but no GeoIPDatabase is configured",
-             c->name);
+        fl_perr(p,
+                "<Class %s> uses geographic items but no GeoIPDatabase is configured",
+                c->name);
     }
     if (p->country_limit_file != NULL && p->pol->per_country.max != FL_UNLIMITED) {
         p->file = p->country_limit_file;
         p->line = p->country_limit_line;
-        perr(p, "MaxClientsPerCountry needs a GeoIPDatabase");
+        fl_perr(p, "MaxClientsPerCountry needs a GeoIPDatabase");
     }
 }
 
-static void parser_free_refs(struct parser *p)
+static void parser_free_refs(struct fl_parser *p)
 {
     for (size_t i = 0; i < p->nrefs; i++) {
         fl_free(p->refs[i].class_name);
@@ -1823,20 +1548,21 @@ static void parser_free_refs(struct parser *p)
     fl_free(p->refs);
 }
 
-fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
-                           void *arg, const fl_policy *previous)
+fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const *parts,
+                           size_t nparts, void (*err)(void *, const char *), void *arg,
+                           const fl_policy *previous)
 {
-    struct parser p = {
+    struct fl_parser p = {
         .previous = previous, .err = err, .err_arg = arg, .file = path, .line = 0};
 
-    p.pol = fl_policy_new();
+    p.pol = fl_policy_new(parts, nparts);
     if (p.pol == NULL) {
-        oom(&p);
+        fl_parser_oom(&p);
         return NULL;
     }
     p.pol->path = fl_strdup(path);
     if (p.pol->path == NULL)
-        oom(&p);
+        fl_parser_oom(&p);
     else
         parse_file(&p, path, path);
 

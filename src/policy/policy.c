@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "policy/directive.h"
 #include "policy/types.h"
 
 static void limit_init(fl_limit_cfg *l)
@@ -36,8 +37,12 @@ static void anon_index(fl_policy *p)
     }
 }
 
-fl_policy *fl_policy_new(void)
+fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t nparts)
 {
+    if (nparts > FL_POLICY_PARTS_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
     fl_policy *p = fl_calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
@@ -57,8 +62,6 @@ fl_policy *fl_policy_new(void)
     p->net_v6_bits = FL_DEFAULT_NET_V6_BITS;
     p->max_login_attempts = FL_DEFAULT_MAX_LOGIN_ATTEMPTS;
     p->max_tracked_hosts = FL_DEFAULT_MAX_TRACKED_HOSTS;
-    p->exec_timeout = FL_DEFAULT_EXEC_TIMEOUT;
-    p->exec_max_running = FL_DEFAULT_EXEC_MAX_RUNNING;
 
     static const char *const default_anon[] = {"anonymous", "ftp"};
     p->anon_users = fl_calloc(2, sizeof *p->anon_users);
@@ -75,7 +78,25 @@ fl_policy *fl_policy_new(void)
         p->nanon++;
     }
     anon_index(p);
+    for (size_t i = 0; i < nparts; i++) {
+        void *conf = parts[i]->conf_new();
+        if (conf == NULL) {
+            fl_policy_free(p);
+            errno = ENOMEM;
+            return NULL;
+        }
+        p->parts[p->nparts++] = (struct fl_policy_conf){parts[i], conf};
+    }
     return p;
+}
+
+void *fl_policy_conf(const fl_policy *p, const struct fl_policy_part *part)
+{
+    for (size_t i = 0; i < p->nparts; i++) {
+        if (p->parts[i].part == part)
+            return p->parts[i].conf;
+    }
+    return NULL;
 }
 
 void fl_policy_free(fl_policy *p)
@@ -97,26 +118,8 @@ void fl_policy_free(fl_policy *p)
         fl_free(p->access[i].uids);
         fl_free(p->access[i].gids);
     }
-    for (size_t i = 0; i < p->nban_rules; i++) {
-        fl_free(p->ban_rules[i].name);
-        fl_free(p->ban_rules[i].event_owned);
-        fl_free(p->ban_rules[i].message);
-    }
-    fl_free(p->ban_rules);
-    fl_free(p->ban_exempt);
-    for (size_t i = 0; i < p->nban_exempt_classes; i++)
-        fl_free(p->ban_exempt_classes[i]);
-    fl_free(p->ban_exempt_classes);
-    fl_free(p->ban_table);
-    for (size_t i = 0; i < p->nalerts; i++) {
-        fl_alert_spec *a = &p->alerts[i];
-        fl_free(a->pattern);
-        for (size_t j = 0; a->argv != NULL && a->argv[j] != NULL; j++)
-            fl_free(a->argv[j]);
-        fl_free(a->argv);
-        fl_free(a->path);
-    }
-    fl_free(p->alerts);
+    for (size_t i = 0; i < p->nparts; i++)
+        p->parts[i].part->conf_free(p->parts[i].conf);
     fl_free(p->per_user.message);
     fl_free(p->clients.message);
     fl_free(p->hosts_per_user.message);
@@ -238,7 +241,7 @@ static void line_rate(void (*out)(void *, const char *), void *arg, const char *
     out(arg, buf);
 }
 
-static void format_item(const fl_class_item *it, char *buf, size_t size)
+void fl_class_item_format(const fl_class_item *it, char *buf, size_t size)
 {
     const char *neg = it->negate ? "!" : "";
     char text[FL_ADDR_TEXT_MAX];
@@ -272,124 +275,6 @@ static void format_item(const fl_class_item *it, char *buf, size_t size)
     case FL_ITEM_ASN:
         snprintf(buf, size, "%sAS%u", neg, (unsigned)it->asn);
         break;
-    }
-}
-
-static const struct {
-    const char *name;
-    int value;
-} facilities[] = {{"auth", 4 << 3},    {"authpriv", 10 << 3}, {"cron", 9 << 3},
-                  {"daemon", 3 << 3},  {"ftp", 11 << 3},      {"kern", 0},
-                  {"local0", 16 << 3}, {"local1", 17 << 3},   {"local2", 18 << 3},
-                  {"local3", 19 << 3}, {"local4", 20 << 3},   {"local5", 21 << 3},
-                  {"local6", 22 << 3}, {"local7", 23 << 3},   {"lpr", 6 << 3},
-                  {"mail", 2 << 3},    {"news", 7 << 3},      {"syslog", 5 << 3},
-                  {"user", 1 << 3},    {"uucp", 8 << 3}},
-  priorities[] = {{"emerg", 0}, {"alert", 1},   {"crit", 2}, {"err", 3},
-                  {"error", 3}, {"warning", 4}, {"warn", 4}, {"notice", 5},
-                  {"info", 6},  {"debug", 7}};
-
-int fl_syslog_priority_parse(const char *text, int *out)
-{
-    const char *dot = strchr(text, '.');
-    int f = -1, pr = -1;
-    for (size_t i = 0; dot != NULL && i < sizeof facilities / sizeof facilities[0];
-         i++) {
-        if (strlen(facilities[i].name) == (size_t)(dot - text) &&
-            strncasecmp(text, facilities[i].name, (size_t)(dot - text)) == 0)
-            f = facilities[i].value;
-    }
-    for (size_t i = 0; dot != NULL && i < sizeof priorities / sizeof priorities[0];
-         i++) {
-        if (strcasecmp(dot + 1, priorities[i].name) == 0)
-            pr = priorities[i].value;
-    }
-    if (f < 0 || pr < 0)
-        return -1;
-    *out = f | pr;
-    return 0;
-}
-
-void fl_syslog_priority_format(int priority, char *buf, size_t size)
-{
-    const char *f = "?", *pr = "?";
-    for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++) {
-        if (facilities[i].value == (priority & ~7))
-            f = facilities[i].name;
-    }
-    for (size_t i = sizeof priorities / sizeof priorities[0]; i-- > 0;) {
-        if (priorities[i].value == (priority & 7))
-            pr = priorities[i].name;
-    }
-    snprintf(buf, size, "%s.%s", f, pr);
-}
-
-static void hms(fl_usec t, char *buf, size_t size)
-{
-    long long s = t / FL_USEC_PER_SEC;
-    snprintf(buf, size, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-}
-
-static void lines_bans_alerts(const fl_policy *p, void (*out)(void *, const char *),
-                              void *arg)
-{
-    static const char *const targets[] = {"host", "user", "class", "user@host"};
-    static const char *const sinks[] = {"exec", "syslog", "jsonl"};
-    char buf[1024], window[32], duration[32];
-    size_t o;
-
-    for (size_t i = 0; i < p->nban_rules; i++) {
-        const fl_ban_rule *r = &p->ban_rules[i];
-        hms(r->window, window, sizeof window);
-        hms(r->duration, duration, sizeof duration);
-        snprintf(buf, sizeof buf,
-                 "BanOnEvent %s (%s): after %u within %s, ban the %s for %s", r->name,
-                 r->event, r->count, window, targets[r->target], duration);
-        out(arg, buf);
-    }
-    if (p->nban_exempt + p->nban_exempt_classes > 0) {
-        o = (size_t)snprintf(buf, sizeof buf, "BanExempt");
-        for (size_t i = 0; i < p->nban_exempt && o < sizeof buf; i++) {
-            char item[128];
-            format_item(&p->ban_exempt[i], item, sizeof item);
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", item);
-        }
-        for (size_t i = 0; i < p->nban_exempt_classes && o < sizeof buf; i++)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " class:%s",
-                                  p->ban_exempt_classes[i]);
-        out(arg, buf);
-    }
-    if (p->ban_table != NULL) {
-        snprintf(buf, sizeof buf, "BanTable %s", p->ban_table);
-        out(arg, buf);
-    }
-
-    bool exec = false;
-    for (size_t i = 0; i < p->nalerts; i++) {
-        const fl_alert_spec *a = &p->alerts[i];
-        o = (size_t)snprintf(buf, sizeof buf, "OnEvent %s %s", a->pattern,
-                             sinks[a->sink]);
-        for (size_t j = 0; a->argv != NULL && a->argv[j] != NULL && o < sizeof buf; j++)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", a->argv[j]);
-        if (a->sink == FL_SINK_SYSLOG && o < sizeof buf) {
-            char prio[32];
-            fl_syslog_priority_format(a->syslog_priority, prio, sizeof prio);
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", prio);
-        }
-        if (a->path != NULL && o < sizeof buf)
-            snprintf(buf + o, sizeof buf - o, " %s", a->path);
-        out(arg, buf);
-        exec = exec || a->sink == FL_SINK_EXEC;
-    }
-    if (p->alert_suppress > 0) {
-        snprintf(buf, sizeof buf, "AlertSuppress %lld",
-                 (long long)(p->alert_suppress / FL_USEC_PER_SEC));
-        out(arg, buf);
-    }
-    if (exec) {
-        snprintf(buf, sizeof buf, "ExecTimeout %lld, ExecMaxRunning %u",
-                 (long long)(p->exec_timeout / FL_USEC_PER_SEC), p->exec_max_running);
-        out(arg, buf);
     }
 }
 
@@ -465,7 +350,10 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
         out(arg, buf);
     }
 
-    lines_bans_alerts(p, out, arg);
+    for (size_t i = 0; i < p->nparts; i++) {
+        if (p->parts[i].part->describe != NULL)
+            p->parts[i].part->describe(p->parts[i].conf, out, arg);
+    }
 
     for (size_t i = 0; i < p->nclasses; i++) {
         const fl_class_def *c = &p->classes[i];
@@ -473,7 +361,7 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
                              c->satisfy_all ? "all" : "any");
         for (size_t j = 0; j < c->nitems && o < sizeof buf; j++) {
             char item[128];
-            format_item(&c->items[j], item, sizeof item);
+            fl_class_item_format(&c->items[j], item, sizeof item);
             o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", item);
         }
         out(arg, buf);

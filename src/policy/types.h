@@ -18,7 +18,9 @@
 #include "policy/geoip.h"
 
 #define FL_UNLIMITED (-1LL)
-#define FL_CLASS_NAME_MAX 128
+#define FL_POLICY_PARTS_MAX 4
+
+struct fl_policy_part; /* policy/directive.h */
 
 /* The defaults an administrator who knows ProFTPD expects. */
 #define FL_DEFAULT_MAX_LOGIN_ATTEMPTS 3
@@ -26,8 +28,6 @@
 #define FL_DEFAULT_NET_V6_BITS 64
 #define FL_DEFAULT_MAX_TRACKED_HOSTS 1000000LL
 #define FL_DEFAULT_RATE_INTERVAL FL_USEC_PER_SEC
-#define FL_DEFAULT_EXEC_TIMEOUT (10 * FL_USEC_PER_SEC)
-#define FL_DEFAULT_EXEC_MAX_RUNNING 8
 
 /* Bounds the parser enforces. */
 #define FL_RATE_COUNT_MAX 1000000LL    /* MaxConnectionRate */
@@ -100,31 +100,6 @@ typedef struct fl_acl {
     size_t ngids;
 } fl_acl;
 
-/* BanOnEvent EVENT N/window duration ["message"] */
-typedef struct fl_ban_rule {
-    char *name;        /* as written: MaxLoginAttempts, or an event name */
-    const char *event; /* the event it listens to (static for known names) */
-    char *event_owned; /* ... or its own copy */
-    enum fl_ban_target target;
-    uint32_t count;   /* N occurrences ... */
-    fl_usec window;   /* ... within this sliding window */
-    fl_usec duration; /* ban length */
-    char *message;    /* NULL: the default for the target */
-    int line;
-} fl_ban_rule;
-
-enum fl_alert_sink { FL_SINK_EXEC, FL_SINK_SYSLOG, FL_SINK_JSONL };
-
-/* OnEvent PATTERN exec|syslog|jsonl ... */
-typedef struct fl_alert_spec {
-    char *pattern;
-    enum fl_alert_sink sink;
-    char **argv;         /* exec: program and arguments, NULL-terminated */
-    int syslog_priority; /* syslog: facility | priority */
-    char *path;          /* jsonl */
-    int line;
-} fl_alert_spec;
-
 typedef struct fl_policy {
     char *path;
 
@@ -166,19 +141,12 @@ typedef struct fl_policy {
 
     fl_acl access[3]; /* by fl_access */
 
-    fl_ban_rule *ban_rules;
-    size_t nban_rules;
-    fl_class_item *ban_exempt; /* addresses and CIDRs (FL_ITEM_PREFIX) */
-    size_t nban_exempt;
-    char **ban_exempt_classes;
-    size_t nban_exempt_classes;
-    char *ban_table; /* BanTable: where bans persist, or NULL */
-
-    fl_alert_spec *alerts;
-    size_t nalerts;
-    fl_usec alert_suppress;    /* AlertSuppress window, 0 for none */
-    fl_usec exec_timeout;      /* ExecTimeout */
-    unsigned exec_max_running; /* ExecMaxRunning */
+    /* The modules' parts (policy/directive.h): each one's settings. */
+    struct fl_policy_conf {
+        const struct fl_policy_part *part;
+        void *conf;
+    } parts[FL_POLICY_PARTS_MAX];
+    size_t nparts;
 } fl_policy;
 
 /* A policy with every default and no limits. NULL/ENOMEM. */
@@ -189,14 +157,20 @@ extern const size_t fl_limit_offsets[FL_L_COUNT];
 /* The number a limit is set to in p (-1: none, or not a number). */
 long long fl_policy_limit_value(const fl_policy *p, enum fl_limit_id id);
 
-fl_policy *fl_policy_new(void);
+/* A policy with every default and no limits, with the settings of each
+ * of parts (policy/directive.h) at their defaults. NULL/ENOMEM. */
+fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t nparts);
 void fl_policy_free(fl_policy *p);
 
 /* Parse path into a new policy; NULL after reporting every error. previous
  * (may be NULL) is the policy in force: a database it has open stands in,
  * with a notice, for one that cannot be opened again. */
-fl_policy *fl_policy_parse(const char *path, void (*err)(void *, const char *),
-                           void *arg, const fl_policy *previous);
+fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const *parts,
+                           size_t nparts, void (*err)(void *, const char *), void *arg,
+                           const fl_policy *previous);
+/* The settings p holds for part (as part->conf_new made them and its
+ * directives filled them); NULL if p was made without it. */
+void *fl_policy_conf(const fl_policy *p, const struct fl_policy_part *part);
 
 /* The class definition named name, or NULL. */
 const fl_class_def *fl_policy_class(const fl_policy *p, const char *name);
@@ -210,14 +184,14 @@ bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
 /* Describe what p enforces, one line per call of out. */
 /* "facility.priority" (daemon.notice, local3.warning ...) to a syslog(3)
  * priority, and back. */
-int fl_syslog_priority_parse(const char *text, int *out);
-void fl_syslog_priority_format(int priority, char *buf, size_t size);
 
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
+/* A class item as a policy writes it. */
+void fl_class_item_format(const fl_class_item *it, char *buf, size_t size);
 
 /* The first class in file order that the client satisfies, or NULL. */
-struct fl_geo_cache;
+struct fl_geo;
 const fl_class_def *fl_classify(const fl_policy *p, const fl_addr *addr,
-                                const char *dns_name, const struct fl_geo_cache *geo);
+                                const char *dns_name, const struct fl_geo *geo);
 
 #endif

@@ -276,6 +276,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
     case FL_VERB_METRICS:
     case FL_VERB_RELOAD:
     case FL_VERB_PING:
+    case FL_VERB_COUNT:
         break;
     }
 

@@ -31,6 +31,7 @@ enum fl_verb {
     FL_VERB_WATCH,
     FL_VERB_PING,
     FL_VERB_BAN,
+    FL_VERB_COUNT /* how many there are */
 };
 
 /* A parsed request; strings point into the line it was parsed from. */

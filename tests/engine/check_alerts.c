@@ -213,7 +213,7 @@ START_TEST(test_exec_gets_each_expanded_argument_literally_and_never_a_shell)
     free(pg);
 
     ADVANCE_UNTIL(stats().running == 0); /* reaped */
-    ck_assert_int_eq(stats().sent[0], 1);
+    ck_assert_int_eq(stats().sent[FL_ALERT_EXEC], 1);
 }
 END_TEST
 
@@ -282,14 +282,14 @@ START_TEST(test_exec_runs_at_most_exec_max_running_and_counts_what_it_drops)
         ck_assert_int_eq(t_login(&T, sid, "192.0.2.1", "u", NULL), FL_DISCONNECT);
     }
     fl_alert_stats st = stats();
-    ck_assert_int_eq(st.sent[0], 2);
-    ck_assert_int_eq(st.dropped[0], 3);
+    ck_assert_int_eq(st.sent[FL_ALERT_EXEC], 2);
+    ck_assert_int_eq(st.dropped[FL_ALERT_EXEC], 3);
     ck_assert_int_eq(st.running, 2);
     ADVANCE_UNTIL(stats().running == 0);
     ck_assert_int_eq(stats().killed, 2);
     /* Room again. */
     ck_assert_int_eq(t_login(&T, "z", "192.0.2.1", "u", NULL), FL_DISCONNECT);
-    ck_assert_int_eq(stats().sent[0], 3);
+    ck_assert_int_eq(stats().sent[FL_ALERT_EXEC], 3);
 }
 END_TEST
 
@@ -314,7 +314,7 @@ START_TEST(test_a_program_that_cannot_run_is_reported_once_and_tried_again)
         snprintf(sid, sizeof sid, "f%d", i);
         ck_assert_int_eq(t_login(&T, sid, "192.0.2.1", "u", NULL), FL_DISCONNECT);
     }
-    ck_assert_int_eq(stats().failed[0], 3);
+    ck_assert_int_eq(stats().failed[FL_ALERT_EXEC], 3);
     /* One report, naming the program and why. */
     const char *first = strstr(LOG.text, "cannot run ");
     ck_assert_ptr_nonnull(first);
@@ -325,7 +325,7 @@ START_TEST(test_a_program_that_cannot_run_is_reported_once_and_tried_again)
     ck_assert_int_eq(t_login(&T, "ok", "192.0.2.1", "u", NULL), FL_DISCONNECT);
     ADVANCE_UNTIL(exists("ran.ok"));
     ck_assert_ptr_nonnull(strstr(LOG.text, "works again"));
-    ck_assert_int_eq(stats().sent[0], 1);
+    ck_assert_int_eq(stats().sent[FL_ALERT_EXEC], 1);
     free(script);
     free(moved);
 }
@@ -358,7 +358,7 @@ START_TEST(test_syslog_writes_one_line_per_event_with_control_characters_escaped
                      "mod_auth.max-clients-per-host sid=b address=192.0.2.1 "
                      "user=\"ev\\\"il\\x0d\\x0amod_auth.fake user=root\\\\\" "
                      "limit=MaxClientsPerHost max=1 count=2,");
-    ck_assert_int_eq(stats().sent[1], 1);
+    ck_assert_int_eq(stats().sent[FL_ALERT_SYSLOG], 1);
 }
 END_TEST
 
@@ -464,7 +464,7 @@ START_TEST(test_jsonl_writes_valid_json_for_hostile_strings)
     ck_assert_ptr_nonnull(json_string_value(json_object_get(lines[0], "time")));
     ck_assert_str_eq(json_string_value(json_object_get(lines[1], "user")), "plain");
     free_lines(lines, 2);
-    ck_assert_int_eq(stats().sent[2], 2);
+    ck_assert_int_eq(stats().sent[FL_ALERT_JSONL], 2);
 }
 END_TEST
 
@@ -500,7 +500,8 @@ START_TEST(test_an_unwritable_jsonl_file_is_reported_once_retried_and_recovers)
         0);
     refuse_second("a", "b", "192.0.2.1", "u");
     refuse_second("c", "d", "192.0.2.2", "u");
-    ck_assert_int_eq(stats().failed[2], 3); /* the open at load, two alerts */
+    ck_assert_int_eq(stats().failed[FL_ALERT_JSONL],
+                     3); /* the open at load, two alerts */
     /* Reported once. */
     const char *first = strstr(LOG.text, "cannot open");
     ck_assert_ptr_nonnull(first);
@@ -528,7 +529,7 @@ START_TEST(test_a_full_disk_is_reported_once_and_never_fatal)
         snprintf(addr, sizeof addr, "192.0.2.%d", i + 1);
         refuse_second(a, b, addr, "u");
     }
-    ck_assert_int_eq(stats().failed[2], 3);
+    ck_assert_int_eq(stats().failed[FL_ALERT_JSONL], 3);
     const char *first =
         strstr(LOG.text, "cannot write /dev/full: No space left on device");
     ck_assert_ptr_nonnull(first);
@@ -550,7 +551,7 @@ START_TEST(test_alert_suppress_counts_repeats_and_the_next_alert_says_how_many)
         T.clock.now += 10 * SEC;
     }
     refuse_second("b", "c", "192.0.2.2", "u"); /* another host: its own key */
-    ck_assert_int_eq(stats().suppressed[2], 4);
+    ck_assert_int_eq(stats().suppressed[FL_ALERT_JSONL], 4);
     T.clock.now += 11 * SEC; /* 61 s after the first alert */
     ck_assert_int_eq(t_login(&T, "z", "192.0.2.1", "u", NULL), FL_DISCONNECT);
 
@@ -578,7 +579,7 @@ START_TEST(test_suppression_keys_on_the_user_for_per_user_limits)
     json_t *lines[4];
     ck_assert_int_eq(jsonl_lines("events.jsonl", lines, 4), 2);
     free_lines(lines, 2);
-    ck_assert_int_eq(stats().suppressed[2], 1);
+    ck_assert_int_eq(stats().suppressed[FL_ALERT_JSONL], 1);
 }
 END_TEST
 
@@ -601,10 +602,17 @@ START_TEST(test_patterns_select_events_by_name_or_glob)
     n = jsonl_lines("exits.jsonl", lines, 16);
     ck_assert_int_eq(n, 2);
     free_lines(lines, n);
+    /* A policy's listeners hear from the moment it is put in force: the
+     * announcements of their own loads, its core.postparse, then the rest
+     * from core.startup on. */
     n = jsonl_lines("all.jsonl", lines, 16);
-    ck_assert_int_eq(n, 5); /* from core.startup on: it was loaded at postparse */
-    ck_assert_str_eq(json_string_value(json_object_get(lines[0], "event")),
-                     "core.startup");
+    ck_assert_int_eq(n, 9);
+    static const char *const first[] = {"core.module-load", "core.module-load",
+                                        "core.module-load", "core.postparse",
+                                        "core.startup"};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_str_eq(json_string_value(json_object_get(lines[i], "event")),
+                         first[i]);
     free_lines(lines, n);
 }
 END_TEST

@@ -3,9 +3,11 @@
  * or append JSON lines, for the events a pattern matches.
  *
  * Each OnEvent line becomes an engine module of its own, in policy order,
- * so load order is dispatch order and core.module-load announces it. At
- * every core.postparse the listeners are rebuilt from the policy in force:
- * a jsonl file is reopened (logrotate moves it, a reload starts a new one).
+ * so load order is dispatch order and core.module-load announces it. Each
+ * new policy gets new listeners, made before it is put in force (prepare:
+ * a reload that fails changes nothing) and announced when it is, before
+ * core.postparse: a jsonl file is reopened (logrotate moves it, a reload
+ * starts a new one).
  *
  * AlertSuppress: within its window a listener sends one alert per event and
  * key (the host, user or class the event is about) and counts the repeats;
@@ -69,7 +71,7 @@ static void suppress_forget_old(fl_engine *e, struct alert_listener *l, fl_usec 
     struct suppress_entry *s, *next;
     HASH_ITER(hh, l->suppressed, s, next)
     {
-        if (now - s->last_sent >= e->policy->alert_suppress) {
+        if (now - s->last_sent >= fl_alerts_conf(e)->suppress) {
             HASH_DEL(l->suppressed, s);
             fl_free(s);
         }
@@ -82,7 +84,7 @@ static bool suppress_check(fl_engine *e, struct alert_listener *l, const char *e
                            const fl_event_info *info, long long *held)
 {
     *held = 0;
-    fl_usec window = e->policy->alert_suppress;
+    fl_usec window = fl_alerts_conf(e)->suppress;
     const char *subject = info != NULL ? event_subject(event, info) : NULL;
     if (window <= 0 || subject == NULL || (info->limit == NULL && info->ban == NULL))
         return true;
@@ -280,14 +282,16 @@ static void on_alert(const void *event_data, void *user_data)
         return;
     }
     switch (l->sink) {
-    case FL_SINK_EXEC:
+    case FL_ALERT_EXEC:
         alert_exec(l, &ev);
         break;
-    case FL_SINK_SYSLOG:
+    case FL_ALERT_SYSLOG:
         alert_syslog(l, &ev);
         break;
-    case FL_SINK_JSONL:
+    case FL_ALERT_JSONL:
         alert_jsonl(l, &ev);
+        break;
+    case FL_ALERT_OUTPUTS:
         break;
     }
 }
@@ -313,6 +317,9 @@ static void listener_free(struct fl_alerts *a, struct alert_listener *l, bool an
     fl_free(l);
 }
 
+/* The listener for spec, loaded and listening but not yet announced nor
+ * writing (its file is opened and its module's core.module-load generated
+ * when its policy is put in force). */
 static struct alert_listener *listener_new(struct fl_alerts *a,
                                            const fl_alert_spec *spec, size_t number)
 {
@@ -342,11 +349,10 @@ static struct alert_listener *listener_new(struct fl_alerts *a,
     if (!failed && (l->taps = fl_calloc(nnames, sizeof *l->taps)) == NULL)
         failed = true;
 
-    static const char *const sink_names[] = {"exec", "syslog", "jsonl"};
     char name[64];
-    snprintf(name, sizeof name, "onevent#%u.%zu:%s", a->generation, number + 1,
-             sink_names[spec->sink]);
-    if (!failed && (l->module = fl_module_load_builtin(a->e, name)) == NULL)
+    snprintf(name, sizeof name, "onevent#%u.%zu:%s", a->generation + 1, number + 1,
+             fl_alert_output_name(spec->sink));
+    if (!failed && (l->module = fl_module_load_builtin(a->e, name, false)) == NULL)
         failed = true;
     for (size_t i = 0; !failed && i < nnames; i++) {
         if (fnmatch(l->pattern, names[i], 0) != 0)
@@ -357,46 +363,81 @@ static struct alert_listener *listener_new(struct fl_alerts *a,
         failed = fl_event_register(a->e, l->module, names[i], on_alert, tap) < 0;
     }
     if (failed) {
-        listener_free(a, l, true);
+        listener_free(a, l, false);
         return NULL;
     }
-    if (l->sink == FL_SINK_JSONL)
-        open_jsonl(l);
     return l;
 }
 
-static void listeners_free(struct fl_alerts *a, bool announce)
+static void listeners_free(struct alert_listener **list, size_t n, bool announce)
 {
-    for (size_t i = 0; i < a->n; i++)
-        listener_free(a, a->list[i], announce);
-    fl_free(a->list);
-    a->list = NULL;
-    a->n = 0;
+    for (size_t i = 0; i < n; i++)
+        listener_free(list[i]->owner, list[i], announce);
+    fl_free(list);
 }
 
-/* core.postparse: the listeners of the policy now in force. */
-static void on_postparse(const void *event_data, void *user_data)
+/* The listeners of a policy to come. */
+struct listeners_next {
+    struct alert_listener **list;
+    size_t n;
+};
+
+static int prepare(fl_engine *e, const fl_policy *p, void **prepared)
 {
-    (void)event_data;
-    struct fl_alerts *a = user_data;
-    const fl_policy *p = a->e->policy;
-    listeners_free(a, true);
-    a->generation++;
-    if (p->nalerts == 0 || a->e->no_alerts)
-        return;
-    a->list = fl_calloc(p->nalerts, sizeof *a->list);
-    for (size_t i = 0; a->list != NULL && i < p->nalerts; i++) {
-        struct alert_listener *l = listener_new(a, &p->alerts[i], i);
-        if (l == NULL) {
-            fl_log(a->e, LOG_ERR, "OnEvent %s (line %d): out of memory; not listening",
-                   p->alerts[i].pattern, p->alerts[i].line);
-            continue;
-        }
-        a->list[a->n++] = l;
+    struct fl_alerts *a = e->alerts;
+    const struct fl_alert_conf *c = fl_policy_conf(p, &fl_alerts_part);
+    struct listeners_next *next = fl_calloc(1, sizeof *next);
+    if (next == NULL)
+        return -1;
+    size_t n = e->no_alerts ? 0 : c->nspecs;
+    if (n > 0 && (next->list = fl_calloc(n, sizeof *next->list)) == NULL) {
+        fl_free(next);
+        return -1;
     }
+    for (size_t i = 0; i < n; i++) {
+        struct alert_listener *l = listener_new(a, &c->specs[i], i);
+        if (l == NULL) {
+            listeners_free(next->list, next->n, false);
+            fl_free(next);
+            errno = ENOMEM;
+            return -1;
+        }
+        next->list[next->n++] = l;
+    }
+    *prepared = next;
+    return 0;
 }
 
-int fl_alerts_init(fl_engine *e)
+/* The policy's listeners replace the old ones: the old unloaded, the new
+ * announced (core.module-unload, then core.module-load, in policy order)
+ * with their files open (a file that cannot be opened is reported and
+ * tried again with each alert). */
+static void commit(fl_engine *e, void *prepared)
+{
+    struct fl_alerts *a = e->alerts;
+    struct listeners_next *next = prepared;
+    listeners_free(a->list, a->n, true);
+    a->list = next->list;
+    a->n = next->n;
+    a->generation++;
+    fl_free(next);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->list[i]->sink == FL_ALERT_JSONL)
+            open_jsonl(a->list[i]);
+    }
+    for (size_t i = 0; i < a->n; i++)
+        fl_module_announce(e, a->list[i]->module);
+}
+
+static void abort_prepared(fl_engine *e, void *prepared)
+{
+    (void)e;
+    struct listeners_next *next = prepared;
+    listeners_free(next->list, next->n, false);
+    fl_free(next);
+}
+
+static int init(fl_engine *e)
 {
     struct fl_alerts *a = fl_calloc(1, sizeof *a);
     if (a == NULL)
@@ -405,27 +446,40 @@ int fl_alerts_init(fl_engine *e)
     a->e = e;
     a->reaper_timer = -1;
     a->syslog_fn = syslog_write;
-    a->base = fl_module_load_builtin(e, "mod_alerts");
-    if (a->base == NULL ||
-        fl_event_register(e, a->base, FL_EV_POSTPARSE, on_postparse, a) < 0)
-        return -1;
-    return 0;
+    a->base = fl_module_load_builtin(e, "mod_alerts", true);
+    return a->base != NULL ? 0 : -1;
 }
 
-void fl_alerts_free(fl_engine *e)
+static void alerts_free(fl_engine *e)
 {
     struct fl_alerts *a = e->alerts;
     if (a == NULL)
         return;
     alert_exec_stop_all(a);
-    listeners_free(a, false);
+    listeners_free(a->list, a->n, false);
     fl_free(a);
     e->alerts = NULL;
 }
+
+const struct fl_engine_module fl_alerts_module = {
+    .name = "mod_alerts",
+    .part = &fl_alerts_part,
+    .init = init,
+    .free = alerts_free,
+    .prepare = prepare,
+    .commit = commit,
+    .abort = abort_prepared,
+};
 
 fl_alert_stats fl_alerts_stats(const struct fl_alerts *a)
 {
     fl_alert_stats out = a->stats;
     out.running = a->running;
     return out;
+}
+
+const char *fl_alert_output_name(fl_alert_output o)
+{
+    static const char *const names[FL_ALERT_OUTPUTS] = {"exec", "syslog", "jsonl"};
+    return (unsigned)o < FL_ALERT_OUTPUTS ? names[o] : "unknown";
 }

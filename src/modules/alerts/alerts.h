@@ -6,6 +6,42 @@
 #define FL_ALERTS_H
 
 #include "context.h"
+#include "policy/directive.h"
+
+#define FL_DEFAULT_EXEC_TIMEOUT (10 * FL_USEC_PER_SEC)
+#define FL_DEFAULT_EXEC_MAX_RUNNING 8
+
+/* OnEvent PATTERN exec|syslog|jsonl ... */
+typedef struct fl_alert_spec {
+    char *pattern;
+    fl_alert_output sink;
+    char **argv;         /* exec: program and arguments, NULL-terminated */
+    int syslog_priority; /* syslog: facility | priority */
+    char *path;          /* jsonl */
+    int line;
+} fl_alert_spec;
+
+/* mod_alerts' settings in a policy (directives.c). */
+struct fl_alert_conf {
+    fl_alert_spec *specs; /* OnEvent lines, in policy order */
+    size_t nspecs;
+    fl_usec suppress;          /* AlertSuppress window, 0 for none */
+    fl_usec exec_timeout;      /* ExecTimeout */
+    unsigned exec_max_running; /* ExecMaxRunning */
+};
+
+extern const struct fl_policy_part fl_alerts_part;     /* directives.c */
+extern const struct fl_engine_module fl_alerts_module; /* alerts.c */
+
+/* The settings of the policy in force. */
+static inline const struct fl_alert_conf *fl_alerts_conf(fl_engine *e)
+{
+    return fl_policy_conf(e->policy, &fl_alerts_part);
+}
+
+/* "daemon.notice" and the like (directives.c). */
+int fl_syslog_priority_parse(const char *text, int *out);
+void fl_syslog_priority_format(int priority, char *buf, size_t size);
 
 struct alert_tap;
 struct suppress_entry;
@@ -16,7 +52,7 @@ struct exec_child;
 struct alert_listener {
     struct fl_alerts *owner;
     fl_module *module;
-    enum fl_alert_sink sink;
+    fl_alert_output sink;
     char *pattern;
     char **argv;         /* exec */
     int syslog_priority; /* syslog */
@@ -60,11 +96,6 @@ void alert_recovery(struct alert_listener *l, const char *what);
 /* exec.c */
 void alert_exec(struct alert_listener *l, const struct alert_event *ev);
 void alert_exec_stop_all(struct fl_alerts *a);
-
-/* Load mod_alerts into e (it rebuilds the listeners from each policy);
- * free its state. */
-int fl_alerts_init(fl_engine *e);
-void fl_alerts_free(fl_engine *e);
 
 /* What the listeners did so far (the bans fields are left 0). */
 fl_alert_stats fl_alerts_stats(const struct fl_alerts *a);

@@ -240,7 +240,7 @@ void alert_exec(struct alert_listener *l, const struct alert_event *ev)
 {
     struct fl_alerts *a = l->owner;
     fl_engine *e = a->e;
-    if (a->running >= e->policy->exec_max_running) {
+    if (a->running >= fl_alerts_conf(e)->exec_max_running) {
         a->stats.dropped[l->sink]++;
         return;
     }
@@ -299,7 +299,7 @@ void alert_exec(struct alert_listener *l, const struct alert_event *ev)
 
     if (rc == 0) {
         c->pid = pid;
-        c->deadline = fl_now(e) + e->policy->exec_timeout;
+        c->deadline = fl_now(e) + fl_alerts_conf(e)->exec_timeout;
         snprintf(c->program, sizeof c->program, "%s", argv[0]);
         c->next = a->children;
         a->children = c;
@@ -328,7 +328,7 @@ void alert_exec(struct alert_listener *l, const struct alert_event *ev)
  * real time (a simulation's clock may stand still), then are killed. */
 void alert_exec_stop_all(struct fl_alerts *a)
 {
-    fl_usec deadline = fl_clock_monotonic(NULL) + a->e->policy->exec_timeout;
+    fl_usec deadline = fl_clock_monotonic(NULL) + fl_alerts_conf(a->e)->exec_timeout;
     while (a->children != NULL) {
         bool late = fl_clock_monotonic(NULL) >= deadline;
         struct exec_child **pp = &a->children;

@@ -8,8 +8,9 @@
  * BanOnEvent rules count occurrences per (rule, target) in an exact sliding
  * window -- the times of the last N occurrences -- where mod_ban's window is
  * fixed from the first occurrence. A rule fires when N occurrences fall
- * within the window. The rules are copied here at each core.postparse: the
- * policy they came from is freed while events still fly.
+ * within the window. The rules are the policy's in force (struct
+ * fl_ban_conf); a new policy's listeners are registered before it is put
+ * in force (prepare), so that a reload that fails changes nothing.
  *
  * With BanTable, the bans are written (to a temporary file, then renamed)
  * a second after they change and when the engine shuts down, with their
@@ -71,16 +72,6 @@ struct fl_ban_pending {
 struct fl_ban_tap {
     fl_engine *e;
     char *event;
-};
-
-struct fl_ban_rule_copy {
-    unsigned number;
-    char *name;
-    char *event;
-    enum fl_ban_target target;
-    uint32_t count;
-    fl_usec window, duration;
-    char *message;
 };
 
 static const char *const kind_names[] = {"host", "user", "class", "user@host"};
@@ -485,15 +476,21 @@ static const char *at_login(fl_engine *e, const char *user, const fl_addr *addr)
     return b != NULL ? ban_message(b) : NULL;
 }
 
-/* BanExempt: the client of an event is never banned. */
-static bool exempt(const fl_policy *p, const fl_addr *addr, const char *cls)
+/* mod_ban's settings in the policy in force. */
+static const struct fl_ban_conf *conf_of(fl_engine *e)
 {
-    for (size_t i = 0; addr != NULL && i < p->nban_exempt; i++) {
-        if (fl_addr_in_prefix(addr, &p->ban_exempt[i].net, p->ban_exempt[i].bits))
+    return fl_policy_conf(e->policy, &fl_bans_part);
+}
+
+/* BanExempt: the client of an event is never banned. */
+static bool exempt(const struct fl_ban_conf *c, const fl_addr *addr, const char *cls)
+{
+    for (size_t i = 0; addr != NULL && i < c->nexempt; i++) {
+        if (fl_addr_in_prefix(addr, &c->exempt[i].net, c->exempt[i].bits))
             return true;
     }
-    for (size_t i = 0; cls != NULL && i < p->nban_exempt_classes; i++) {
-        if (strcmp(p->ban_exempt_classes[i], cls) == 0)
+    for (size_t i = 0; cls != NULL && i < c->nexempt_classes; i++) {
+        if (strcmp(c->exempt_classes[i], cls) == 0)
             return true;
     }
     return false;
@@ -513,11 +510,11 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec durat
     }
     fl_addr a;
     if ((kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) &&
-        (memcpy(a.b, key + 1, 16), true) && exempt(e->policy, &a, NULL)) {
+        (memcpy(a.b, key + 1, 16), true) && exempt(conf_of(e), &a, NULL)) {
         errno = EPERM;
         return -1;
     }
-    if (kind == FL_BAN_CLASS && exempt(e->policy, NULL, target)) {
+    if (kind == FL_BAN_CLASS && exempt(conf_of(e), NULL, target)) {
         errno = EPERM;
         return -1;
     }
@@ -573,7 +570,7 @@ size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
  */
 
 static struct fl_ban_counter *counter_get(fl_engine *e, const uint8_t *key, size_t len,
-                                          const struct fl_ban_rule_copy *r)
+                                          const fl_ban_rule *r)
 {
     const fl_hash_key *hash_key = &e->hash_key;
     struct fl_ban_counter *c;
@@ -627,8 +624,7 @@ static int sweep_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
 }
 
 /* The ban key an event names for a rule's target; 0 when it names none. */
-static size_t event_key(const struct fl_ban_rule_copy *r, const fl_event_info *info,
-                        uint8_t *key)
+static size_t event_key(const fl_ban_rule *r, const fl_event_info *info, uint8_t *key)
 {
     fl_addr a;
     bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
@@ -652,16 +648,15 @@ static size_t event_key(const struct fl_ban_rule_copy *r, const fl_event_info *i
 }
 
 /* One occurrence for rule r. */
-static void rule_occurrence(fl_engine *e, const struct fl_ban_rule_copy *r,
+static void rule_occurrence(fl_engine *e, const fl_ban_rule *r, unsigned number,
                             const fl_event_info *info)
 {
-
     uint8_t key[2 + KEY_MAX];
     size_t len = event_key(r, info, key + 2);
     if (len == 0 || ban_find(e, key + 2, len) != NULL)
         return;
-    key[0] = (uint8_t)(r->number >> 8);
-    key[1] = (uint8_t)r->number;
+    key[0] = (uint8_t)(number >> 8);
+    key[1] = (uint8_t)number;
     struct fl_ban_counter *c = counter_get(e, key, len + 2, r);
     if (c == NULL)
         return;
@@ -696,34 +691,135 @@ static void on_rule_event(const void *event_data, void *user_data)
     const fl_event_info *info = fl_event_info_of(tap->event, event_data);
     if (info == NULL)
         return;
+    const struct fl_ban_conf *c = conf_of(e);
     fl_addr a;
     bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
-    if (exempt(e->policy, have_addr ? &a : NULL, info->class_name))
+    if (exempt(c, have_addr ? &a : NULL, info->class_name))
         return;
-    for (size_t i = 0; i < e->bans.nrules; i++) {
-        if (strcmp(e->bans.rules[i].event, tap->event) == 0)
-            rule_occurrence(e, &e->bans.rules[i], info);
+    for (size_t i = 0; i < c->nrules; i++) {
+        if (strcmp(c->rules[i].event, tap->event) == 0)
+            rule_occurrence(e, &c->rules[i], (unsigned)i, info);
     }
 }
 
-static void rules_free(fl_engine *e)
+/* The tap of list for event, or NULL. */
+static struct fl_ban_tap *tap_find(struct fl_ban_tap *const *list, size_t n,
+                                   const char *event)
 {
-    for (size_t i = 0; i < e->bans.ntaps; i++) {
-        (void)fl_event_unregister(e, e->bans.module, e->bans.taps[i].event,
-                                  on_rule_event);
-        fl_free(e->bans.taps[i].event);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i]->event, event) == 0)
+            return list[i];
     }
-    fl_free(e->bans.taps);
-    e->bans.taps = NULL;
-    e->bans.ntaps = 0;
-    for (size_t i = 0; i < e->bans.nrules; i++) {
-        fl_free(e->bans.rules[i].name);
-        fl_free(e->bans.rules[i].event);
-        fl_free(e->bans.rules[i].message);
+    return NULL;
+}
+
+static void tap_free(fl_engine *e, struct fl_ban_tap *tap)
+{
+    (void)fl_event_unregister(e, e->bans.module, tap->event, on_rule_event);
+    fl_free(tap->event);
+    fl_free(tap);
+}
+
+/* The taps of list that other does not hold, unregistered and freed; then
+ * list itself. */
+static void taps_drop(fl_engine *e, struct fl_ban_tap **list, size_t n,
+                      struct fl_ban_tap *const *other, size_t nother)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tap_find(other, nother, list[i]->event) != list[i])
+            tap_free(e, list[i]);
     }
-    fl_free(e->bans.rules);
-    e->bans.rules = NULL;
-    e->bans.nrules = 0;
+    fl_free(list);
+}
+
+/* A new policy's listeners: one per event its rules count, the tap in
+ * force where there is one (a tap listens whatever the rules, which it
+ * reads from the policy in force when the event comes). */
+struct taps_next {
+    struct fl_ban_tap **taps;
+    size_t n;
+    bool new_table; /* the policy names another BanTable (or none) */
+    char *table;    /* ... this one, to read at commit */
+};
+
+static int prepare(fl_engine *e, const fl_policy *p, void **prepared)
+{
+    const struct fl_ban_conf *c = fl_policy_conf(p, &fl_bans_part);
+    struct taps_next *next = fl_calloc(1, sizeof *next);
+    if (next == NULL)
+        return -1;
+    if (c->nrules > 0 &&
+        (next->taps = fl_calloc(c->nrules, sizeof *next->taps)) == NULL)
+        goto fail;
+    for (size_t i = 0; i < c->nrules; i++) {
+        const char *event = c->rules[i].event;
+        if (tap_find(next->taps, next->n, event) != NULL)
+            continue;
+        struct fl_ban_tap *tap = tap_find(e->bans.taps, e->bans.ntaps, event);
+        if (tap == NULL) {
+            if ((tap = fl_calloc(1, sizeof *tap)) == NULL)
+                goto fail;
+            tap->e = e;
+            if ((tap->event = fl_strdup(event)) == NULL ||
+                fl_event_register(e, e->bans.module, tap->event, on_rule_event, tap) <
+                    0) {
+                fl_free(tap->event);
+                fl_free(tap);
+                goto fail;
+            }
+        }
+        next->taps[next->n++] = tap;
+    }
+    if (!e->no_ban_table) {
+        const char *now = e->bans.table_path;
+        next->new_table =
+            c->table == NULL ? now != NULL : now == NULL || strcmp(now, c->table) != 0;
+        if (next->new_table && c->table != NULL &&
+            (next->table = fl_strdup(c->table)) == NULL)
+            goto fail;
+    }
+    *prepared = next;
+    return 0;
+fail:
+    taps_drop(e, next->taps, next->n, e->bans.taps, e->bans.ntaps);
+    fl_free(next);
+    errno = ENOMEM;
+    return -1;
+}
+
+static void load_table(fl_engine *e, const char *path);
+
+/* The policy in force is p: its taps replace the old ones, counts toward
+ * the old rules are forgotten (rule numbers start again), and a BanTable
+ * it names anew is read. */
+static void commit(fl_engine *e, void *prepared)
+{
+    struct taps_next *next = prepared;
+    taps_drop(e, e->bans.taps, e->bans.ntaps, next->taps, next->n);
+    e->bans.taps = next->taps;
+    e->bans.ntaps = next->n;
+
+    struct fl_ban_counter *counter, *tmp;
+    HASH_ITER(hh, e->bans.counters, counter, tmp)
+    counter_free(e, counter);
+
+    if (next->new_table) {
+        fl_free(e->bans.table_path);
+        e->bans.table_path = next->table;
+        /* Restoring saved bans is no part of the policy: what cannot be
+         * restored is logged (load_table), and the policy is in force. */
+        if (next->table != NULL)
+            load_table(e, next->table);
+    }
+    fl_free(next);
+}
+
+static void abort_prepared(fl_engine *e, void *prepared)
+{
+    struct taps_next *next = prepared;
+    taps_drop(e, next->taps, next->n, e->bans.taps, e->bans.ntaps);
+    fl_free(next->table);
+    fl_free(next);
 }
 
 /* Read the bans saved in path: those not yet expired are in force again,
@@ -772,85 +868,6 @@ static void load_table(fl_engine *e, const char *path)
         fl_log(e, LOG_NOTICE, "BanTable: %u bans restored from %s", restored, path);
 }
 
-/* core.postparse: take the new policy's rules and table. */
-static void on_postparse(const void *event_data, void *user_data)
-{
-    (void)event_data;
-    fl_engine *e = user_data;
-    const fl_policy *p = e->policy;
-
-    rules_free(e);
-    /* Rule numbers start again: counts toward the old rules are forgotten. */
-    struct fl_ban_counter *c, *next;
-    HASH_ITER(hh, e->bans.counters, c, next)
-    counter_free(e, c);
-
-    if (p->nban_rules > 0) {
-        e->bans.rules = fl_calloc(p->nban_rules, sizeof *e->bans.rules);
-        e->bans.taps = fl_calloc(p->nban_rules, sizeof *e->bans.taps);
-        if (e->bans.rules == NULL || e->bans.taps == NULL) {
-            fl_log(e, LOG_ERR, "BanOnEvent: out of memory; no rule is in force");
-            fl_free(e->bans.rules);
-            fl_free(e->bans.taps);
-            e->bans.rules = NULL;
-            e->bans.taps = NULL;
-        }
-    }
-    for (size_t i = 0; e->bans.rules != NULL && i < p->nban_rules; i++) {
-        const fl_ban_rule *src = &p->ban_rules[i];
-        struct fl_ban_rule_copy *r = &e->bans.rules[e->bans.nrules];
-        bool failed = false;
-        *r = (struct fl_ban_rule_copy){
-            .number = (unsigned)i,
-            .name = dup_or_null(src->name, &failed),
-            .event = dup_or_null(src->event, &failed),
-            .target = src->target,
-            .count = src->count,
-            .window = src->window,
-            .duration = src->duration,
-            .message = dup_or_null(src->message, &failed),
-        };
-        e->bans.nrules++;
-        if (failed) {
-            fl_log(e, LOG_ERR, "BanOnEvent %s: out of memory; the rule is not in force",
-                   src->name);
-            continue;
-        }
-        /* One listener per event serves every rule of that event. */
-        bool listening = false;
-        for (size_t t = 0; t < e->bans.ntaps; t++)
-            listening = listening || strcmp(e->bans.taps[t].event, r->event) == 0;
-        if (listening)
-            continue;
-        struct fl_ban_tap *tap = &e->bans.taps[e->bans.ntaps];
-        tap->e = e;
-        tap->event = fl_strdup(r->event);
-        if (tap->event == NULL ||
-            fl_event_register(e, e->bans.module, tap->event, on_rule_event, tap) < 0) {
-            fl_log(e, LOG_ERR, "BanOnEvent %s: cannot listen to %s", src->name,
-                   src->event);
-            fl_free(tap->event);
-            continue;
-        }
-        e->bans.ntaps++;
-    }
-
-    if (e->no_ban_table)
-        return;
-    if (p->ban_table != NULL &&
-        (e->bans.table_path == NULL || strcmp(e->bans.table_path, p->ban_table) != 0)) {
-        char *path = fl_strdup(p->ban_table);
-        if (path != NULL) {
-            fl_free(e->bans.table_path);
-            e->bans.table_path = path;
-            load_table(e, path);
-        }
-    } else if (p->ban_table == NULL) {
-        fl_free(e->bans.table_path);
-        e->bans.table_path = NULL;
-    }
-}
-
 static void on_shutdown(const void *event_data, void *user_data)
 {
     (void)event_data;
@@ -862,24 +879,17 @@ static void on_shutdown(const void *event_data, void *user_data)
     save_now(e);
 }
 
-int fl_bans_init(fl_engine *e)
+static int init(fl_engine *e)
 {
-    static const struct fl_gate gate = {at_connect, at_login};
-    if (e->ngates == FL_GATES_MAX) {
-        errno = ENOSPC;
-        return -1;
-    }
-    e->gates[e->ngates++] = gate;
     e->bans.save_timer = e->bans.sweep_timer = -1;
-    e->bans.module = fl_module_load_builtin(e, "mod_ban");
+    e->bans.module = fl_module_load_builtin(e, "mod_ban", true);
     if (e->bans.module == NULL ||
-        fl_event_register(e, e->bans.module, FL_EV_POSTPARSE, on_postparse, e) < 0 ||
         fl_event_register(e, e->bans.module, FL_EV_SHUTDOWN, on_shutdown, e) < 0)
         return -1;
     return 0;
 }
 
-void fl_bans_free(fl_engine *e)
+static void bans_free(fl_engine *e)
 {
     struct fl_ban *b, *next;
     HASH_ITER(hh, e->bans.table, b, next)
@@ -890,8 +900,22 @@ void fl_bans_free(fl_engine *e)
     struct fl_ban_counter *c, *cnext;
     HASH_ITER(hh, e->bans.counters, c, cnext)
     counter_free(e, c);
-    rules_free(e);
+    taps_drop(e, e->bans.taps, e->bans.ntaps, NULL, 0);
+    e->bans.taps = NULL;
+    e->bans.ntaps = 0;
     pending_free(e);
     fl_free(e->bans.table_path);
     e->bans.table_path = NULL;
 }
+
+const struct fl_engine_module fl_bans_module = {
+    .name = "mod_ban",
+    .part = &fl_bans_part,
+    .init = init,
+    .free = bans_free,
+    .prepare = prepare,
+    .commit = commit,
+    .abort = abort_prepared,
+    .at_connect = at_connect,
+    .at_login = at_login,
+};

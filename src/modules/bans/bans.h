@@ -1,8 +1,8 @@
 /*
- * modules/bans/bans.h - mod_ban's state in the engine context. The engine
- * (engine.c) creates and frees it; the decisions reach bans only through
- * the gate it adds (struct fl_gate, context.h), the rest of the library
- * through <ftplimit/bans.h>.
+ * modules/bans/bans.h - mod_ban: its state in the engine context, its
+ * settings in a policy. The engine (engine.c) runs it through
+ * fl_bans_module; the decisions reach it only through the module's
+ * at_connect and at_login, everyone else through <ftplimit/bans.h>.
  */
 #ifndef FL_MODULES_BANS_H
 #define FL_MODULES_BANS_H
@@ -13,17 +13,18 @@
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
 
+#include "catalog/limits.h"
+#include "kernel/kernel.h"
+#include "policy/directive.h"
+
 struct fl_ban;
 struct fl_ban_counter;
-struct fl_ban_rule_copy;
 struct fl_ban_tap;
 struct fl_ban_pending;
 struct fl_bans {
     struct fl_ban *table;            /* uthash by kind and target */
     struct fl_ban_counter *counters; /* BanOnEvent occurrences, uthash */
-    struct fl_ban_rule_copy *rules;  /* the rules in force, owned here */
-    size_t nrules;
-    struct fl_ban_tap *taps; /* one listener per event the rules count */
+    struct fl_ban_tap **taps; /* one listener per event the policy's rules count */
     size_t ntaps;
     struct fl_ban_pending *pending; /* bans made during a dispatch, to announce */
     fl_module *module;              /* mod_ban */
@@ -32,8 +33,31 @@ struct fl_bans {
     uint64_t made, expired;
 };
 
-/* Load mod_ban into e (its listeners and its gate); free its state. */
-int fl_bans_init(fl_engine *e);
-void fl_bans_free(fl_engine *e);
+/* BanOnEvent EVENT N/window duration ["message"] */
+typedef struct fl_ban_rule {
+    char *name;        /* as written: MaxLoginAttempts, or an event name */
+    const char *event; /* the event it listens to (static for known names) */
+    char *event_owned; /* ... or its own copy */
+    enum fl_ban_target target;
+    uint32_t count;   /* N occurrences ... */
+    fl_usec window;   /* ... within this sliding window */
+    fl_usec duration; /* ban length */
+    char *message;    /* NULL: the default for the target */
+    int line;
+} fl_ban_rule;
+
+/* mod_ban's settings in a policy (directives.c). */
+struct fl_ban_conf {
+    fl_ban_rule *rules;
+    size_t nrules;
+    fl_class_item *exempt; /* BanExempt addresses and CIDRs (FL_ITEM_PREFIX) */
+    size_t nexempt;
+    char **exempt_classes; /* BanExempt class names */
+    size_t nexempt_classes;
+    char *table; /* BanTable: where bans persist, or NULL */
+};
+
+extern const struct fl_policy_part fl_bans_part;     /* directives.c */
+extern const struct fl_engine_module fl_bans_module; /* bans.c */
 
 #endif
