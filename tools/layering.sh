@@ -28,9 +28,9 @@ done | awk '
 # directory or to a lower rank, never up and never across.
 function rank(d) {
     if (d == "util") return 0
-    if (d == "proto" || d == "catalog") return 1
-    if (d == "kernel" || d == "policy" || d == "client") return 2
-    if (d == "decide") return 3
+    if (d == "catalog") return 1
+    if (d == "proto" || d == "kernel" || d == "policy") return 2
+    if (d == "client" || d == "decide") return 3
     if (d ~ /^modules\//) return 4
     if (d == ".") return 5
     return -1

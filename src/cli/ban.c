@@ -17,6 +17,7 @@
 #include <ftplimit/ftplimit.h>
 
 #include "cli.h"
+#include "proto/request.h"
 
 #define TIMEOUT_MS 5000
 #define REQUEST_MAX 4000 /* under the protocol's 4096-byte line */
@@ -60,19 +61,6 @@ static long parse_duration(const char *text)
 
 /* The target %-encoded: a space, '%' and any byte outside printable ASCII
  * (the daemon refuses control bytes). */
-static void encode_target(const char *target, char *out, size_t size)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)target;
-         *p != '\0' && o + 4 < size; p++) {
-        if (*p <= ' ' || *p == '%' || *p >= 0x7f)
-            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p);
-        else
-            out[o++] = (char)*p;
-    }
-    out[o] = '\0';
-}
-
 static bool has_control(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
@@ -156,14 +144,14 @@ int cmd_ban(int argc, char **argv)
     if (npos == 0)
         return usage();
 
-    char request[REQUEST_MAX + 64], target[REQUEST_MAX];
-    fl_ban_kind kind;
+    char request[REQUEST_MAX + 64];
+    struct fl_request r = {.verb = FL_VERB_BAN, .ban_op = FL_BAN_LIST};
     const char *op = pos[0];
     if (strcmp(op, "list") == 0 && npos == 1) {
-        snprintf(request, sizeof request, "BAN LIST");
+        r.ban_op = FL_BAN_LIST;
     } else if ((strcmp(op, "add") == 0 && (npos == 4 || npos == 5)) ||
                (strcmp(op, "remove") == 0 && npos == 3)) {
-        if (fl_ban_kind_parse(pos[1], &kind) < 0) {
+        if (fl_ban_kind_parse(pos[1], &r.ban_kind) < 0) {
             fprintf(stderr,
                     "ftplimit: '%s' is not a ban kind (host, user, class, user@host)\n",
                     pos[1]);
@@ -173,9 +161,9 @@ int cmd_ban(int argc, char **argv)
             fprintf(stderr, "ftplimit: the target must be 1 to 1000 bytes\n");
             return EXIT_USAGE;
         }
-        encode_target(pos[2], target, sizeof target);
+        r.target = pos[2];
         if (op[0] == 'r') {
-            snprintf(request, sizeof request, "BAN REMOVE %s %s", pos[1], target);
+            r.ban_op = FL_BAN_REMOVE;
         } else {
             long seconds = parse_duration(pos[3]);
             if (seconds < 1) {
@@ -193,12 +181,17 @@ int cmd_ban(int argc, char **argv)
                         "one line\n");
                 return EXIT_USAGE;
             }
-            snprintf(request, sizeof request, "BAN ADD %s %ld %s%s%s", pos[1], seconds,
-                     target, message != NULL ? " " : "",
-                     message != NULL ? message : "");
+            r.ban_op = FL_BAN_ADD;
+            r.ban_seconds = seconds;
+            r.message = message;
         }
     } else {
         return usage();
+    }
+    if (fl_request_format(&r, request, sizeof request) < 0) {
+        fprintf(stderr,
+                "ftplimit: the request does not fit on one line of the protocol\n");
+        return EXIT_USAGE;
     }
 
     fl_client *c = fl_client_open(socket, TIMEOUT_MS);

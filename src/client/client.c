@@ -27,6 +27,8 @@
 
 #include "util/alloc.h"
 #include "proto/json_read.h"
+#include "proto/reply.h"
+#include "proto/request.h"
 #include "catalog/limits.h"
 
 #define READ_BUF 16384
@@ -253,16 +255,6 @@ static void deliver_event(fl_client *c, char *json_text)
     c->on_event(c->on_event_arg, event, has_info ? &info : NULL);
 }
 
-static const struct {
-    const char *reason;
-    int err;
-} err_reasons[] = {
-    {"permission", EACCES}, {"exists", EEXIST},    {"state", EALREADY},
-    {"hello", EPROTO},      {"version", EPROTO},   {"shutdown", ESHUTDOWN},
-    {"engine", EBUSY},      {"no-memory", ENOMEM}, {"table-full", ENOSPC},
-    {"not-found", ENOENT},  {"exempt", EPERM},
-};
-
 /* "ERR reason text": keep the words, set errno. */
 static int take_error(fl_client *c, const char *line)
 {
@@ -270,12 +262,7 @@ static int take_error(fl_client *c, const char *line)
     size_t rlen = strcspn(reason, " ");
     snprintf(c->error, sizeof c->error, "%.*s: %s", (int)rlen, reason,
              reason[rlen] == ' ' ? reason + rlen + 1 : "");
-    errno = EINVAL;
-    for (size_t i = 0; i < sizeof err_reasons / sizeof err_reasons[0]; i++) {
-        if (strlen(err_reasons[i].reason) == rlen &&
-            strncmp(err_reasons[i].reason, reason, rlen) == 0)
-            errno = err_reasons[i].err;
-    }
+    errno = fl_reply_errno_of(reason, rlen);
     return -1;
 }
 
@@ -317,8 +304,12 @@ static int send_lines(fl_client *c, const char *const *requests, size_t n)
     /* All the lines in one write, after a HELLO not yet sent: one round
      * trip for all of them. */
     char hello[32] = "";
-    if (c->hello_unsent)
-        snprintf(hello, sizeof hello, "HELLO %d\n", FL_PROTOCOL_VERSION);
+    struct fl_request r = {.verb = FL_VERB_HELLO, .version = FL_PROTOCOL_VERSION};
+    int hn = c->hello_unsent ? fl_request_format(&r, hello, sizeof hello - 1) : 0;
+    if (hn > 0) {
+        hello[hn] = '\n';
+        hello[hn + 1] = '\0';
+    }
     size_t len = strlen(hello);
     for (size_t i = 0; i < n; i++)
         len += strlen(requests[i]) + 1;
@@ -532,45 +523,13 @@ const char *fl_client_error(const fl_client *c)
     return c->error;
 }
 
-/* The static name of a limit directive, for fl_decision.limit. */
-static const char *static_limit(const char *name)
-{
-    for (size_t i = 0; i < FL_L_COUNT; i++) {
-        if (strcmp(fl_limit_descs[i].directive, name) == 0)
-            return fl_limit_descs[i].directive;
-    }
-    return NULL;
-}
-
-/* "ALLOW ...", "REJECT code limit message", "DISCONNECT code limit message". */
+/* "ALLOW ...", "REJECT code limit message", "DISCONNECT code limit message";
+ * a DISCONNECT ends the session this client holds. */
 static int parse_decision(fl_client *c, const char *line, fl_decision *d)
 {
-    memset(d, 0, sizeof *d);
-    if (strcmp(line, "ALLOW") == 0 || strncmp(line, "ALLOW ", 6) == 0)
-        return 0;
-    fl_verdict v;
-    const char *rest;
-    if (strncmp(line, "REJECT ", 7) == 0) {
-        v = FL_REJECT;
-        rest = line + 7;
-    } else if (strncmp(line, "DISCONNECT ", 11) == 0) {
-        v = FL_DISCONNECT;
-        rest = line + 11;
-    } else {
-        errno = EPROTO;
+    if (fl_reply_decision_parse(line, d) < 0)
         return -1;
-    }
-    char limit[64];
-    int code, used = 0;
-    if (sscanf(rest, "%d %63s %n", &code, limit, &used) < 2 || used == 0) {
-        errno = EPROTO;
-        return -1;
-    }
-    d->verdict = d->would = v;
-    d->code = code;
-    d->limit = strcmp(limit, "-") == 0 ? NULL : static_limit(limit);
-    snprintf(d->message, sizeof d->message, "%s", rest + used);
-    if (v == FL_DISCONNECT) {
+    if (d->verdict == FL_DISCONNECT) {
         c->in_session = false;
         disconnect(c);
     }
@@ -581,9 +540,9 @@ static int parse_decision(fl_client *c, const char *line, fl_decision *d)
  * RESUME that follows it in one write: the number of lines (0 or 1). */
 static size_t token_line(const fl_client *c, char *buf, size_t size)
 {
-    if (c->token[0] == '\0')
+    struct fl_request r = {.verb = FL_VERB_TOKEN, .token = c->token};
+    if (c->token[0] == '\0' || fl_request_format(&r, buf, size) < 0)
         return 0;
-    snprintf(buf, size, "TOKEN %s", c->token);
     return 1;
 }
 
@@ -630,9 +589,11 @@ int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
         return -1;
     }
     char request[512];
+    struct fl_request r = {
+        .verb = FL_VERB_CONNECT, .sid = sid, .addr = a, .dns_name = dns_name};
+    if (fl_request_format(&r, request, sizeof request) < 0)
+        return -1;
     fl_addr_format(&a, c->address, sizeof c->address);
-    snprintf(request, sizeof request, "CONNECT %s %s%s%s", sid != NULL ? sid : "-",
-             c->address, dns_name != NULL ? " " : "", dns_name != NULL ? dns_name : "");
     if (send_session_request(c, request) < 0)
         return -1;
     c->connect_pending = true;
@@ -719,13 +680,20 @@ static bool password_valid(const char *password)
 }
 
 /* "USER name", or for a name the server resolved "USERAS account|- name". */
-static void user_line(char *buf, size_t size, const char *user, bool resolved,
-                      const char *account)
+static int user_line(char *buf, size_t size, const char *user, bool resolved,
+                     const char *account)
 {
-    if (resolved)
-        snprintf(buf, size, "USERAS %s %s", account != NULL ? account : "-", user);
-    else
-        snprintf(buf, size, "USER %s", user);
+    struct fl_request r = {.verb = resolved ? FL_VERB_USERAS : FL_VERB_USER,
+                           .user = user,
+                           .account = account};
+    return fl_request_format(&r, buf, size);
+}
+
+/* "PASS ok|bad [password]". */
+static int pass_line(char *buf, size_t size, bool ok, const char *password)
+{
+    struct fl_request r = {.verb = FL_VERB_PASS, .ok = ok, .password = password};
+    return fl_request_format(&r, buf, size);
 }
 
 /* The daemon took a USER: the name (and how it was resolved) to resume
@@ -745,8 +713,8 @@ int fl_client_user(fl_client *c, const char *user, fl_decision *d)
         return -1;
     }
     char request[FL_USER_MAX + 8], *reply;
-    user_line(request, sizeof request, user, false, NULL);
-    if (transact(c, request, &reply) < 0)
+    if (user_line(request, sizeof request, user, false, NULL) < 0 ||
+        transact(c, request, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     fl_free(reply);
@@ -776,9 +744,8 @@ int fl_client_pass(fl_client *c, bool ok, const char *password, fl_decision *d)
         return -1;
     }
     char request[FL_PASS_MAX + 16], *reply;
-    snprintf(request, sizeof request, "PASS %s%s%s", ok ? "ok" : "bad",
-             password != NULL ? " " : "", password != NULL ? password : "");
-    if (transact(c, request, &reply) < 0)
+    if (pass_line(request, sizeof request, ok, password) < 0 ||
+        transact(c, request, &reply) < 0)
         return -1;
     int rc = parse_decision(c, reply, d);
     fl_free(reply);
@@ -805,17 +772,16 @@ static int login_start(fl_client *c, const char *user, bool resolved,
         fl_free(account_copy);
         return -1;
     }
-    char user_buf[2 * FL_USER_MAX + 16], pass_line[FL_PASS_MAX + 16];
-    snprintf(pass_line, sizeof pass_line, "PASS %s%s%s", ok ? "ok" : "bad",
-             password != NULL ? " " : "", password != NULL ? password : "");
+    char user_buf[2 * FL_USER_MAX + 16], pass_buf[FL_PASS_MAX + 16];
     const char *requests[2];
     size_t n = 0;
-    if (user != NULL) {
-        user_line(user_buf, sizeof user_buf, user, resolved, account);
+    if (user != NULL)
         requests[n++] = user_buf;
-    }
-    requests[n++] = pass_line;
-    if (send_lines(c, requests, n) < 0) {
+    requests[n++] = pass_buf;
+    if ((user != NULL &&
+         user_line(user_buf, sizeof user_buf, user, resolved, account) < 0) ||
+        pass_line(pass_buf, sizeof pass_buf, ok, password) < 0 ||
+        send_lines(c, requests, n) < 0) {
         fl_free(user_copy);
         fl_free(account_copy);
         return -1;
@@ -876,12 +842,13 @@ int fl_client_anon_pass(fl_client *c, const char *user, const char *anon_account
     char *copy = fl_strdup(user);
     if (copy == NULL)
         return -1;
-    char user_buf[2 * FL_USER_MAX + 16], pass_line[FL_PASS_MAX + 16];
-    user_line(user_buf, sizeof user_buf, user, true, anon_account);
-    snprintf(pass_line, sizeof pass_line, "ANONPASS %s", password);
-    const char *requests[2] = {user_buf, pass_line};
+    char user_buf[2 * FL_USER_MAX + 16], pass_buf[FL_PASS_MAX + 16];
+    struct fl_request anonpass = {.verb = FL_VERB_ANONPASS, .password = password};
+    const char *requests[2] = {user_buf, pass_buf};
     char *replies[2];
-    if (transact_lines(c, requests, 2, replies) < 0) {
+    if (user_line(user_buf, sizeof user_buf, user, true, anon_account) < 0 ||
+        fl_request_format(&anonpass, pass_buf, sizeof pass_buf) < 0 ||
+        transact_lines(c, requests, 2, replies) < 0) {
         fl_free(copy);
         return -1;
     }
@@ -940,17 +907,15 @@ int fl_client_close_session(fl_client *c)
     return 0;
 }
 
-/* RESUME's login state: 0 not logged in; 1 logged in, the daemon's
- * AnonymousUsers deciding whether anonymously; u logged in as a real user
- * and a anonymously (the user field then the account), as the server
- * resolved the name. */
-static char resume_state(const fl_client *c)
+/* RESUME's login state: not logged in; logged in, the daemon's
+ * AnonymousUsers deciding whether anonymously; logged in as a real user or
+ * anonymously (the user field then the account), as the server resolved
+ * the name. */
+static fl_anonymity resume_anonymity(const fl_client *c)
 {
-    if (!c->authenticated)
-        return '0';
     if (!c->resolved)
-        return '1';
-    return c->anon_account != NULL ? 'a' : 'u';
+        return FL_ANON_BY_POLICY;
+    return c->anon_account != NULL ? FL_ANON_YES : FL_ANON_NO;
 }
 
 /* RESUME the session this client holds, on the current connection; class
@@ -959,12 +924,22 @@ static char resume_state(const fl_client *c)
 static int send_resume(fl_client *c, const char *cls)
 {
     char request[FL_USER_MAX + 256], *reply;
-    const char *user =
-        c->authenticated && c->anon_account != NULL ? c->anon_account : c->user;
-    snprintf(request, sizeof request, "RESUME %s %s %s %c %d%s%s", c->sid, c->address,
-             cls, resume_state(c), c->failed, user != NULL ? " " : "",
-             user != NULL ? user : "");
-    if (send_session_request(c, request) < 0 ||
+    struct fl_request r = {
+        .verb = FL_VERB_RESUME,
+        .sid = c->sid,
+        .class_name = strcmp(cls, "-") == 0 || strcmp(cls, "*") == 0 ? NULL : cls,
+        .classify = strcmp(cls, "*") == 0,
+        .authenticated = c->authenticated,
+        .anonymity = resume_anonymity(c),
+        .failed = c->failed,
+        .user = c->authenticated && c->anon_account != NULL ? c->anon_account : c->user,
+    };
+    if (fl_addr_parse(c->address, &r.addr) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (fl_request_format(&r, request, sizeof request) < 0 ||
+        send_session_request(c, request) < 0 ||
         finish_session_request(c, NULL, &reply) < 0)
         return -1;
     char got_sid[FL_SID_MAX + 1], got_cls[FL_CLASS_NAME_MAX + 1];
@@ -1097,9 +1072,9 @@ int fl_client_watch(fl_client *c, const char *pattern)
         errno = EINVAL;
         return -1;
     }
-    snprintf(request, sizeof request, "WATCH%s%s", pattern ? " " : "",
-             pattern ? pattern : "");
-    if (transact(c, request, &reply) < 0)
+    struct fl_request r = {.verb = FL_VERB_WATCH, .pattern = pattern};
+    if (fl_request_format(&r, request, sizeof request) < 0 ||
+        transact(c, request, &reply) < 0)
         return -1;
     bool ok = strncmp(reply, "OK", 2) == 0;
     fl_free(reply);

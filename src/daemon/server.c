@@ -33,6 +33,7 @@
 #include <ftplimit/json.h>
 
 #include "log.h"
+#include "proto/reply.h"
 #include "proto/request.h"
 
 #define SESSION_QUEUE_MAX (256 * 1024) /* bytes a session client may leave unread */
@@ -559,31 +560,13 @@ static void reply_decision(struct server *srv, struct conn *c, const fl_decision
         reply_words(srv, c, "ALLOW", (char *)NULL);
         return;
     }
-    reply(srv, c, "%s %d %s %s", d->verdict == FL_REJECT ? "REJECT" : "DISCONNECT",
-          d->code, d->limit != NULL ? d->limit : "-", d->message);
+    char line[FL_MESSAGE_MAX + 128];
+    if (fl_reply_decision_format(d, line, sizeof line) < 0)
+        snprintf(line, sizeof line, "%s", "DISCONNECT 421 - Internal error");
+    reply(srv, c, "%s", line);
     if (d->verdict == FL_DISCONNECT) {
         c->session = NULL; /* the engine ended it */
         c->state = C_CLOSING;
-    }
-}
-
-static const char *engine_reason(int err)
-{
-    switch (err) {
-    case EEXIST:
-        return "exists";
-    case EISCONN:
-    case ENOTCONN:
-    case EPROTO:
-        return "state";
-    case ENOMEM:
-        return "no-memory";
-    case ENOSPC:
-        return "table-full";
-    case ESHUTDOWN:
-        return "shutdown";
-    default:
-        return "bad-field";
     }
 }
 
@@ -598,7 +581,7 @@ static void reply_engine_error(struct server *srv, struct conn *c, const char *w
              : err == EINVAL
                  ? "invalid (empty, too long, bad characters, or a reserved id)"
                  : strerror(err));
-    reply_err(srv, c, engine_reason(err), text);
+    reply_err(srv, c, fl_reply_reason_of(err), text);
 }
 
 static void do_connect(struct server *srv, struct conn *c, const struct fl_request *r)

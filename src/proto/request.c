@@ -1,11 +1,13 @@
 /*
- * request.c - parses ftplimitd's request lines.
+ * request.c - ftplimitd's request lines, both ways: formatted by the
+ * client library and `ftplimit ban`, parsed by the daemon.
  *
  * A request is one line: a verb and fields separated by single spaces. The
  * fields that may hold any text -- a user name, a password -- come last and
  * run to the end of the line, so they need no quoting: CR and LF cannot be
- * in them, and a NUL byte makes the line an error. Everything that could go
- * wrong gets a reason token and a sentence naming the problem.
+ * in them, and a NUL byte makes the line an error. A BAN target, which is
+ * not last, is %-encoded. Everything that could go wrong in a line gets a
+ * reason token and a sentence naming the problem.
  */
 #include "config.h"
 
@@ -33,11 +35,12 @@ const char *fl_verb_name(enum fl_verb v)
     return (size_t)v < sizeof verbs / sizeof verbs[0] ? verbs[v] : "?";
 }
 
-/* The next space-separated field, NUL-terminated in place; NULL at the end. */
+/* The next space-separated field, NUL-terminated in place; NULL at the end,
+ * and for an empty field (two spaces: fields are separated by one). */
 static char *next_field(char **cursor)
 {
     char *s = *cursor;
-    if (s == NULL || *s == '\0')
+    if (s == NULL || *s == '\0' || *s == ' ')
         return NULL;
     char *space = strchr(s, ' ');
     if (space != NULL) {
@@ -291,4 +294,172 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
     if (r->dns_name != NULL && strlen(r->dns_name) > FL_DNSNAME_MAX)
         return FAIL("bad-field", "a DNS name is at most %d bytes", FL_DNSNAME_MAX);
     return 0;
+}
+
+/* --- formatting ------------------------------------------------------------ */
+
+/* A line being written into a caller's buffer. */
+struct line {
+    char *buf;
+    size_t size, len;
+    int err; /* 0, or why the line cannot be made */
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+    if (l->err != 0)
+        return;
+    if (l->len + n >= l->size) {
+        l->err = ENAMETOOLONG;
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+    l->buf[l->len] = '\0';
+}
+
+static void put_str(struct line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+/* " word": a field that ends at the next space, so holds none. */
+static void put_word(struct line *l, const char *w)
+{
+    if (w == NULL || w[0] == '\0' || strpbrk(w, " \r\n") != NULL) {
+        l->err = l->err != 0 ? l->err : EINVAL;
+        return;
+    }
+    put(l, " ", 1);
+    put_str(l, w);
+}
+
+/* " text": the last field, which runs to the end of the line. */
+static void put_tail(struct line *l, const char *t)
+{
+    if (strpbrk(t, "\r\n") != NULL) {
+        l->err = l->err != 0 ? l->err : EINVAL;
+        return;
+    }
+    put(l, " ", 1);
+    put_str(l, t);
+}
+
+/* " target", %-encoded: spaces, '%' and bytes past ASCII as %XX. */
+static void put_encoded(struct line *l, const char *t)
+{
+    if (t == NULL || t[0] == '\0') {
+        l->err = l->err != 0 ? l->err : EINVAL;
+        return;
+    }
+    put(l, " ", 1);
+    for (const unsigned char *p = (const unsigned char *)t; *p != '\0'; p++) {
+        char esc[4];
+        if (*p <= ' ' || *p == '%' || *p >= 0x7f) {
+            snprintf(esc, sizeof esc, "%%%02X", *p);
+            put(l, esc, 3);
+        } else {
+            put(l, (const char *)p, 1);
+        }
+    }
+}
+
+static void put_number(struct line *l, long n)
+{
+    char num[24];
+    snprintf(num, sizeof num, " %ld", n);
+    put_str(l, num);
+}
+
+/* RESUME's login state (doc/protocol.md). */
+static const char *login_state(const struct fl_request *r)
+{
+    if (!r->authenticated)
+        return "0";
+    return r->anonymity == FL_ANON_NO ? "u" : r->anonymity == FL_ANON_YES ? "a" : "1";
+}
+
+int fl_request_format(const struct fl_request *r, char *buf, size_t size)
+{
+    struct line l = {buf, size, 0, size > 0 ? 0 : ENAMETOOLONG};
+    if (size > 0)
+        buf[0] = '\0';
+    if ((unsigned)r->verb >= FL_VERB_COUNT) {
+        errno = EINVAL;
+        return -1;
+    }
+    put_str(&l, verbs[r->verb]);
+    char address[FL_ADDR_TEXT_MAX];
+    switch (r->verb) {
+    case FL_VERB_HELLO:
+        put_number(&l, r->version);
+        break;
+    case FL_VERB_TOKEN:
+        put_word(&l, r->token);
+        break;
+    case FL_VERB_CONNECT:
+    case FL_VERB_RESUME:
+        put_word(&l, r->sid != NULL ? r->sid : "-");
+        fl_addr_format(&r->addr, address, sizeof address);
+        put_word(&l, address);
+        if (r->verb == FL_VERB_CONNECT) {
+            if (r->dns_name != NULL)
+                put_word(&l, r->dns_name);
+            break;
+        }
+        put_word(&l, r->classify ? "*" : r->class_name != NULL ? r->class_name : "-");
+        put_word(&l, login_state(r));
+        put_number(&l, r->failed);
+        if (r->user != NULL)
+            put_tail(&l, r->user);
+        break;
+    case FL_VERB_USERAS:
+        put_word(&l, r->account != NULL ? r->account : "-");
+        /* the user name follows, as in USER */
+        /* fall through */
+    case FL_VERB_USER:
+        if (r->user == NULL || r->user[0] == '\0')
+            l.err = l.err != 0 ? l.err : EINVAL;
+        else
+            put_tail(&l, r->user);
+        break;
+    case FL_VERB_PASS:
+        put_word(&l, r->ok ? "ok" : "bad");
+        if (r->password != NULL)
+            put_tail(&l, r->password);
+        break;
+    case FL_VERB_ANONPASS:
+        put_tail(&l, r->password != NULL ? r->password : "");
+        break;
+    case FL_VERB_WATCH:
+        if (r->pattern != NULL)
+            put_word(&l, r->pattern);
+        break;
+    case FL_VERB_BAN:
+        put_word(&l, r->ban_op == FL_BAN_LIST  ? "LIST"
+                     : r->ban_op == FL_BAN_ADD ? "ADD"
+                                               : "REMOVE");
+        if (r->ban_op == FL_BAN_LIST)
+            break;
+        put_word(&l, fl_ban_kind_name(r->ban_kind));
+        if (r->ban_op == FL_BAN_ADD)
+            put_number(&l, r->ban_seconds);
+        put_encoded(&l, r->target);
+        if (r->ban_op == FL_BAN_ADD && r->message != NULL)
+            put_tail(&l, r->message);
+        break;
+    case FL_VERB_LOGOUT:
+    case FL_VERB_CLOSE:
+    case FL_VERB_STATUS:
+    case FL_VERB_METRICS:
+    case FL_VERB_RELOAD:
+    case FL_VERB_PING:
+    case FL_VERB_COUNT:
+        break;
+    }
+    if (l.err != 0) {
+        errno = l.err;
+        return -1;
+    }
+    return (int)l.len;
 }

@@ -1,8 +1,9 @@
 /*
- * request.h - ftplimitd's line protocol, version 1 (doc/protocol.md).
+ * request.h - ftplimitd's request lines, version 1 of its protocol
+ * (doc/protocol.md): formatted by clients, parsed by the daemon.
  */
-#ifndef FL_PROTOCOL_H
-#define FL_PROTOCOL_H
+#ifndef FL_PROTO_REQUEST_H
+#define FL_PROTO_REQUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +65,13 @@ struct fl_request {
  * set to the ERR token (a static string) and msg to the explanation. */
 int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **reason,
                      char *msg, size_t msg_size);
+
+/* The line for r, without its LF, into buf (size bytes, NUL included):
+ * the line fl_request_parse() reads back into the same request. Its
+ * length, or -1 with EINVAL when a field cannot be carried (empty, or a
+ * space in a field that ends at one, CR or LF anywhere) and ENAMETOOLONG
+ * when it does not fit. */
+int fl_request_format(const struct fl_request *r, char *buf, size_t size);
 
 /* The verb's name, for messages. */
 const char *fl_verb_name(enum fl_verb v);

@@ -477,9 +477,3 @@ fl_alert_stats fl_alerts_stats(const struct fl_alerts *a)
     out.running = a->running;
     return out;
 }
-
-const char *fl_alert_output_name(fl_alert_output o)
-{
-    static const char *const names[FL_ALERT_OUTPUTS] = {"exec", "syslog", "jsonl"};
-    return (unsigned)o < FL_ALERT_OUTPUTS ? names[o] : "unknown";
-}

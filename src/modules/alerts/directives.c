@@ -207,6 +207,12 @@ static void h_alert_number(struct fl_parser *p, const struct fl_args *a,
     }
 }
 
+const char *fl_alert_output_name(fl_alert_output o)
+{
+    static const char *const names[FL_ALERT_OUTPUTS] = {"exec", "syslog", "jsonl"};
+    return (unsigned)o < FL_ALERT_OUTPUTS ? names[o] : "unknown";
+}
+
 static void *conf_new(void)
 {
     struct fl_alert_conf *c = fl_calloc(1, sizeof *c);

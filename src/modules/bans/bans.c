@@ -74,25 +74,6 @@ struct fl_ban_tap {
     char *event;
 };
 
-static const char *const kind_names[] = {"host", "user", "class", "user@host"};
-
-const char *fl_ban_kind_name(fl_ban_kind kind)
-{
-    return (unsigned)kind < 4 ? kind_names[kind] : "?";
-}
-
-int fl_ban_kind_parse(const char *name, fl_ban_kind *out)
-{
-    for (unsigned i = 0; name != NULL && i < 4; i++) {
-        if (strcmp(name, kind_names[i]) == 0) {
-            *out = (fl_ban_kind)i;
-            return 0;
-        }
-    }
-    errno = EINVAL;
-    return -1;
-}
-
 static const char *default_message(fl_ban_kind kind)
 {
     switch (kind) {
@@ -209,7 +190,8 @@ static void save_now(fl_engine *e)
         char target[KEY_MAX + FL_ADDR_TEXT_MAX];
         key_text(b->key, b->keylen, target, sizeof target);
         json_t *o = json_object();
-        json_object_set_new(o, "kind", json_string(kind_names[b->key[0]]));
+        json_object_set_new(o, "kind",
+                            json_string(fl_ban_kind_name((fl_ban_kind)b->key[0])));
         json_object_set_new(o, "target", fl_json_string(target));
         json_object_set_new(
             o, "expires",
@@ -270,7 +252,7 @@ static void ban_event(fl_engine *e, const char *event, const struct fl_ban *b,
         .count = count,
         .message = ban_message(b),
         .time = fl_now(e),
-        .ban = kind_names[b->key[0]],
+        .ban = fl_ban_kind_name((fl_ban_kind)b->key[0]),
         .target = target,
         .duration = -1,
     };
