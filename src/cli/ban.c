@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "proto/request.h"
+#include "util/text.h"
 
 #define TIMEOUT_MS 5000
 #define REQUEST_MAX 4000 /* under the protocol's 4096-byte line */
@@ -59,8 +60,7 @@ static long parse_duration(const char *text)
     return v <= 100000L * 3600 / unit ? v * unit : -1;
 }
 
-/* The target %-encoded: a space, '%' and any byte outside printable ASCII
- * (the daemon refuses control bytes). */
+/* The daemon refuses a message with a control byte. */
 static bool has_control(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
@@ -70,18 +70,12 @@ static bool has_control(const char *s)
     return false;
 }
 
-/* A value from the daemon, printed without control bytes. */
+/* A value from the daemon, printed without control bytes (util/text.h),
+ * padded to width. */
 static void print_safe(const char *s, int width)
 {
-    int n = 0;
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p;
-         p++, n++)
-        if (*p < 0x20 || *p == 0x7f)
-            n += printf("\\x%02x", *p) - 1;
-        else
-            putchar(*p);
-    for (; n < width; n++)
-        putchar(' ');
+    char buf[4096];
+    printf("%-*s", width, fl_text_escape(s != NULL ? s : "", buf, sizeof buf));
 }
 
 static void print_remaining(long long s)

@@ -17,6 +17,7 @@
 
 #include "catalog/limits.h"
 #include "cli.h"
+#include "util/text.h"
 
 #define TIMEOUT_MS 5000
 
@@ -259,14 +260,9 @@ static void print_event_line(const char *json_text)
         if (json_is_string(v)) {
             /* A value from a client: no control character reaches the
              * terminal. */
-            printf(" %s=", key);
-            for (const unsigned char *s = (const unsigned char *)json_string_value(v);
-                 *s; s++) {
-                if (*s < 0x20 || *s == 0x7f)
-                    printf("\\x%02x", *s);
-                else
-                    putchar(*s);
-            }
+            char buf[4096];
+            printf(" %s=%s", key,
+                   fl_text_escape(json_string_value(v), buf, sizeof buf));
         } else {
             char *t = json_dumps(v, JSON_ENCODE_ANY);
             printf(" %s=%s", key, t ? t : "?");

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "trace.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,45 +22,26 @@ static int fail(char *err, size_t size, const char *msg)
     return -1;
 }
 
-/* Split into fields; -1 on bad quoting or too many fields. */
+/* Split into fields (util/text.h); -1 on bad quoting or too many fields. */
 static int split(char *s, char **fields, int *n, char *err, size_t errsize)
 {
     *n = 0;
     for (;;) {
-        while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-            s++;
-        if (*s == '\0')
+        char *tok;
+        bool quoted;
+        switch (fl_text_token(&s, " \t\r\n", false, &tok, &quoted)) {
+        case FL_TOKEN_END:
             return 0;
+        case FL_TOKEN_UNTERMINATED:
+            return fail(err, errsize, "unterminated quoted field");
+        case FL_TOKEN_GLUED:
+            return fail(err, errsize, "text right after a closing quote");
+        case FL_TOKEN_OK:
+            break;
+        }
         if (*n == FIELDS_MAX)
             return fail(err, errsize, "too many fields");
-        if (*s == '"') {
-            char *out = ++s;
-            fields[(*n)++] = out;
-            for (;;) {
-                if (*s == '\0')
-                    return fail(err, errsize, "unterminated quoted field");
-                if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
-                    *out++ = s[1];
-                    s += 2;
-                } else if (*s == '"') {
-                    s++;
-                    break;
-                } else {
-                    *out++ = *s++;
-                }
-            }
-            if (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-                return fail(err, errsize, "text right after a closing quote");
-            if (*s != '\0')
-                s++;
-            *out = '\0';
-        } else {
-            fields[(*n)++] = s;
-            while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-                s++;
-            if (*s != '\0')
-                *s++ = '\0';
-        }
+        fields[(*n)++] = tok;
     }
 }
 

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "util/text.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -48,25 +49,4 @@ void log_msg(int priority, const char *fmt, ...)
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
     dprintf(log_fd, "%s ftplimitd %s: %s\n", when, names[priority & 7], msg);
-}
-
-const char *log_safe(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    if (size == 0)
-        return buf;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : "(null)"); *p != '\0';
-         p++) {
-        if (o + 5 >= size) {
-            if (o + 4 <= size)
-                snprintf(buf + o, size - o, "...");
-            return buf;
-        }
-        if (*p >= 0x20 && *p < 0x7f && *p != '\\')
-            buf[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
-    }
-    buf[o] = '\0';
-    return buf;
 }

@@ -16,11 +16,7 @@
 int log_open(const char *dest, bool foreground);
 
 /* Log a message at a syslog priority. Any string that came from a client
- * must go through log_safe first. */
+ * must go through fl_text_escape (util/text.h) first. */
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* s with every byte outside printable ASCII written as \xNN, cut to fit
- * buf; returns buf. */
-const char *log_safe(const char *s, char *buf, size_t size);
 
 #endif

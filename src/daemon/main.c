@@ -26,6 +26,7 @@
 #include <ftplimit/ftplimit.h>
 
 #include "log.h"
+#include "util/text.h"
 #include "server.h"
 
 #ifndef FL_DEFAULT_POLICY
@@ -350,7 +351,7 @@ static void engine_log(void *arg, int priority, const char *msg)
 {
     (void)arg;
     char safe[1024];
-    log_msg(priority, "%s", log_safe(msg, safe, sizeof safe));
+    log_msg(priority, "%s", fl_text_escape(msg, safe, sizeof safe));
 }
 
 /* -t: the policy as the daemon would load it (its GeoIP databases opened,

@@ -33,6 +33,7 @@
 #include <ftplimit/json.h>
 
 #include "log.h"
+#include "util/text.h"
 #include "proto/reply.h"
 #include "proto/request.h"
 
@@ -330,7 +331,7 @@ static void reply_err(struct server *srv, struct conn *c, const char *reason,
         char safe[256];
         log_msg(LOG_NOTICE, "client pid %d uid %d: %s: %s (further errors not logged)",
                 (int)c->cred.pid, (int)c->cred.uid, reason,
-                log_safe(text, safe, sizeof safe));
+                fl_text_escape(text, safe, sizeof safe));
         c->offended = true;
     }
 }
@@ -647,7 +648,7 @@ static int reload_policy(struct server *srv, struct reload_errors *errs)
 {
     int rc = fl_engine_reload(srv->engine, NULL, collect_reload_error, errs);
     char safe[1600];
-    log_safe(errs->text, safe, sizeof safe);
+    fl_text_escape(errs->text, safe, sizeof safe);
     if (rc == 0)
         log_msg(LOG_NOTICE, "policy %s reloaded%s%s",
                 fl_engine_policy_path(srv->engine), errs->text[0] ? ": " : "", safe);
@@ -676,7 +677,7 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
         srv->current = NULL;
         if (rc == 0) {
             log_msg(LOG_NOTICE, "uid %d banned %s %s for %lds", (int)c->cred.uid, kind,
-                    log_safe(r->target, safe, sizeof safe), r->ban_seconds);
+                    fl_text_escape(r->target, safe, sizeof safe), r->ban_seconds);
             reply(srv, c, "OK banned %s for %lds", kind, r->ban_seconds);
             return;
         }
@@ -684,7 +685,7 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
     case FL_BAN_REMOVE:
         if (fl_ban_remove(srv->engine, r->ban_kind, r->target) == 0) {
             log_msg(LOG_NOTICE, "uid %d lifted the ban on %s %s", (int)c->cred.uid,
-                    kind, log_safe(r->target, safe, sizeof safe));
+                    kind, fl_text_escape(r->target, safe, sizeof safe));
             reply(srv, c, "OK removed %s", kind);
             return;
         }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "policy/types.h"
+#include "util/text.h"
 
 #define FL_ARGS_MAX 64
 
@@ -71,10 +72,8 @@ void fl_parser_oom(struct fl_parser *p);
 /* The line of the directive being read. */
 int fl_parser_line(const struct fl_parser *p);
 
-/* A token made safe to quote in an error message: control bytes escaped,
- * long tokens cut. */
-const char *fl_shown(const char *text, char *buf, size_t size);
-#define FL_SHOWN(text) fl_shown((text), (char[96]){0}, 96)
+/* A token made safe to quote in an error message (util/text.h). */
+#define FL_SHOWN(text) fl_text_escape((text), (char[96]){0}, 96)
 
 /* Argument checks that report what they refuse. */
 bool fl_check_argc(struct fl_parser *p, const struct fl_directive *d,

@@ -33,6 +33,7 @@
 
 #include "util/addr.h"
 #include "util/alloc.h"
+#include "util/text.h"
 #include "policy/directive.h"
 #include "policy/types.h"
 
@@ -92,25 +93,6 @@ void fl_perr(struct fl_parser *p, const char *fmt, ...)
     p->errors++;
     if (p->err != NULL)
         p->err(p->err_arg, msg);
-}
-
-/* A token made safe to quote in an error message: control bytes escaped,
- * long tokens cut. */
-const char *fl_shown(const char *text, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
-        if (o + 8 >= size) {
-            snprintf(buf + o, size - o, "...");
-            return buf;
-        }
-        if (*s < 0x20 || *s == 0x7f)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *s);
-        else
-            buf[o++] = (char)*s;
-    }
-    buf[o] = '\0';
-    return buf;
 }
 
 /* A message that is not an error: the policy still loads. */
@@ -1255,53 +1237,27 @@ static const char *directive_suggest(const struct fl_parser *p, const char *name
 static bool tokenize(struct fl_parser *p, char *line, struct fl_args *a)
 {
     a->n = 0;
-    char *s = line;
     for (;;) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s == '\0' || *s == '#')
+        char *tok;
+        bool quoted;
+        switch (fl_text_token(&line, " \t", true, &tok, &quoted)) {
+        case FL_TOKEN_END:
             return true;
+        case FL_TOKEN_UNTERMINATED:
+            fl_perr(p, "unterminated quoted argument");
+            return false;
+        case FL_TOKEN_GLUED:
+            fl_perr(p, "text right after a closing quote: add a space after \"%s\"",
+                    FL_SHOWN(tok));
+            return false;
+        case FL_TOKEN_OK:
+            break;
+        }
         if (a->n == FL_ARGS_MAX) {
             fl_perr(p, "too many arguments (at most %d)", FL_ARGS_MAX - 1);
             return false;
         }
-        struct fl_arg *arg = &a->v[a->n++];
-        if (*s == '"') {
-            char *out = ++s;
-            arg->text = out;
-            arg->quoted = true;
-            for (;;) {
-                if (*s == '\0') {
-                    fl_perr(p, "unterminated quoted argument");
-                    return false;
-                }
-                if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
-                    *out++ = s[1];
-                    s += 2;
-                } else if (*s == '"') {
-                    s++;
-                    break;
-                } else {
-                    *out++ = *s++;
-                }
-            }
-            if (*s != '\0' && *s != ' ' && *s != '\t') {
-                *out = '\0';
-                fl_perr(p, "text right after a closing quote: add a space after \"%s\"",
-                        FL_SHOWN(arg->text));
-                return false;
-            }
-            if (*s != '\0')
-                s++;
-            *out = '\0';
-        } else {
-            arg->text = s;
-            arg->quoted = false;
-            while (*s != '\0' && *s != ' ' && *s != '\t')
-                s++;
-            if (*s != '\0')
-                *s++ = '\0';
-        }
+        a->v[a->n++] = (struct fl_arg){tok, quoted};
     }
 }
 

@@ -12,6 +12,8 @@
  */
 #include "mod_ftplimit.h"
 
+#include "util/text.h"
+
 #define DEFAULT_TIMEOUT_MS 1000
 
 module ftplimit_module __attribute__((visibility("default")));
@@ -98,18 +100,8 @@ const char *log_safe(pool *p, const char *text)
 {
     if (text == NULL)
         return "(none)";
-    size_t n = strlen(text) > 256 ? 256 : strlen(text);
-    char *out = pcalloc(p, n * 4 + 4), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c >= 0x7f || c == '\\')
-            o += snprintf(o, 5, "\\x%02x", c);
-        else
-            *o++ = (char)c;
-    }
-    if (strlen(text) > n)
-        memcpy(o, "...", 4);
-    return out;
+    size_t size = 256 * 4 + 8; /* 256 bytes of text, each escaped at worst */
+    return fl_text_escape(text, pcalloc(p, size), size);
 }
 
 /* --- directives ------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "proto/request.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -50,17 +51,6 @@ static char *next_field(char **cursor)
         *cursor = s + strlen(s);
     }
     return s;
-}
-
-/* A field shown in an error message: cut, and only printable ASCII. */
-static const char *shown(const char *field, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)field;
-         *p != '\0' && o + 1 < size; p++)
-        buf[o++] = *p >= 0x20 && *p < 0x7f ? (char)*p : '?';
-    buf[o] = '\0';
-    return buf;
 }
 
 static bool parse_int(const char *s, long max, long *out)
@@ -125,7 +115,8 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             break;
     }
     if (v == sizeof verbs / sizeof verbs[0])
-        return FAIL("unknown-verb", "unknown verb '%s'", shown(verb, tmp, sizeof tmp));
+        return FAIL("unknown-verb", "unknown verb '%s'",
+                    fl_text_escape(verb, tmp, sizeof tmp));
     r->verb = (enum fl_verb)v;
 
     char *f;
@@ -136,7 +127,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             return FAIL("missing-field", "HELLO needs a protocol version");
         if (!parse_int(f, 1000000, &n))
             return FAIL("bad-field", "protocol version '%s' is not a number",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         r->version = (int)n;
         break;
 
@@ -151,7 +142,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             return FAIL("missing-field", "%s needs an address", verbs[v]);
         if (fl_addr_parse(f, &r->addr) < 0)
             return FAIL("bad-field", "'%s' is not an IPv4 or IPv6 address",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         if (r->verb == FL_VERB_CONNECT) {
             r->dns_name = next_field(&cursor);
             break;
@@ -164,7 +155,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             return FAIL("missing-field", "RESUME needs its login state (0, 1, u or a)");
         if (strlen(f) != 1 || strchr("01ua", f[0]) == NULL)
             return FAIL("bad-field", "the login state must be 0, 1, u or a, not '%s'",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         r->authenticated = f[0] != '0';
         r->anonymity = f[0] == 'u'   ? FL_ANON_NO
                        : f[0] == 'a' ? FL_ANON_YES
@@ -174,7 +165,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if (!parse_int(f, 65535, &n))
             return FAIL("bad-field",
                         "failed-login count '%s' is not a number up to 65535",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         r->failed = (int)n;
         r->user = *cursor != '\0' ? cursor : NULL;
         cursor += strlen(cursor);
@@ -217,7 +208,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             return FAIL("missing-field", "PASS needs ok or bad");
         if (strcmp(f, "ok") != 0 && strcmp(f, "bad") != 0)
             return FAIL("bad-field", "PASS takes ok or bad, not '%s'",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         r->ok = f[0] == 'o';
         /* "PASS ok" has no password; "PASS ok " has an empty one. */
         r->password = f + strlen(f) < line + len ? cursor : NULL;
@@ -241,7 +232,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
             r->ban_op = FL_BAN_REMOVE;
         else
             return FAIL("bad-field", "BAN takes LIST, ADD or REMOVE, not '%s'",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         if ((f = next_field(&cursor)) == NULL)
             return FAIL("missing-field",
                         "BAN %s needs a kind (host, user, class, user@host)",
@@ -249,14 +240,14 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if (fl_ban_kind_parse(f, &r->ban_kind) < 0)
             return FAIL("bad-field",
                         "'%s' is not a ban kind (host, user, class, user@host)",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         if (r->ban_op == FL_BAN_ADD) {
             if ((f = next_field(&cursor)) == NULL)
                 return FAIL("missing-field", "BAN ADD needs a duration in seconds");
             if (!parse_int(f, 100000L * 3600, &n) || n == 0)
                 return FAIL("bad-field",
                             "ban duration '%s' is not a number of seconds from 1",
-                            shown(f, tmp, sizeof tmp));
+                            fl_text_escape(f, tmp, sizeof tmp));
             r->ban_seconds = n;
         }
         if ((f = next_field(&cursor)) == NULL)
@@ -265,7 +256,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if (!percent_decode(f))
             return FAIL("bad-field",
                         "the target '%s' has a bad %%-escape or a control byte",
-                        shown(f, tmp, sizeof tmp));
+                        fl_text_escape(f, tmp, sizeof tmp));
         r->target = f;
         if (r->ban_op == FL_BAN_ADD && *cursor != '\0') {
             r->message = cursor;
