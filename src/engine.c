@@ -18,6 +18,7 @@
 #include "context.h"
 #include "modules/alerts/alerts.h"
 #include "modules/bans/bans.h"
+#include "policy/parser.h"
 #include "util/alloc.h"
 
 /* The engine's own modules, in load order (kernel/kernel.h says what a
@@ -27,7 +28,7 @@ static const struct fl_engine_module *const modules[] = {
     &fl_alerts_module,
 };
 _Static_assert(sizeof modules / sizeof modules[0] <= FL_ENGINE_MODULES_MAX &&
-                   sizeof modules / sizeof modules[0] <= FL_POLICY_PARTS_MAX,
+                   sizeof modules / sizeof modules[0] + 1 <= FL_POLICY_PARTS_MAX,
                "raise FL_ENGINE_MODULES_MAX and FL_POLICY_PARTS_MAX");
 
 fl_engine *fl_engine_new(const fl_engine_options *opts)
@@ -51,6 +52,7 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         return NULL;
     }
 
+    e->parts[e->nparts++] = &fl_policy_core_part; /* the parser's own directives */
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
         const struct fl_engine_module *m = modules[i];
         e->mods[e->nmods++] = m;

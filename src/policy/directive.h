@@ -53,10 +53,11 @@ struct fl_policy_part {
     const char *name;
     const struct fl_directive *directives;
     size_t ndirectives;
-    /* The settings with every default (NULL: out of memory), and their end. */
+    /* The settings with every default (NULL: out of memory), and their end;
+     * both NULL for a part whose directives fill the policy's own fields. */
     void *(*conf_new)(void);
     void (*conf_free)(void *conf);
-    /* What `ftplimit check` shows of them, a line at a time. */
+    /* What `ftplimit check` shows of them, a line at a time (or NULL). */
     void (*describe)(const void *conf, void (*out)(void *arg, const char *line),
                      void *arg);
 };

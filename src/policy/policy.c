@@ -79,8 +79,10 @@ fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t npart
     }
     anon_index(p);
     for (size_t i = 0; i < nparts; i++) {
-        void *conf = parts[i]->conf_new();
-        if (conf == NULL) {
+        /* A part without settings of its own (the parser's: its directives
+         * fill the policy's fields) has none to make. */
+        void *conf = parts[i]->conf_new != NULL ? parts[i]->conf_new() : NULL;
+        if (parts[i]->conf_new != NULL && conf == NULL) {
             fl_policy_free(p);
             errno = ENOMEM;
             return NULL;
@@ -118,8 +120,10 @@ void fl_policy_free(fl_policy *p)
         fl_free(p->access[i].uids);
         fl_free(p->access[i].gids);
     }
-    for (size_t i = 0; i < p->nparts; i++)
-        p->parts[i].part->conf_free(p->parts[i].conf);
+    for (size_t i = 0; i < p->nparts; i++) {
+        if (p->parts[i].part->conf_free != NULL)
+            p->parts[i].part->conf_free(p->parts[i].conf);
+    }
     fl_free(p->per_user.message);
     fl_free(p->clients.message);
     fl_free(p->hosts_per_user.message);
