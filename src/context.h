@@ -16,10 +16,10 @@
 #include "catalog/limits.h"
 #include "decide/tables.h"
 #include "kernel/kernel.h"
-#include "modules/bans/bans.h"
 #include "policy/types.h"
 #include "util/hash.h"
 
+struct fl_bans;   /* modules/bans/bans.h */
 struct fl_alerts; /* modules/alerts/alerts.h */
 
 /* decide/session.c: end every live session (shutdown). */
@@ -46,8 +46,8 @@ struct fl_engine {
     fl_log_fn log_fn;
     void *log_arg;
     bool no_alerts, no_ban_table;
-    struct fl_bans bans;
-    struct fl_alerts *alerts;
+    struct fl_bans *bans;     /* mod_ban's state */
+    struct fl_alerts *alerts; /* mod_alerts' state */
     /* The engine's own modules (engine.c), in order, and those of them that
      * may refuse a client at connect or login (session.c asks them). */
     const struct fl_engine_module *mods[FL_ENGINE_MODULES_MAX];

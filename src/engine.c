@@ -218,7 +218,7 @@ void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out)
     if (e == NULL || e->alerts == NULL)
         return;
     *out = fl_alerts_stats(e->alerts);
-    out->bans_made = e->bans.made;
-    out->bans_expired = e->bans.expired;
+    out->bans_made = e->bans->made;
+    out->bans_expired = e->bans->expired;
     out->bans = fl_ban_list(e, NULL, 0);
 }

@@ -29,8 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/addr.h"
 #include "context.h"
+#include "modules/bans/bans.h"
+#include "util/addr.h"
 #include "util/rate.h"
 
 #define SAVE_DELAY FL_USEC_PER_SEC
@@ -164,7 +165,7 @@ static struct fl_ban *ban_find(fl_engine *e, const uint8_t *key, size_t len)
 {
     const fl_hash_key *hash_key = &e->hash_key;
     struct fl_ban *b;
-    HASH_FIND(hh, e->bans.table, key, len, b);
+    HASH_FIND(hh, e->bans->table, key, len, b);
     return b;
 }
 
@@ -172,7 +173,7 @@ static struct fl_ban *ban_find(fl_engine *e, const uint8_t *key, size_t len)
 
 static void save_now(fl_engine *e)
 {
-    const char *path = e->bans.table_path;
+    const char *path = e->bans->table_path;
     if (path == NULL)
         return;
     char tmp[4096];
@@ -185,7 +186,7 @@ static void save_now(fl_engine *e)
     fl_usec now = fl_now(e);
     double wall = (double)time(NULL);
     struct fl_ban *b, *next;
-    HASH_ITER(hh, e->bans.table, b, next)
+    HASH_ITER(hh, e->bans->table, b, next)
     {
         char target[KEY_MAX + FL_ADDR_TEXT_MAX];
         key_text(b->key, b->keylen, target, sizeof target);
@@ -220,7 +221,7 @@ static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
     (void)timerno;
     (void)elapsed;
     fl_engine *e = data;
-    e->bans.save_timer = -1;
+    e->bans->save_timer = -1;
     save_now(e);
     return 0;
 }
@@ -228,9 +229,9 @@ static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
 /* Save a second from now, so that a burst of bans costs one write. */
 static void save_soon(fl_engine *e)
 {
-    if (e->bans.table_path != NULL && e->bans.save_timer < 0)
-        e->bans.save_timer = fl_timer_add_usec(e, SAVE_DELAY, FL_TIMER_DYNAMIC,
-                                               e->bans.module, save_cb, e);
+    if (e->bans->table_path != NULL && e->bans->save_timer < 0)
+        e->bans->save_timer = fl_timer_add_usec(e, SAVE_DELAY, FL_TIMER_DYNAMIC,
+                                                e->bans->module, save_cb, e);
 }
 
 /* --- the table ------------------------------------------------------------------- */
@@ -303,7 +304,7 @@ static void ban_announce(fl_engine *e, const struct fl_ban *b, const char *sid,
     p->count = count;
     p->keylen = b->keylen;
     memcpy(p->key, b->key, b->keylen);
-    struct fl_ban_pending **tail = &e->bans.pending;
+    struct fl_ban_pending **tail = &e->bans->pending;
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = p;
@@ -314,9 +315,9 @@ static void ban_announce(fl_engine *e, const struct fl_ban *b, const char *sid,
  * during it, so that each follows the event that caused it. */
 static void announce_pending(fl_engine *e)
 {
-    while (e->bans.pending != NULL) {
-        struct fl_ban_pending *p = e->bans.pending;
-        e->bans.pending = p->next;
+    while (e->bans->pending != NULL) {
+        struct fl_ban_pending *p = e->bans->pending;
+        e->bans->pending = p->next;
         const struct fl_ban *b = ban_find(e, p->key, p->keylen);
         if (b != NULL) /* a listener may have lifted it meanwhile */
             ban_event(e, FL_EV_BAN, b, p->sid, p->max, p->count);
@@ -327,9 +328,9 @@ static void announce_pending(fl_engine *e)
 
 static void pending_free(fl_engine *e)
 {
-    while (e->bans.pending != NULL) {
-        struct fl_ban_pending *p = e->bans.pending;
-        e->bans.pending = p->next;
+    while (e->bans->pending != NULL) {
+        struct fl_ban_pending *p = e->bans->pending;
+        e->bans->pending = p->next;
         fl_free(p->sid);
         fl_free(p);
     }
@@ -337,9 +338,9 @@ static void pending_free(fl_engine *e)
 
 static void ban_free(fl_engine *e, struct fl_ban *b)
 {
-    HASH_DEL(e->bans.table, b);
+    HASH_DEL(e->bans->table, b);
     if (b->timerno >= 0)
-        (void)fl_timer_remove(e, b->timerno, e->bans.module);
+        (void)fl_timer_remove(e, b->timerno, e->bans->module);
     fl_free(b->message);
     fl_free(b->reason);
     fl_free(b);
@@ -353,7 +354,7 @@ static int expire_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
     struct fl_ban *b = data;
     fl_engine *e = b->e;
     b->timerno = -1; /* the timer ends with this callback */
-    e->bans.expired++;
+    e->bans->expired++;
     ban_event(e, FL_EV_BAN_EXPIRED, b, NULL, -1, -1);
     ban_free(e, b);
     save_soon(e);
@@ -380,7 +381,7 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
     struct fl_ban *b = ban_find(e, key, len);
     *fresh = b == NULL;
     if (b == NULL && !failed) {
-        if ((long long)HASH_COUNT(e->bans.table) >= e->policy->max_tracked_hosts) {
+        if ((long long)HASH_COUNT(e->bans->table) >= e->policy->max_tracked_hosts) {
             fl_free(msg);
             fl_free(why);
             errno = ENOSPC;
@@ -393,7 +394,7 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
             b->timerno = -1;
             b->keylen = len;
             memcpy(b->key, key, len);
-            HASH_ADD_KEYPTR(hh, e->bans.table, b->key, len, b);
+            HASH_ADD_KEYPTR(hh, e->bans->table, b->key, len, b);
             if (!FL_HASH_ADDED(b)) {
                 fl_free(b);
                 b = NULL;
@@ -401,8 +402,8 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
         }
     }
     int timerno = b != NULL && !failed
-                      ? fl_timer_add_usec(e, duration, FL_TIMER_DYNAMIC, e->bans.module,
-                                          expire_cb, b)
+                      ? fl_timer_add_usec(e, duration, FL_TIMER_DYNAMIC,
+                                          e->bans->module, expire_cb, b)
                       : -1;
     if (b == NULL || failed || timerno < 0) {
         if (b != NULL && *fresh)
@@ -413,7 +414,7 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
         return NULL;
     }
     if (b->timerno >= 0)
-        (void)fl_timer_remove(e, b->timerno, e->bans.module);
+        (void)fl_timer_remove(e, b->timerno, e->bans->module);
     b->timerno = timerno;
     b->expires = fl_now(e) + duration;
     fl_free(b->message);
@@ -431,7 +432,7 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
  * (its address or class), or NULL. */
 static const char *at_connect(fl_engine *e, const fl_addr *addr, const char *cls)
 {
-    if (e->bans.table == NULL)
+    if (e->bans->table == NULL)
         return NULL;
     uint8_t key[KEY_MAX];
     size_t len = key_make(key, FL_BAN_HOST, addr, NULL);
@@ -446,7 +447,7 @@ static const char *at_connect(fl_engine *e, const fl_addr *addr, const char *cls
 /* ... and of the ban refusing a login (user, or user@address). */
 static const char *at_login(fl_engine *e, const char *user, const fl_addr *addr)
 {
-    if (e->bans.table == NULL)
+    if (e->bans->table == NULL)
         return NULL;
     uint8_t key[KEY_MAX];
     size_t len = key_make(key, FL_BAN_USER, NULL, user);
@@ -504,7 +505,7 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec durat
     struct fl_ban *b = ban_put(e, key, len, duration, message, "manual", &fresh);
     if (b == NULL)
         return -1;
-    e->bans.made++;
+    e->bans->made++;
     ban_announce(e, b, NULL, -1, -1);
     return 0;
 }
@@ -532,7 +533,7 @@ size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
     size_t i = 0;
     fl_usec now = fl_now(e);
     struct fl_ban *b, *next;
-    HASH_ITER(hh, e->bans.table, b, next)
+    HASH_ITER(hh, e->bans->table, b, next)
     {
         if (out != NULL && i < n) {
             fl_ban_entry *x = &out[i];
@@ -556,10 +557,10 @@ static struct fl_ban_counter *counter_get(fl_engine *e, const uint8_t *key, size
 {
     const fl_hash_key *hash_key = &e->hash_key;
     struct fl_ban_counter *c;
-    HASH_FIND(hh, e->bans.counters, key, len, c);
+    HASH_FIND(hh, e->bans->counters, key, len, c);
     if (c != NULL)
         return c;
-    if ((long long)HASH_COUNT(e->bans.counters) >= e->policy->max_tracked_hosts)
+    if ((long long)HASH_COUNT(e->bans->counters) >= e->policy->max_tracked_hosts)
         return NULL;
     c = fl_calloc(1, sizeof *c + len);
     if (c == NULL || (c->window = fl_rate_new(r->count)) == NULL) {
@@ -569,7 +570,7 @@ static struct fl_ban_counter *counter_get(fl_engine *e, const uint8_t *key, size
     c->period = r->window;
     c->keylen = len;
     memcpy(c->key, key, len);
-    HASH_ADD_KEYPTR(hh, e->bans.counters, c->key, len, c);
+    HASH_ADD_KEYPTR(hh, e->bans->counters, c->key, len, c);
     if (!FL_HASH_ADDED(c)) {
         fl_free(c->window);
         fl_free(c);
@@ -580,7 +581,7 @@ static struct fl_ban_counter *counter_get(fl_engine *e, const uint8_t *key, size
 
 static void counter_free(fl_engine *e, struct fl_ban_counter *c)
 {
-    HASH_DEL(e->bans.counters, c);
+    HASH_DEL(e->bans->counters, c);
     fl_free(c->window);
     fl_free(c);
 }
@@ -594,14 +595,14 @@ static int sweep_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
     fl_engine *e = data;
     fl_usec now = fl_now(e);
     struct fl_ban_counter *c, *next;
-    HASH_ITER(hh, e->bans.counters, c, next)
+    HASH_ITER(hh, e->bans->counters, c, next)
     {
         if (fl_rate_count(c->window, now, c->period) == 0)
             counter_free(e, c);
     }
-    if (e->bans.counters != NULL)
+    if (e->bans->counters != NULL)
         return 1;
-    e->bans.sweep_timer = -1;
+    e->bans->sweep_timer = -1;
     return 0;
 }
 
@@ -645,9 +646,9 @@ static void rule_occurrence(fl_engine *e, const fl_ban_rule *r, unsigned number,
     fl_usec now = fl_now(e);
     fl_rate_record(c->window, now);
     uint32_t seen = fl_rate_count(c->window, now, r->window);
-    if (e->bans.sweep_timer < 0)
-        e->bans.sweep_timer = fl_timer_add_usec(e, SWEEP_INTERVAL, FL_TIMER_DYNAMIC,
-                                                e->bans.module, sweep_cb, e);
+    if (e->bans->sweep_timer < 0)
+        e->bans->sweep_timer = fl_timer_add_usec(e, SWEEP_INTERVAL, FL_TIMER_DYNAMIC,
+                                                 e->bans->module, sweep_cb, e);
     if (seen < r->count)
         return;
 
@@ -660,7 +661,7 @@ static void rule_occurrence(fl_engine *e, const fl_ban_rule *r, unsigned number,
                strerror(errno));
         return;
     }
-    e->bans.made++;
+    e->bans->made++;
     ban_announce(e, b, info->sid, r->count, seen);
 }
 
@@ -697,7 +698,7 @@ static struct fl_ban_tap *tap_find(struct fl_ban_tap *const *list, size_t n,
 
 static void tap_free(fl_engine *e, struct fl_ban_tap *tap)
 {
-    (void)fl_event_unregister(e, e->bans.module, tap->event, on_rule_event);
+    (void)fl_event_unregister(e, e->bans->module, tap->event, on_rule_event);
     fl_free(tap->event);
     fl_free(tap);
 }
@@ -737,13 +738,13 @@ static int prepare(fl_engine *e, const fl_policy *p, void **prepared)
         const char *event = c->rules[i].event;
         if (tap_find(next->taps, next->n, event) != NULL)
             continue;
-        struct fl_ban_tap *tap = tap_find(e->bans.taps, e->bans.ntaps, event);
+        struct fl_ban_tap *tap = tap_find(e->bans->taps, e->bans->ntaps, event);
         if (tap == NULL) {
             if ((tap = fl_calloc(1, sizeof *tap)) == NULL)
                 goto fail;
             tap->e = e;
             if ((tap->event = fl_strdup(event)) == NULL ||
-                fl_event_register(e, e->bans.module, tap->event, on_rule_event, tap) <
+                fl_event_register(e, e->bans->module, tap->event, on_rule_event, tap) <
                     0) {
                 fl_free(tap->event);
                 fl_free(tap);
@@ -753,7 +754,7 @@ static int prepare(fl_engine *e, const fl_policy *p, void **prepared)
         next->taps[next->n++] = tap;
     }
     if (!e->no_ban_table) {
-        const char *now = e->bans.table_path;
+        const char *now = e->bans->table_path;
         next->new_table =
             c->table == NULL ? now != NULL : now == NULL || strcmp(now, c->table) != 0;
         if (next->new_table && c->table != NULL &&
@@ -763,7 +764,7 @@ static int prepare(fl_engine *e, const fl_policy *p, void **prepared)
     *prepared = next;
     return 0;
 fail:
-    taps_drop(e, next->taps, next->n, e->bans.taps, e->bans.ntaps);
+    taps_drop(e, next->taps, next->n, e->bans->taps, e->bans->ntaps);
     fl_free(next);
     errno = ENOMEM;
     return -1;
@@ -777,17 +778,17 @@ static void load_table(fl_engine *e, const char *path);
 static void commit(fl_engine *e, void *prepared)
 {
     struct taps_next *next = prepared;
-    taps_drop(e, e->bans.taps, e->bans.ntaps, next->taps, next->n);
-    e->bans.taps = next->taps;
-    e->bans.ntaps = next->n;
+    taps_drop(e, e->bans->taps, e->bans->ntaps, next->taps, next->n);
+    e->bans->taps = next->taps;
+    e->bans->ntaps = next->n;
 
     struct fl_ban_counter *counter, *tmp;
-    HASH_ITER(hh, e->bans.counters, counter, tmp)
+    HASH_ITER(hh, e->bans->counters, counter, tmp)
     counter_free(e, counter);
 
     if (next->new_table) {
-        fl_free(e->bans.table_path);
-        e->bans.table_path = next->table;
+        fl_free(e->bans->table_path);
+        e->bans->table_path = next->table;
         /* Restoring saved bans is no part of the policy: what cannot be
          * restored is logged (load_table), and the policy is in force. */
         if (next->table != NULL)
@@ -799,7 +800,7 @@ static void commit(fl_engine *e, void *prepared)
 static void abort_prepared(fl_engine *e, void *prepared)
 {
     struct taps_next *next = prepared;
-    taps_drop(e, next->taps, next->n, e->bans.taps, e->bans.ntaps);
+    taps_drop(e, next->taps, next->n, e->bans->taps, e->bans->ntaps);
     fl_free(next->table);
     fl_free(next);
 }
@@ -854,40 +855,46 @@ static void on_shutdown(const void *event_data, void *user_data)
 {
     (void)event_data;
     fl_engine *e = user_data;
-    if (e->bans.save_timer >= 0) {
-        (void)fl_timer_remove(e, e->bans.save_timer, e->bans.module);
-        e->bans.save_timer = -1;
+    if (e->bans->save_timer >= 0) {
+        (void)fl_timer_remove(e, e->bans->save_timer, e->bans->module);
+        e->bans->save_timer = -1;
     }
     save_now(e);
 }
 
 static int init(fl_engine *e)
 {
-    e->bans.save_timer = e->bans.sweep_timer = -1;
-    e->bans.module = fl_module_load_builtin(e, "mod_ban", true);
-    if (e->bans.module == NULL ||
-        fl_event_register(e, e->bans.module, FL_EV_SHUTDOWN, on_shutdown, e) < 0)
+    if ((e->bans = fl_calloc(1, sizeof *e->bans)) == NULL)
+        return -1;
+    e->bans->save_timer = e->bans->sweep_timer = -1;
+    e->bans->module = fl_module_load_builtin(e, "mod_ban", true);
+    if (e->bans->module == NULL ||
+        fl_event_register(e, e->bans->module, FL_EV_SHUTDOWN, on_shutdown, e) < 0)
         return -1;
     return 0;
 }
 
 static void bans_free(fl_engine *e)
 {
+    if (e->bans == NULL)
+        return;
     struct fl_ban *b, *next;
-    HASH_ITER(hh, e->bans.table, b, next)
+    HASH_ITER(hh, e->bans->table, b, next)
     {
         b->timerno = -1; /* the timers go with the engine */
         ban_free(e, b);
     }
     struct fl_ban_counter *c, *cnext;
-    HASH_ITER(hh, e->bans.counters, c, cnext)
+    HASH_ITER(hh, e->bans->counters, c, cnext)
     counter_free(e, c);
-    taps_drop(e, e->bans.taps, e->bans.ntaps, NULL, 0);
-    e->bans.taps = NULL;
-    e->bans.ntaps = 0;
+    taps_drop(e, e->bans->taps, e->bans->ntaps, NULL, 0);
+    e->bans->taps = NULL;
+    e->bans->ntaps = 0;
     pending_free(e);
-    fl_free(e->bans.table_path);
-    e->bans.table_path = NULL;
+    fl_free(e->bans->table_path);
+    e->bans->table_path = NULL;
+    fl_free(e->bans);
+    e->bans = NULL;
 }
 
 const struct fl_engine_module fl_bans_module = {
