@@ -48,10 +48,9 @@ struct fl_engine {
     bool no_alerts, no_ban_table;
     struct fl_bans *bans;     /* mod_ban's state */
     struct fl_alerts *alerts; /* mod_alerts' state */
-    /* The engine's own modules (engine.c), in order, and those of them that
-     * may refuse a client at connect or login (session.c asks them). */
-    const struct fl_engine_module *mods[FL_ENGINE_MODULES_MAX];
-    unsigned nmods;
+    /* The engine's own modules (engine.c lists them) that may refuse a
+     * client at connect or login (session.c asks them), and the policy's
+     * parts: the parser's own, then the modules'. */
     const struct fl_engine_module *gates[FL_ENGINE_MODULES_MAX];
     unsigned ngates;
     const struct fl_policy_part *parts[FL_POLICY_PARTS_MAX];

@@ -27,8 +27,8 @@ static const struct fl_engine_module *const modules[] = {
     &fl_bans_module,
     &fl_alerts_module,
 };
-_Static_assert(sizeof modules / sizeof modules[0] <= FL_ENGINE_MODULES_MAX &&
-                   sizeof modules / sizeof modules[0] + 1 <= FL_POLICY_PARTS_MAX,
+#define NMODULES (sizeof modules / sizeof modules[0])
+_Static_assert(NMODULES <= FL_ENGINE_MODULES_MAX && NMODULES + 1 <= FL_POLICY_PARTS_MAX,
                "raise FL_ENGINE_MODULES_MAX and FL_POLICY_PARTS_MAX");
 
 fl_engine *fl_engine_new(const fl_engine_options *opts)
@@ -53,9 +53,8 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     }
 
     e->parts[e->nparts++] = &fl_policy_core_part; /* the parser's own directives */
-    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+    for (size_t i = 0; i < NMODULES; i++) {
         const struct fl_engine_module *m = modules[i];
-        e->mods[e->nmods++] = m;
         if (m->at_connect != NULL)
             e->gates[e->ngates++] = m;
         if (m->part != NULL)
@@ -72,8 +71,8 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;
     e->no_ban_table = opts != NULL && opts->no_ban_table;
-    for (unsigned i = 0; i < e->nmods; i++) {
-        if (e->mods[i]->init(e) < 0) {
+    for (size_t i = 0; i < NMODULES; i++) {
+        if (modules[i]->init(e) < 0) {
             int saved = errno;
             fl_engine_free(e);
             errno = saved;
@@ -87,8 +86,8 @@ void fl_engine_free(fl_engine *e)
 {
     if (e == NULL)
         return;
-    for (unsigned i = e->nmods; i-- > 0;)
-        e->mods[i]->free(e);
+    for (size_t i = NMODULES; i-- > 0;)
+        modules[i]->free(e);
     fl_tables_free(e);
     fl_policy_free(e->policy);
     fl_timer_set_free(e);
@@ -127,13 +126,13 @@ void fl_engine_shutdown(fl_engine *e)
  * that prepared abort and p is freed. */
 static int engine_adopt(fl_engine *e, fl_policy *p)
 {
-    void *prepared[FL_ENGINE_MODULES_MAX] = {NULL};
-    unsigned ready = 0;
-    while (ready < e->nmods && e->mods[ready]->prepare(e, p, &prepared[ready]) == 0)
+    void *prepared[NMODULES] = {NULL};
+    size_t ready = 0;
+    while (ready < NMODULES && modules[ready]->prepare(e, p, &prepared[ready]) == 0)
         ready++;
-    if (ready < e->nmods || fl_tables_adopt_policy(e, p) < 0) {
+    if (ready < NMODULES || fl_tables_adopt_policy(e, p) < 0) {
         while (ready-- > 0)
-            e->mods[ready]->abort(e, prepared[ready]);
+            modules[ready]->abort(e, prepared[ready]);
         fl_policy_free(p);
         errno = ENOMEM;
         return -1;
@@ -142,8 +141,8 @@ static int engine_adopt(fl_engine *e, fl_policy *p)
     e->policy = p;
     if (++e->policy_gen == 0)
         e->policy_gen = 1;
-    for (unsigned i = 0; i < e->nmods; i++)
-        e->mods[i]->commit(e, prepared[i]);
+    for (size_t i = 0; i < NMODULES; i++)
+        modules[i]->commit(e, prepared[i]);
     fl_policy_free(old);
     return 0;
 }

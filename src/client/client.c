@@ -29,7 +29,6 @@
 #include "proto/json_read.h"
 #include "proto/reply.h"
 #include "proto/request.h"
-#include "catalog/limits.h"
 
 #define READ_BUF 16384
 

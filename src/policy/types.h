@@ -149,7 +149,6 @@ typedef struct fl_policy {
     size_t nparts;
 } fl_policy;
 
-/* A policy with every default and no limits. NULL/ENOMEM. */
 /* Where each limit of catalog/limits.def lives in an fl_policy: the
  * offset of its fl_limit_cfg (FL_SYN_LIMIT, NETWORK, COUNTRY), fl_rate_cfg
  * (FL_SYN_RATE) or long long (FL_SYN_ATTEMPTS); 0 for the others. */
