@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 [ -d "$build/src" ] || { echo "layering: no build in $build (run tools/test.sh first)" >&2; exit 2; }
 
-# One line per object: "FILE SYMBOL-LINES", FILE being its source, e.g. util/alloc.
+# For each object of the library's: "D FILE SYMBOL" for what it defines and
+# "U FILE SYMBOL" for what it uses, FILE being its source, e.g. util/alloc.
 objs=$(find "$build/src" -path '*/.libs' -prune -o -name 'libftplimit_la-*.o' -print | sort)
 [ -n "$objs" ] || { echo "layering: no libftplimit objects under $build/src" >&2; exit 2; }
 
@@ -22,6 +23,8 @@ for o in $objs; do
     base=$(basename "$o" .o)
     file="$dir/${base#libftplimit_la-}"
     file=${file#./}
+    # An object whose source is gone is a stale one from an older tree.
+    [ -f "$top/src/$file.c" ] || continue
     nm -P "$o" | awk -v f="$file" '$2 ~ /^[TDBRCV]$/ { print "D", f, $1 } $2 == "U" { print "U", f, $1 }'
 done | awk '
 # The rank of each directory, lowest first. A call may go to its own
@@ -39,6 +42,10 @@ function dirof(f) { return f ~ /\// ? substr(f, 1, match(f, /\/[^\/]*$/) - 1) : 
 $1 == "D" { def[$3] = $2; files[$2] = 1 }
 $1 == "U" { use[++nuse] = $2 SUBSEP $3 }
 END {
+    if (length(def) == 0) {
+        print "layering: no object of the current tree in the build (run tools/test.sh first)"
+        exit 2
+    }
     bad = 0
     for (i = 1; i <= nuse; i++) {
         split(use[i], u, SUBSEP)
