@@ -312,7 +312,15 @@ START_TEST(test_exempt_addresses_networks_and_classes_are_never_banned)
     ck_assert_int_eq(errno, EPERM);
     ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "office", SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
+    /* A host of an exempt class, banned by hand, as one of an exempt
+     * network is (issue 24, point 12). */
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "10.20.30.41", SEC, NULL), -1);
+    ck_assert_int_eq(errno, EPERM);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER_HOST, "x@10.20.30.41", SEC, NULL), -1);
+    ck_assert_int_eq(errno, EPERM);
     ck_assert_int_eq(nbans(), 1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "11.0.0.1", SEC, NULL), 0);
+    ck_assert_int_eq(nbans(), 2);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <ftplimit/bans.h>
+#include <ftplimit/geoip.h>
 #include <ftplimit/json.h>
 
 #include <errno.h>
@@ -491,9 +492,12 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec durat
         errno = EINVAL;
         return -1;
     }
+    /* An exempt host is one in an exempt network, or of an exempt class
+     * (as its address alone classifies it: a manual ban has no DNS name). */
     fl_addr a;
     if ((kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) &&
-        (memcpy(a.b, key + 1, 16), true) && exempt(conf_of(e), &a, NULL)) {
+        (memcpy(a.b, key + 1, 16), true) &&
+        exempt(conf_of(e), &a, fl_class_of(e, &a, NULL))) {
         errno = EPERM;
         return -1;
     }
