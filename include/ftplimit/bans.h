@@ -35,10 +35,16 @@ typedef struct fl_ban_entry {
     char message[512]; /* what the banned client is told */
 } fl_ban_entry;
 
-/* Ban target for duration (> 0). message NULL: the default for the kind.
- * An address is normalised; a host in BanExempt is refused (EPERM). A ban
- * that exists is extended and its message replaced. 0, or -1 with EINVAL,
- * EPERM, ENOSPC (MaxTrackedHosts bans) or ENOMEM. */
+/* The longest ban: 100,000 hours. */
+#define FL_BAN_SECONDS_MAX (100000LL * 3600)
+
+/* Ban target for duration (> 0, at most FL_BAN_SECONDS_MAX seconds).
+ * message NULL: the default for the kind. A target is an address, a user
+ * name (no control byte), a class name (as <Class> takes it) or
+ * user@address (split at the last '@'). An address is normalised; a host
+ * in BanExempt is refused (EPERM). A ban that exists is extended and its
+ * message replaced. 0, or -1 with EINVAL, EPERM, ENOSPC (MaxTrackedHosts
+ * bans) or ENOMEM. */
 FL_EXPORT int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target,
                          fl_usec duration, const char *message);
 

@@ -244,7 +244,7 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if (r->ban_op == FL_BAN_ADD) {
             if ((f = next_field(&cursor)) == NULL)
                 return FAIL("missing-field", "BAN ADD needs a duration in seconds");
-            if (!parse_int(f, 100000L * 3600, &n) || n == 0)
+            if (!parse_int(f, FL_BAN_SECONDS_MAX, &n) || n == 0)
                 return FAIL("bad-field",
                             "ban duration '%s' is not a number of seconds from 1",
                             fl_text_escape(f, tmp, sizeof tmp));

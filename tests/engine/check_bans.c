@@ -576,6 +576,49 @@ START_TEST(test_the_ban_table_is_saved_at_shutdown_and_bad_lines_are_skipped)
 }
 END_TEST
 
+/* Issue 24, point 7: a ban table is read as the protocol reads a ban --
+ * an expiry past any ban's (once signed overflow: UBSan aborted) or not a
+ * number, a target the protocol refuses, a message with a control byte:
+ * each line is skipped and named in the log. */
+START_TEST(test_the_ban_table_loader_takes_only_what_the_protocol_takes)
+{
+    start(NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bans.state", T.dir);
+    long long soon = (long long)time(NULL) + 500;
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "{\"kind\":\"host\",\"target\":\"192.0.2.5\",\"expires\":%lld}\n"
+            "{\"kind\":\"host\",\"target\":\"192.0.2.6\",\"expires\":9.3e18}\n"
+            "{\"kind\":\"host\",\"target\":\"192.0.2.7\",\"expires\":1e300}\n"
+            "{\"kind\":\"host\",\"target\":\"192.0.2.8\",\"expires\":\"soon\"}\n"
+            "{\"kind\":\"user\",\"target\":\"a\\nb\",\"expires\":%lld}\n"
+            "{\"kind\":\"class\",\"target\":\"%0300d\",\"expires\":%lld}\n"
+            "{\"kind\":\"class\",\"target\":\"two words\",\"expires\":%lld}\n"
+            "{\"kind\":\"user@host\",\"target\":\"@192.0.2.9\",\"expires\":%lld}\n"
+            "{\"kind\":\"user\",\"target\":\"bob\",\"expires\":%lld,"
+            "\"message\":\"x\\r\\n530 y\"}\n",
+            soon, soon, 0, soon, soon, soon, soon);
+    fclose(f);
+    char policy[8192];
+    snprintf(policy, sizeof policy, "BanTable %s\n", path);
+    ck_assert_int_eq(tenv_reload(&T, policy), 0);
+    ck_assert_int_eq(fl_ban_list(T.e, NULL, 0), 1);
+    ck_assert_ptr_nonnull(strstr(LOG.text, "1 bans restored"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "8 unreadable lines"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "bans.state:2 skipped: no expiry time"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "bans.state:5 skipped: not a target"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "bans.state:9 skipped: a message"));
+    /* The same targets refused by hand, and a ban past the longest. */
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "a\nb", SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "two words", SEC, NULL), -1);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.1", (FL_BAN_SECONDS_MAX + 1) * SEC, NULL),
+        -1);
+    ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 START_TEST(test_an_unwritable_ban_table_is_reported_and_bans_still_work)
 {
     start("BanTable no/such/dir/bans.state\n");
@@ -680,6 +723,7 @@ static Suite *bans_suite(void)
     tcase_add_test(tc, test_checking_a_policy_never_touches_its_ban_table);
     tcase_add_test(tc, test_ban_directives_with_mistakes_are_errors_with_file_and_line);
     tcase_add_test(tc, test_ban_exempt_may_name_a_class_defined_after_it);
+    tcase_add_test(tc, test_the_ban_table_loader_takes_only_what_the_protocol_takes);
     suite_add_tcase(s, tc);
     return s;
 }

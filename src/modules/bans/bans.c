@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -32,6 +33,7 @@
 
 #include "context.h"
 #include "modules/bans/bans.h"
+#include "policy/directive.h"
 #include "util/addr.h"
 #include "util/rate.h"
 
@@ -125,6 +127,13 @@ static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
 
     errno = EINVAL;
     if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_USER_HOST)
+        return -1;
+    for (size_t i = 0; i < tlen; i++) {
+        unsigned char c = (unsigned char)target[i];
+        if (c < 0x20 || c == 0x7f)
+            return -1; /* as the protocol refuses them */
+    }
+    if (kind == FL_BAN_CLASS && !fl_class_name_valid(target))
         return -1;
     if (kind == FL_BAN_HOST) {
         if (fl_addr_parse(target, &a) < 0)
@@ -487,7 +496,8 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec durat
 {
     uint8_t key[KEY_MAX];
     size_t len;
-    if (e == NULL || duration <= 0 || key_from_text(kind, target, key, &len) < 0 ||
+    if (e == NULL || duration <= 0 || duration > FL_BAN_SECONDS_MAX * FL_USEC_PER_SEC ||
+        key_from_text(kind, target, key, &len) < 0 ||
         (message != NULL && strnlen(message, FL_MESSAGE_MAX) >= FL_MESSAGE_MAX)) {
         errno = EINVAL;
         return -1;
@@ -809,6 +819,18 @@ static void abort_prepared(fl_engine *e, void *prepared)
     fl_free(next);
 }
 
+/* A ban message as the protocol takes one: one line of text that fits a
+ * reply. */
+static bool message_valid(const char *m)
+{
+    size_t n = strnlen(m, FL_MESSAGE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f)
+            return false;
+    }
+    return n < FL_MESSAGE_MAX;
+}
+
 /* Read the bans saved in path: those not yet expired are in force again,
  * quietly (they were announced when made). */
 static void load_table(fl_engine *e, const char *path)
@@ -822,25 +844,38 @@ static void load_table(fl_engine *e, const char *path)
     char *line = NULL;
     size_t cap = 0;
     double wall = (double)time(NULL);
-    unsigned restored = 0, bad = 0;
+    unsigned restored = 0, bad = 0, lineno = 0;
     while (getline(&line, &cap, f) > 0) {
+        lineno++;
         json_t *o = json_loads(line, 0, NULL);
         fl_ban_kind kind;
         const char *target = json_string_value(json_object_get(o, "target"));
-        double expires = json_number_value(json_object_get(o, "expires"));
+        json_t *expires = json_object_get(o, "expires");
+        double remaining = json_number_value(expires) - wall;
+        const char *message = json_string_value(json_object_get(o, "message"));
         uint8_t key[KEY_MAX];
         size_t len;
         bool fresh;
-        if (o == NULL ||
-            fl_ban_kind_parse(json_string_value(json_object_get(o, "kind")), &kind) <
-                0 ||
-            key_from_text(kind, target, key, &len) < 0) {
-            bad++;
-        } else if (expires > wall &&
-                   ban_put(e, key, len,
-                           (fl_usec)((expires - wall) * FL_USEC_PER_SEC) + 1,
-                           json_string_value(json_object_get(o, "message")),
-                           json_string_value(json_object_get(o, "reason")),
+        /* What the protocol would refuse, the file may not bring in. */
+        const char *why =
+            o == NULL ? "not a JSON object"
+            : fl_ban_kind_parse(json_string_value(json_object_get(o, "kind")), &kind) <
+                    0
+                ? "no ban kind"
+            : key_from_text(kind, target, key, &len) < 0 ? "not a target of its kind"
+            : !json_is_number(expires) || !isfinite(remaining) ||
+                    remaining > (double)FL_BAN_SECONDS_MAX
+                ? "no expiry time within 100,000 hours"
+            : message != NULL && !message_valid(message)
+                ? "a message with a control byte"
+                : NULL;
+        if (why != NULL) {
+            if (++bad <= 10)
+                fl_log(e, LOG_WARNING, "BanTable: %s:%u skipped: %s", path, lineno,
+                       why);
+        } else if (remaining > 0 &&
+                   ban_put(e, key, len, (fl_usec)(remaining * FL_USEC_PER_SEC) + 1,
+                           message, json_string_value(json_object_get(o, "reason")),
                            &fresh) != NULL) {
             restored++;
         }
