@@ -239,6 +239,23 @@ static void on_interrupt(int sig)
 }
 
 /* An event as one readable line: its name and fields, values escaped. */
+/* An event as a JSON line, with "time": when it arrived, in seconds since
+ * the epoch (the daemon sends events as they happen). */
+static void print_event_json(const char *json_text)
+{
+    json_t *obj = json_loads(json_text, 0, NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char *text = NULL;
+    if (json_is_object(obj) &&
+        json_object_set_new(obj, "time",
+                            json_real((double)now.tv_sec + now.tv_nsec / 1e9)) == 0)
+        text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", text != NULL ? text : json_text);
+    free(text);
+    json_decref(obj);
+}
+
 static void print_event_line(const char *json_text)
 {
     json_t *obj = json_loads(json_text, 0, NULL);
@@ -304,7 +321,7 @@ int cmd_watch(int argc, char **argv)
         }
         if (strncmp(line, "EVENT ", 6) == 0) {
             if (a.json)
-                printf("%s\n", line + 6);
+                print_event_json(line + 6);
             else
                 print_event_line(line + 6);
         } else if (strncmp(line, "DROPPED ", 8) == 0) {

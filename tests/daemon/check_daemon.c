@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -903,6 +904,55 @@ static int cli(char **out, const char *fmt, ...)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* Issue 24, point 13: a pattern no event has is refused, not watched in
+ * silence forever; `watch --json` lines say when each event came. */
+START_TEST(test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time)
+{
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+    fl_client *w = tclient(&D);
+    errno = 0;
+    ck_assert_int_eq(fl_client_watch(w, "mod_auht.*"), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_nonnull(strstr(fl_client_error(w), "matches no event"));
+    fl_client_free(w);
+    char *out;
+    ck_assert_int_eq(cli(&out, "watch 'mod_auht.*'"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "'mod_auht.*' matches no event"));
+    free(out);
+
+    char cmd[16384], path[4200], pid_path[4200];
+    snprintf(path, sizeof path, "%s/watch.out", D.dir);
+    snprintf(pid_path, sizeof pid_path, "%s/watch.pid", D.dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' watch --json 'ftplimit.ban*' -s '%s' > '%s' 2>&1 & echo $! > '%s'",
+             tcli_binary(), D.socket, path, pid_path);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(twait_total(&D, "watchers", 1), 1);
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.44 60"), 0);
+    free(out);
+    char *text = NULL;
+    for (int i = 0; i < 100; i++) { /* up to 5 s */
+        free(text);
+        text = read_file(path);
+        if (text != NULL && strstr(text, "\n") != NULL)
+            break;
+        usleep(50000);
+    }
+    char *pid = read_file(pid_path);
+    kill((pid_t)atoi(pid), SIGINT);
+    free(pid);
+    ck_assert_ptr_nonnull(text);
+    json_t *event = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(event);
+    ck_assert_str_eq(json_string_value(json_object_get(event, "event")),
+                     "ftplimit.ban");
+    double when = json_number_value(json_object_get(event, "time"));
+    ck_assert(when > (double)time(NULL) - 60 && when < (double)time(NULL) + 60);
+    json_decref(event);
+    free(text);
+}
+END_TEST
+
 START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
 {
     tdaemon_start(&D,
@@ -1790,6 +1840,8 @@ static Suite *daemon_suite(void)
         tc, test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
     tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
+    tcase_add_test(
+        tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);
