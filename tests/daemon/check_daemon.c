@@ -953,6 +953,23 @@ START_TEST(test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time
 }
 END_TEST
 
+/* Issue 24, point 8: a user name with a C1 control in it (0x9b is CSI to
+ * a terminal) is shown escaped by `ftplimit ban list`. */
+START_TEST(test_ban_list_shows_no_control_byte_c1_included)
+{
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+    char *out;
+    ck_assert_int_eq(cli(&out, "ban add user \"$(printf 'a\\233[2Jb')\" 90"), 0);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban list"), 0);
+    /* The daemon's JSON carries the byte as U+009B: escaped as the two
+     * bytes UTF-8 writes it in. */
+    ck_assert_msg(strstr(out, "a\\xc2\\x9b[2Jb") != NULL, "%s", out);
+    ck_assert_ptr_null(strchr(out, '\x9b'));
+    free(out);
+}
+END_TEST
+
 START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
 {
     tdaemon_start(&D,
@@ -1840,6 +1857,7 @@ static Suite *daemon_suite(void)
         tc, test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
     tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
+    tcase_add_test(tc, test_ban_list_shows_no_control_byte_c1_included);
     tcase_add_test(
         tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);

@@ -359,6 +359,14 @@ START_TEST(test_syslog_writes_one_line_per_event_with_control_characters_escaped
                      "user=\"ev\\\"il\\x0d\\x0amod_auth.fake user=root\\\\\" "
                      "limit=MaxClientsPerHost max=1 count=2,");
     ck_assert_int_eq(stats().sent[FL_ALERT_SYSLOG], 1);
+    /* Bytes past ASCII too (issue 24, point 8): a C1 control (0x9b is CSI)
+     * and UTF-8 alike. */
+    trail_reset(&SYSLOG);
+    refuse_second("c", "d", "192.0.2.2", "caf\xc3\xa9\x9b[2J");
+    ck_assert_str_eq(SYSLOG.text,
+                     "mod_auth.max-clients-per-host sid=d address=192.0.2.2 "
+                     "user=caf\\xc3\\xa9\\x9b[2J "
+                     "limit=MaxClientsPerHost max=1 count=2,");
 }
 END_TEST
 

@@ -177,7 +177,9 @@ static void alert_jsonl(struct alert_listener *l, const struct alert_event *ev)
 }
 
 /* key=value, the value quoted when it holds a space or a quote, and every
- * control byte escaped: a user name cannot forge a second log line. */
+ * byte outside printable ASCII escaped (\xNN, as fl_text_escape writes
+ * them; C1 controls and invalid UTF-8 included): a user name cannot forge
+ * a second log line, nor reach a log reader's terminal. */
 static size_t put_field(char *buf, size_t size, size_t o, const char *key,
                         const char *value)
 {
@@ -187,7 +189,7 @@ static size_t put_field(char *buf, size_t size, size_t o, const char *key,
     o += (size_t)snprintf(buf + o, size - o, " %s=%s", key, quote ? "\"" : "");
     for (const unsigned char *p = (const unsigned char *)value;
          *p != '\0' && o + 5 < size; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '"')
+        if (*p < 0x20 || *p >= 0x7f || *p == '\\' || *p == '"')
             o += (size_t)snprintf(buf + o, size - o,
                                   *p == '\\'  ? "\\\\"
                                   : *p == '"' ? "\\\""
@@ -237,10 +239,12 @@ static void alert_line(const struct alert_event *ev, char *buf, size_t size)
         snprintf(buf + o, size - o, " (%lld similar suppressed)", ev->suppressed);
 }
 
+/* The line as it is: the process's syslog ident (ftplimitd's, or an
+ * embedding server's) names who sent it. */
 static void syslog_write(void *arg, int priority, const char *line)
 {
     (void)arg;
-    syslog(priority, "ftplimit: %s", line);
+    syslog(priority, "%s", line);
 }
 
 static void alert_syslog(struct alert_listener *l, const struct alert_event *ev)
