@@ -8,7 +8,7 @@ PACKAGES="
   libmaxminddb-dev uthash-dev libjansson-dev check
   mmdb-bin libmaxmind-db-writer-perl
   proftpd-core proftpd-dev lftp python3
-  proftpd-mod-crypto python3-paramiko openssh-client
+  proftpd-mod-crypto python3-paramiko openssh-client python3-prometheus-client
   valgrind clang libclang-rt-14-dev
 "
 

@@ -25,6 +25,7 @@ struct daemon_args {
     const char *socket;
     const char *pattern; /* watch */
     bool json;
+    bool openmetrics; /* metrics */
 };
 
 /* -s SOCKET, --json, and (for watch) one PATTERN. */
@@ -35,16 +36,19 @@ static int parse_daemon_args(int argc, char **argv, bool takes_pattern,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
             a->socket = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
+        } else if (strcmp(argv[i], "--json") == 0 && strcmp(argv[0], "metrics") != 0) {
             a->json = true;
+        } else if (strcmp(argv[i], "--openmetrics") == 0 &&
+                   strcmp(argv[0], "metrics") == 0) {
+            a->openmetrics = true;
         } else if (takes_pattern && a->pattern == NULL && argv[i][0] != '-') {
             a->pattern = argv[i];
         } else {
             fprintf(stderr, "usage: ftplimit %s%s [-s SOCKET]%s\n", argv[0],
                     takes_pattern ? " [PATTERN]" : "",
-                    strcmp(argv[0], "reload") == 0 || strcmp(argv[0], "metrics") == 0
-                        ? ""
-                        : " [--json]");
+                    strcmp(argv[0], "reload") == 0    ? ""
+                    : strcmp(argv[0], "metrics") == 0 ? " [--openmetrics]"
+                                                      : " [--json]");
             return -1;
         }
     }
@@ -204,6 +208,24 @@ int cmd_status(int argc, char **argv)
     return rc;
 }
 
+/* The daemon's page (Prometheus text format 0.0.4) as OpenMetrics 1.0: a
+ * counter's family is named without its _total (its samples keep it), and
+ * the page ends with # EOF. */
+static void print_openmetrics(char *text)
+{
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char *name = NULL;
+        if (strncmp(line, "# TYPE ", 7) == 0 || strncmp(line, "# HELP ", 7) == 0)
+            name = line + 7;
+        size_t n = name != NULL ? strcspn(name, " ") : 0;
+        if (n > 6 && strncmp(name + n - 6, "_total", 6) == 0)
+            printf("%.*s%s\n", (int)(name - line + n - 6), line, name + n);
+        else
+            printf("%s\n", line);
+    }
+    printf("# EOF\n");
+}
+
 int cmd_metrics(int argc, char **argv)
 {
     struct daemon_args a;
@@ -211,7 +233,9 @@ int cmd_metrics(int argc, char **argv)
         return EXIT_USAGE;
     char *text = NULL;
     int rc = daemon_command(a.socket, "METRICS", &text);
-    if (rc == EXIT_OK)
+    if (rc == EXIT_OK && a.openmetrics)
+        print_openmetrics(text);
+    else if (rc == EXIT_OK)
         fputs(text, stdout);
     free(text);
     return rc;

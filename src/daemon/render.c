@@ -280,8 +280,8 @@ char *render_metrics(struct server *srv, size_t *len)
     metric(&p, "ftplimit_exec_killed_total", "counter",
            "OnEvent exec programs killed after ExecTimeout.");
     put(&p, "ftplimit_exec_killed_total %llu\n", a.killed);
-    metric(&p, "ftplimit_bans", "gauge", "Bans in force.");
-    put(&p, "ftplimit_bans %zu\n", a.bans);
+    metric(&p, "ftplimit_bans_in_force", "gauge", "Bans in force.");
+    put(&p, "ftplimit_bans_in_force %zu\n", a.bans);
     metric(&p, "ftplimit_bans_total", "counter",
            "Bans made (by BanOnEvent or by hand).");
     put(&p, "ftplimit_bans_total %llu\n", a.bans_made);

@@ -970,6 +970,55 @@ START_TEST(test_ban_list_shows_no_control_byte_c1_included)
 }
 END_TEST
 
+/* Issue 24, point 14: the metrics page parses as the Prometheus text
+ * format, and `--openmetrics` as OpenMetrics (Debian's
+ * python3-prometheus-client parsers; no family clashes with another). */
+START_TEST(test_metrics_parse_as_prometheus_text_and_as_openmetrics)
+{
+    tdaemon_start(&D,
+                  "MaxClients 3\nMaxLoginAttempts 1\n"
+                  "BanOnEvent MaxLoginAttempts 1/00:01:00 01:00:00\n",
+                  NULL);
+    if (system("/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null") != 0) {
+        printf("SKIP: /usr/bin/python3 has no prometheus_client "
+               "(Debian: python3-prometheus-client)\n");
+        return;
+    }
+    char *out;
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.9 1h"), 0);
+    free(out);
+    char *script = write_file(
+        D.dir, "parse.py",
+        "import sys\n"
+        "from prometheus_client.parser import text_string_to_metric_families as text\n"
+        "from prometheus_client.openmetrics.parser import "
+        "text_string_to_metric_families as om\n"
+        "page = open(sys.argv[2]).read()\n"
+        "families = list((om if sys.argv[1] == 'om' else text)(page))\n"
+        "names = [f.name for f in families]\n"
+        "assert len(names) == len(set(names)), names\n"
+        "assert 'ftplimit_bans_in_force' in names, names\n"
+        "print(len(families))\n");
+    static const char *const formats[][2] = {{"", "text"}, {"--openmetrics", "om"}};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(cli(&out, "metrics %s", formats[i][0]), 0);
+        char *page = write_file(D.dir, "page.txt", out);
+        free(out);
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s '%s' > '%s/parse.out' 2>&1",
+                 script, formats[i][1], page, D.dir);
+        int rc = system(cmd);
+        char parse_out[4300];
+        snprintf(parse_out, sizeof parse_out, "%s/parse.out", D.dir);
+        char *said = read_file(parse_out);
+        ck_assert_msg(rc == 0, "%s: %s", formats[i][1], said);
+        free(said);
+        free(page);
+    }
+    free(script);
+}
+END_TEST
+
 START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
 {
     tdaemon_start(&D,
@@ -1045,7 +1094,7 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
     fl_client_free(w);
 
     ck_assert_int_eq(cli(&out, "metrics"), 0);
-    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans 3\n"));
+    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_in_force 3\n"));
     ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_total 4\n"));
     free(out);
 
@@ -1857,6 +1906,7 @@ static Suite *daemon_suite(void)
         tc, test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
     tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
+    tcase_add_test(tc, test_metrics_parse_as_prometheus_text_and_as_openmetrics);
     tcase_add_test(tc, test_ban_list_shows_no_control_byte_c1_included);
     tcase_add_test(
         tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
