@@ -341,11 +341,27 @@ static void reply_err(struct server *srv, struct conn *c, const char *reason,
 /* Every event goes to the client whose request caused it (before the
  * decision, so that mod_ftplimit can raise it on ProFTPD's bus) and to every
  * watcher whose pattern matches. */
+/* A ban a BanOnEvent rule made, in the log as a manual one is (do_ban logs
+ * those, with who asked). */
+static void log_rule_ban(const char *event, const void *data)
+{
+    const fl_event_info *info = fl_event_info_of(event, data);
+    if (strcmp(event, FL_EV_BAN) != 0 || info == NULL || info->limit == NULL ||
+        strcmp(info->limit, "manual") == 0)
+        return;
+    char target[FL_ADDR_TEXT_MAX + 300], rule[200];
+    log_msg(LOG_NOTICE, "BanOnEvent %s banned %s %s for %llds (%lld in its window)",
+            fl_text_escape(info->limit, rule, sizeof rule), info->ban,
+            fl_text_escape(info->target, target, sizeof target),
+            (long long)info->duration, info->count);
+}
+
 static void on_event(const void *data, void *user_data)
 {
     struct event_tap *tap = user_data;
     struct server *srv = tap->srv;
     srv->event_counts[tap->index]++;
+    log_rule_ban(tap->event, data);
     struct conn *requester = srv->current != NULL && srv->current->state != C_WATCH &&
                                      !srv->current->peer_gone
                                  ? srv->current

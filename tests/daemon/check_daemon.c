@@ -1053,6 +1053,16 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
     ck_assert_int_eq(d.verdict, FL_DISCONNECT);
     fl_client_free(c);
 
+    /* The rule's ban is in the daemon's log, as the manual ones are
+     * (issue 24, point 11). */
+    char *log = read_file(D.log);
+    ck_assert_msg(strstr(log,
+                         "BanOnEvent MaxLoginAttempts banned host 198.51.100.7 for "
+                         "3600s (1 in its window)") != NULL,
+                  "%s", log);
+    ck_assert_ptr_nonnull(strstr(log, "banned host 192.0.2.9 for 3600s"));
+    free(log);
+
     ck_assert_int_eq(cli(&out, "ban list"), 0);
     ck_assert_ptr_nonnull(strstr(out, "KIND"));
     ck_assert_ptr_nonnull(strstr(out, "192.0.2.9"));
