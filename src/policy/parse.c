@@ -45,9 +45,19 @@ void fl_perr(struct fl_parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
     va_end(ap);
-    p->errors++;
+    if (++p->errors > POLICY_ERRORS_MAX)
+        return; /* counted, not reported */
     if (p->err != NULL)
         p->err(p->err_arg, msg);
+    if (p->errors == POLICY_ERRORS_MAX) {
+        p->stop = true;
+        if (p->err != NULL) {
+            snprintf(msg, sizeof msg,
+                     "%s: %d errors: the rest of the policy is not read",
+                     p->pol->path != NULL ? p->pol->path : p->file, POLICY_ERRORS_MAX);
+            p->err(p->err_arg, msg);
+        }
+    }
 }
 
 /* A message that is not an error: the policy still loads. */
@@ -299,7 +309,7 @@ static void h_include(struct fl_parser *p, const struct fl_args *a,
         return;
     }
 
-    for (size_t i = 0; i < g.gl_pathc; i++) {
+    for (size_t i = 0; i < g.gl_pathc && !p->stop; i++) {
         const char *path = g.gl_pathv[i];
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -309,7 +319,7 @@ static void h_include(struct fl_parser *p, const struct fl_args *a,
             snprintf(pattern, sizeof pattern, "%s/*", path);
             glob_t dg;
             if (glob(pattern, 0, NULL, &dg) == 0) {
-                for (size_t j = 0; j < dg.gl_pathc; j++) {
+                for (size_t j = 0; j < dg.gl_pathc && !p->stop; j++) {
                     size_t n = strlen(dg.gl_pathv[j]);
                     if (n > 0 && dg.gl_pathv[j][n - 1] == '~')
                         continue;
@@ -519,8 +529,15 @@ static void parse_stream(struct fl_parser *p, FILE *f)
     int lineno = 0, first_line = 0;
     ssize_t n;
 
-    while ((n = getline(&buf, &cap, f)) >= 0) {
+    while (!p->stop && (n = getline(&buf, &cap, f)) >= 0) {
         lineno++;
+        if ((p->bytes += n) > POLICY_BYTES_MAX) {
+            p->line = lineno;
+            fl_perr(p, "more than %ld bytes in one policy, Includes and all",
+                    POLICY_BYTES_MAX);
+            p->stop = true;
+            break;
+        }
         if (logical == NULL)
             first_line = lineno;
         p->line = first_line;
@@ -562,10 +579,9 @@ static void parse_stream(struct fl_parser *p, FILE *f)
         logical = NULL;
         logical_len = 0;
     }
-    if (logical != NULL) {
+    if (logical != NULL && !p->stop)
         dispatch(p, logical);
-        fl_free(logical);
-    }
+    fl_free(logical);
     free(buf);
 }
 
@@ -573,6 +589,13 @@ static void parse_file(struct fl_parser *p, const char *path, const char *as_wri
 {
     const char *outer_file = p->file;
     int outer_line = p->line;
+    if (p->stop)
+        return;
+    if (++p->files > POLICY_FILES_MAX) {
+        fl_perr(p, "Include: more than %d files in one policy", POLICY_FILES_MAX);
+        p->stop = true;
+        return;
+    }
 
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {

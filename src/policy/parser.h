@@ -12,6 +12,11 @@
 
 #define LINE_MAX_BYTES 16384
 #define INCLUDE_DEPTH_MAX 16
+/* What one policy may make the parser do, Includes and all: files opened,
+ * bytes read, errors reported (then it stops reading). */
+#define POLICY_FILES_MAX 1000
+#define POLICY_BYTES_MAX (16L * 1024 * 1024)
+#define POLICY_ERRORS_MAX 100
 
 struct class_ref {
     char *class_name;
@@ -33,6 +38,9 @@ struct fl_parser {
     int line;         /* first line of the directive being read */
 
     char *stack[INCLUDE_DEPTH_MAX + 1]; /* real paths of the files being read */
+    unsigned files;                     /* opened so far */
+    long bytes;                         /* read so far */
+    bool stop;                          /* a bound was reached: read no further */
     int depth;
 
     fl_class_def *open_class; /* inside <Class> ... </Class> */

@@ -562,6 +562,8 @@ static void quiet_mod_auth(void)
  * their file and line. NULL if the policy is valid, else what is wrong (its
  * first errors). The module links no policy parser: only the daemon needs
  * one, and every session process is lighter without it. */
+#define CHECK_TIMEOUT_MS 10000
+#define CHECK_TIMEOUT_TEXT "10 s"
 static const char *policy_errors(pool *p, const struct settings *s)
 {
     int out[2];
@@ -594,7 +596,26 @@ static const char *policy_errors(pool *p, const struct settings *s)
     close(out[1]);
     char text[2048];
     size_t len = 0;
+    /* A policy the daemon cannot finish checking (it bounds what a policy
+     * may make it read, but a stuck file system is not in its hands) must
+     * not hold ProFTPD's start: -t has CHECK_TIMEOUT_MS. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool timed_out = false;
     for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = CHECK_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000LL +
+                                             (now.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+        int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0) {
+            timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
         char chunk[512];
         ssize_t n = read(out[0], chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
@@ -613,6 +634,9 @@ static const char *policy_errors(pool *p, const struct settings *s)
     while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (timed_out)
+        return pstrcat(p, s->daemon, " -t did not finish within ", CHECK_TIMEOUT_TEXT,
+                       " and was stopped", NULL);
     if (waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return NULL;
     /* One error a line, each with its file and line. */

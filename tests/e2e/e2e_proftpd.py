@@ -782,6 +782,27 @@ class E2E(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(f"{s.policy}:2: unknown directive 'MaxClient'", out.stdout + out.stderr)
 
+    def test_a_policy_check_that_never_ends_is_stopped(self):
+        """Issue 24, point 6: `ftplimitd -t` has a deadline in the module (a
+        daemon stuck on the policy's files cannot hold ProFTPD's start)."""
+        s = Server("MaxClients 3\n")
+        self.addCleanup(s.cleanup)
+        stuck = s.path("stuck-ftplimitd")
+        with open(stuck, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 120\n")
+        os.chmod(stuck, 0o755)
+        with open(s.conf) as f:
+            conf = f.read().replace(f"FtpLimitDaemon {FTPLIMITD}", f"FtpLimitDaemon {stuck}")
+        with open(s.conf, "w") as f:
+            f.write(conf)
+        t0 = time.monotonic()
+        out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
+                             env=dict(os.environ, **sanitizer_env()), timeout=60)
+        took = time.monotonic() - t0
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("-t did not finish within 10 s and was stopped", out.stdout + out.stderr)
+        self.assertLess(took, 20)
+
     def test_proftpd_t_fails_when_the_engine_has_neither_a_policy_nor_a_socket(self):
         s = Server("", ftplimit_conf="FtpLimitEngine on\n")
         self.addCleanup(s.cleanup)

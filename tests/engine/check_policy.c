@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "engineutil.h"
+#include "policy/parser.h"
 
 static char *dir;
 static trail errs;
@@ -351,6 +353,55 @@ START_TEST(test_a_missing_or_unreadable_policy_is_an_error)
 }
 END_TEST
 
+/* Issue 24, point 6: Include bombs end. Fourteen files each including the
+ * next ten times (10^13 reads) stop at POLICY_FILES_MAX files; twelve files
+ * each including all of them, at 100 errors (each includes itself); a
+ * policy of nothing but mistakes stops after 100 errors, saying so. */
+START_TEST(test_include_bombs_and_error_floods_stop_at_their_bounds)
+{
+    char sub[4096], name[64], text[1024];
+    snprintf(sub, sizeof sub, "%s/bomb", dir);
+    mkdir(sub, 0700);
+    for (int i = 0; i < 14; i++) {
+        size_t o = 0;
+        for (int k = 0; k < 10 && i < 13; k++)
+            o += (size_t)snprintf(text + o, sizeof text - o, "Include b%02d.conf\n",
+                                  i + 1);
+        text[o] = '\0';
+        snprintf(name, sizeof name, "b%02d.conf", i);
+        free(write_file(sub, name, text));
+    }
+    time_t t0 = time(NULL);
+    ck_assert_int_eq(load_text("Include bomb/b00.conf\n"), -1);
+    ck_assert_msg(strstr(errs.text, "more than 1000 files in one policy") != NULL, "%s",
+                  errs.text);
+    ck_assert_int_le(nerrs, 2);
+
+    snprintf(sub, sizeof sub, "%s/all", dir);
+    mkdir(sub, 0700);
+    for (int i = 0; i < 12; i++) {
+        snprintf(name, sizeof name, "a%02d.conf", i);
+        free(write_file(sub, name, "Include *.conf\n"));
+    }
+    trail_reset(&errs);
+    nerrs = 0;
+    ck_assert_int_eq(load_text("Include all/a00.conf\n"), -1);
+    ck_assert_int_le(nerrs, POLICY_ERRORS_MAX + 1);
+    ck_assert_int_le(time(NULL) - t0, 10);
+
+    size_t o = 0;
+    char many[8192];
+    for (int i = 0; i < 500; i++)
+        o += (size_t)snprintf(many + o, sizeof many - o, "Bogus %d\n", i);
+    trail_reset(&errs);
+    nerrs = 0;
+    ck_assert_int_eq(load_text(many), -1);
+    ck_assert_int_eq(nerrs, POLICY_ERRORS_MAX + 1);
+    ck_assert_ptr_nonnull(
+        strstr(errs.text, "100 errors: the rest of the policy is not read"));
+}
+END_TEST
+
 START_TEST(test_include_reads_a_file_relative_to_the_including_file)
 {
     char sub[4096];
@@ -532,6 +583,7 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_quoting_mistakes_are_errors);
     tcase_add_test(tc, test_a_file_with_nul_bytes_or_huge_lines_is_refused_cleanly);
     tcase_add_test(tc, test_a_missing_or_unreadable_policy_is_an_error);
+    tcase_add_test(tc, test_include_bombs_and_error_floods_stop_at_their_bounds);
     tcase_add_test(tc, test_include_reads_a_file_relative_to_the_including_file);
     tcase_add_test(tc, test_include_of_a_glob_reads_the_matches_in_name_order);
     tcase_add_test(tc, test_include_of_a_directory_reads_its_files);
