@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "util/file.h"
 #include "util/text.h"
 
 #include <fcntl.h>
@@ -18,7 +19,7 @@ static int log_fd = STDERR_FILENO; /* -1: syslog */
 int log_open(const char *dest, bool foreground)
 {
     if (dest != NULL && strcmp(dest, "syslog") != 0) {
-        int fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        int fd = fl_file_open_write(dest, true);
         if (fd < 0)
             return -1;
         log_fd = fd;

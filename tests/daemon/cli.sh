@@ -67,6 +67,13 @@ expect "ftplimitd -t of a good policy exits 0" 0 "$daemon" -t -c "$work/geo.conf
 contains "$work/out" "geo.conf is valid" "ftplimitd -t says the policy is valid"
 expect "ftplimitd -t of a missing database exits 2" 2 "$daemon" -t -c "$work/nodb.conf"
 contains "$work/err" "nodb.conf:1: GeoIPDatabase: cannot open" "ftplimitd -t opens the databases"
+# ftplimitd -l: a link planted as the log is not followed (issue 24, point 1)
+printf 'keep\n' >"$work/precious"
+ln -s "$work/precious" "$work/log-link"
+expect "ftplimitd refuses a log that is a symbolic link" 2 \
+    "$daemon" -f -c "$work/geo.conf" -s "$work/l.sock" -l "$work/log-link"
+contains "$work/err" "cannot open the log" "ftplimitd says why it does not start"
+contains "$work/precious" "keep" "the link's target is left alone"
 
 expect "check of a missing policy exits 2" 2 "$cli" check "$work/missing.conf"
 expect "check without a policy is a usage error" 2 "$cli" check

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -525,23 +526,84 @@ START_TEST(test_an_unwritable_jsonl_file_is_reported_once_retried_and_recovers)
 }
 END_TEST
 
-START_TEST(test_a_full_disk_is_reported_once_and_never_fatal)
+/* A full disk (here: a file size limit, as a full disk answers: a short
+ * write, then none): reported once, never fatal, and no line is ever left
+ * cut for the next one to be glued to (issue 24, point 3). */
+START_TEST(test_a_full_disk_is_reported_once_never_fatal_and_leaves_whole_lines)
 {
-    tenv_start(&T, "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl /dev/full\n");
+    tenv_start(&T, "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl events.jsonl\n");
     trail_reset(&LOG);
     fl_engine_set_log(T.e, trail_log, &LOG);
-    for (int i = 0; i < 3; i++) {
+    refuse_second("a0", "b0", "192.0.2.1", "u");
+    char *path = path_in("events.jsonl");
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {(rlim_t)st.st_size + 40, (rlim_t)st.st_size + 40};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    for (int i = 1; i < 4; i++) {
         char a[8], b[8], addr[32];
         snprintf(a, sizeof a, "a%d", i);
         snprintf(b, sizeof b, "b%d", i);
         snprintf(addr, sizeof addr, "192.0.2.%d", i + 1);
         refuse_second(a, b, addr, "u");
     }
+    ck_assert_int_eq(stats().sent[FL_ALERT_JSONL], 1);
     ck_assert_int_eq(stats().failed[FL_ALERT_JSONL], 3);
-    const char *first =
-        strstr(LOG.text, "cannot write /dev/full: No space left on device");
+    const char *first = strstr(LOG.text, "cannot write");
     ck_assert_ptr_nonnull(first);
     ck_assert_ptr_null(strstr(first + 1, "cannot write"));
+    /* The first line, whole, and nothing after it. */
+    struct stat now;
+    ck_assert_int_eq(stat(path, &now), 0);
+    ck_assert_int_eq(now.st_size, st.st_size);
+    json_t *lines[4];
+    ck_assert_int_eq(jsonl_lines("events.jsonl", lines, 4), 1);
+    free_lines(lines, 1);
+    free(path);
+}
+END_TEST
+
+/* A link or a special file where a jsonl file should be is refused, not
+ * followed or waited on (issue 24, point 1); a new file is made 0640. */
+START_TEST(test_a_jsonl_path_that_is_a_link_or_a_fifo_is_refused)
+{
+    tenv_start(&T, "MaxClientsPerHost 1\n");
+    trail_reset(&LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
+    char *target = path_in("precious");
+    char *link = path_in("link.jsonl");
+    char *fifo = path_in("fifo.jsonl");
+    FILE *f = fopen(target, "w");
+    fputs("keep\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    char policy[4096];
+    snprintf(
+        policy, sizeof policy,
+        "MaxClientsPerHost 1\nOnEvent mod_auth.* jsonl link.jsonl\n"
+        "OnEvent mod_auth.* jsonl fifo.jsonl\nOnEvent mod_auth.* jsonl new.jsonl\n");
+    ck_assert_int_eq(tenv_reload(&T, policy), 0); /* returns: no open waits */
+    refuse_second("a", "b", "192.0.2.1", "u");
+    char *kept = read_file(target);
+    ck_assert_str_eq(kept, "keep\n");
+    free(kept);
+    ck_assert_ptr_nonnull(strstr(LOG.text, "cannot open"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "Too many levels of symbolic links"));
+    /* (ENXIO with no reader on the FIFO; EINVAL, not a regular file, with
+     * one.) */
+    ck_assert_ptr_nonnull(strstr(LOG.text, "cannot open"));
+    ck_assert_ptr_nonnull(strstr(LOG.text, "fifo.jsonl: "));
+    ck_assert_int_eq(stats().sent[FL_ALERT_JSONL], 1);
+    char *made = path_in("new.jsonl");
+    struct stat st;
+    ck_assert_int_eq(stat(made, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0640);
+    free(made);
+    free(target);
+    free(link);
+    free(fifo);
 }
 END_TEST
 
@@ -705,7 +767,9 @@ static Suite *alerts_suite(void)
     tcase_add_test(tc, test_jsonl_is_reopened_on_reload_so_logrotate_works);
     tcase_add_test(tc,
                    test_an_unwritable_jsonl_file_is_reported_once_retried_and_recovers);
-    tcase_add_test(tc, test_a_full_disk_is_reported_once_and_never_fatal);
+    tcase_add_test(
+        tc, test_a_full_disk_is_reported_once_never_fatal_and_leaves_whole_lines);
+    tcase_add_test(tc, test_a_jsonl_path_that_is_a_link_or_a_fifo_is_refused);
     tcase_add_test(tc,
                    test_alert_suppress_counts_repeats_and_the_next_alert_says_how_many);
     tcase_add_test(tc, test_suppression_keys_on_the_user_for_per_user_limits);

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -576,6 +579,68 @@ START_TEST(test_the_ban_table_is_saved_at_shutdown_and_bad_lines_are_skipped)
 }
 END_TEST
 
+/* Issue 24, point 1: the ban table is written 0640, and a link planted
+ * where its temporary file goes is not followed (the save fails, said so;
+ * the table and the link's target stay as they were). */
+START_TEST(test_the_ban_table_is_0640_and_a_planted_link_is_not_followed)
+{
+    start("BanTable bans.state\n");
+    char path[4096], tmp[4200], target[4200];
+    snprintf(path, sizeof path, "%s/bans.state", T.dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(target, sizeof target, "%s/precious", T.dir);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", 3600 * SEC, NULL), 0);
+    advance(2 * SEC); /* saved a second after the change */
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0640);
+    char *before = read_file(path);
+
+    FILE *f = fopen(target, "w");
+    fputs("keep\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(target, tmp), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", 3600 * SEC, NULL), 0);
+    advance(2 * SEC);
+    char *kept = read_file(target), *after = read_file(path);
+    ck_assert_str_eq(kept, "keep\n");
+    ck_assert_str_eq(after, before);
+    ck_assert_ptr_nonnull(strstr(LOG.text, "BanTable: cannot write"));
+    free(kept);
+    free(after);
+    free(before);
+}
+END_TEST
+
+/* Issue 24, point 3: a save that runs out of room (a file size limit here,
+ * as a full disk answers) leaves the table in place whole, and says so. */
+START_TEST(test_a_ban_table_save_that_runs_out_of_room_keeps_the_old_table)
+{
+    start("BanTable bans.state\n");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bans.state", T.dir);
+    for (int i = 1; i <= 100; i++) {
+        char host[32];
+        snprintf(host, sizeof host, "192.0.2.%d", i);
+        ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, host, 3600 * SEC, NULL), 0);
+    }
+    advance(2 * SEC);
+    char *before = read_file(path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {(rlim_t)st.st_size / 2, (rlim_t)st.st_size / 2};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "198.51.100.1", 3600 * SEC, NULL), 0);
+    advance(2 * SEC);
+    char *after = read_file(path);
+    ck_assert_str_eq(after, before);
+    ck_assert_ptr_nonnull(strstr(LOG.text, "BanTable: cannot write"));
+    free(after);
+    free(before);
+}
+END_TEST
+
 /* Issue 24, point 7: a ban table is read as the protocol reads a ban --
  * an expiry past any ban's (once signed overflow: UBSan aborted) or not a
  * number, a target the protocol refuses, a message with a control byte:
@@ -724,6 +789,8 @@ static Suite *bans_suite(void)
     tcase_add_test(tc, test_ban_directives_with_mistakes_are_errors_with_file_and_line);
     tcase_add_test(tc, test_ban_exempt_may_name_a_class_defined_after_it);
     tcase_add_test(tc, test_the_ban_table_loader_takes_only_what_the_protocol_takes);
+    tcase_add_test(tc, test_the_ban_table_is_0640_and_a_planted_link_is_not_followed);
+    tcase_add_test(tc, test_a_ban_table_save_that_runs_out_of_room_keeps_the_old_table);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include <ftplimit/json.h>
 
 #include "util/alloc.h"
+#include "util/file.h"
 
 #define SUPPRESS_MAX 100000 /* keys remembered per listener */
 
@@ -141,7 +143,7 @@ static char *event_json(const struct alert_event *ev)
 
 static void open_jsonl(struct alert_listener *l)
 {
-    l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    l->fd = fl_file_open_write(l->path, true);
     if (l->fd < 0) {
         char what[4200];
         snprintf(what, sizeof what, "cannot open %s", l->path);
@@ -159,13 +161,18 @@ static void alert_jsonl(struct alert_listener *l, const struct alert_event *ev)
     if (l->fd < 0)
         open_jsonl(l);
     if (l->fd >= 0) {
+        struct stat st;
+        off_t before = fstat(l->fd, &st) == 0 ? st.st_size : -1;
         ssize_t n = write(l->fd, text, len + 1);
         if (n == (ssize_t)len + 1) {
             l->owner->stats.sent[l->sink]++;
             alert_recovery(l, l->path);
         } else {
-            if (n >= 0)
-                errno = ENOSPC; /* a short write: the disk is full */
+            int err = n >= 0 ? ENOSPC : errno; /* a short write: the disk is full */
+            /* Never a part of a line that the next one would be glued to. */
+            if (n > 0 && before >= 0 && ftruncate(l->fd, before) < 0)
+                err = errno;
+            errno = err;
             char what[4200];
             snprintf(what, sizeof what, "cannot write %s", l->path);
             alert_failure(l, what);

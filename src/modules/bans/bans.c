@@ -35,6 +35,7 @@
 #include "modules/bans/bans.h"
 #include "policy/directive.h"
 #include "util/addr.h"
+#include "util/file.h"
 #include "util/rate.h"
 
 #define SAVE_DELAY FL_USEC_PER_SEC
@@ -188,13 +189,17 @@ static void save_now(fl_engine *e)
         return;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    int fd = fl_file_open_write(tmp, false);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
         fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", tmp, strerror(errno));
         return;
     }
     fl_usec now = fl_now(e);
     double wall = (double)time(NULL);
+    bool written = true;
     struct fl_ban *b, *next;
     HASH_ITER(hh, e->bans->table, b, next)
     {
@@ -212,12 +217,18 @@ static void save_now(fl_engine *e)
             json_object_set_new(o, "message", fl_json_string(b->message));
         char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);
-        if (line != NULL) {
-            fprintf(f, "%s\n", line);
-            free(line);
+        /* Every ban or none: a line that cannot be made or written fails
+         * the save, and the table in place stays. */
+        if (line == NULL || fputs(line, f) == EOF || fputc('\n', f) == EOF) {
+            if (line == NULL)
+                errno = ENOMEM;
+            written = false;
         }
+        free(line);
+        if (!written)
+            break;
     }
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    bool ok = written && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) < 0) {
         fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", path, strerror(errno));
