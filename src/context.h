@@ -11,6 +11,7 @@
 
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
+#include <ftplimit/policy.h>
 #include <ftplimit/timers.h>
 
 #include "catalog/limits.h"
@@ -45,6 +46,8 @@ struct fl_engine {
     fl_policy *policy; /* never NULL: the empty policy until one is loaded */
     fl_log_fn log_fn;
     void *log_arg;
+    fl_error_fn report_fn; /* the load or reload under way's, or NULL */
+    void *report_arg;
     bool no_alerts, no_ban_table;
     struct fl_bans *bans;     /* mod_ban's state */
     struct fl_alerts *alerts; /* mod_alerts' state */

@@ -124,7 +124,7 @@ void fl_engine_shutdown(fl_engine *e)
 /* Put p in force, or change nothing: every module prepares for it and the
  * tables adopt it, then each module commits; if any of them fails, those
  * that prepared abort and p is freed. */
-static int engine_adopt(fl_engine *e, fl_policy *p)
+static int engine_adopt(fl_engine *e, fl_policy *p, fl_error_fn err, void *arg)
 {
     void *prepared[NMODULES] = {NULL};
     size_t ready = 0;
@@ -141,8 +141,11 @@ static int engine_adopt(fl_engine *e, fl_policy *p)
     e->policy = p;
     if (++e->policy_gen == 0)
         e->policy_gen = 1;
+    e->report_fn = err;
+    e->report_arg = arg;
     for (size_t i = 0; i < NMODULES; i++)
         modules[i]->commit(e, prepared[i]);
+    e->report_fn = NULL;
     fl_policy_free(old);
     return 0;
 }
@@ -162,7 +165,7 @@ static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *a
         errno = EINVAL;
         return -1;
     }
-    if (engine_adopt(e, p) < 0) {
+    if (engine_adopt(e, p, err, arg) < 0) {
         if (err != NULL)
             err(arg, "out of memory");
         return -1;

@@ -45,6 +45,17 @@ void fl_log(fl_engine *e, int priority, const char *fmt, ...)
     e->log_fn(e->log_arg, priority, msg);
 }
 
+void fl_report(fl_engine *e, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e->report_fn != NULL)
+        e->report_fn(e->report_arg, msg);
+}
+
 fl_usec fl_engine_now(fl_engine *e)
 {
     return fl_now(e);

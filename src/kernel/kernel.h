@@ -108,6 +108,13 @@ struct fl_engine_module {
     const char *(*at_login)(fl_engine *e, const char *user, const fl_addr *addr);
 };
 
+/* context.c: what a module meets while putting a policy in force that does
+ * not stop it (a listener's file that cannot be opened), said to whoever
+ * asked for the load or reload (its fl_error_fn, so `ftplimit reload`
+ * prints it). The module logs it as it logs its other failures. */
+void fl_report(fl_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* context.c: report through the caller's log function, if any. */
 void fl_log(fl_engine *e, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1019,6 +1019,24 @@ START_TEST(test_metrics_parse_as_prometheus_text_and_as_openmetrics)
 }
 END_TEST
 
+/* Issue 24, point 10: a reload that puts a policy in force but cannot
+ * open a listener's file says so in its reply. */
+START_TEST(test_reload_says_which_listener_file_cannot_be_opened)
+{
+    tdaemon_start(&D, "MaxClients 3\n", NULL);
+    FILE *f = fopen(D.policy, "w");
+    fputs("MaxClients 4\nOnEvent mod_auth.* jsonl nodir/events.jsonl\n", f);
+    fclose(f);
+    char *out;
+    ck_assert_int_eq(cli(&out, "reload"), 0);
+    ck_assert_msg(strstr(out, "reloaded") != NULL &&
+                      strstr(out, "nodir/events.jsonl: cannot open it: No such file or "
+                                  "directory") != NULL,
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
 {
     tdaemon_start(&D,
@@ -1916,6 +1934,7 @@ static Suite *daemon_suite(void)
         tc, test_the_client_reads_the_session_id_and_class_of_an_allow_and_no_more);
     tcase_add_test(tc, test_the_command_line_reads_a_running_daemon);
     tcase_add_test(tc, test_bans_are_made_listed_and_lifted_through_the_socket);
+    tcase_add_test(tc, test_reload_says_which_listener_file_cannot_be_opened);
     tcase_add_test(tc, test_metrics_parse_as_prometheus_text_and_as_openmetrics);
     tcase_add_test(tc, test_ban_list_shows_no_control_byte_c1_included);
     tcase_add_test(

@@ -345,6 +345,26 @@ static void fake_syslog(void *arg, int priority, const char *line)
         syslog_priorities[nsyslog++] = priority;
 }
 
+/* Issue 24, point 10: a program that runs but fails (a status, or a
+ * signal not ExecTimeout's) is counted failed, and logged once until one
+ * succeeds. */
+START_TEST(test_a_program_that_fails_is_counted_failed)
+{
+    tenv_start(&T, "MaxClientsPerHost 1\n"
+                   "OnEvent mod_auth.max-clients-per-host exec /bin/false\n");
+    trail_reset(&LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
+    refuse_second("a", "b", "192.0.2.1", "u");
+    refuse_second("c", "d", "192.0.2.2", "u");
+    ADVANCE_UNTIL(stats().running == 0);
+    ck_assert_int_eq(stats().sent[FL_ALERT_EXEC], 2);
+    ck_assert_int_eq(stats().failed[FL_ALERT_EXEC], 2);
+    const char *first = strstr(LOG.text, "/bin/false exited with status 1");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 20, "exited with status"));
+}
+END_TEST
+
 START_TEST(test_syslog_writes_one_line_per_event_with_control_characters_escaped)
 {
     tenv_start(&T, "MaxClientsPerHost 1\n"
@@ -759,6 +779,7 @@ static Suite *alerts_suite(void)
     tcase_add_test(tc,
                    test_exec_runs_at_most_exec_max_running_and_counts_what_it_drops);
     tcase_add_test(tc, test_a_program_that_cannot_run_is_reported_once_and_tried_again);
+    tcase_add_test(tc, test_a_program_that_fails_is_counted_failed);
     tcase_add_test(
         tc, test_syslog_writes_one_line_per_event_with_control_characters_escaped);
     tcase_add_test(tc, test_listeners_are_modules_dispatched_in_load_order);

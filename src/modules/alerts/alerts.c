@@ -141,14 +141,17 @@ static char *event_json(const struct alert_event *ev)
     return text;
 }
 
-static void open_jsonl(struct alert_listener *l)
+/* 0, or -1 with the reason in l->open_errno (reported once). */
+static int open_jsonl(struct alert_listener *l)
 {
     l->fd = fl_file_open_write(l->path, true);
+    l->open_errno = l->fd < 0 ? errno : 0;
     if (l->fd < 0) {
         char what[4200];
         snprintf(what, sizeof what, "cannot open %s", l->path);
         alert_failure(l, what);
     }
+    return l->fd < 0 ? -1 : 0;
 }
 
 static void alert_jsonl(struct alert_listener *l, const struct alert_event *ev)
@@ -433,8 +436,12 @@ static void commit(fl_engine *e, void *prepared)
     a->generation++;
     fl_free(next);
     for (size_t i = 0; i < a->n; i++) {
-        if (a->list[i]->sink == FL_ALERT_JSONL)
-            open_jsonl(a->list[i]);
+        struct alert_listener *l = a->list[i];
+        if (l->sink != FL_ALERT_JSONL || open_jsonl(l) == 0)
+            continue;
+        fl_report(
+            e, "OnEvent %s jsonl %s: cannot open it: %s (tried again with each alert)",
+            l->pattern, l->path, strerror(l->open_errno));
     }
     for (size_t i = 0; i < a->n; i++)
         fl_module_announce(e, a->list[i]->module);

@@ -58,6 +58,7 @@ struct alert_listener {
     int syslog_priority; /* syslog */
     char *path;          /* jsonl */
     int fd;              /* jsonl, -1 when closed */
+    int open_errno;      /* jsonl: why the last open failed, or 0 */
     bool failing;        /* a failure was reported and not yet recovered */
     struct suppress_entry *suppressed; /* AlertSuppress, uthash */
     struct alert_tap *taps;
@@ -76,6 +77,7 @@ struct fl_alerts {
     int reaper_timer;
 
     fl_alert_stats stats;
+    bool exec_failing; /* a program's failure was logged (exec.c) */
     void (*syslog_fn)(void *arg, int priority, const char *line);
     void *syslog_arg;
 };

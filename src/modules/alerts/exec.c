@@ -202,6 +202,24 @@ static void env_free(struct env *env)
 
 /* --- children --------------------------------------------------------------------- */
 
+/* Count a program's failure; log it, once until a program succeeds. */
+static void exec_failed(struct fl_alerts *a, const struct exec_child *c, int status)
+{
+    a->stats.failed[FL_ALERT_EXEC]++;
+    if (a->exec_failing)
+        return;
+    a->exec_failing = true;
+    if (WIFEXITED(status))
+        fl_log(a->e, LOG_WARNING,
+               "OnEvent exec: %s exited with status %d (reported once; counted as "
+               "failed)",
+               c->program, WEXITSTATUS(status));
+    else
+        fl_log(a->e, LOG_WARNING,
+               "OnEvent exec: %s died of signal %d (reported once; counted as failed)",
+               c->program, WTERMSIG(status));
+}
+
 /* Reap what ended; kill what ran too long. */
 static int reap_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
 {
@@ -216,6 +234,16 @@ static int reap_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
         int status;
         pid_t r = waitpid(c->pid, &status, WNOHANG);
         if (r == c->pid || (r < 0 && errno == ECHILD)) {
+            /* A program that exits with a status, or dies of a signal not
+             * ours, failed to deliver its alert. */
+            if (r == c->pid && !c->killed &&
+                (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+                exec_failed(a, c, status);
+            else if (r == c->pid && !c->killed && a->exec_failing) {
+                a->exec_failing = false;
+                fl_log(a->e, LOG_NOTICE, "OnEvent exec: %s exited with status 0 again",
+                       c->program);
+            }
             *pp = c->next;
             a->running--;
             fl_free(c);
