@@ -67,6 +67,12 @@ def main():
                 out["attempts"].append("ended")
                 out["error"] = str(e)
                 break
+            except EOFError:
+                # The server ended the session while this request was on its
+                # way: its DISCONNECT may still be in the reader's hands.
+                out["attempts"].append("ended")
+                transport.join(2)
+                break
             if not transport.is_active():
                 break
     except (OSError, paramiko.SSHException) as e:
