@@ -7,6 +7,8 @@
 #ifndef FTPLIMIT_JSON_H
 #define FTPLIMIT_JSON_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include <ftplimit/engine.h>
@@ -37,6 +39,10 @@ FL_EXPORT size_t fl_event_json(char *buf, size_t size, const char *event,
 /* Every event name the library knows (ProFTPD's and ftplimit's own), NULL
  * terminated: what a listener for "*" or "mod_auth.*" subscribes to. */
 FL_EXPORT const char *const *fl_event_names(void);
+
+/* True when the shell glob pattern matches one of those names (what OnEvent
+ * and WATCH require of a pattern). */
+FL_EXPORT bool fl_event_pattern_matches(const char *pattern);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <string.h>
 
 #include <ftplimit/events.h>
@@ -53,4 +54,13 @@ const fl_event_info *fl_event_info_of(const char *event, const void *event_data)
         strcmp(event, FL_EV_MAX_CONNECTION_RATE) == 0)
         return event_data;
     return NULL;
+}
+
+bool fl_event_pattern_matches(const char *pattern)
+{
+    for (const char *const *n = event_names; pattern != NULL && *n != NULL; n++) {
+        if (fnmatch(pattern, *n, 0) == 0)
+            return true;
+    }
+    return false;
 }

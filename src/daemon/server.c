@@ -835,21 +835,11 @@ static void do_reload(struct server *srv, struct conn *c, const struct fl_reques
         reply_err(srv, c, "reload", errs.text);
 }
 
-/* True when pattern (a shell glob, or NULL for all) matches some event. */
-static bool matches_an_event(const char *pattern)
-{
-    for (const char *const *n = fl_event_names(); pattern != NULL && *n != NULL; n++) {
-        if (fnmatch(pattern, *n, 0) == 0)
-            return true;
-    }
-    return pattern == NULL;
-}
-
 static void do_watch(struct server *srv, struct conn *c, const struct fl_request *r)
 {
     /* A pattern no event has would be watched forever in silence: refused,
      * as OnEvent refuses it in a policy. */
-    if (!matches_an_event(r->pattern)) {
+    if (r->pattern != NULL && !fl_event_pattern_matches(r->pattern)) {
         char msg[300], safe[210];
         snprintf(msg, sizeof msg,
                  "'%s' matches no event (names such as mod_auth.max-clients-per-host, "

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -67,15 +66,6 @@ void fl_syslog_priority_format(int priority, char *buf, size_t size)
     snprintf(buf, size, "%s.%s", f, pr);
 }
 
-static bool pattern_matches_an_event(const char *pattern)
-{
-    for (const char *const *n = fl_event_names(); *n != NULL; n++) {
-        if (fnmatch(pattern, *n, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* OnEvent PATTERN exec PROGRAM [ARG...] | syslog [facility.priority] | jsonl PATH */
 static void h_on_event(struct fl_parser *p, const struct fl_args *a,
                        const struct fl_directive *d)
@@ -85,7 +75,7 @@ static void h_on_event(struct fl_parser *p, const struct fl_args *a,
     if (!fl_check_argc(p, d, a, 2, FL_ARGS_MAX - 1, usage))
         return;
     const char *pattern = a->v[1].text, *sink = a->v[2].text;
-    if (!pattern_matches_an_event(pattern)) {
+    if (!fl_event_pattern_matches(pattern)) {
         fl_perr(p,
                 "OnEvent: '%s' matches no event (names such as "
                 "mod_auth.max-clients-per-host, "

@@ -118,6 +118,17 @@ static size_t key_make(uint8_t *key, fl_ban_kind kind, const fl_addr *addr,
 
 /* The key of a target written as text: an address, a name, or user@address
  * (split at the last '@'). -1/EINVAL. */
+/* True when the n bytes at s hold a control byte (C0 or DEL), which no
+ * target or message may: the protocol refuses them. */
+static bool has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    }
+    return false;
+}
+
 static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
                          size_t *len)
 {
@@ -129,11 +140,8 @@ static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
     errno = EINVAL;
     if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_USER_HOST)
         return -1;
-    for (size_t i = 0; i < tlen; i++) {
-        unsigned char c = (unsigned char)target[i];
-        if (c < 0x20 || c == 0x7f)
-            return -1; /* as the protocol refuses them */
-    }
+    if (has_control(target, tlen))
+        return -1; /* as the protocol refuses them */
     if (kind == FL_BAN_CLASS && !fl_class_name_valid(target))
         return -1;
     if (kind == FL_BAN_HOST) {
@@ -835,11 +843,7 @@ static void abort_prepared(fl_engine *e, void *prepared)
 static bool message_valid(const char *m)
 {
     size_t n = strnlen(m, FL_MESSAGE_MAX);
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f)
-            return false;
-    }
-    return n < FL_MESSAGE_MAX;
+    return n < FL_MESSAGE_MAX && !has_control(m, n);
 }
 
 /* Read the bans saved in path: those not yet expired are in force again,
