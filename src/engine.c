@@ -66,7 +66,12 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
         errno = ENOMEM;
         return NULL;
     }
-    fl_tables_init(e);
+    if (fl_tables_init(e) < 0) {
+        fl_policy_free(e->policy);
+        fl_free(e);
+        errno = ENOMEM;
+        return NULL;
+    }
     e->policy_gen = 1;
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;

@@ -162,6 +162,12 @@ FL_EXPORT int fl_client_declare(fl_client *c, const fl_client_session *s);
  * 0, or -1/EINVAL for anything but FL_TOKEN_LEN hex digits. */
 FL_EXPORT int fl_client_set_token(fl_client *c, const char *token);
 
+/* The server the session's client reached, "ADDR:PORT" ("[ADDR]:PORT"
+ * for IPv6), sent with CONNECT and every RESUME or declaration after it:
+ * the policy's <VirtualHost> of that address and port decides the
+ * session, else its main server. NULL: the main server. 0, or -1/EINVAL. */
+FL_EXPORT int fl_client_set_server(fl_client *c, const char *server);
+
 /* Change the deadline of each call from now on. */
 FL_EXPORT void fl_client_set_timeout(fl_client *c, int timeout_ms);
 

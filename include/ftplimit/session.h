@@ -94,13 +94,23 @@ FL_EXPORT const fl_event_info *fl_event_info_of(const char *event,
 
 typedef struct fl_session fl_session;
 
+/* Where a client connected: a server's address and port. A policy's
+ * <VirtualHost ADDR:PORT> blocks say which server that is; an endpoint no
+ * block names is the main server's. */
+typedef struct fl_endpoint {
+    fl_addr addr;
+    uint16_t port;
+} fl_endpoint;
+
 typedef struct fl_connect_info {
-    const char *sid;      /* unique among live sessions, 1 to FL_SID_MAX
-                             printable bytes; NULL: the engine assigns
-                             "c<N>", a form reserved to it */
-    fl_addr addr;         /* client address */
-    const char *dns_name; /* client's DNS name if the caller resolved it, or
-                             NULL; the engine never resolves */
+    const char *sid;           /* unique among live sessions, 1 to FL_SID_MAX
+                                  printable bytes; NULL: the engine assigns
+                                  "c<N>", a form reserved to it */
+    fl_addr addr;              /* client address */
+    const char *dns_name;      /* client's DNS name if the caller resolved it, or
+                                  NULL; the engine never resolves */
+    const fl_endpoint *server; /* the address and port it reached, or NULL:
+                                  the main server */
 } fl_connect_info;
 
 /* A new control connection. Returns 0 with a decision in d: *out is the new
@@ -166,16 +176,17 @@ typedef struct fl_resume_info {
     const char *sid; /* required; the engine's own "c<N>" form is allowed, N
                         below 2^64 */
     fl_addr addr;
-    const char *class_name; /* the class it had, NULL for none; kept even if the
-                               policy no longer defines it */
-    const char *user;       /* the USER name, NULL before USER; for a login
-                               of FL_ANON_YES, the account it counts under */
-    bool authenticated;     /* its PASS succeeded (needs user) */
-    fl_anonymity anonymity; /* of an authenticated session: who said whether
-                               it logged in anonymously */
-    int failed;             /* failed logins so far */
-    bool classify;          /* class_name unknown: classify the address now
-                               (a session the engine never saw) */
+    const char *class_name;    /* the class it had, NULL for none; kept even if the
+                                  policy no longer defines it */
+    const char *user;          /* the USER name, NULL before USER; for a login
+                                  of FL_ANON_YES, the account it counts under */
+    bool authenticated;        /* its PASS succeeded (needs user) */
+    fl_anonymity anonymity;    /* of an authenticated session: who said whether
+                                  it logged in anonymously */
+    int failed;                /* failed logins so far */
+    bool classify;             /* class_name unknown: classify the address now
+                                  (a session the engine never saw) */
+    const fl_endpoint *server; /* where it connected, as fl_connect_info */
 } fl_resume_info;
 
 /* Re-declare a session. 0 with *out set; -1 with EINVAL, EEXIST (sid in

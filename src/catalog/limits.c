@@ -9,8 +9,8 @@
 
 const struct fl_limit_desc fl_limit_descs[FL_L_COUNT] = {
 #define FL_LIMIT(id, directive, event, code, message, syntax, field, ban, shown,       \
-                 proftpd)                                                              \
-    [FL_L_##id] = {directive, event, code, message, syntax, ban, shown, proftpd},
+                 proftpd, scope)                                                       \
+    [FL_L_##id] = {directive, event, code, message, syntax, ban, shown, proftpd, scope},
 #include "catalog/limits.def"
 #undef FL_LIMIT
 };

@@ -49,6 +49,15 @@ enum fl_proftpd_role {
     FL_PR_CHECKED   /* checked on the password (AnonRejectPasswords) */
 };
 
+/* Where a policy may set a limit: ProFTPD's contexts for its directive
+ * (server config and <Global> are every server's). */
+enum fl_limit_scope {
+    FL_SC_DAEMON, /* the daemon's alone: the top of the policy */
+    FL_SC_SERVER, /* each server: the top (the main server), <Global>,
+                     <VirtualHost> */
+    FL_SC_ANON    /* the same, and an <Anonymous> block */
+};
+
 struct fl_limit_desc {
     const char *directive; /* what decisions, events and counters name */
     const char *event;     /* generated when the limit refuses, or NULL */
@@ -58,6 +67,7 @@ struct fl_limit_desc {
     enum fl_ban_target ban;
     bool shown; /* in the status document and the metrics page */
     enum fl_proftpd_role proftpd;
+    enum fl_limit_scope scope;
 };
 
 extern const struct fl_limit_desc fl_limit_descs[FL_L_COUNT];

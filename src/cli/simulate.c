@@ -18,6 +18,7 @@
 #include <ftplimit/json.h>
 
 #include "cli.h"
+#include "util/addr.h"
 #include "trace.h"
 
 struct sim {
@@ -203,12 +204,24 @@ static void run_op(struct sim *s, const struct trace_op *op)
     }
 
     if (op->verb == TRACE_CONNECT) {
+        fl_endpoint server;
         fl_connect_info ci = {.sid = op->sid, .dns_name = op->dns_name};
         if (fl_addr_parse(op->address, &ci.addr) < 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "bad address '%.64s'", op->address);
             print_error(s, msg);
             return;
+        }
+        if (op->server != NULL) {
+            if (fl_endpoint_parse(op->server, &server) < 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg,
+                         "bad server '%.64s' (ADDR:PORT, [ADDR]:PORT for IPv6)",
+                         op->server);
+                print_error(s, msg);
+                return;
+            }
+            ci.server = &server;
         }
         if (fl_connect(s->e, &ci, &sess, &d) < 0)
             print_engine_error(s, op->sid, errno, true);
@@ -224,7 +237,8 @@ static void run_op(struct sim *s, const struct trace_op *op)
     }
     switch (op->verb) {
     case TRACE_USER:
-        if (fl_user(s->e, sess, op->user, &d) < 0)
+        if ((op->resolved ? fl_user_resolved(s->e, sess, op->user, op->account, &d)
+                          : fl_user(s->e, sess, op->user, &d)) < 0)
             print_engine_error(s, op->sid, errno, false);
         else
             print_decision(s, "user", op->sid, &d);

@@ -91,23 +91,35 @@ int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
 
     const char *verb = f[1];
     if (strcmp(verb, "connect") == 0) {
-        if (n < 4 || n > 5)
-            return fail(err, errsize, "usage: TIME connect SID ADDRESS [name=DNSNAME]");
+        static const char usage[] =
+            "usage: TIME connect SID ADDRESS [server=ADDR:PORT] [name=DNSNAME]";
+        if (n < 4 || n > 6)
+            return fail(err, errsize, usage);
         op->verb = TRACE_CONNECT;
         op->sid = f[2];
         op->address = f[3];
-        if (n == 5) {
-            if (strncmp(f[4], "name=", 5) != 0 || f[4][5] == '\0')
-                return fail(err, errsize,
-                            "usage: TIME connect SID ADDRESS [name=DNSNAME]");
-            op->dns_name = f[4] + 5;
+        for (int i = 4; i < n; i++) {
+            if (strncmp(f[i], "name=", 5) == 0 && f[i][5] != '\0' &&
+                op->dns_name == NULL)
+                op->dns_name = f[i] + 5;
+            else if (strncmp(f[i], "server=", 7) == 0 && op->server == NULL)
+                op->server = f[i] + 7;
+            else
+                return fail(err, errsize, usage);
         }
     } else if (strcmp(verb, "user") == 0) {
-        if (n != 4)
-            return fail(err, errsize, "usage: TIME user SID USERNAME");
+        static const char usage[] = "usage: TIME user SID USERNAME [as=ACCOUNT|as=-]";
+        if (n != 4 && n != 5)
+            return fail(err, errsize, usage);
         op->verb = TRACE_USER;
         op->sid = f[2];
         op->user = f[3];
+        if (n == 5) {
+            if (strncmp(f[4], "as=", 3) != 0 || f[4][3] == '\0')
+                return fail(err, errsize, usage);
+            op->resolved = true;
+            op->account = strcmp(f[4] + 3, "-") == 0 ? NULL : f[4] + 3;
+        }
     } else if (strcmp(verb, "pass") == 0) {
         if (n < 4 || n > 5 || (strcmp(f[3], "ok") != 0 && strcmp(f[3], "bad") != 0))
             return fail(err, errsize, "usage: TIME pass SID ok|bad [PASSWORD]");

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/addr.h"
 #include "util/alloc.h"
 #include "proto/json_read.h"
 #include "proto/reply.h"
@@ -62,6 +63,8 @@ struct fl_client {
     bool resolved;      /* the server resolved the USER name */
     bool authenticated;
     int failed;
+    bool has_server;    /* fl_client_set_server() named ... */
+    fl_endpoint server; /* ... the server the session's client reached */
 
     /* Last: a new client zeroes what is above and error's first byte, not
      * these 16 KiB (in a freshly forked session process, each page written
@@ -588,8 +591,12 @@ int fl_client_connect_start(fl_client *c, const char *sid, const char *address,
         return -1;
     }
     char request[512];
-    struct fl_request r = {
-        .verb = FL_VERB_CONNECT, .sid = sid, .addr = a, .dns_name = dns_name};
+    struct fl_request r = {.verb = FL_VERB_CONNECT,
+                           .sid = sid,
+                           .addr = a,
+                           .dns_name = dns_name,
+                           .has_server = c->has_server,
+                           .server = c->server};
     if (fl_request_format(&r, request, sizeof request) < 0)
         return -1;
     fl_addr_format(&a, c->address, sizeof c->address);
@@ -932,6 +939,8 @@ static int send_resume(fl_client *c, const char *cls)
         .anonymity = resume_anonymity(c),
         .failed = c->failed,
         .user = c->authenticated && c->anon_account != NULL ? c->anon_account : c->user,
+        .has_server = c->has_server,
+        .server = c->server,
     };
     if (fl_addr_parse(c->address, &r.addr) < 0) {
         errno = EINVAL;
@@ -1019,6 +1028,19 @@ int fl_client_set_token(fl_client *c, const char *token)
         return -1;
     }
     snprintf(c->token, sizeof c->token, "%s", token != NULL ? token : "");
+    return 0;
+}
+
+int fl_client_set_server(fl_client *c, const char *server)
+{
+    fl_endpoint e;
+    if (c == NULL || (server != NULL && fl_endpoint_parse(server, &e) < 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    c->has_server = server != NULL;
+    if (server != NULL)
+        c->server = e;
     return 0;
 }
 

@@ -603,7 +603,10 @@ static void reply_engine_error(struct server *srv, struct conn *c, const char *w
 
 static void do_connect(struct server *srv, struct conn *c, const struct fl_request *r)
 {
-    fl_connect_info ci = {.sid = r->sid, .addr = r->addr, .dns_name = r->dns_name};
+    fl_connect_info ci = {.sid = r->sid,
+                          .addr = r->addr,
+                          .dns_name = r->dns_name,
+                          .server = r->has_server ? &r->server : NULL};
     fl_decision d;
     fl_session *s;
     srv->current = c;
@@ -635,6 +638,7 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
         .anonymity = r->anonymity,
         .failed = r->failed,
         .classify = r->classify,
+        .server = r->has_server ? &r->server : NULL,
     };
     fl_session *s;
     if (fl_resume(srv->engine, &ri, &s) < 0) {

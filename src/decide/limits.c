@@ -39,24 +39,25 @@ static bool rate_exceeds(const fl_rate_cfg *r, fl_rate *window, fl_usec now,
     return true;
 }
 
-bool fl_limits_check_connect(fl_engine *e, const fl_host *h, fl_usec now,
-                             struct fl_hit *hit)
+bool fl_limits_check_connect(fl_engine *e, const fl_server_counts *c, const fl_host *h,
+                             fl_usec now, struct fl_hit *hit)
 {
     const fl_policy *p = e->policy;
+    const fl_limits *l = c->lim;
     return exceeds(&p->max_instances, (long long)e->t.nsessions, FL_L_MAX_INSTANCES,
                    hit) ||
            rate_exceeds(&p->rate, e->t.rate, now, FL_L_RATE, hit) ||
-           rate_exceeds(&p->rate_per_host, h != NULL ? h->rate : NULL, now,
+           rate_exceeds(&l->rate_per_host, h != NULL ? h->rate : NULL, now,
                         FL_L_RATE_PER_HOST, hit) ||
-           exceeds(&p->max_conns_per_host, h != NULL ? h->conns : 0,
+           exceeds(&l->max_conns_per_host, h != NULL ? h->conns : 0,
                    FL_L_CONNS_PER_HOST, hit);
 }
 
-bool fl_limits_check_login(const fl_policy *p, const struct fl_login_counts *c,
+bool fl_limits_check_login(const fl_limits *p, const struct fl_login_counts *c,
                            struct fl_hit *hit)
 {
-    return (c->class_def != NULL &&
-            exceeds(&c->class_def->limit, c->class_clients, FL_L_PER_CLASS, hit)) ||
+    return (c->class_limit != NULL &&
+            exceeds(c->class_limit, c->class_clients, FL_L_PER_CLASS, hit)) ||
            exceeds(&p->per_host, c->host_clients, FL_L_PER_HOST, hit) ||
            exceeds(&p->per_network, c->net_clients, FL_L_PER_NETWORK, hit) ||
            (c->country_known &&

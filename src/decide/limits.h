@@ -19,13 +19,14 @@ struct fl_hit {
     const char *message;
 };
 
-/* The connect-time checks for a client at host h (NULL: a new host). */
-bool fl_limits_check_connect(fl_engine *e, const fl_host *h, fl_usec now,
-                             struct fl_hit *hit);
+/* The connect-time checks for a client at host h (NULL: a new host) of
+ * server c: the daemon's limits, then the server's. */
+bool fl_limits_check_connect(fl_engine *e, const fl_server_counts *c, const fl_host *h,
+                             fl_usec now, struct fl_hit *hit);
 
 /* The counts a successful PASS would add to, before this session counts. */
 struct fl_login_counts {
-    const fl_class_def *class_def; /* the session's class in this policy */
+    const fl_limit_cfg *class_limit; /* the session's class's, or NULL */
     long long class_clients;
     long long host_clients;
     long long net_clients;
@@ -36,8 +37,8 @@ struct fl_login_counts {
     long long clients;
 };
 
-/* The post-PASS checks, in order. */
-bool fl_limits_check_login(const fl_policy *p, const struct fl_login_counts *c,
+/* The post-PASS checks of limits l (the session's scope's), in order. */
+bool fl_limits_check_login(const fl_limits *l, const struct fl_login_counts *c,
                            struct fl_hit *hit);
 
 #endif

@@ -173,7 +173,8 @@ static void release_login(fl_engine *e, fl_session *s)
         return;
     fl_user_entry *u = s->u.user;
     fl_host *h = s->host;
-    fl_pair *pair = fl_pair_of(e, u, h);
+    fl_server_counts *c = fl_host_server(e, h);
+    fl_pair *pair = fl_pair_of(e, c, u, h);
     fl_network *net = h->u.live.net;
     u->clients--;
     pair->clients--;
@@ -182,15 +183,16 @@ static void release_login(fl_engine *e, fl_session *s)
         h->u.live.net = NULL;
     if (s->cls != NULL)
         s->cls->clients--;
+    c->nclients--;
     e->t.nclients--;
-    fl_pair_release(e, u, pair);
-    fl_user_release(e, u);
-    fl_network_release(e, net);
+    fl_pair_release(c, u, pair);
+    fl_user_release(c, u);
+    fl_network_release(c, net);
     if (s->country[0] != '\0') {
         unsigned hv;
-        fl_country *c = fl_country_lookup(e, s->country, &hv);
-        c->clients--;
-        fl_country_release(e, c);
+        fl_country *country = fl_country_lookup(e, c, s->country, &hv);
+        country->clients--;
+        fl_country_release(c, country);
     }
     /* A session logged out (fl_logout) may log in again, from a host whose
      * country is known no more: nothing of this login may stay. */
@@ -204,11 +206,13 @@ static void session_release(fl_engine *e, fl_session *s)
 {
     release_login(e, s);
     fl_host *h = s->host;
+    fl_server_counts *c = fl_host_server(e, h);
     h->conns--;
+    c->nsessions--;
     e->t.nsessions--;
     if (s->cls != NULL) {
         s->cls->conns--;
-        fl_class_count_release(e, s->cls);
+        fl_class_count_release(e, c, s->cls);
     }
     fl_login_free(e, s->u.login);
     fl_session_delete(e, s);
@@ -346,28 +350,29 @@ struct session_key {
  * neither), with the rate windows sized when rates apply. Everything is
  * allocated before any count changes. Sets *out, or leaves it NULL and
  * returns why (FL_L_TABLE_FULL, FL_L_NO_MEMORY). */
-static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
-                                     fl_host *h, const fl_geo *geo,
-                                     const fl_class_def *cdef, const char *class_name,
-                                     bool rates, fl_session **out)
+static enum fl_limit_id session_open(fl_engine *e, fl_server_counts *c,
+                                     const struct session_key *k, fl_host *h,
+                                     const fl_geo *geo, const fl_class_def *cdef,
+                                     const char *class_name, bool rates,
+                                     fl_session **out)
 {
     const fl_policy *p = e->policy;
     bool in_class = cdef != NULL || class_name != NULL;
     *out = NULL;
-    if (h == NULL && (h = fl_host_insert(e, k->addr, k->host_hv)) == NULL)
+    if (h == NULL && (h = fl_host_insert(e, c, k->addr, k->host_hv)) == NULL)
         return errno == ENOSPC ? FL_L_TABLE_FULL : FL_L_NO_MEMORY;
     fl_session *s = fl_session_insert(e, k->sid, k->sid_len, k->sid_hv);
     fl_class_count *cls = NULL;
     if (s != NULL && in_class)
-        cls = cdef != NULL ? fl_class_count_of(e, cdef)
-                           : fl_class_count_named(e, class_name);
+        cls = cdef != NULL ? fl_class_count_of(e, c, cdef)
+                           : fl_class_count_named(e, c, class_name);
     if (s == NULL || (in_class && cls == NULL) ||
         (rates &&
          (!fl_rate_fit(&e->t.rate, p->rate.count, NULL) || !fl_host_rate_fit(e, h)))) {
         if (s != NULL)
             fl_session_delete(e, s);
         if (cls != NULL)
-            fl_class_count_release(e, cls);
+            fl_class_count_release(e, c, cls);
         fl_host_release(e, h);
         return FL_L_NO_MEMORY;
     }
@@ -383,6 +388,7 @@ static enum fl_limit_id session_open(fl_engine *e, const struct session_key *k,
     s->cls = cls;
     if (cls != NULL)
         cls->conns++;
+    c->nsessions++;
     e->t.nsessions++;
     *out = s;
     return FL_L_COUNT;
@@ -485,6 +491,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     if (e == NULL || ci == NULL || out == NULL || d == NULL ||
         (ci->sid != NULL && !sid_valid(ci->sid, &sid_len)) ||
+        (ci->server != NULL && ci->server->port == 0) ||
         (ci->dns_name != NULL &&
          strnlen(ci->dns_name, FL_DNSNAME_MAX + 1) > FL_DNSNAME_MAX)) {
         errno = EINVAL;
@@ -498,8 +505,9 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     /* The host's and the session's buckets are asked for first: their
      * misses overlap. */
+    fl_server_counts *c = fl_server_for(e, ci->server);
     host_hv = fl_host_hash(e, &ci->addr);
-    fl_host_prefetch(e, host_hv);
+    fl_host_prefetch(c, host_hv);
     /* The engine's own ids never repeat and callers cannot choose that form,
      * so only a caller's id needs the duplicate check. */
     const char *sid = ci->sid;
@@ -520,7 +528,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     const fl_policy *p = e->policy;
     const fl_usec now = fl_now(e);
-    fl_host *h = fl_host_find_hv(e, &ci->addr, host_hv);
+    fl_host *h = fl_host_find_hv(c, &ci->addr, host_hv);
     fl_geo geo;
     host_geo(e, h, &ci->addr, &geo);
     const fl_class_def *cdef = host_class(e, h, ci, &geo);
@@ -536,7 +544,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
         if (d->verdict != FL_ALLOW)
             return connect_refused(e, &v);
-    } else if (fl_limits_check_connect(e, h, now, &hit)) {
+    } else if (fl_limits_check_connect(e, c, h, now, &hit)) {
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
         emit(e, fl_limit_descs[hit.id].event, &v, &hit, d);
         if (d->verdict != FL_ALLOW)
@@ -545,7 +553,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     const struct session_key key = {sid, sid_len, sid_hv, &ci->addr, host_hv};
     fl_session *s;
-    enum fl_limit_id failure = session_open(e, &key, h, &geo, cdef, NULL, true, &s);
+    enum fl_limit_id failure = session_open(e, c, &key, h, &geo, cdef, NULL, true, &s);
     if (s == NULL) {
         refuse_for(e, d, failure, FL_DISCONNECT, &v);
         return connect_refused(e, &v);
@@ -555,7 +563,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         host_class_remember(e, h, cdef);
     if (p->rate.count != FL_UNLIMITED)
         fl_rate_record(e->t.rate, now);
-    if (p->rate_per_host.count != FL_UNLIMITED)
+    if (c->lim->rate_per_host.count != FL_UNLIMITED)
         fl_rate_record(h->rate, now);
     *out = s;
     return 0;
@@ -572,7 +580,8 @@ static const char *login_user(const fl_policy *p, const fl_login *login, size_t 
     const char *name = login->name;
     if (login->flags & FL_LOGIN_ANONYMOUS)
         name = login->anonymity == FL_ANON_YES ? fl_login_account(login)
-                                               : p->anon_users[0];
+               : login->anon_block != 0 ? p->scopes[login->anon_block - 1].account
+                                        : p->anon_users[0];
     *len = name == login->name ? login->len : strlen(name);
     return name;
 }
@@ -581,18 +590,29 @@ static const char *login_user(const fl_policy *p, const fl_login *login, size_t 
  * user's hash, and ask for the user's bucket: USER does this, so that its
  * PASS, a round trip later, finds the bucket in cache; PASS does it again
  * only when a reload came in between. */
-static void login_prepare(fl_engine *e, fl_login *login)
+static void login_prepare(fl_engine *e, const fl_session *s, fl_login *login)
 {
-    bool anonymous = login->anonymity == FL_ANON_YES ||
-                     (login->anonymity == FL_ANON_BY_POLICY &&
-                      fl_policy_is_anonymous(e->policy, login->name));
+    const fl_policy *p = e->policy;
+    const fl_scope *server = fl_host_server(e, s->host)->def;
+    const fl_scope *block = NULL;
+    bool anonymous = false;
+    if (login->anonymity == FL_ANON_YES) {
+        anonymous = true;
+        if (server != NULL)
+            block = fl_policy_anon_block(p, server, fl_login_account(login));
+    } else if (login->anonymity == FL_ANON_BY_POLICY) {
+        if (server != NULL)
+            block = fl_policy_anon_alias(p, server, login->name);
+        anonymous = block != NULL || fl_policy_is_anonymous(p, login->name);
+    }
+    login->anon_block = block != NULL ? (uint16_t)(block - p->scopes + 1) : 0;
     login->flags = (uint8_t)((login->flags & ~FL_LOGIN_ANONYMOUS) |
                              (anonymous ? FL_LOGIN_ANONYMOUS : 0));
     size_t len;
     const char *name = login_user(e->policy, login, &len);
     login->user_hv = fl_key_hash(e, name, len);
     login->policy_gen = e->policy_gen;
-    fl_user_prefetch(e, login->user_hv);
+    fl_user_prefetch(fl_host_server(e, s->host), login->user_hv);
 }
 
 /* 1 to FL_USER_MAX bytes: its length, or 0. */
@@ -618,7 +638,7 @@ static int user_set(fl_engine *e, fl_session *s, const char *user,
     fl_login *login = fl_login_new(e, user, len, anonymity, account);
     if (login == NULL)
         return -1;
-    login_prepare(e, login);
+    login_prepare(e, s, login);
     fl_login_free(e, s->u.login);
     s->u.login = login;
     decision_allow(d, e->policy->dry_run);
@@ -654,10 +674,11 @@ struct login_plan {
 };
 
 /* Start the plan for login: the user it counts under, and its hash. */
-static void login_plan_begin(fl_engine *e, fl_login *login, struct login_plan *lp)
+static void login_plan_begin(fl_engine *e, const fl_session *s, fl_login *login,
+                             struct login_plan *lp)
 {
     if (login->policy_gen != e->policy_gen)
-        login_prepare(e, login);
+        login_prepare(e, s, login);
     memset(lp, 0, sizeof *lp);
     lp->name = login_user(e->policy, login, &lp->name_len);
     lp->user_hv = login->user_hv;
@@ -667,17 +688,18 @@ static void login_plan_begin(fl_engine *e, fl_login *login, struct login_plan *l
 static void login_plan_lookup(fl_engine *e, const fl_session *s, struct login_plan *lp)
 {
     fl_host *h = s->host;
+    fl_server_counts *c = fl_host_server(e, h);
     /* A host with clients knows its network. */
     lp->net = h->u.live.net;
     if (lp->net == NULL) {
         fl_network_key(e->policy, &h->addr, lp->nkey);
-        lp->net = fl_network_lookup(e, lp->nkey, &lp->net_hv);
+        lp->net = fl_network_lookup(e, c, lp->nkey, &lp->net_hv);
     }
-    lp->u = fl_user_find_hv(e, lp->name, lp->name_len, lp->user_hv);
-    lp->pair = lp->u != NULL ? fl_pair_lookup(e, lp->u, h, &lp->pair_hv) : NULL;
+    lp->u = fl_user_find_hv(c, lp->name, lp->name_len, lp->user_hv);
+    lp->pair = lp->u != NULL ? fl_pair_lookup(e, c, lp->u, h, &lp->pair_hv) : NULL;
     lp->cc = h->geo.country;
     lp->country =
-        lp->cc[0] != '\0' ? fl_country_lookup(e, lp->cc, &lp->country_hv) : NULL;
+        lp->cc[0] != '\0' ? fl_country_lookup(e, c, lp->cc, &lp->country_hv) : NULL;
 }
 
 /* Insert what the plan lacks, then count the session in everything: it is
@@ -685,6 +707,7 @@ static void login_plan_lookup(fl_engine *e, const fl_session *s, struct login_pl
 static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 {
     fl_host *h = s->host;
+    fl_server_counts *c = fl_host_server(e, h);
     fl_user_entry *u = lp->u;
     fl_pair *pair = lp->pair;
     fl_network *net = lp->net;
@@ -694,22 +717,22 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
     /* A new user has no pair yet. */
     if (new_user)
-        u = fl_user_insert(e, lp->name, lp->name_len, lp->user_hv);
+        u = fl_user_insert(c, lp->name, lp->name_len, lp->user_hv);
     /* A new user's pair is its first, which needs no hash. */
     if (u != NULL && new_pair)
-        pair = fl_pair_insert(e, u, h, lp->pair_hv);
+        pair = fl_pair_insert(c, u, h, lp->pair_hv);
     if (pair != NULL && new_net)
-        net = fl_network_insert(e, lp->nkey, lp->net_hv);
+        net = fl_network_insert(c, lp->nkey, lp->net_hv);
     if (net != NULL && new_country)
-        country = fl_country_insert(e, lp->cc, lp->country_hv);
+        country = fl_country_insert(c, lp->cc, lp->country_hv);
     if (u == NULL || pair == NULL || net == NULL ||
         (lp->cc[0] != '\0' && country == NULL)) {
         if (net != NULL && new_net)
-            fl_network_release(e, net);
+            fl_network_release(c, net);
         if (pair != NULL && new_pair)
-            fl_pair_release(e, u, pair);
+            fl_pair_release(c, u, pair);
         if (u != NULL && new_user)
-            fl_user_release(e, u);
+            fl_user_release(c, u);
         errno = ENOMEM;
         return -1;
     }
@@ -725,6 +748,7 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
         country->clients++;
         memcpy(s->country, lp->cc, 2);
     }
+    c->nclients++;
     e->t.nclients++;
     fl_login_free(e, s->u.login);
     s->u.user = u;
@@ -734,24 +758,34 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
 /* --- PASS ----------------------------------------------------------------- */
 
-static bool anon_password_rejected(const fl_policy *p, bool anonymous,
+/* The limits a login on s is decided by: its <Anonymous> block's, or its
+ * server's. */
+static const fl_limits *login_limits(const fl_engine *e, const fl_session *s,
+                                     const fl_login *login)
+{
+    if (login != NULL && (login->flags & FL_LOGIN_ANONYMOUS) && login->anon_block != 0)
+        return &e->policy->scopes[login->anon_block - 1].lim;
+    return fl_host_server(e, s->host)->lim;
+}
+
+static bool anon_password_rejected(const fl_limits *l, bool anonymous,
                                    const char *password)
 {
-    if (!p->anon_reject.set || !anonymous)
+    const fl_anon_reject *r = l->anon_reject;
+    if (r == NULL || !anonymous)
         return false;
-    bool match =
-        regexec(&p->anon_reject.re, password != NULL ? password : "", 0, NULL, 0) == 0;
-    return match != p->anon_reject.negate;
+    bool match = regexec(&r->re, password != NULL ? password : "", 0, NULL, 0) == 0;
+    return match != r->negate;
 }
 
 /* A failed PASS: 530 "Login incorrect.", and the Nth ends the session. */
 static int pass_failed(fl_engine *e, fl_session *s, fl_decision *d, struct view *v)
 {
     const fl_policy *p = e->policy;
+    long long max = login_limits(e, s, s->u.login)->max_login_attempts;
     s->failed++;
-    if (p->max_login_attempts != FL_UNLIMITED && s->failed >= p->max_login_attempts) {
-        struct fl_hit hit = {FL_L_LOGIN_ATTEMPTS, p->max_login_attempts, s->failed,
-                             NULL};
+    if (max != FL_UNLIMITED && s->failed >= max) {
+        struct fl_hit hit = {FL_L_LOGIN_ATTEMPTS, max, s->failed, NULL};
         decision_refuse(e, d, &hit, FL_DISCONNECT, v);
         d->verdict =
             p->dry_run ? FL_REJECT : FL_DISCONNECT; /* a bad password is never let in */
@@ -798,10 +832,10 @@ int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
         return -1;
     fl_login *login = s->u.login;
     if (login->policy_gen != e->policy_gen)
-        login_prepare(e, login);
+        login_prepare(e, s, login);
     decision_allow(d, e->policy->dry_run);
-    if (anon_password_rejected(e->policy, login->flags & FL_LOGIN_ANONYMOUS,
-                               password)) {
+    if (anon_password_rejected(login_limits(e, s, login),
+                               login->flags & FL_LOGIN_ANONYMOUS, password)) {
         struct view v;
         view_of_session(&v, s);
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
@@ -824,8 +858,9 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     decision_allow(d, p->dry_run);
 
     struct login_plan lp;
-    login_plan_begin(e, login, &lp);
+    login_plan_begin(e, s, login, &lp);
     bool anonymous = login->flags & FL_LOGIN_ANONYMOUS;
+    const fl_limits *lim = login_limits(e, s, login);
     const char *name = lp.name;
     /* A banned user, or user@host, is refused whatever the password: the
      * name given, or the user an anonymous login counts under. */
@@ -842,7 +877,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
         }
     }
     if (!(login->flags & FL_LOGIN_PASSWORD_CHECKED) &&
-        anon_password_rejected(p, anonymous, password))
+        anon_password_rejected(lim, anonymous, password))
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
     if (!ok || d->verdict != FL_ALLOW)
         return pass_failed(e, s, d, &v);
@@ -850,19 +885,28 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     login_plan_lookup(e, s, &lp);
 
     v.user = name;
+    /* An <Anonymous> block counts its own logins, which all count under
+     * its account: ProFTPD counts the sessions of that user on the server. */
+    bool in_block = anonymous && login->anon_block != 0;
+    long long user_clients = lp.u != NULL ? lp.u->clients : 0;
+    const fl_class_def *cdef = s->cls != NULL ? s->cls->def : NULL;
     struct fl_login_counts lc = {
-        .class_def = s->cls != NULL ? s->cls->def : NULL,
+        .class_limit = cdef != NULL && lim->class_limits != NULL
+                           ? &lim->class_limits[cdef - p->classes]
+                           : NULL,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,
-        .host_clients = s->host->u.live.clients,
+        .host_clients = in_block ? (lp.pair != NULL ? lp.pair->clients : 0)
+                                 : s->host->u.live.clients,
         .net_clients = lp.net != NULL ? lp.net->clients : 0,
         .country_known = lp.cc[0] != '\0',
         .country_clients = lp.country != NULL ? lp.country->clients : 0,
-        .user_clients = lp.u != NULL ? lp.u->clients : 0,
+        .user_clients = user_clients,
         .user_hosts = (lp.u != NULL ? lp.u->nhosts : 0) + (lp.pair != NULL ? 0 : 1),
-        .clients = (long long)e->t.nclients,
+        .clients =
+            in_block ? user_clients : (long long)fl_host_server(e, s->host)->nclients,
     };
     struct fl_hit hit;
-    if (d->would == FL_ALLOW && fl_limits_check_login(p, &lc, &hit)) {
+    if (d->would == FL_ALLOW && fl_limits_check_login(lim, &lc, &hit)) {
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
         emit(e, fl_limit_descs[hit.id].event, &v, &hit, d);
         if (d->verdict == FL_DISCONNECT) {
@@ -910,7 +954,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         (ri->user != NULL &&
          (ri->user[0] == '\0' || strnlen(ri->user, FL_USER_MAX + 1) > FL_USER_MAX)) ||
         (ri->authenticated && ri->user == NULL) || ri->failed < 0 ||
-        ri->failed > 65535 || (unsigned)ri->anonymity > FL_ANON_YES) {
+        ri->failed > 65535 || (unsigned)ri->anonymity > FL_ANON_YES ||
+        (ri->server != NULL && ri->server->port == 0)) {
         errno = EINVAL;
         return -1;
     }
@@ -943,7 +988,8 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     if (ri->user != NULL && login == NULL)
         return -1;
 
-    fl_host *h = fl_host_lookup(e, &ri->addr, &host_hv);
+    fl_server_counts *c = fl_server_for(e, ri->server);
+    fl_host *h = fl_host_lookup(e, c, &ri->addr, &host_hv);
     fl_geo geo;
     host_geo(e, h, &ri->addr, &geo);
     const fl_class_def *cdef =
@@ -951,7 +997,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
     const char *cls = ri->classify ? NULL : ri->class_name;
     const struct session_key key = {ri->sid, sid_len, sid_hv, &ri->addr, host_hv};
     fl_session *s;
-    enum fl_limit_id failure = session_open(e, &key, h, &geo, cdef, cls, false, &s);
+    enum fl_limit_id failure = session_open(e, c, &key, h, &geo, cdef, cls, false, &s);
     if (s == NULL) {
         fl_login_free(e, login);
         errno = failure == FL_L_TABLE_FULL ? ENOSPC : ENOMEM;
@@ -962,7 +1008,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
 
     if (ri->authenticated) {
         struct login_plan lp;
-        login_plan_begin(e, login, &lp);
+        login_plan_begin(e, s, login, &lp);
         login_plan_lookup(e, s, &lp);
         if (login_plan_commit(e, s, &lp) < 0) {
             session_end_quietly(e, s);
@@ -1024,13 +1070,16 @@ void fl_engine_totals(fl_engine *e, fl_totals *t)
     memset(t, 0, sizeof *t);
     t->sessions = e->t.nsessions;
     t->clients = e->t.nclients;
-    t->hosts = HASH_COUNT(e->t.hosts);
+    t->hosts = e->t.nhosts;
     t->idle_hosts = e->t.nidle;
-    t->users = HASH_COUNT(e->t.users);
-    t->classes = HASH_COUNT(e->t.classes);
-    t->networks = HASH_COUNT(e->t.networks);
-    t->countries = HASH_COUNT(e->t.countries);
-    t->user_hosts = e->t.npairs;
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        const fl_server_counts *c = e->t.counts[i];
+        t->users += HASH_COUNT(c->users);
+        t->classes += HASH_COUNT(c->classes);
+        t->networks += HASH_COUNT(c->networks);
+        t->countries += HASH_COUNT(c->countries);
+        t->user_hosts += c->npairs;
+    }
     t->evictions = e->t.evictions;
 }
 
@@ -1041,50 +1090,75 @@ static int counts_none(fl_counts *c)
     return -1;
 }
 
+/* Each count is summed over every server. */
 int fl_count_host(fl_engine *e, const fl_addr *a, fl_counts *c)
 {
-    unsigned hv;
-    const fl_host *h = fl_host_lookup(e, a, &hv);
-    if (h == NULL)
-        return counts_none(c);
-    c->conns = h->conns;
-    c->clients = h->u.live.clients;
-    c->hosts = 1;
-    return 0;
+    bool found = false;
+    c->conns = c->clients = c->hosts = 0;
+    unsigned hv = fl_host_hash(e, a);
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        const fl_host *h = fl_host_find_hv(e->t.counts[i], a, hv);
+        if (h == NULL)
+            continue;
+        found = true;
+        c->conns += h->conns;
+        c->clients += h->conns > 0 ? h->u.live.clients : 0;
+        c->hosts = 1;
+    }
+    return found ? 0 : counts_none(c);
 }
 
 int fl_count_user(fl_engine *e, const char *user, fl_counts *c)
 {
-    unsigned hv;
-    const fl_user_entry *u = fl_user_lookup(e, user, strlen(user), &hv);
-    if (u == NULL)
-        return counts_none(c);
-    c->conns = c->clients = u->clients;
-    c->hosts = u->nhosts;
-    return 0;
+    bool found = false;
+    c->conns = c->clients = c->hosts = 0;
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        unsigned hv;
+        const fl_user_entry *u =
+            fl_user_lookup(e, e->t.counts[i], user, strlen(user), &hv);
+        if (u == NULL)
+            continue;
+        found = true;
+        c->conns += u->clients;
+        c->clients += u->clients;
+        c->hosts += u->nhosts;
+    }
+    return found ? 0 : counts_none(c);
 }
 
 int fl_count_class(fl_engine *e, const char *class_name, fl_counts *c)
 {
-    unsigned hv;
-    const fl_class_count *k = fl_class_count_lookup(e, class_name, &hv);
-    if (k == NULL)
-        return counts_none(c);
-    c->conns = k->conns;
-    c->clients = k->clients;
+    bool found = false;
+    c->conns = c->clients = 0;
     c->hosts = -1;
-    return 0;
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        unsigned hv;
+        const fl_class_count *k =
+            fl_class_count_lookup(e, e->t.counts[i], class_name, &hv);
+        if (k == NULL)
+            continue;
+        found = true;
+        c->conns += k->conns;
+        c->clients += k->clients;
+    }
+    return found ? 0 : counts_none(c);
 }
 
 int fl_count_network(fl_engine *e, const fl_addr *a, fl_counts *c)
 {
     uint8_t key[FL_NET_KEY_LEN];
     fl_network_key(e->policy, a, key);
-    unsigned hv;
-    const fl_network *n = fl_network_lookup(e, key, &hv);
-    if (n == NULL)
-        return counts_none(c);
-    c->conns = c->clients = n->clients;
+    bool found = false;
+    c->conns = c->clients = 0;
     c->hosts = -1;
-    return 0;
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        unsigned hv;
+        const fl_network *n = fl_network_lookup(e, e->t.counts[i], key, &hv);
+        if (n == NULL)
+            continue;
+        found = true;
+        c->conns += n->clients;
+        c->clients += n->clients;
+    }
+    return found ? 0 : counts_none(c);
 }

@@ -48,81 +48,88 @@ size_t fl_engine_top(fl_engine *e, fl_top_kind kind, fl_top_entry *out, size_t n
     size_t len = 0;
     fl_top_entry t;
 
-    switch (kind) {
-    case FL_TOP_HOSTS: {
-        fl_host *h, *tmp;
-        HASH_ITER(hh, e->t.hosts, h, tmp)
-        {
-            if (h->conns == 0)
-                continue; /* idle: kept for its rate window only */
-            entry_init(&t);
-            fl_addr_format(&h->addr, t.key, sizeof t.key);
-            t.conns = h->conns;
-            t.conns_limit = limit_of(&p->max_conns_per_host);
-            t.clients = h->u.live.clients;
-            t.clients_limit = limit_of(&p->per_host);
-            top_insert(out, n, &len, &t);
+    /* Every server's entries; each with its server's limits. */
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        fl_server_counts *sc = e->t.counts[i];
+        const fl_limits *l = sc->lim;
+        switch (kind) {
+        case FL_TOP_HOSTS: {
+            fl_host *h, *tmp;
+            HASH_ITER(hh, sc->hosts, h, tmp)
+            {
+                if (h->conns == 0)
+                    continue; /* idle: kept for its rate window only */
+                entry_init(&t);
+                fl_addr_format(&h->addr, t.key, sizeof t.key);
+                t.conns = h->conns;
+                t.conns_limit = limit_of(&l->max_conns_per_host);
+                t.clients = h->u.live.clients;
+                t.clients_limit = limit_of(&l->per_host);
+                top_insert(out, n, &len, &t);
+            }
+            break;
         }
-        break;
-    }
-    case FL_TOP_USERS: {
-        fl_user_entry *u, *tmp;
-        HASH_ITER(hh, e->t.users, u, tmp)
-        {
-            entry_init(&t);
-            snprintf(t.key, sizeof t.key, "%s", u->name);
-            t.clients = u->clients;
-            t.clients_limit = limit_of(&p->per_user);
-            t.hosts = u->nhosts;
-            t.hosts_limit = limit_of(&p->hosts_per_user);
-            top_insert(out, n, &len, &t);
+        case FL_TOP_USERS: {
+            fl_user_entry *u, *tmp;
+            HASH_ITER(hh, sc->users, u, tmp)
+            {
+                entry_init(&t);
+                snprintf(t.key, sizeof t.key, "%s", u->name);
+                t.clients = u->clients;
+                t.clients_limit = limit_of(&l->per_user);
+                t.hosts = u->nhosts;
+                t.hosts_limit = limit_of(&l->hosts_per_user);
+                top_insert(out, n, &len, &t);
+            }
+            break;
         }
-        break;
-    }
-    case FL_TOP_CLASSES: {
-        fl_class_count *c, *tmp;
-        HASH_ITER(hh, e->t.classes, c, tmp)
-        {
-            const fl_class_def *def = fl_policy_class(p, c->name);
-            entry_init(&t);
-            snprintf(t.key, sizeof t.key, "%s", c->name);
-            t.conns = c->conns;
-            t.clients = c->clients;
-            t.clients_limit = def != NULL ? limit_of(&def->limit) : -1;
-            top_insert(out, n, &len, &t);
+        case FL_TOP_CLASSES: {
+            fl_class_count *c, *tmp;
+            HASH_ITER(hh, sc->classes, c, tmp)
+            {
+                const fl_class_def *def = fl_policy_class(p, c->name);
+                entry_init(&t);
+                snprintf(t.key, sizeof t.key, "%s", c->name);
+                t.conns = c->conns;
+                t.clients = c->clients;
+                t.clients_limit = def != NULL && l->class_limits != NULL
+                                      ? limit_of(&l->class_limits[def - p->classes])
+                                      : -1;
+                top_insert(out, n, &len, &t);
+            }
+            break;
         }
-        break;
-    }
-    case FL_TOP_NETWORKS: {
-        fl_network *net, *tmp;
-        HASH_ITER(hh, e->t.networks, net, tmp)
-        {
-            fl_addr a;
-            char text[FL_ADDR_TEXT_MAX];
-            memcpy(a.b, net->key, 16);
-            bool v4 = fl_addr_is_v4(&a) && net->key[16] >= 96;
-            entry_init(&t);
-            snprintf(t.key, sizeof t.key, "%s/%u",
-                     fl_addr_format(&a, text, sizeof text),
-                     v4 ? net->key[16] - 96u : net->key[16]);
-            t.clients = net->clients;
-            t.clients_limit = limit_of(&p->per_network);
-            top_insert(out, n, &len, &t);
+        case FL_TOP_NETWORKS: {
+            fl_network *net, *tmp;
+            HASH_ITER(hh, sc->networks, net, tmp)
+            {
+                fl_addr a;
+                char text[FL_ADDR_TEXT_MAX];
+                memcpy(a.b, net->key, 16);
+                bool v4 = fl_addr_is_v4(&a) && net->key[16] >= 96;
+                entry_init(&t);
+                snprintf(t.key, sizeof t.key, "%s/%u",
+                         fl_addr_format(&a, text, sizeof text),
+                         v4 ? net->key[16] - 96u : net->key[16]);
+                t.clients = net->clients;
+                t.clients_limit = limit_of(&l->per_network);
+                top_insert(out, n, &len, &t);
+            }
+            break;
         }
-        break;
-    }
-    case FL_TOP_COUNTRIES: {
-        fl_country *c, *tmp;
-        HASH_ITER(hh, e->t.countries, c, tmp)
-        {
-            entry_init(&t);
-            snprintf(t.key, sizeof t.key, "%.2s", c->code);
-            t.clients = c->clients;
-            t.clients_limit = limit_of(&p->per_country);
-            top_insert(out, n, &len, &t);
+        case FL_TOP_COUNTRIES: {
+            fl_country *c, *tmp;
+            HASH_ITER(hh, sc->countries, c, tmp)
+            {
+                entry_init(&t);
+                snprintf(t.key, sizeof t.key, "%.2s", c->code);
+                t.clients = c->clients;
+                t.clients_limit = limit_of(&l->per_country);
+                top_insert(out, n, &len, &t);
+            }
+            break;
         }
-        break;
-    }
+        }
     }
     return len;
 }
@@ -142,7 +149,9 @@ long long fl_policy_limit(fl_engine *e, const char *directive)
     if (e == NULL || directive == NULL)
         return -1;
     enum fl_limit_id id = fl_limit_by_directive(directive);
-    return id < FL_L_COUNT ? fl_policy_limit_value(e->policy, id) : -1;
+    return id < FL_L_COUNT
+               ? fl_policy_limit_value(e->policy, fl_policy_main(e->policy), id)
+               : -1;
 }
 
 static bool acl_lists(const fl_acl *acl, uid_t uid, gid_t gid)

@@ -35,15 +35,72 @@
  * which is never kept.
  */
 #define SESSION_BLOCK 104 /* malloc's 112-byte chunk: ids of up to 18 bytes */
-#define LOGIN_BLOCK 40    /* malloc's 48-byte chunk: names of up to 27 bytes */
+#define LOGIN_BLOCK 40    /* malloc's 48-byte chunk: names of up to 25 bytes */
 #define BLOCKS_KEPT 64
 
-void fl_tables_init(fl_engine *e)
+static void tables_reset(fl_engine *e)
 {
     memset(&e->t, 0, sizeof e->t);
     e->t.sweep_timer = -1;
     e->t.session_blocks = (fl_block_cache){.max = BLOCKS_KEPT, .size = SESSION_BLOCK};
     e->t.login_blocks = (fl_block_cache){.max = BLOCKS_KEPT, .size = LOGIN_BLOCK};
+}
+
+/* A server's counts, kept from now on under e->t.counts[id]. */
+static fl_server_counts *counts_new(fl_engine *e, const char *name)
+{
+    if (e->t.ncounts >= FL_COUNTS_MAX) {
+        errno = ENOSPC;
+        return NULL;
+    }
+    fl_server_counts **grown =
+        fl_realloc(e->t.counts, (e->t.ncounts + 1) * sizeof *grown);
+    if (grown == NULL)
+        return NULL;
+    e->t.counts = grown;
+    fl_server_counts *c = fl_calloc(1, sizeof *c);
+    if (c == NULL || (c->name = fl_strdup(name)) == NULL) {
+        fl_free(c);
+        return NULL;
+    }
+    c->id = (uint16_t)e->t.ncounts;
+    e->t.counts[e->t.ncounts++] = c;
+    return c;
+}
+
+int fl_tables_init(fl_engine *e)
+{
+    tables_reset(e);
+    const fl_policy *p = e->policy;
+    fl_server_counts *main_counts = counts_new(e, p->scopes[0].name);
+    e->t.counts_of_scope = fl_calloc(p->nscopes, sizeof *e->t.counts_of_scope);
+    if (main_counts == NULL || e->t.counts_of_scope == NULL) {
+        fl_tables_free(e);
+        errno = ENOMEM;
+        return -1;
+    }
+    main_counts->def = &p->scopes[0];
+    main_counts->lim = &p->scopes[0].lim;
+    for (size_t i = 0; i < p->nscopes; i++)
+        e->t.counts_of_scope[i] = main_counts; /* the empty policy has one */
+    return 0;
+}
+
+fl_server_counts *fl_server_for(fl_engine *e, const fl_bind *server)
+{
+    const fl_policy *p = e->policy;
+    if (server == NULL || p->nbind_index == 0)
+        return e->t.counts_of_scope[0];
+    return e->t.counts_of_scope[fl_policy_server(p, server) - p->scopes];
+}
+
+fl_server_counts *fl_server_named(fl_engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->t.ncounts; i++) {
+        if (strcmp(e->t.counts[i]->name, name) == 0)
+            return e->t.counts[i];
+    }
+    return NULL;
 }
 
 /*
@@ -131,22 +188,23 @@ unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr)
     return fl_key_hash(e, addr->b, sizeof addr->b);
 }
 
-void fl_host_prefetch(fl_engine *e, unsigned hv)
+void fl_host_prefetch(fl_server_counts *c, unsigned hv)
 {
-    TABLE_PREFETCH(e->t.hosts, hv);
+    TABLE_PREFETCH(c->hosts, hv);
 }
 
-fl_host *fl_host_find_hv(fl_engine *e, const fl_addr *addr, unsigned hv)
+fl_host *fl_host_find_hv(fl_server_counts *c, const fl_addr *addr, unsigned hv)
 {
     fl_host *h;
-    HASH_FIND_BYHASHVALUE(hh, e->t.hosts, addr, sizeof *addr, hv, h);
+    HASH_FIND_BYHASHVALUE(hh, c->hosts, addr, sizeof *addr, hv, h);
     return h;
 }
 
-fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv)
+fl_host *fl_host_lookup(fl_engine *e, fl_server_counts *c, const fl_addr *addr,
+                        unsigned *hv)
 {
     *hv = fl_host_hash(e, addr);
-    return fl_host_find_hv(e, addr, *hv);
+    return fl_host_find_hv(c, addr, *hv);
 }
 
 /* Take h off the idle list; its storage serves a live host again. */
@@ -186,14 +244,16 @@ static void host_free_rate(fl_host *h)
 
 static void host_free(fl_engine *e, fl_host *h)
 {
-    HASH_DEL(e->t.hosts, h);
+    HASH_DEL(fl_host_server(e, h)->hosts, h);
+    e->t.nhosts--;
     host_free_rate(h);
     fl_free(h);
 }
 
 bool fl_host_rate_fit(fl_engine *e, fl_host *h)
 {
-    return fl_rate_fit(&h->rate, e->policy->rate_per_host.count, host_inline_rate(h));
+    return fl_rate_fit(&h->rate, fl_host_server(e, h)->lim->rate_per_host.count,
+                       host_inline_rate(h));
 }
 
 /* Free the idle host that went idle first. */
@@ -208,7 +268,7 @@ static void idle_pop(fl_engine *e)
  * window of the policy in force. */
 static bool host_rate_expired(const fl_engine *e, const fl_host *h, fl_usec now)
 {
-    const fl_rate_cfg *r = &e->policy->rate_per_host;
+    const fl_rate_cfg *r = &fl_host_server(e, h)->lim->rate_per_host;
     return h->rate == NULL || r->count == FL_UNLIMITED ||
            fl_rate_newest(h->rate) + r->interval <= now;
 }
@@ -243,11 +303,12 @@ static void sweep_arm(fl_engine *e)
         fl_timer_add_usec(e, SWEEP_INTERVAL, FL_TIMER_DYNAMIC, NULL, sweep_cb, e);
 }
 
-fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
+fl_host *fl_host_insert(fl_engine *e, fl_server_counts *c, const fl_addr *addr,
+                        unsigned hv)
 {
     if (e->t.idle_head != NULL)
         idle_expire(e, fl_now(e));
-    if ((long long)HASH_COUNT(e->t.hosts) >= e->policy->max_tracked_hosts) {
+    if ((long long)e->t.nhosts >= e->policy->max_tracked_hosts) {
         if (e->t.idle_head == NULL) {
             errno = ENOSPC;
             return NULL;
@@ -256,18 +317,20 @@ fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv)
         e->t.evictions++;
     }
 
-    long long count = e->policy->rate_per_host.count;
+    long long count = c->lim->rate_per_host.count;
     bool inline_rate = count != FL_UNLIMITED && count <= HOST_INLINE_RATE_MAX;
     fl_host *h =
         fl_calloc(1, sizeof *h + (inline_rate ? fl_rate_size((uint32_t)count) : 0));
     if (h == NULL)
         return NULL;
     h->addr = *addr;
+    h->counts = c->id;
     if (inline_rate) {
         h->rate = host_inline_rate(h);
         fl_rate_init(h->rate, (uint32_t)count);
     }
-    TABLE_INSERT_OR_FAIL(e->t.hosts, h, &h->addr, sizeof h->addr, hv, FL_HOT_LOAD);
+    TABLE_INSERT_OR_FAIL(c->hosts, h, &h->addr, sizeof h->addr, hv, FL_HOT_LOAD);
+    e->t.nhosts++;
     return h;
 }
 
@@ -304,39 +367,42 @@ void fl_host_release(fl_engine *e, fl_host *h)
 
 /* --- users and (user, host) pairs ------------------------------------------ */
 
-void fl_user_prefetch(fl_engine *e, unsigned hv)
+void fl_user_prefetch(fl_server_counts *c, unsigned hv)
 {
-    TABLE_PREFETCH(e->t.users, hv);
+    TABLE_PREFETCH(c->users, hv);
 }
 
-fl_user_entry *fl_user_find_hv(fl_engine *e, const char *name, size_t len, unsigned hv)
+fl_user_entry *fl_user_find_hv(fl_server_counts *c, const char *name, size_t len,
+                               unsigned hv)
 {
     fl_user_entry *u;
-    HASH_FIND_BYHASHVALUE(hh, e->t.users, name, len, hv, u);
+    HASH_FIND_BYHASHVALUE(hh, c->users, name, len, hv, u);
     return u;
 }
 
-fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv)
+fl_user_entry *fl_user_lookup(fl_engine *e, fl_server_counts *c, const char *name,
+                              size_t len, unsigned *hv)
 {
     *hv = fl_key_hash(e, name, len);
-    return fl_user_find_hv(e, name, len, *hv);
+    return fl_user_find_hv(c, name, len, *hv);
 }
 
-fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv)
+fl_user_entry *fl_user_insert(fl_server_counts *c, const char *name, size_t len,
+                              unsigned hv)
 {
     fl_user_entry *u = fl_calloc(1, FL_FLEX_SIZE(fl_user_entry, name, len + 1));
     if (u == NULL)
         return NULL;
     memcpy(u->name, name, len);
-    TABLE_INSERT_OR_FAIL(e->t.users, u, u->name, len, hv, FL_HOT_LOAD);
+    TABLE_INSERT_OR_FAIL(c->users, u, u->name, len, hv, FL_HOT_LOAD);
     return u;
 }
 
-void fl_user_release(fl_engine *e, fl_user_entry *u)
+void fl_user_release(fl_server_counts *c, fl_user_entry *u)
 {
     if (u->clients > 0)
         return;
-    HASH_DEL(e->t.users, u);
+    HASH_DEL(c->users, u);
     fl_free(u);
 }
 
@@ -350,25 +416,26 @@ _Static_assert(offsetof(fl_user_host, pair.host) ==
                    offsetof(fl_user_host, user) + sizeof(fl_user_entry *),
                "a pair's key is its user and host, adjacent");
 
-static fl_user_host *pair_table_find(fl_engine *e, fl_user_entry *u, fl_host *h,
-                                     unsigned *hv)
+static fl_user_host *pair_table_find(fl_engine *e, fl_server_counts *c,
+                                     fl_user_entry *u, fl_host *h, unsigned *hv)
 {
     struct pair_key k = {u, h};
     fl_user_host *uh;
     *hv = fl_key_hash(e, &k, sizeof k);
-    HASH_FIND_BYHASHVALUE(hh, e->t.user_hosts, &k, sizeof k, *hv, uh);
+    HASH_FIND_BYHASHVALUE(hh, c->user_hosts, &k, sizeof k, *hv, uh);
     return uh;
 }
 
-fl_pair *fl_pair_lookup(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned *hv)
+fl_pair *fl_pair_lookup(fl_engine *e, fl_server_counts *c, fl_user_entry *u, fl_host *h,
+                        unsigned *hv)
 {
     if (u->first.host == h)
         return &u->first;
-    fl_user_host *uh = pair_table_find(e, u, h, hv);
+    fl_user_host *uh = pair_table_find(e, c, u, h, hv);
     return uh != NULL ? &uh->pair : NULL;
 }
 
-fl_pair *fl_pair_insert(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned hv)
+fl_pair *fl_pair_insert(fl_server_counts *c, fl_user_entry *u, fl_host *h, unsigned hv)
 {
     fl_pair *pair = &u->first;
     if (u->first.host != NULL) {
@@ -377,90 +444,93 @@ fl_pair *fl_pair_insert(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned hv)
             return NULL;
         uh->user = u;
         uh->pair.host = h;
-        TABLE_INSERT_OR_FAIL(e->t.user_hosts, uh, &uh->user, sizeof(struct pair_key),
-                             hv, FL_LOOKUP_LOAD);
+        TABLE_INSERT_OR_FAIL(c->user_hosts, uh, &uh->user, sizeof(struct pair_key), hv,
+                             FL_LOOKUP_LOAD);
         pair = &uh->pair;
     }
     pair->host = h;
     u->nhosts++;
-    e->t.npairs++;
+    c->npairs++;
     return pair;
 }
 
-fl_pair *fl_pair_of(fl_engine *e, fl_user_entry *u, fl_host *h)
+fl_pair *fl_pair_of(fl_engine *e, fl_server_counts *c, fl_user_entry *u, fl_host *h)
 {
     unsigned hv;
     /* An authenticated session's pair exists: first, or in the table. */
-    return u->first.host == h ? &u->first : &pair_table_find(e, u, h, &hv)->pair;
+    return u->first.host == h ? &u->first : &pair_table_find(e, c, u, h, &hv)->pair;
 }
 
-void fl_pair_release(fl_engine *e, fl_user_entry *u, fl_pair *pair)
+void fl_pair_release(fl_server_counts *c, fl_user_entry *u, fl_pair *pair)
 {
     if (pair->clients > 0)
         return;
     u->nhosts--;
-    e->t.npairs--;
+    c->npairs--;
     if (pair == &u->first) {
         pair->host = NULL;
         return;
     }
     fl_user_host *uh =
         (fl_user_host *)(void *)((char *)pair - offsetof(fl_user_host, pair));
-    HASH_DEL(e->t.user_hosts, uh);
+    HASH_DEL(c->user_hosts, uh);
     fl_free(uh);
 }
 
 /* --- classes -------------------------------------------------------------- */
 
-fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv)
+fl_class_count *fl_class_count_lookup(fl_engine *e, fl_server_counts *c,
+                                      const char *name, unsigned *hv)
 {
     size_t len = strlen(name);
-    fl_class_count *c;
+    fl_class_count *cc;
     *hv = fl_key_hash(e, name, len);
-    HASH_FIND_BYHASHVALUE(hh, e->t.classes, name, len, *hv, c);
-    return c;
+    HASH_FIND_BYHASHVALUE(hh, c->classes, name, len, *hv, cc);
+    return cc;
 }
 
-static fl_class_count *class_count_insert(fl_engine *e, const char *name,
-                                          const fl_class_def *def)
+static fl_class_count *class_count_insert(fl_engine *e, fl_server_counts *c,
+                                          const char *name, const fl_class_def *def)
 {
     size_t len = strlen(name);
     unsigned hv = fl_key_hash(e, name, len);
-    fl_class_count *c = fl_calloc(1, FL_FLEX_SIZE(fl_class_count, name, len + 1));
-    if (c == NULL)
+    fl_class_count *cc = fl_calloc(1, FL_FLEX_SIZE(fl_class_count, name, len + 1));
+    if (cc == NULL)
         return NULL;
-    memcpy(c->name, name, len);
-    c->def = def;
-    TABLE_INSERT_OR_FAIL(e->t.classes, c, c->name, len, hv, FL_LOOKUP_LOAD);
-    return c;
+    memcpy(cc->name, name, len);
+    cc->def = def;
+    TABLE_INSERT_OR_FAIL(c->classes, cc, cc->name, len, hv, FL_LOOKUP_LOAD);
+    return cc;
 }
 
-fl_class_count *fl_class_count_of(fl_engine *e, const fl_class_def *def)
+fl_class_count *fl_class_count_of(fl_engine *e, fl_server_counts *c,
+                                  const fl_class_def *def)
 {
-    fl_class_count **slot = &e->t.class_of_def[def - e->policy->classes];
+    fl_class_count **slot = &c->class_of_def[def - e->policy->classes];
     if (*slot == NULL)
-        *slot = class_count_insert(e, def->name, def);
+        *slot = class_count_insert(e, c, def->name, def);
     return *slot;
 }
 
-fl_class_count *fl_class_count_named(fl_engine *e, const char *name)
+fl_class_count *fl_class_count_named(fl_engine *e, fl_server_counts *c,
+                                     const char *name)
 {
     const fl_class_def *def = fl_policy_class(e->policy, name);
     if (def != NULL)
-        return fl_class_count_of(e, def);
+        return fl_class_count_of(e, c, def);
     unsigned hv;
-    fl_class_count *c = fl_class_count_lookup(e, name, &hv);
-    return c != NULL ? c : class_count_insert(e, name, NULL);
+    fl_class_count *cc = fl_class_count_lookup(e, c, name, &hv);
+    return cc != NULL ? cc : class_count_insert(e, c, name, NULL);
 }
 
-void fl_class_count_release(fl_engine *e, fl_class_count *c)
+void fl_class_count_release(fl_engine *e, fl_server_counts *c, fl_class_count *cc)
 {
-    if (c->conns > 0)
+    if (cc->conns > 0)
         return;
-    if (c->def != NULL)
-        e->t.class_of_def[c->def - e->policy->classes] = NULL;
-    HASH_DEL(e->t.classes, c);
-    fl_free(c);
+    if (cc->def != NULL)
+        c->class_of_def[cc->def - e->policy->classes] = NULL;
+    HASH_DEL(c->classes, cc);
+    fl_free(cc);
 }
 
 /* --- networks ------------------------------------------------------------- */
@@ -475,12 +545,12 @@ void fl_network_key(const fl_policy *p, const fl_addr *addr,
     key[16] = (uint8_t)bits;
 }
 
-fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
-                              unsigned *hv)
+fl_network *fl_network_lookup(fl_engine *e, fl_server_counts *c,
+                              const uint8_t key[FL_NET_KEY_LEN], unsigned *hv)
 {
     fl_network *n;
     *hv = fl_key_hash(e, key, FL_NET_KEY_LEN);
-    HASH_FIND_BYHASHVALUE(hh, e->t.networks, key, FL_NET_KEY_LEN, *hv, n);
+    HASH_FIND_BYHASHVALUE(hh, c->networks, key, FL_NET_KEY_LEN, *hv, n);
     return n;
 }
 
@@ -496,17 +566,17 @@ static fl_network *network_add(fl_network **head, const uint8_t key[FL_NET_KEY_L
     return n;
 }
 
-fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+fl_network *fl_network_insert(fl_server_counts *c, const uint8_t key[FL_NET_KEY_LEN],
                               unsigned hv)
 {
-    return network_add(&e->t.networks, key, hv);
+    return network_add(&c->networks, key, hv);
 }
 
-void fl_network_release(fl_engine *e, fl_network *n)
+void fl_network_release(fl_server_counts *c, fl_network *n)
 {
     if (n->clients > 0)
         return;
-    HASH_DEL(e->t.networks, n);
+    HASH_DEL(c->networks, n);
     fl_free(n);
 }
 
@@ -528,13 +598,14 @@ static fl_network *host_network_in(fl_engine *e, const fl_policy *p, fl_network 
     return n;
 }
 
-/* The networks table as it would be under p's prefix lengths: every live
+/* c's networks table as it would be under p's prefix lengths: every live
  * host's clients counted in its network. NULL in *out with -1/ENOMEM. */
-static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
+static int networks_under(fl_engine *e, fl_server_counts *c, const fl_policy *p,
+                          fl_network **out)
 {
     fl_network *nets = NULL;
     fl_host *h, *tmp;
-    HASH_ITER(hh, e->t.hosts, h, tmp)
+    HASH_ITER(hh, c->hosts, h, tmp)
     {
         if (!host_has_clients(h))
             continue;
@@ -552,19 +623,38 @@ static int networks_under(fl_engine *e, const fl_policy *p, fl_network **out)
     return 0;
 }
 
-/* Put nets, from networks_under(), in force for policy p. */
-static void networks_replace(fl_engine *e, const fl_policy *p, fl_network *nets)
+/* Put nets, from networks_under(), in force in c for policy p. */
+static void networks_replace(fl_engine *e, fl_server_counts *c, const fl_policy *p,
+                             fl_network *nets)
 {
     fl_host *h, *tmp;
-    HASH_ITER(hh, e->t.hosts, h, tmp)
+    HASH_ITER(hh, c->hosts, h, tmp)
     {
         uint8_t key[FL_NET_KEY_LEN];
         unsigned hv;
         if (host_has_clients(h))
             h->u.live.net = host_network_in(e, p, nets, h, key, &hv);
     }
-    FREE_TABLE(e->t.networks, fl_network);
-    e->t.networks = nets;
+    FREE_TABLE(c->networks, fl_network);
+    c->networks = nets;
+}
+
+/* What putting a policy in force changes in one server's counts, made
+ * before anything changes. */
+struct counts_plan {
+    fl_server_counts *c;
+    const fl_scope *def;
+    fl_class_count **by_def;
+    fl_network *nets;
+};
+
+static void plans_free(struct counts_plan *plans, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fl_free(plans[i].by_def);
+        FREE_TABLE(plans[i].nets, fl_network);
+    }
+    fl_free(plans);
 }
 
 int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p)
@@ -572,55 +662,109 @@ int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p)
     const fl_policy *old = e->policy;
     bool renet =
         p->net_v4_bits != old->net_v4_bits || p->net_v6_bits != old->net_v6_bits;
-    fl_class_count **by_def = NULL;
-    fl_network *nets = NULL;
-    if (p->nclasses > 0 && (by_def = fl_calloc(p->nclasses, sizeof *by_def)) == NULL)
+    size_t had = e->t.ncounts;
+    fl_server_counts **by_scope = fl_calloc(p->nscopes, sizeof *by_scope);
+    struct counts_plan *plans = NULL;
+    if (by_scope == NULL)
         return -1;
-    if (renet && networks_under(e, p, &nets) < 0) {
-        fl_free(by_def);
-        return -1;
+
+    /* Each server of p finds its counts by name, or gets new ones. */
+    for (size_t i = 0; i < p->nscopes; i++) {
+        const fl_scope *sc = &p->scopes[i];
+        if (sc->kind != FL_SCOPE_SERVER)
+            continue;
+        fl_server_counts *c = fl_server_named(e, sc->name);
+        if (c == NULL && (c = counts_new(e, sc->name)) == NULL)
+            goto fail;
+        by_scope[i] = c;
+    }
+    for (size_t i = 0; i < p->nscopes; i++) {
+        if (p->scopes[i].kind == FL_SCOPE_ANON)
+            by_scope[i] = by_scope[p->scopes[i].server];
+    }
+    plans = fl_calloc(e->t.ncounts, sizeof *plans);
+    if (plans == NULL)
+        goto fail;
+    for (size_t k = 0; k < e->t.ncounts; k++) {
+        struct counts_plan *pl = &plans[k];
+        pl->c = e->t.counts[k];
+        for (size_t i = 0; i < p->nscopes; i++) {
+            if (by_scope[i] == pl->c && p->scopes[i].kind == FL_SCOPE_SERVER)
+                pl->def = &p->scopes[i];
+        }
+        if (p->nclasses > 0 &&
+            (pl->by_def = fl_calloc(p->nclasses, sizeof *pl->by_def)) == NULL)
+            goto fail;
+        if (renet && networks_under(e, pl->c, p, &pl->nets) < 0)
+            goto fail;
     }
 
-    fl_class_count *c, *ctmp;
-    HASH_ITER(hh, e->t.classes, c, ctmp)
-    {
-        c->def = fl_policy_class(p, c->name);
-        if (c->def != NULL)
-            by_def[c->def - p->classes] = c;
+    for (size_t k = 0; k < e->t.ncounts; k++) {
+        struct counts_plan *pl = &plans[k];
+        fl_server_counts *c = pl->c;
+        fl_class_count *cc, *ctmp;
+        HASH_ITER(hh, c->classes, cc, ctmp)
+        {
+            cc->def = fl_policy_class(p, cc->name);
+            if (cc->def != NULL)
+                pl->by_def[cc->def - p->classes] = cc;
+        }
+        fl_free(c->class_of_def);
+        c->class_of_def = pl->by_def;
+        pl->by_def = NULL;
+        if (renet) {
+            networks_replace(e, c, p, pl->nets);
+            pl->nets = NULL;
+        }
+        c->def = pl->def;
+        c->lim = pl->def != NULL ? &pl->def->lim : &p->scopes[0].lim;
     }
-    fl_free(e->t.class_of_def);
-    e->t.class_of_def = by_def;
-    if (renet)
-        networks_replace(e, p, nets);
+    plans_free(plans, e->t.ncounts);
+    fl_free(e->t.counts_of_scope);
+    e->t.counts_of_scope = by_scope;
     return 0;
+
+fail:
+    if (plans != NULL)
+        plans_free(plans, e->t.ncounts);
+    /* Counts made for this policy go again; nothing counts in them yet. */
+    while (e->t.ncounts > had) {
+        fl_server_counts *c = e->t.counts[--e->t.ncounts];
+        fl_free(c->name);
+        fl_free(c);
+    }
+    fl_free(by_scope);
+    errno = ENOMEM;
+    return -1;
 }
 
 /* --- countries ------------------------------------------------------------ */
 
-fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv)
+fl_country *fl_country_lookup(fl_engine *e, fl_server_counts *c, const char code[2],
+                              unsigned *hv)
 {
-    fl_country *c;
+    fl_country *country;
     *hv = fl_key_hash(e, code, 2);
-    HASH_FIND_BYHASHVALUE(hh, e->t.countries, code, 2, *hv, c);
-    return c;
+    HASH_FIND_BYHASHVALUE(hh, c->countries, code, 2, *hv, country);
+    return country;
 }
 
-fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv)
+fl_country *fl_country_insert(fl_server_counts *c, const char code[2], unsigned hv)
 {
-    fl_country *c = fl_calloc(1, sizeof *c);
-    if (c == NULL)
+    fl_country *country = fl_calloc(1, sizeof *country);
+    if (country == NULL)
         return NULL;
-    memcpy(c->code, code, 2);
-    TABLE_INSERT_OR_FAIL(e->t.countries, c, c->code, 2, hv, FL_LOOKUP_LOAD);
-    return c;
+    memcpy(country->code, code, 2);
+    TABLE_INSERT_OR_FAIL(c->countries, country, country->code, 2, hv, FL_LOOKUP_LOAD);
+    return country;
 }
 
-void fl_country_release(fl_engine *e, fl_country *c)
+void fl_country_release(fl_server_counts *c, fl_country *country)
 {
-    if (c->clients > 0)
+    if (country->clients > 0)
         return;
-    HASH_DEL(e->t.countries, c);
-    fl_free(c);
+    HASH_DEL(c->countries, country);
+    fl_free(country);
 }
 
 /* --- sessions ------------------------------------------------------------- */
@@ -692,6 +836,7 @@ fl_login *fl_login_new(fl_engine *e, const char *name, size_t len,
     fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len, alen));
     if (login != NULL) {
         login->policy_gen = 0;
+        login->anon_block = 0;
         login->len = (uint16_t)len;
         login->anonymity = (uint8_t)anonymity;
         login->flags = 0;
@@ -726,19 +871,26 @@ void fl_tables_free(fl_engine *e)
     }
     fl_block_cache_free(&t->session_blocks);
     fl_block_cache_free(&t->login_blocks);
-    fl_host *h, *htmp;
-    HASH_ITER(hh, t->hosts, h, htmp)
-    {
-        HASH_DEL(t->hosts, h);
-        host_free_rate(h);
-        fl_free(h);
+    for (size_t i = 0; i < t->ncounts; i++) {
+        fl_server_counts *c = t->counts[i];
+        fl_host *h, *htmp;
+        HASH_ITER(hh, c->hosts, h, htmp)
+        {
+            HASH_DEL(c->hosts, h);
+            host_free_rate(h);
+            fl_free(h);
+        }
+        FREE_TABLE(c->user_hosts, fl_user_host);
+        FREE_TABLE(c->users, fl_user_entry);
+        FREE_TABLE(c->classes, fl_class_count);
+        fl_free(c->class_of_def);
+        FREE_TABLE(c->networks, fl_network);
+        FREE_TABLE(c->countries, fl_country);
+        fl_free(c->name);
+        fl_free(c);
     }
-    FREE_TABLE(t->user_hosts, fl_user_host);
-    FREE_TABLE(t->users, fl_user_entry);
-    FREE_TABLE(t->classes, fl_class_count);
-    fl_free(t->class_of_def);
-    FREE_TABLE(t->networks, fl_network);
-    FREE_TABLE(t->countries, fl_country);
+    fl_free(t->counts);
+    fl_free(t->counts_of_scope);
     fl_free(t->rate);
-    fl_tables_init(e);
+    tables_reset(e);
 }

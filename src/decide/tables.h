@@ -28,6 +28,7 @@ typedef struct fl_host {
     uint16_t class_slot; /* with geo, under the same policy_gen: the class its
                             clients get, when the policy's classes look at
                             nothing else (FL_CLASS_SLOT_*, or 2 + index) */
+    uint16_t counts;     /* the server it is a host of: e->t.counts[counts] */
     fl_rate *rate;       /* MaxConnectionRatePerHost window, NULL until needed:
                             the room after the host's struct, or its own block */
     union {
@@ -94,16 +95,18 @@ struct fl_network {
 /* A session's USER name, until it logs in, with what its PASS needs: the
  * user it would count under (the name itself; for an anonymous login the
  * account the server named, or else the first of AnonymousUsers) and that
- * user's hash, worked out by USER under the policy of generation policy_gen
- * (0: not yet). */
+ * user's hash, and the <Anonymous> block it landed in, worked out by USER
+ * under the policy of generation policy_gen (0: not yet). */
 typedef struct fl_login {
     uint32_t user_hv;
     uint32_t policy_gen;
-    uint16_t len;      /* of name */
-    uint8_t anonymity; /* fl_anonymity: who says whether it is anonymous */
-    uint8_t flags;     /* FL_LOGIN_* */
-    char name[];       /* NUL-terminated; for FL_ANON_YES the account follows,
-                          NUL-terminated too */
+    uint16_t len;        /* of name */
+    uint8_t anonymity;   /* fl_anonymity: who says whether it is anonymous */
+    uint8_t flags;       /* FL_LOGIN_* */
+    uint16_t anon_block; /* an anonymous login's <Anonymous> block: 1 + its
+                            scope's index, 0 for none */
+    char name[];         /* NUL-terminated; for FL_ANON_YES the account follows,
+                            NUL-terminated too */
 } fl_login;
 
 #define FL_LOGIN_ANONYMOUS 1        /* it is, under the policy of policy_gen */
@@ -123,8 +126,21 @@ struct fl_session {
     char sid[];      /* key */
 };
 
-struct fl_tables {
-    fl_session *sessions;
+/*
+ * The counts of one server (ProFTPD's main server or a <VirtualHost>):
+ * ProFTPD counts every limit per server, so each server has tables of its
+ * own. An <Anonymous> block's logins count in its server's tables, under
+ * the block's account, which is what the block's limits count. A server
+ * keeps its counts across reloads (by its scope's name); one the policy no
+ * longer has keeps them until its sessions end, under the main server's
+ * limits.
+ */
+typedef struct fl_server_counts {
+    char *name;           /* the scope's name */
+    const fl_scope *def;  /* the policy in force's scope, or NULL: not in it */
+    const fl_limits *lim; /* def's limits, or the main server's */
+    uint16_t id;          /* its index in e->t.counts */
+
     fl_host *hosts;
     fl_user_entry *users;
     fl_user_host *user_hosts; /* the pairs that are not a user's first */
@@ -134,9 +150,20 @@ struct fl_tables {
                                       count, or NULL while it has none */
     fl_network *networks;
     fl_country *countries;
-
     size_t nsessions, nclients;
-    fl_host *idle_head, *idle_tail; /* oldest idle first */
+} fl_server_counts;
+
+#define FL_COUNTS_MAX 65535 /* servers counted at once (fl_host.counts) */
+
+struct fl_tables {
+    fl_session *sessions;
+    fl_server_counts **counts; /* every server counted, by id; [0] is "main" */
+    size_t ncounts;
+    fl_server_counts **counts_of_scope; /* by the policy in force's scope index: the
+                                    server's (an <Anonymous> block's server's) */
+
+    size_t nsessions, nclients, nhosts; /* over every server */
+    fl_host *idle_head, *idle_tail;     /* oldest idle first, every server's */
     size_t nidle;
     uint64_t evictions;
     int sweep_timer; /* the idle sweep's timer number, -1 when not armed */
@@ -160,8 +187,18 @@ struct fl_tables {
 #define FL_TABLE_OVER_LOAD(tbl, load)                                                  \
     ((uint64_t)(tbl)->num_items * 100 > (uint64_t)(tbl)->num_buckets * (load))
 
-void fl_tables_init(fl_engine *e);
+/* The tables, with the main server's counts for e->policy. -1/ENOMEM. */
+int fl_tables_init(fl_engine *e);
 void fl_tables_free(fl_engine *e);
+
+/* The counts of the server a host belongs to (where the engine's struct
+ * is known: context.h). */
+#define fl_host_server(e, h) ((e)->t.counts[(h)->counts])
+/* The counts of the server a client reached (NULL: the main server),
+ * under the policy in force. */
+fl_server_counts *fl_server_for(fl_engine *e, const fl_bind *server);
+/* The counts of the scope named name (a server's), or NULL. */
+fl_server_counts *fl_server_named(fl_engine *e, const char *name);
 
 /*
  * One naming rule for every table (and the public fl_session_find):
@@ -183,16 +220,19 @@ void fl_tables_free(fl_engine *e);
 unsigned fl_key_hash(const fl_engine *e, const void *key, size_t len);
 /* The hosts table's hash of an address. */
 unsigned fl_host_hash(const fl_engine *e, const fl_addr *addr);
-void fl_host_prefetch(fl_engine *e, unsigned hv);
-void fl_user_prefetch(fl_engine *e, unsigned hv);
+void fl_host_prefetch(fl_server_counts *c, unsigned hv);
+void fl_user_prefetch(fl_server_counts *c, unsigned hv);
 void fl_session_prefetch(fl_engine *e, unsigned hv);
-fl_host *fl_host_find_hv(fl_engine *e, const fl_addr *addr, unsigned hv);
-fl_user_entry *fl_user_find_hv(fl_engine *e, const char *name, size_t len, unsigned hv);
+fl_host *fl_host_find_hv(fl_server_counts *c, const fl_addr *addr, unsigned hv);
+fl_user_entry *fl_user_find_hv(fl_server_counts *c, const char *name, size_t len,
+                               unsigned hv);
 
-fl_host *fl_host_lookup(fl_engine *e, const fl_addr *addr, unsigned *hv);
+fl_host *fl_host_lookup(fl_engine *e, fl_server_counts *c, const fl_addr *addr,
+                        unsigned *hv);
 /* May evict the oldest idle host at MaxTrackedHosts; NULL with ENOSPC when
  * the table is full of live hosts. */
-fl_host *fl_host_insert(fl_engine *e, const fl_addr *addr, unsigned hv);
+fl_host *fl_host_insert(fl_engine *e, fl_server_counts *c, const fl_addr *addr,
+                        unsigned hv);
 /* Frees the host, or parks it on the idle list while its rate window
  * matters. Call when its conns dropped to 0. */
 void fl_host_release(fl_engine *e, fl_host *h);
@@ -202,27 +242,33 @@ void fl_host_unidle(fl_engine *e, fl_host *h);
  * reload may have changed it). false/ENOMEM, with h as it was. */
 bool fl_host_rate_fit(fl_engine *e, fl_host *h);
 
-fl_user_entry *fl_user_lookup(fl_engine *e, const char *name, size_t len, unsigned *hv);
-fl_user_entry *fl_user_insert(fl_engine *e, const char *name, size_t len, unsigned hv);
-void fl_user_release(fl_engine *e, fl_user_entry *u);
+fl_user_entry *fl_user_lookup(fl_engine *e, fl_server_counts *c, const char *name,
+                              size_t len, unsigned *hv);
+fl_user_entry *fl_user_insert(fl_server_counts *c, const char *name, size_t len,
+                              unsigned hv);
+void fl_user_release(fl_server_counts *c, fl_user_entry *u);
 
 /* The pair of u and h, or NULL; *hv is set when the table was searched. */
-fl_pair *fl_pair_lookup(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned *hv);
+fl_pair *fl_pair_lookup(fl_engine *e, fl_server_counts *c, fl_user_entry *u, fl_host *h,
+                        unsigned *hv);
 /* A pair for u and h that lookup did not find: u's first when it is free
  * (hv unused), else in the table under hv. NULL/ENOMEM. */
-fl_pair *fl_pair_insert(fl_engine *e, fl_user_entry *u, fl_host *h, unsigned hv);
+fl_pair *fl_pair_insert(fl_server_counts *c, fl_user_entry *u, fl_host *h, unsigned hv);
 /* The pair of an authenticated session's user and host. */
-fl_pair *fl_pair_of(fl_engine *e, fl_user_entry *u, fl_host *h);
-void fl_pair_release(fl_engine *e, fl_user_entry *u, fl_pair *pair);
+fl_pair *fl_pair_of(fl_engine *e, fl_server_counts *c, fl_user_entry *u, fl_host *h);
+void fl_pair_release(fl_server_counts *c, fl_user_entry *u, fl_pair *pair);
 
-fl_class_count *fl_class_count_lookup(fl_engine *e, const char *name, unsigned *hv);
+fl_class_count *fl_class_count_lookup(fl_engine *e, fl_server_counts *c,
+                                      const char *name, unsigned *hv);
 /* The count of class def of the policy in force, created if need be:
  * reached through the class's index, its name is not hashed. NULL/ENOMEM. */
-fl_class_count *fl_class_count_of(fl_engine *e, const fl_class_def *def);
+fl_class_count *fl_class_count_of(fl_engine *e, fl_server_counts *c,
+                                  const fl_class_def *def);
 /* The same for a class given by name, which the policy may not define (a
  * session resumed after a reload). */
-fl_class_count *fl_class_count_named(fl_engine *e, const char *name);
-void fl_class_count_release(fl_engine *e, fl_class_count *c);
+fl_class_count *fl_class_count_named(fl_engine *e, fl_server_counts *c,
+                                     const char *name);
+void fl_class_count_release(fl_engine *e, fl_server_counts *c, fl_class_count *cc);
 /* Before policy p comes into force: point every class count at p's class
  * of its name, and when p changes the network prefix lengths, count every
  * client again in its network under them. -1/ENOMEM with nothing changed. */
@@ -233,15 +279,16 @@ int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p);
  * force (host->u.live.net). */
 void fl_network_key(const fl_policy *p, const fl_addr *addr,
                     uint8_t key[FL_NET_KEY_LEN]);
-fl_network *fl_network_lookup(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
-                              unsigned *hv);
-fl_network *fl_network_insert(fl_engine *e, const uint8_t key[FL_NET_KEY_LEN],
+fl_network *fl_network_lookup(fl_engine *e, fl_server_counts *c,
+                              const uint8_t key[FL_NET_KEY_LEN], unsigned *hv);
+fl_network *fl_network_insert(fl_server_counts *c, const uint8_t key[FL_NET_KEY_LEN],
                               unsigned hv);
-void fl_network_release(fl_engine *e, fl_network *n);
+void fl_network_release(fl_server_counts *c, fl_network *n);
 
-fl_country *fl_country_lookup(fl_engine *e, const char code[2], unsigned *hv);
-fl_country *fl_country_insert(fl_engine *e, const char code[2], unsigned hv);
-void fl_country_release(fl_engine *e, fl_country *c);
+fl_country *fl_country_lookup(fl_engine *e, fl_server_counts *c, const char code[2],
+                              unsigned *hv);
+fl_country *fl_country_insert(fl_server_counts *c, const char code[2], unsigned hv);
+void fl_country_release(fl_server_counts *c, fl_country *country);
 
 /* The session of id sid, hashed to hv (the sessions table's hash, which
  * session.c chooses: see sid_hash). */

@@ -39,7 +39,15 @@ typedef void (*fl_directive_fn)(struct fl_parser *p, const struct fl_args *a,
                                 const struct fl_directive *d);
 
 /* Where a directive may be written. */
-enum fl_where { FL_TOP, FL_IN_CLASS, FL_ANYWHERE };
+enum fl_where {
+    FL_TOP,      /* at the top, in no block: the daemon's */
+    FL_IN_CLASS, /* inside <Class> */
+    FL_ANYWHERE, /* anywhere (Include, and the block lines, which check) */
+    FL_SERVER,   /* at the top (the main server), in <Global>, <VirtualHost> */
+    FL_SCOPED,   /* the same, and in <Anonymous> */
+    FL_IN_VHOST, /* inside <VirtualHost> */
+    FL_IN_ANON,  /* inside <Anonymous> */
+};
 
 struct fl_directive {
     const char *name;
@@ -57,6 +65,10 @@ struct fl_policy_part {
      * both NULL for a part whose directives fill the policy's own fields. */
     void *(*conf_new)(void);
     void (*conf_free)(void *conf);
+    /* Once the whole policy is read, before the policy is checked as a
+     * whole (or NULL): what a part can only do then, reporting with
+     * fl_perr(). */
+    void (*finish)(struct fl_parser *p);
     /* What `ftplimit check` shows of them, a line at a time (or NULL). */
     void (*describe)(const void *conf, void (*out)(void *arg, const char *line),
                      void *arg);

@@ -21,13 +21,20 @@
 #include "util/addr.h"
 #include "util/alloc.h"
 
+/* Where directive d's field is: the policy's (the daemon's limits) or
+ * the limits of the scope being read. */
+static void *limits_base(struct fl_parser *p, const struct fl_directive *d)
+{
+    return d->where == FL_TOP ? (void *)p->pol : (void *)&fl_parser_scope(p)->lim;
+}
+
 /* NAME max|none ["message"] */
 static void h_limit(struct fl_parser *p, const struct fl_args *a,
                     const struct fl_directive *d)
 {
     if (!fl_check_argc(p, d, a, 1, 2, "max|none [\"message\"]"))
         return;
-    fl_limit_cfg *lim = (fl_limit_cfg *)(void *)((char *)p->pol + d->offset);
+    fl_limit_cfg *lim = (fl_limit_cfg *)(void *)((char *)limits_base(p, d) + d->offset);
     long long max;
     if (!fl_parse_count(p, d, &a->v[1], 1, FL_LIMIT_MAX, true, &max))
         return;
@@ -42,9 +49,8 @@ static void h_rate(struct fl_parser *p, const struct fl_args *a,
 {
     if (!fl_check_argc(p, d, a, 1, 3, "count|none [interval-seconds] [\"message\"]"))
         return;
-    fl_rate_cfg *rate = (fl_rate_cfg *)(void *)((char *)p->pol + d->offset);
-    long long cap = d->offset == offsetof(fl_policy, rate) ? FL_RATE_COUNT_MAX
-                                                           : FL_HOST_RATE_COUNT_MAX;
+    fl_rate_cfg *rate = (fl_rate_cfg *)(void *)((char *)limits_base(p, d) + d->offset);
+    long long cap = d->where == FL_TOP ? FL_RATE_COUNT_MAX : FL_HOST_RATE_COUNT_MAX;
     long long count;
     fl_usec interval = FL_DEFAULT_RATE_INTERVAL;
     int i = 2;
@@ -92,6 +98,16 @@ static void h_per_network(struct fl_parser *p, const struct fl_args *a,
         if (!fl_parse_count(p, d, &a->v[i], 1, 32, false, &v4) ||
             !fl_parse_count(p, d, &a->v[i + 1], 1, 128, false, &v6))
             return;
+        int line;
+        if (fl_parser_block(p, &line) != NULL) {
+            fl_perr(p,
+                    "%s: the prefix lengths are the whole policy's: give them at the "
+                    "top, outside any block",
+                    d->name);
+            return;
+        }
+        p->pol->net_v4_bits = (unsigned)v4 + FL_V4_PREFIX_OFFSET;
+        p->pol->net_v6_bits = (unsigned)v6;
         i += 2;
     }
     if (i < a->n - 1) {
@@ -99,11 +115,10 @@ static void h_per_network(struct fl_parser *p, const struct fl_args *a,
                 FL_SHOWN(a->v[i].text), d->name, usage);
         return;
     }
-    p->pol->per_network.max = max;
-    p->pol->net_v4_bits = (unsigned)v4 + FL_V4_PREFIX_OFFSET;
-    p->pol->net_v6_bits = (unsigned)v6;
+    fl_limit_cfg *lim = &fl_parser_scope(p)->lim.per_network;
+    lim->max = max;
     if (i < a->n)
-        fl_set_message(p, &p->pol->per_network.message, &a->v[i]);
+        fl_set_message(p, &lim->message, &a->v[i]);
 }
 
 /* MaxClientsPerClass class max|none ["message"] */
@@ -131,7 +146,7 @@ static void h_login_attempts(struct fl_parser *p, const struct fl_args *a,
         return;
     long long v;
     if (fl_parse_count(p, d, &a->v[1], 1, 1000, true, &v))
-        p->pol->max_login_attempts = v;
+        fl_parser_scope(p)->lim.max_login_attempts = v;
 }
 
 /*
@@ -270,11 +285,8 @@ static void h_anon_reject(struct fl_parser *p, const struct fl_args *a,
         fl_parser_oom(p);
         return;
     }
-    fl_anon_reject *ar = &p->pol->anon_reject;
-    if (ar->set) {
-        regfree(&ar->re);
-        fl_free(ar->source);
-    }
+    fl_anon_reject *ar = &fl_parser_scope(p)->own_reject;
+    fl_anon_reject_clear(ar);
     ar->set = true;
     ar->negate = negate;
     ar->nocase = nocase;
@@ -345,6 +357,15 @@ static void h_class_open(struct fl_parser *p, const struct fl_args *a,
                 p->open_class->name, p->open_class->line);
         return;
     }
+    int line;
+    const char *block = fl_parser_block(p, &line);
+    if (block != NULL) {
+        fl_perr(p,
+                "<Class> is not allowed inside %s (opened at line %d): classes are the "
+                "whole daemon's; define it at the top of the policy",
+                block, line);
+        return;
+    }
     if (!fl_check_argc(p, d, a, 1, 1, "name>"))
         return;
     if (!fl_class_name_valid(a->v[1].text)) {
@@ -372,7 +393,6 @@ static void h_class_open(struct fl_parser *p, const struct fl_args *a,
     pol->classes = classes;
     fl_class_def *c = &classes[pol->nclasses];
     memset(c, 0, sizeof *c);
-    c->limit.max = FL_UNLIMITED;
     c->line = p->line;
     c->name = fl_strdup(a->v[1].text);
     c->file = fl_strdup(p->file);
@@ -669,6 +689,8 @@ static void h_per_country(struct fl_parser *p, const struct fl_args *a,
                           const struct fl_directive *d)
 {
     h_limit(p, a, d);
+    if (fl_parser_scope(p)->lim.per_country.max == FL_UNLIMITED)
+        return;
     fl_free(p->country_limit_file);
     p->country_limit_file = fl_strdup(p->file);
     p->country_limit_line = p->line;
@@ -752,12 +774,16 @@ static void h_allow(struct fl_parser *p, const struct fl_args *a,
 #define H_FL_SYN_ANON_REJECT h_anon_reject
 #define H_FL_SYN_TRACKED h_tracked_hosts
 #define FL_FIELD(member) offsetof(fl_policy, member)
+#define FL_SCOPED(member) offsetof(fl_limits, member)
 #define FL_NOFIELD 0
+#define WHERE_FL_SC_DAEMON FL_TOP
+#define WHERE_FL_SC_SERVER FL_SERVER
+#define WHERE_FL_SC_ANON FL_SCOPED
 static const struct fl_directive directives[] = {
 /* The limits, one row each in catalog/limits.def. */
 #define FL_LIMIT(id, directive, event, code, message, syntax, field, ban, shown,       \
-                 proftpd)                                                              \
-    {directive, FL_TOP, H_##syntax, field},
+                 proftpd, scope)                                                       \
+    {directive, WHERE_##scope, H_##syntax, field},
 #include "catalog/limits.def"
 #undef FL_LIMIT
     /* The rest. */
@@ -774,12 +800,24 @@ static const struct fl_directive directives[] = {
     {"AllowSessions", FL_TOP, h_allow, FL_ACCESS_SESSIONS},
     {"AllowStatus", FL_TOP, h_allow, FL_ACCESS_STATUS},
     {"AllowAdmin", FL_TOP, h_allow, FL_ACCESS_ADMIN},
+    /* Scope blocks (scopes.c). */
+    {"<VirtualHost", FL_ANYWHERE, fl_scope_vhost_open, 0},
+    {"</VirtualHost", FL_ANYWHERE, fl_scope_vhost_close, 0},
+    {"<Global", FL_ANYWHERE, fl_scope_global_open, 0},
+    {"</Global", FL_ANYWHERE, fl_scope_global_close, 0},
+    {"<Anonymous", FL_ANYWHERE, fl_scope_anon_open, 0},
+    {"</Anonymous", FL_ANYWHERE, fl_scope_anon_close, 0},
+    {"Port", FL_IN_VHOST, fl_scope_port, 0},
+    {"User", FL_IN_ANON, fl_scope_user, 0},
+    {"UserAlias", FL_IN_ANON, fl_scope_user_alias, 0},
 };
 #undef FL_FIELD
+#undef FL_SCOPED
 #undef FL_NOFIELD
 
 const struct fl_policy_part fl_policy_core_part = {
     .name = "core",
     .directives = directives,
     .ndirectives = sizeof directives / sizeof directives[0],
+    .finish = fl_scopes_finish,
 };

@@ -219,6 +219,8 @@ struct class_ref *fl_parser_class_ref(struct fl_parser *p, const char *name,
     memset(r, 0, sizeof *r);
     r->class_name = fl_strdup(name);
     r->directive = directive;
+    r->scope = p->scope;
+    r->global = p->in_global;
     r->file = fl_strdup(p->file);
     r->line = p->line;
     if (message != NULL)
@@ -233,6 +235,30 @@ struct class_ref *fl_parser_class_ref(struct fl_parser *p, const char *name,
     }
     p->nrefs++;
     return r;
+}
+
+fl_scope *fl_parser_scope(struct fl_parser *p)
+{
+    return p->in_global ? &p->global : &p->pol->scopes[p->scope];
+}
+
+const char *fl_parser_block(struct fl_parser *p, int *line)
+{
+    if (p->anon != 0) {
+        const fl_scope *a = &p->pol->scopes[p->anon];
+        *line = a->line;
+        snprintf(p->block_text, sizeof p->block_text, "<Anonymous %s>", a->dir);
+        return p->block_text;
+    }
+    if (p->vhost != 0) {
+        *line = p->pol->scopes[p->vhost].line;
+        return "<VirtualHost>";
+    }
+    if (p->in_global) {
+        *line = p->global_line;
+        return "<Global>";
+    }
+    return NULL;
 }
 
 void *fl_parser_conf(struct fl_parser *p)
@@ -472,6 +498,60 @@ static bool split_block_line(struct fl_parser *p, char *line)
     return true;
 }
 
+/* Whether d may be read where the parser is; if not, says so. */
+static bool where_allowed(struct fl_parser *p, const struct fl_directive *d)
+{
+    int line;
+    const char *block = fl_parser_block(p, &line);
+    char name[64]; /* "<Class>" for the row "<Class" */
+    snprintf(name, sizeof name, "%s%s", d->name, d->name[0] == '<' ? ">" : "");
+    if (d->where == FL_IN_CLASS) {
+        if (p->open_class != NULL)
+            return true;
+        if (strcmp(d->name, "</Class") == 0)
+            return true; /* its handler says which <Class> is not open */
+        fl_perr(p, "%s is only allowed inside <Class>", name);
+        return false;
+    }
+    if (d->where == FL_ANYWHERE)
+        return true;
+    if (p->open_class != NULL) {
+        fl_perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", name,
+                p->open_class->name, p->open_class->line);
+        return false;
+    }
+    switch (d->where) {
+    case FL_TOP:
+        if (block == NULL)
+            return true;
+        fl_perr(p,
+                "%s is not allowed inside %s (opened at line %d): it is the whole "
+                "daemon's; set it at the top of the policy",
+                name, block, line);
+        return false;
+    case FL_SERVER:
+        if (p->anon == 0)
+            return true;
+        fl_perr(p,
+                "%s is not allowed inside %s (opened at line %d): it is the server's; "
+                "set it in its <VirtualHost> or at the top",
+                name, block, line);
+        return false;
+    case FL_IN_VHOST:
+        if (p->vhost != 0 && p->anon == 0)
+            return true;
+        fl_perr(p, "%s is only allowed inside <VirtualHost>", name);
+        return false;
+    case FL_IN_ANON:
+        if (p->anon != 0)
+            return true;
+        fl_perr(p, "%s is only allowed inside <Anonymous>", name);
+        return false;
+    default:
+        return true;
+    }
+}
+
 static void dispatch(struct fl_parser *p, char *line)
 {
     while (*line == ' ' || *line == '\t')
@@ -496,19 +576,14 @@ static void dispatch(struct fl_parser *p, char *line)
             fl_perr(p, "unknown directive '%s'", FL_SHOWN(name));
         return;
     }
-    if (d->where == FL_TOP && p->open_class != NULL) {
-        fl_perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", d->name,
-                p->open_class->name, p->open_class->line);
+    if (!where_allowed(p, d))
         return;
-    }
-    if (d->where == FL_IN_CLASS && p->open_class == NULL) {
-        if (strcmp(d->name, "</Class") == 0)
-            d->handler(p, &a, d); /* says which <Class> is not open */
-        else
-            fl_perr(p, "%s is only allowed inside <Class>", d->name);
-        return;
-    }
+    int errors = p->errors;
     d->handler(p, &a, d);
+    /* A limit a scope sets itself: it inherits it no more. */
+    enum fl_limit_id id = fl_limit_by_directive(d->name);
+    if (p->errors == errors && id < FL_L_COUNT && d->where != FL_TOP)
+        fl_parser_scope(p)->set |= 1u << id;
 }
 
 static bool file_in_stack(struct fl_parser *p, const char *real)
@@ -673,11 +748,6 @@ static void resolve_class_refs(struct fl_parser *p)
                     r->directive, FL_SHOWN(r->class_name), FL_SHOWN(r->class_name));
             continue;
         }
-        if (!r->sets_limit)
-            continue;
-        fl_free(c->limit.message);
-        c->limit = r->limit;
-        r->limit.message = NULL;
     }
 }
 
@@ -696,7 +766,7 @@ static void check_geo_uses(struct fl_parser *p)
                 "<Class %s> uses geographic items but no GeoIPDatabase is configured",
                 c->name);
     }
-    if (p->country_limit_file != NULL && p->pol->per_country.max != FL_UNLIMITED) {
+    if (p->country_limit_file != NULL) {
         p->file = p->country_limit_file;
         p->line = p->country_limit_line;
         fl_perr(p, "MaxClientsPerCountry needs a GeoIPDatabase");
@@ -719,6 +789,7 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
 {
     struct fl_parser p = {
         .previous = previous, .err = err, .err_arg = arg, .file = path, .line = 0};
+    fl_limits_init(&p.global.lim);
 
     p.pol = fl_policy_new(parts, nparts);
     if (p.pol == NULL) {
@@ -732,10 +803,15 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
         parse_file(&p, path, path);
 
     p.file = path;
+    for (size_t i = 0; i < p.pol->nparts; i++) {
+        if (p.pol->parts[i].part->finish != NULL)
+            p.pol->parts[i].part->finish(&p);
+    }
     resolve_class_refs(&p);
     check_geo_uses(&p);
     parser_free_refs(&p);
     fl_free(p.country_limit_file);
+    fl_scope_clear(&p.global, 0);
 
     if (p.errors > 0) {
         fl_policy_free(p.pol);

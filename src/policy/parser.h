@@ -20,6 +20,8 @@
 
 struct class_ref {
     char *class_name;
+    size_t scope;          /* the server that set it */
+    bool global;           /* set in <Global>: every server's that sets none */
     const char *directive; /* that names it */
     bool sets_limit;       /* MaxClientsPerClass: limit goes to the class */
     fl_limit_cfg limit;
@@ -53,7 +55,50 @@ struct fl_parser {
     int country_limit_line;
 
     size_t part; /* the part whose directive is being read (pol->nparts: ours) */
+
+    /* Scope blocks (scopes.c): the scope directives go to (0: the main
+     * server), the open blocks, and what <Global> sets. */
+    size_t scope;
+    bool in_global;
+    size_t vhost, anon; /* the open <VirtualHost>'s and <Anonymous>'s index, 0: none */
+    int global_line;
+    const char *global_file;
+    fl_scope global;
+    long long vhost_port;                 /* Port in the open <VirtualHost>, -1: none */
+    char block_text[LINE_MAX_BYTES + 16]; /* fl_parser_block()'s answer */
 };
+
+/* The scope whose settings a directive being read fills: <Global>'s, or
+ * p->scope's. */
+fl_scope *fl_parser_scope(struct fl_parser *p);
+/* The block a directive is read in, for messages: "<VirtualHost ...>",
+ * "<Anonymous DIR>", "<Global>", or NULL at the top. Its line in *line. */
+const char *fl_parser_block(struct fl_parser *p, int *line);
+/* Scope blocks (scopes.c): <VirtualHost>, <Global>, <Anonymous> and the
+ * directives only they take (Port, User, UserAlias), rows of the parser's
+ * own part (directives.c). */
+void fl_scope_vhost_open(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d);
+void fl_scope_vhost_close(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d);
+void fl_scope_port(struct fl_parser *p, const struct fl_args *a,
+                   const struct fl_directive *d);
+void fl_scope_global_open(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d);
+void fl_scope_global_close(struct fl_parser *p, const struct fl_args *a,
+                           const struct fl_directive *d);
+void fl_scope_anon_open(struct fl_parser *p, const struct fl_args *a,
+                        const struct fl_directive *d);
+void fl_scope_anon_close(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d);
+void fl_scope_user(struct fl_parser *p, const struct fl_args *a,
+                   const struct fl_directive *d);
+void fl_scope_user_alias(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d);
+/* Once the whole policy is read: report blocks left open, give each scope
+ * what it inherits, index the servers' addresses (the parser's own part's
+ * finish). */
+void fl_scopes_finish(struct fl_parser *p);
 
 /* The parser's own directives, as a part without settings of its own (they
  * are fl_policy's fields): the engine lists it first. */

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util/addr.h"
 #include "util/alloc.h"
 #include "policy/directive.h"
 #include "policy/types.h"
@@ -37,6 +39,170 @@ static void anon_index(fl_policy *p)
     }
 }
 
+void fl_limits_init(fl_limits *l)
+{
+    memset(l, 0, sizeof *l);
+    l->rate_per_host.count = FL_UNLIMITED;
+    l->rate_per_host.interval = FL_DEFAULT_RATE_INTERVAL;
+    limit_init(&l->max_conns_per_host);
+    limit_init(&l->per_host);
+    limit_init(&l->per_network);
+    limit_init(&l->per_country);
+    limit_init(&l->per_user);
+    limit_init(&l->clients);
+    limit_init(&l->hosts_per_user);
+    l->max_login_attempts = FL_DEFAULT_MAX_LOGIN_ATTEMPTS;
+}
+
+/* The messages l holds (each scope's limits own theirs). */
+static void limits_clear(fl_limits *l, size_t nclasses, bool own_classes)
+{
+    fl_free(l->rate_per_host.message);
+    fl_free(l->max_conns_per_host.message);
+    fl_free(l->per_host.message);
+    fl_free(l->per_network.message);
+    fl_free(l->per_country.message);
+    fl_free(l->per_user.message);
+    fl_free(l->clients.message);
+    fl_free(l->hosts_per_user.message);
+    if (own_classes && l->class_limits != NULL) {
+        for (size_t i = 0; i < nclasses; i++)
+            fl_free(l->class_limits[i].message);
+        fl_free(l->class_limits);
+    }
+    fl_limits_init(l);
+}
+
+void fl_anon_reject_clear(fl_anon_reject *r)
+{
+    if (r->set) {
+        regfree(&r->re);
+        fl_free(r->source);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+void fl_scope_clear(fl_scope *sc, size_t nclasses)
+{
+    limits_clear(&sc->lim, nclasses, sc->kind == FL_SCOPE_SERVER);
+    fl_anon_reject_clear(&sc->own_reject);
+    fl_free(sc->name);
+    fl_free(sc->file);
+    fl_free(sc->binds);
+    fl_free(sc->dir);
+    fl_free(sc->account);
+    for (size_t i = 0; i < sc->naliases; i++)
+        fl_free(sc->aliases[i]);
+    fl_free(sc->aliases);
+    fl_free(sc->anons);
+    memset(sc, 0, sizeof *sc);
+}
+
+fl_scope *fl_policy_add_scope(fl_policy *p, enum fl_scope_kind kind, size_t server)
+{
+    fl_scope *grown = fl_realloc(p->scopes, (p->nscopes + 1) * sizeof *grown);
+    if (grown == NULL)
+        return NULL;
+    p->scopes = grown;
+    fl_scope *sc = &p->scopes[p->nscopes];
+    memset(sc, 0, sizeof *sc);
+    sc->kind = kind;
+    sc->server = kind == FL_SCOPE_SERVER ? p->nscopes : server;
+    fl_limits_init(&sc->lim);
+    p->nscopes++;
+    return sc;
+}
+
+static int bind_cmp(const fl_bind *a, const fl_bind *b)
+{
+    int c = memcmp(a->addr.b, b->addr.b, sizeof a->addr.b);
+    return c != 0 ? c : (int)a->port - (int)b->port;
+}
+
+static int bind_entry_cmp(const void *a, const void *b)
+{
+    return bind_cmp(&((const struct fl_bind_entry *)a)->bind,
+                    &((const struct fl_bind_entry *)b)->bind);
+}
+
+int fl_policy_index_binds(fl_policy *p, size_t *dup_a, size_t *dup_b, fl_bind *dup)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nscopes; i++)
+        n += p->scopes[i].nbinds;
+    fl_free(p->bind_index);
+    p->bind_index = NULL;
+    p->nbind_index = 0;
+    if (n == 0)
+        return 0;
+    struct fl_bind_entry *idx = fl_calloc(n, sizeof *idx);
+    if (idx == NULL)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < p->nscopes; i++) {
+        for (size_t j = 0; j < p->scopes[i].nbinds; j++)
+            idx[k++] = (struct fl_bind_entry){p->scopes[i].binds[j], i};
+    }
+    qsort(idx, n, sizeof *idx, bind_entry_cmp);
+    p->bind_index = idx;
+    p->nbind_index = n;
+    for (size_t i = 1; i < n; i++) {
+        if (bind_cmp(&idx[i - 1].bind, &idx[i].bind) == 0) {
+            *dup_a = idx[i - 1].scope;
+            *dup_b = idx[i].scope;
+            *dup = idx[i].bind;
+            errno = EEXIST;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const fl_scope *fl_policy_server(const fl_policy *p, const fl_bind *server)
+{
+    if (server == NULL || p->nbind_index == 0)
+        return &p->scopes[0];
+    struct fl_bind_entry key = {*server, 0};
+    const struct fl_bind_entry *hit =
+        bsearch(&key, p->bind_index, p->nbind_index, sizeof key, bind_entry_cmp);
+    return hit != NULL ? &p->scopes[hit->scope] : &p->scopes[0];
+}
+
+const fl_scope *fl_policy_anon_block(const fl_policy *p, const fl_scope *srv,
+                                     const char *account)
+{
+    for (size_t i = 0; i < srv->nanons; i++) {
+        const fl_scope *a = &p->scopes[srv->anons[i]];
+        if (strcmp(a->account, account) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+const fl_scope *fl_policy_anon_alias(const fl_policy *p, const fl_scope *srv,
+                                     const char *name)
+{
+    for (size_t i = 0; i < srv->nanons; i++) {
+        const fl_scope *a = &p->scopes[srv->anons[i]];
+        if (strcmp(a->account, name) == 0)
+            return a;
+        for (size_t j = 0; j < a->naliases; j++) {
+            if (strcmp(a->aliases[j], name) == 0)
+                return a;
+        }
+    }
+    return NULL;
+}
+
+const fl_scope *fl_policy_scope_named(const fl_policy *p, const char *name)
+{
+    for (size_t i = 0; i < p->nscopes; i++) {
+        if (strcmp(p->scopes[i].name, name) == 0)
+            return &p->scopes[i];
+    }
+    return NULL;
+}
+
 fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t nparts)
 {
     if (nparts > FL_POLICY_PARTS_MAX) {
@@ -47,21 +213,17 @@ fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t npart
     if (p == NULL)
         return NULL;
     limit_init(&p->max_instances);
-    limit_init(&p->max_conns_per_host);
-    limit_init(&p->per_host);
-    limit_init(&p->per_network);
-    limit_init(&p->per_country);
-    limit_init(&p->per_user);
-    limit_init(&p->clients);
-    limit_init(&p->hosts_per_user);
     p->rate.count = FL_UNLIMITED;
     p->rate.interval = FL_DEFAULT_RATE_INTERVAL;
-    p->rate_per_host.count = FL_UNLIMITED;
-    p->rate_per_host.interval = FL_DEFAULT_RATE_INTERVAL;
     p->net_v4_bits = FL_DEFAULT_NET_V4_BITS + 96;
     p->net_v6_bits = FL_DEFAULT_NET_V6_BITS;
-    p->max_login_attempts = FL_DEFAULT_MAX_LOGIN_ATTEMPTS;
     p->max_tracked_hosts = FL_DEFAULT_MAX_TRACKED_HOSTS;
+    if (fl_policy_add_scope(p, FL_SCOPE_SERVER, 0) == NULL ||
+        (p->scopes[0].name = fl_strdup("main")) == NULL) {
+        fl_policy_free(p);
+        errno = ENOMEM;
+        return NULL;
+    }
 
     static const char *const default_anon[] = {"anonymous", "ftp"};
     p->anon_users = fl_calloc(2, sizeof *p->anon_users);
@@ -108,11 +270,11 @@ void fl_policy_free(fl_policy *p)
     fl_free(p->path);
     fl_free(p->max_instances.message);
     fl_free(p->rate.message);
-    fl_free(p->rate_per_host.message);
-    fl_free(p->max_conns_per_host.message);
-    fl_free(p->per_host.message);
-    fl_free(p->per_network.message);
-    fl_free(p->per_country.message);
+    for (size_t i = 0; i < p->nscopes; i++)
+        fl_scope_clear(&p->scopes[i], p->nclasses);
+    fl_free(p->scopes);
+    fl_free(p->bind_index);
+    fl_anon_reject_clear(&p->global_reject);
     for (size_t i = 0; i < p->ngeodbs; i++)
         fl_geodb_unref(p->geodbs[i]);
     fl_free(p->geodbs);
@@ -124,13 +286,6 @@ void fl_policy_free(fl_policy *p)
         if (p->parts[i].part->conf_free != NULL)
             p->parts[i].part->conf_free(p->parts[i].conf);
     }
-    fl_free(p->per_user.message);
-    fl_free(p->clients.message);
-    fl_free(p->hosts_per_user.message);
-    if (p->anon_reject.set) {
-        regfree(&p->anon_reject.re);
-        fl_free(p->anon_reject.source);
-    }
     for (size_t i = 0; i < p->nanon; i++)
         fl_free(p->anon_users[i]);
     fl_free(p->anon_users);
@@ -141,7 +296,6 @@ void fl_policy_free(fl_policy *p)
         fl_free(c->items);
         fl_free(c->name);
         fl_free(c->file);
-        fl_free(c->limit.message);
     }
     fl_free(p->classes);
     fl_free(p);
@@ -186,33 +340,40 @@ bool fl_policy_is_anonymous(const fl_policy *p, const char *user)
 }
 
 #define FL_FIELD(member) offsetof(fl_policy, member)
+#define FL_SCOPED(member) offsetof(fl_limits, member)
 #define FL_NOFIELD 0
 const size_t fl_limit_offsets[FL_L_COUNT] = {
 #define FL_LIMIT(id, directive, event, code, message, syntax, field, ban, shown,       \
-                 proftpd)                                                              \
+                 proftpd, scope)                                                       \
     [FL_L_##id] = field,
 #include "catalog/limits.def"
 #undef FL_LIMIT
 };
 #undef FL_FIELD
+#undef FL_SCOPED
 #undef FL_NOFIELD
 
-static const void *limit_field(const fl_policy *p, enum fl_limit_id id)
+static const void *limit_field(const fl_policy *p, const fl_scope *sc,
+                               enum fl_limit_id id)
 {
-    return (const char *)p + fl_limit_offsets[id];
+    const void *base = fl_limit_descs[id].scope == FL_SC_DAEMON
+                           ? (const void *)p
+                           : (const void *)&sc->lim;
+    return (const char *)base + fl_limit_offsets[id];
 }
 
-long long fl_policy_limit_value(const fl_policy *p, enum fl_limit_id id)
+long long fl_policy_limit_value(const fl_policy *p, const fl_scope *sc,
+                                enum fl_limit_id id)
 {
     switch (fl_limit_descs[id].syntax) {
     case FL_SYN_LIMIT:
     case FL_SYN_NETWORK:
     case FL_SYN_COUNTRY:
-        return ((const fl_limit_cfg *)limit_field(p, id))->max;
+        return ((const fl_limit_cfg *)limit_field(p, sc, id))->max;
     case FL_SYN_RATE:
-        return ((const fl_rate_cfg *)limit_field(p, id))->count;
+        return ((const fl_rate_cfg *)limit_field(p, sc, id))->count;
     case FL_SYN_ATTEMPTS:
-        return *(const long long *)limit_field(p, id);
+        return *(const long long *)limit_field(p, sc, id);
     case FL_SYN_NONE:
     case FL_SYN_CLASS:
     case FL_SYN_ANON_REJECT:
@@ -220,29 +381,6 @@ long long fl_policy_limit_value(const fl_policy *p, enum fl_limit_id id)
         break;
     }
     return -1;
-}
-
-static void line_limit(void (*out)(void *, const char *), void *arg, const char *name,
-                       const fl_limit_cfg *l)
-{
-    char buf[256];
-    if (l->max == FL_UNLIMITED)
-        return;
-    snprintf(buf, sizeof buf, "%s %lld%s", name, l->max,
-             l->message != NULL ? " (custom message)" : "");
-    out(arg, buf);
-}
-
-static void line_rate(void (*out)(void *, const char *), void *arg, const char *name,
-                      const fl_rate_cfg *r)
-{
-    char buf[256];
-    if (r->count == FL_UNLIMITED)
-        return;
-    snprintf(buf, sizeof buf, "%s %lld per %g s%s", name, r->count,
-             (double)r->interval / (double)FL_USEC_PER_SEC,
-             r->message != NULL ? " (custom message)" : "");
-    out(arg, buf);
 }
 
 void fl_class_item_format(const fl_class_item *it, char *buf, size_t size)
@@ -282,9 +420,44 @@ void fl_class_item_format(const fl_class_item *it, char *buf, size_t size)
     }
 }
 
-/* One limit as `ftplimit check` shows it (nothing when unset). */
-static void line_of(const fl_policy *p, enum fl_limit_id id,
-                    void (*out)(void *, const char *), void *arg)
+/* One limit as `ftplimit check` shows it (nothing when unset), for scope
+ * sc (NULL: the daemon's own), each line after indent. */
+struct lines {
+    void (*out)(void *, const char *);
+    void *arg;
+    const char *indent;
+};
+
+static void emit_line(const struct lines *ln, const char *text)
+{
+    char buf[1100];
+    snprintf(buf, sizeof buf, "%s%s", ln->indent, text);
+    ln->out(ln->arg, buf);
+}
+
+static void line_limit(const struct lines *ln, const char *name, const fl_limit_cfg *l)
+{
+    char buf[256];
+    if (l->max == FL_UNLIMITED)
+        return;
+    snprintf(buf, sizeof buf, "%s %lld%s", name, l->max,
+             l->message != NULL ? " (custom message)" : "");
+    emit_line(ln, buf);
+}
+
+static void line_rate(const struct lines *ln, const char *name, const fl_rate_cfg *r)
+{
+    char buf[256];
+    if (r->count == FL_UNLIMITED)
+        return;
+    snprintf(buf, sizeof buf, "%s %lld per %g s%s", name, r->count,
+             (double)r->interval / (double)FL_USEC_PER_SEC,
+             r->message != NULL ? " (custom message)" : "");
+    emit_line(ln, buf);
+}
+
+static void line_of(const fl_policy *p, const fl_scope *sc, enum fl_limit_id id,
+                    const struct lines *ln)
 {
     const char *name = fl_limit_descs[id].directive;
     char buf[1024];
@@ -293,55 +466,99 @@ static void line_of(const fl_policy *p, enum fl_limit_id id,
         break;
     case FL_SYN_LIMIT:
     case FL_SYN_COUNTRY:
-        line_limit(out, arg, name, limit_field(p, id));
+        line_limit(ln, name, limit_field(p, sc, id));
         break;
     case FL_SYN_RATE:
-        line_rate(out, arg, name, limit_field(p, id));
+        line_rate(ln, name, limit_field(p, sc, id));
         break;
     case FL_SYN_CLASS:
-        for (size_t i = 0; i < p->nclasses; i++) {
-            if (p->classes[i].limit.max != FL_UNLIMITED) {
-                snprintf(buf, sizeof buf, "%s %s %lld", name, p->classes[i].name,
-                         p->classes[i].limit.max);
-                out(arg, buf);
+        for (size_t i = 0; sc->lim.class_limits != NULL && i < p->nclasses; i++) {
+            const fl_limit_cfg *l = &sc->lim.class_limits[i];
+            if (l->max != FL_UNLIMITED) {
+                snprintf(buf, sizeof buf, "%s %s %lld%s", name, p->classes[i].name,
+                         l->max, l->message != NULL ? " (custom message)" : "");
+                emit_line(ln, buf);
             }
         }
         break;
     case FL_SYN_NETWORK:
-        if (p->per_network.max != FL_UNLIMITED) {
+        if (sc->lim.per_network.max != FL_UNLIMITED) {
             snprintf(buf, sizeof buf, "%s %lld (IPv4 /%u, IPv6 /%u)", name,
-                     p->per_network.max, p->net_v4_bits - 96, p->net_v6_bits);
-            out(arg, buf);
+                     sc->lim.per_network.max, p->net_v4_bits - 96, p->net_v6_bits);
+            emit_line(ln, buf);
         }
         break;
     case FL_SYN_ATTEMPTS:
-        if (p->max_login_attempts == FL_UNLIMITED)
+        if (sc->lim.max_login_attempts == FL_UNLIMITED)
             snprintf(buf, sizeof buf, "%s none", name);
         else
-            snprintf(buf, sizeof buf, "%s %lld", name, p->max_login_attempts);
-        out(arg, buf);
+            snprintf(buf, sizeof buf, "%s %lld", name, sc->lim.max_login_attempts);
+        emit_line(ln, buf);
         break;
-    case FL_SYN_ANON_REJECT:
-        if (p->anon_reject.set) {
+    case FL_SYN_ANON_REJECT: {
+        const fl_anon_reject *r = sc->lim.anon_reject;
+        if (r != NULL) {
             snprintf(buf, sizeof buf, "%s %s%s (rejects passwords that %s)", name,
-                     p->anon_reject.source, p->anon_reject.nocase ? " [NC]" : "",
-                     p->anon_reject.negate ? "do not match" : "match");
-            out(arg, buf);
+                     r->source, r->nocase ? " [NC]" : "",
+                     r->negate ? "do not match" : "match");
+            emit_line(ln, buf);
         }
         break;
+    }
     case FL_SYN_TRACKED:
         snprintf(buf, sizeof buf, "%s %lld", name, p->max_tracked_hosts);
-        out(arg, buf);
+        emit_line(ln, buf);
         break;
+    }
+}
+
+/* A scope's limits: a server's (with a heading when there are several
+ * scopes), then its <Anonymous> blocks'. */
+static void scope_lines(const fl_policy *p, const fl_scope *sc, const struct lines *top)
+{
+    char buf[1024];
+    bool headed = p->nscopes > 1;
+    struct lines ln = {top->out, top->arg, headed ? "  " : ""};
+    if (headed) {
+        if (sc == &p->scopes[0])
+            snprintf(buf, sizeof buf, "Main server:");
+        else
+            snprintf(buf, sizeof buf, "<VirtualHost %s>:", sc->name);
+        top->out(top->arg, buf);
+    }
+    for (size_t id = 0; id < FL_L_COUNT; id++) {
+        if (fl_limit_descs[id].scope != FL_SC_DAEMON)
+            line_of(p, sc, (enum fl_limit_id)id, &ln);
+    }
+    for (size_t i = 0; i < sc->nanons; i++) {
+        const fl_scope *a = &p->scopes[sc->anons[i]];
+        size_t o = (size_t)snprintf(buf, sizeof buf, "  <Anonymous %s>: User %s",
+                                    a->dir, a->account);
+        for (size_t j = 0; j < a->naliases && o < sizeof buf; j++)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s",
+                                  j == 0 ? ", UserAlias " : " ", a->aliases[j]);
+        top->out(top->arg, buf);
+        struct lines al = {top->out, top->arg, "    "};
+        for (size_t id = 0; id < FL_L_COUNT; id++) {
+            if (fl_limit_descs[id].scope == FL_SC_ANON)
+                line_of(p, a, (enum fl_limit_id)id, &al);
+        }
     }
 }
 
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg)
 {
     char buf[1024];
+    const struct lines top = {out, arg, ""};
 
-    for (size_t id = 0; id < FL_L_COUNT; id++)
-        line_of(p, (enum fl_limit_id)id, out, arg);
+    for (size_t id = 0; id < FL_L_COUNT; id++) {
+        if (fl_limit_descs[id].scope == FL_SC_DAEMON)
+            line_of(p, &p->scopes[0], (enum fl_limit_id)id, &top);
+    }
+    for (size_t i = 0; i < p->nscopes; i++) {
+        if (p->scopes[i].kind == FL_SCOPE_SERVER)
+            scope_lines(p, &p->scopes[i], &top);
+    }
 
     size_t o = (size_t)snprintf(buf, sizeof buf, "AnonymousUsers");
     for (size_t i = 0; i < p->nanon && o < sizeof buf; i++)

@@ -76,7 +76,6 @@ typedef struct fl_class_def {
     bool satisfy_all;
     fl_class_item *items;
     size_t nitems, cap;
-    fl_limit_cfg limit; /* MaxClientsPerClass */
     char *file;
     int line;
     int geo_line; /* line of its first geographic item, 0 if none */
@@ -100,26 +99,74 @@ typedef struct fl_acl {
     size_t ngids;
 } fl_acl;
 
-typedef struct fl_policy {
-    char *path;
-
-    /* At connect, in this order. */
-    fl_limit_cfg max_instances;
-    fl_rate_cfg rate;
+/* The limits a scope enforces (ProFTPD's, and ftplimit's own that count
+ * per server): what the scope sets itself over what it inherits. */
+typedef struct fl_limits {
+    /* At connect, after the daemon's MaxInstances and MaxConnectionRate. */
     fl_rate_cfg rate_per_host;
     fl_limit_cfg max_conns_per_host;
 
-    /* After a successful PASS, in this order (class limits live on classes). */
+    /* After a successful PASS, in this order (classes first). */
+    fl_limit_cfg *class_limits; /* by class index; NULL when none is set */
     fl_limit_cfg per_host;
     fl_limit_cfg per_network;
-    unsigned net_v4_bits, net_v6_bits; /* in the 128-bit space */
     fl_limit_cfg per_country;
     fl_limit_cfg per_user;
     fl_limit_cfg clients;
     fl_limit_cfg hosts_per_user;
 
-    long long max_login_attempts; /* FL_UNLIMITED for none */
-    fl_anon_reject anon_reject;
+    long long max_login_attempts;      /* FL_UNLIMITED for none */
+    const fl_anon_reject *anon_reject; /* NULL: none */
+} fl_limits;
+
+/* Where a server is reached: an address and a port. */
+typedef fl_endpoint fl_bind;
+
+enum fl_scope_kind { FL_SCOPE_SERVER, FL_SCOPE_ANON };
+
+/* A scope: a server (the main server, scopes[0], or a <VirtualHost>) or
+ * an <Anonymous> block inside one. */
+typedef struct fl_scope {
+    enum fl_scope_kind kind;
+    char *name;    /* "main", "ADDR:PORT[ ADDR:PORT...]", "<server> <Anonymous DIR>" */
+    size_t server; /* an <Anonymous> block's server (its own index for a server) */
+    char *file;    /* where it opens */
+    int line;
+
+    fl_bind *binds; /* a <VirtualHost>'s addresses */
+    size_t nbinds;
+
+    char *dir;      /* <Anonymous DIR> */
+    char *account;  /* its User: every anonymous login counted under it */
+    char **aliases; /* its UserAlias names */
+    size_t naliases;
+    size_t *anons; /* a server's <Anonymous> blocks, by index */
+    size_t nanons;
+
+    uint32_t set;              /* 1 << FL_L_*: set in the scope itself */
+    fl_anon_reject own_reject; /* its own AnonRejectPasswords */
+    fl_limits lim;             /* in force: its own, then what it inherits */
+} fl_scope;
+
+typedef struct fl_policy {
+    char *path;
+
+    /* The daemon's, at connect, before any server's. */
+    fl_limit_cfg max_instances;
+    fl_rate_cfg rate;
+
+    /* Every server's; scopes[0] is the main server. */
+    fl_scope *scopes;
+    size_t nscopes;
+    struct fl_bind_entry {
+        fl_bind bind;
+        size_t scope;
+    } * bind_index; /* every <VirtualHost>'s, sorted by address and port */
+    size_t nbind_index;
+    unsigned net_v4_bits, net_v6_bits; /* MaxClientsPerNetwork's, in the
+                                          128-bit space */
+    fl_anon_reject global_reject;      /* <Global>'s AnonRejectPasswords */
+
     char **anon_users;
     size_t nanon;
     /* The first bytes AnonymousUsers names start with, ASCII folded to
@@ -149,12 +196,42 @@ typedef struct fl_policy {
     size_t nparts;
 } fl_policy;
 
-/* Where each limit of catalog/limits.def lives in an fl_policy: the
- * offset of its fl_limit_cfg (FL_SYN_LIMIT, NETWORK, COUNTRY), fl_rate_cfg
- * (FL_SYN_RATE) or long long (FL_SYN_ATTEMPTS); 0 for the others. */
+/* Where each limit of catalog/limits.def lives: the offset of its
+ * fl_limit_cfg (FL_SYN_LIMIT, NETWORK, COUNTRY), fl_rate_cfg (FL_SYN_RATE)
+ * or long long (FL_SYN_ATTEMPTS) in fl_policy (FL_SC_DAEMON) or fl_limits
+ * (the others); 0 for the rest. */
 extern const size_t fl_limit_offsets[FL_L_COUNT];
-/* The number a limit is set to in p (-1: none, or not a number). */
-long long fl_policy_limit_value(const fl_policy *p, enum fl_limit_id id);
+/* The number a limit is set to in p's scope (-1: none, or not a number). */
+long long fl_policy_limit_value(const fl_policy *p, const fl_scope *sc,
+                                enum fl_limit_id id);
+
+/* For the parser: defaults, a new scope (NULL/ENOMEM; pointers into
+ * p->scopes move), what a scope and an AnonRejectPasswords hold, and the
+ * index of every <VirtualHost>'s binds (-1/ENOMEM; -1/EEXIST when two
+ * scopes share one: *dup_a, *dup_b and *dup say which). */
+void fl_limits_init(fl_limits *l);
+fl_scope *fl_policy_add_scope(fl_policy *p, enum fl_scope_kind kind, size_t server);
+void fl_scope_clear(fl_scope *sc, size_t nclasses);
+void fl_anon_reject_clear(fl_anon_reject *r);
+int fl_policy_index_binds(fl_policy *p, size_t *dup_a, size_t *dup_b, fl_bind *dup);
+
+/* The main server's scope. */
+static inline const fl_scope *fl_policy_main(const fl_policy *p)
+{
+    return &p->scopes[0];
+}
+/* The server a client reached at server (NULL: the main server): the
+ * <VirtualHost> with that address and port, else the main server. */
+const fl_scope *fl_policy_server(const fl_policy *p, const fl_bind *server);
+/* The <Anonymous> block of server srv whose User is account, or NULL. */
+const fl_scope *fl_policy_anon_block(const fl_policy *p, const fl_scope *srv,
+                                     const char *account);
+/* The <Anonymous> block of srv that USER name lands in (its User or a
+ * UserAlias), or NULL. */
+const fl_scope *fl_policy_anon_alias(const fl_policy *p, const fl_scope *srv,
+                                     const char *name);
+/* The scope whose name is name, or NULL. */
+const fl_scope *fl_policy_scope_named(const fl_policy *p, const char *name);
 
 /* A policy with every default and no limits, with the settings of each
  * of parts (policy/directive.h) at their defaults. NULL/ENOMEM. */
@@ -180,10 +257,8 @@ void fl_policy_set_anon_users(fl_policy *p, char **names, size_t n);
 /* True when user is one of the AnonymousUsers names (ASCII case ignored). */
 bool fl_policy_is_anonymous(const fl_policy *p, const char *user);
 
-/* Describe what p enforces, one line per call of out. */
-/* "facility.priority" (daemon.notice, local3.warning ...) to a syslog(3)
- * priority, and back. */
-
+/* Describe what p enforces, one line per call of out: the daemon's, then
+ * each scope's under a "<VirtualHost ...>"-style heading line. */
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg);
 /* A class item as a policy writes it. */
 void fl_class_item_format(const fl_class_item *it, char *buf, size_t size);

@@ -531,6 +531,10 @@ static void quiet_mod_auth(void)
         "ftplimit's policy; leave limits to the policy";
     const char *attempts = fl_limit_descs[FL_L_LOGIN_ATTEMPTS].directive;
     for (server_rec *s = (server_rec *)server_list->xas_list; s != NULL; s = s->next) {
+        struct settings st;
+        settings_read(s, &st);
+        if (!st.engine)
+            continue; /* FtpLimitEngine off: mod_auth's server */
         if (find_config(s->conf, CONF_PARAM, attempts, FALSE) == NULL) {
             config_rec *c = add_config_param_set(&s->conf, attempts, 1, NULL);
             c->argv[0] = pcalloc(c->pool, sizeof(unsigned int));

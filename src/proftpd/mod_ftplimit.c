@@ -22,17 +22,28 @@ extern xaset_t *server_list; /* ProFTPD's, not in its headers */
 
 /* --- configuration -------------------------------------------------------- */
 
+/* A directive of srv, else the main server's: one engine serves every
+ * server, and a <VirtualHost> is limited like the main server unless it
+ * says otherwise (FtpLimitEngine off leaves it to mod_auth). */
+static void *setting(const server_rec *srv, const char *name)
+{
+    void *v = get_param_ptr(srv->conf, name, FALSE);
+    const server_rec *main_srv = (const server_rec *)server_list->xas_list;
+    if (v == NULL && main_srv != NULL && srv != main_srv)
+        v = get_param_ptr(main_srv->conf, name, FALSE);
+    return v;
+}
+
 void settings_read(const server_rec *srv, struct settings *s)
 {
-    xaset_t *conf = srv->conf;
-    const unsigned char *engine = get_param_ptr(conf, "FtpLimitEngine", FALSE);
-    const int *fail = get_param_ptr(conf, "FtpLimitFailMode", FALSE);
-    const int *timeout = get_param_ptr(conf, "FtpLimitTimeout", FALSE);
-    const char *daemon = get_param_ptr(conf, "FtpLimitDaemon", FALSE);
-    const char *log = get_param_ptr(conf, "FtpLimitLog", FALSE);
+    const unsigned char *engine = setting(srv, "FtpLimitEngine");
+    const int *fail = setting(srv, "FtpLimitFailMode");
+    const int *timeout = setting(srv, "FtpLimitTimeout");
+    const char *daemon = setting(srv, "FtpLimitDaemon");
+    const char *log = setting(srv, "FtpLimitLog");
     s->engine = engine != NULL && *engine;
-    s->policy = get_param_ptr(conf, "FtpLimitPolicy", FALSE);
-    s->socket = get_param_ptr(conf, "FtpLimitSocket", FALSE);
+    s->policy = setting(srv, "FtpLimitPolicy");
+    s->socket = setting(srv, "FtpLimitSocket");
     s->fail_closed = fail != NULL && *fail;
     s->daemon = daemon != NULL ? daemon : FTPLIMITD_PATH;
     s->log = log != NULL ? log : "syslog";
@@ -106,11 +117,12 @@ const char *log_safe(pool *p, const char *text)
 
 /* --- directives ------------------------------------------------------------- */
 
-/* usage: FtpLimitEngine on|off */
+/* usage: FtpLimitEngine on|off -- in the server config or <Global> for
+ * every server; "off" in a <VirtualHost> leaves that one to mod_auth. */
 MODRET set_engine(cmd_rec *cmd)
 {
     CHECK_ARGS(cmd, 1);
-    CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL);
+    CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL | CONF_VIRTUAL);
     int on = get_boolean(cmd, 1);
     if (on == -1)
         CONF_ERROR(cmd, "expected on or off");

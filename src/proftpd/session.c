@@ -64,6 +64,8 @@ static struct {
     fl_client *c;
     char sid[64];
     char address[64];
+    char server[80];              /* where it connected: "ADDR:PORT", the server's port
+                                     (the pair mod_auth counts a server's sessions by) */
     char token[FL_TOKEN_LEN + 1]; /* "" without a session key */
     const char *cls;              /* the class the daemon gave it, or NULL */
     bool active;                  /* a session the engine limits */
@@ -190,6 +192,7 @@ static bool declare(void)
     fl_client_on_event(fs.c, queue_event, NULL);
     if (fs.token[0] != '\0')
         fl_client_set_token(fs.c, fs.token);
+    fl_client_set_server(fs.c, fs.server);
     fl_client_session cs = {
         .sid = fs.sid,
         .address = fs.address,
@@ -798,6 +801,10 @@ int session_start(void)
     }
     snprintf(fs.address, sizeof fs.address, "%s",
              pr_netaddr_get_ipstr(session.c->remote_addr));
+    const char *local = pr_netaddr_get_ipstr(session.c->local_addr);
+    snprintf(fs.server, sizeof fs.server,
+             strchr(local, ':') != NULL ? "[%s]:%u" : "%s:%u", local,
+             (unsigned)main_server->ServerPort);
     /* Our own ids: the daemon's are "c<N>"; the pid is unique among live
      * sessions, the time across pid reuse. */
     snprintf(fs.sid, sizeof fs.sid, "p%ld.%llu", (long)getpid(),
@@ -827,6 +834,7 @@ int session_start(void)
     fl_client_on_event(fs.c, queue_event, NULL);
     if (fs.token[0] != '\0')
         fl_client_set_token(fs.c, fs.token);
+    fl_client_set_server(fs.c, fs.server);
     fs.connecting = fl_client_connect_start(fs.c, fs.sid, fs.address, name) == 0;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "proto/request.h"
+#include "util/addr.h"
 #include "util/text.h"
 
 #include <errno.h>
@@ -143,11 +144,22 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         if (fl_addr_parse(f, &r->addr) < 0)
             return FAIL("bad-field", "'%s' is not an IPv4 or IPv6 address",
                         fl_text_escape(f, tmp, sizeof tmp));
+        /* server=ADDR:PORT: the server it reached (no DNS name and no class
+         * holds '='). */
+        f = next_field(&cursor);
+        if (f != NULL && strncmp(f, "server=", 7) == 0) {
+            if (fl_endpoint_parse(f + 7, &r->server) < 0)
+                return FAIL("bad-field",
+                            "server '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)",
+                            fl_text_escape(f + 7, tmp, sizeof tmp));
+            r->has_server = true;
+            f = next_field(&cursor);
+        }
         if (r->verb == FL_VERB_CONNECT) {
-            r->dns_name = next_field(&cursor);
+            r->dns_name = f;
             break;
         }
-        if ((f = next_field(&cursor)) == NULL)
+        if (f == NULL)
             return FAIL("missing-field", "RESUME needs a class (or -, or *)");
         r->classify = strcmp(f, "*") == 0;
         r->class_name = strcmp(f, "-") == 0 || r->classify ? NULL : f;
@@ -393,6 +405,11 @@ int fl_request_format(const struct fl_request *r, char *buf, size_t size)
         put_word(&l, r->sid != NULL ? r->sid : "-");
         fl_addr_format(&r->addr, address, sizeof address);
         put_word(&l, address);
+        if (r->has_server) {
+            char server[FL_ADDR_TEXT_MAX + 16] = "server=";
+            fl_endpoint_format(&r->server, server + 7, sizeof server - 7);
+            put_word(&l, server);
+        }
         if (r->verb == FL_VERB_CONNECT) {
             if (r->dns_name != NULL)
                 put_word(&l, r->dns_name);

@@ -42,6 +42,8 @@ struct fl_request {
     const char *sid;        /* CONNECT (NULL for "-"), RESUME */
     fl_addr addr;           /* CONNECT, RESUME */
     const char *dns_name;   /* CONNECT, or NULL */
+    bool has_server;        /* CONNECT, RESUME: server= was given */
+    fl_endpoint server;     /* the server the client reached */
     const char *user;       /* USER, USERAS, RESUME (NULL if none) */
     const char *account;    /* USERAS: the anonymous account, NULL for "-" */
     bool ok;                /* PASS */

@@ -171,3 +171,46 @@ bool fl_text_is_ip_glob(const char *text)
     }
     return wild && separator;
 }
+
+void fl_endpoint_format(const fl_endpoint *b, char *buf, size_t size)
+{
+    char text[FL_ADDR_TEXT_MAX];
+    fl_addr_format(&b->addr, text, sizeof text);
+    if (fl_addr_is_v4(&b->addr))
+        snprintf(buf, size, "%s:%u", text, (unsigned)b->port);
+    else
+        snprintf(buf, size, "[%s]:%u", text, (unsigned)b->port);
+}
+
+int fl_endpoint_parse(const char *text, fl_endpoint *out)
+{
+    char addr[FL_ADDR_TEXT_MAX + 2];
+    const char *colon;
+    size_t len;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':')
+            goto bad;
+        colon = close + 1;
+        text++;
+        len = (size_t)(close - text);
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL)
+            goto bad;
+        len = (size_t)(colon - text);
+    }
+    if (len == 0 || len >= sizeof addr)
+        goto bad;
+    memcpy(addr, text, len);
+    addr[len] = '\0';
+    const char *port = colon + 1;
+    if (port[0] < '1' || port[0] > '9' || strspn(port, "0123456789") != strlen(port) ||
+        strlen(port) > 5 || atol(port) > 65535 || fl_addr_parse(addr, &out->addr) < 0)
+        goto bad;
+    out->port = (uint16_t)atol(port);
+    return 0;
+bad:
+    errno = EINVAL;
+    return -1;
+}

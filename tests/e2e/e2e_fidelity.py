@@ -578,6 +578,50 @@ class Fidelity(unittest.TestCase):
 
     # --- the configuration --------------------------------------------------------------
 
+    # --- scopes: each virtual host its own counts and limits -------------------
+
+    def test_a_virtual_host_counts_its_own_sessions_under_its_own_limits(self):
+        vport = e2e.free_port()
+        # A policy block for the main server and one for the virtual host;
+        # the same client host has its own count on each server.
+        s = self.serve("MaxClientsPerHost 1\n"
+                       f"<VirtualHost 127.0.0.1:{vport}>\n"
+                       "  MaxClientsPerHost 2 \"Only %m here.\"\n"
+                       "</VirtualHost>\n"
+                       "OnEvent mod_auth.* jsonl events.jsonl\n",
+                       f"<VirtualHost 127.0.0.1>\n"
+                       f"  Port {vport}\n"
+                       "  AuthOrder mod_auth_file.c\n"
+                       "  AuthUserFile @DIR@/passwd\n"
+                       "  AuthGroupFile @DIR@/group\n"
+                       "  RequireValidShell off\n"
+                       "  WtmpLog off\n"
+                       "</VirtualHost>\n")
+        main_port = s.port
+        held = []
+        a, reply = s.login("alice")
+        self.assertIsNotNone(a, reply)
+        held.append(a)
+        b, reply = s.login("bob")
+        self.assertIsNone(b)
+        self.assertIn("530 Sorry, the maximum number of clients (1)", reply)
+        s.port = vport  # the clients of s now reach the virtual host
+        try:
+            for user in ("bob", "carol"):
+                c, reply = s.login(user)
+                self.assertIsNotNone(c, f"{user}: {reply}")
+                held.append(c)
+            d, reply = s.login("dave")
+            self.assertIsNone(d)
+            self.assertIn("530 Only 2 here.", reply)
+        finally:
+            s.port = main_port
+        evs = s.wait_events("mod_auth.max-clients-per-host", 2)
+        self.assertEqual([(e["user"], e["max"], e["count"]) for e in evs],
+                         [("bob", 1, 2), ("dave", 2, 3)])
+        self.assertEqual(s.status()["totals"]["clients"], 3)
+        close_all(*held)
+
     def test_limits_left_in_proftpd_conf_are_warned_about_max_instances_too(self):
         s = self.serve("MaxClients 5\n", "MaxInstances 30\nMaxClientsPerHost 4\n")
         # Where ProFTPD says what it thinks of a configuration as it reads it

@@ -107,7 +107,8 @@ END_TEST
 START_TEST(test_an_empty_policy_has_proftpds_defaults)
 {
     ck_assert_int_eq(load_text(""), 0);
-    ck_assert_str_eq(desc.text, "MaxLoginAttempts 3,MaxTrackedHosts 1000000,"
+    /* The daemon's own first, then the main server's. */
+    ck_assert_str_eq(desc.text, "MaxTrackedHosts 1000000,MaxLoginAttempts 3,"
                                 "AnonymousUsers anonymous ftp,");
 }
 END_TEST

@@ -601,7 +601,7 @@ START_TEST(test_user_names_crafted_to_collide_under_jenkins_spread_over_the_buck
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(t_login(&T, names[i], "10.0.0.1", names[i], NULL), FL_ALLOW);
 
-    UT_hash_table *tbl = T.e->t.users->hh.tbl;
+    UT_hash_table *tbl = T.e->t.counts[0]->users->hh.tbl;
     unsigned longest = 0;
     for (unsigned b = 0; b < tbl->num_buckets; b++)
         if (tbl->buckets[b].count > longest)
@@ -643,12 +643,12 @@ START_TEST(test_ipv4_and_ipv6_hosts_spread_over_the_buckets_as_random_keys_do)
         snprintf(addr, sizeof addr, "10.1.%d.%d", i / 250, i % 250 + 1);
         ck_assert_int_eq(t_connect(&T, NULL, addr, NULL), FL_ALLOW);
     }
-    assert_spread_as_random_keys(T.e->t.hosts->hh.tbl, N);
+    assert_spread_as_random_keys(T.e->t.counts[0]->hosts->hh.tbl, N);
     for (int i = 0; i < N; i++) {
         snprintf(addr, sizeof addr, "2001:db8::%x:%x", i / 250, i % 250 + 1);
         ck_assert_int_eq(t_connect(&T, NULL, addr, NULL), FL_ALLOW);
     }
-    assert_spread_as_random_keys(T.e->t.hosts->hh.tbl, 2 * N);
+    assert_spread_as_random_keys(T.e->t.counts[0]->hosts->hh.tbl, 2 * N);
 
     fl_counts c;
     fl_addr v4, v6, mapped;
@@ -799,17 +799,18 @@ START_TEST(test_lookup_tables_keep_their_load_below_what_they_are_set_to)
         ck_assert_int_eq(t_login(&T, sid, addr, user, NULL), FL_ALLOW);
     }
     const struct fl_tables *t = &T.e->t;
-    ck_assert_uint_eq(HASH_COUNT(t->user_hosts), N);
+    ck_assert_uint_eq(HASH_COUNT(t->counts[0]->user_hosts), N);
     /* Searched at each decision: no more entries than half the buckets
      * (2N hosts, N users), and no fewer than a quarter. */
-    ck_assert_uint_ge(buckets_of(&t->hosts->hh), 4 * N);
-    ck_assert_uint_lt(buckets_of(&t->hosts->hh), 8 * N);
-    ck_assert_uint_ge(buckets_of(&t->users->hh), 2 * N);
-    ck_assert_uint_lt(buckets_of(&t->users->hh), 4 * N);
+    ck_assert_uint_ge(buckets_of(&t->counts[0]->hosts->hh), 4 * N);
+    ck_assert_uint_lt(buckets_of(&t->counts[0]->hosts->hh), 8 * N);
+    ck_assert_uint_ge(buckets_of(&t->counts[0]->users->hh), 2 * N);
+    ck_assert_uint_lt(buckets_of(&t->counts[0]->users->hh), 4 * N);
     /* Searched at some logins: no more entries than buckets. */
-    ck_assert_uint_ge(buckets_of(&t->user_hosts->hh), N);
-    ck_assert_uint_lt(buckets_of(&t->user_hosts->hh), 2 * N);
-    ck_assert_uint_ge(buckets_of(&t->networks->hh), HASH_COUNT(t->networks));
+    ck_assert_uint_ge(buckets_of(&t->counts[0]->user_hosts->hh), N);
+    ck_assert_uint_lt(buckets_of(&t->counts[0]->user_hosts->hh), 2 * N);
+    ck_assert_uint_ge(buckets_of(&t->counts[0]->networks->hh),
+                      HASH_COUNT(t->counts[0]->networks));
     /* Reached by pointer: up to two sessions per bucket. */
     ck_assert_uint_ge(2 * buckets_of(&t->sessions->hh), 2 * N);
     ck_assert_uint_lt(buckets_of(&t->sessions->hh), 2 * N);
@@ -822,8 +823,9 @@ START_TEST(test_churn_at_a_steady_count_does_not_grow_the_tables)
     tenv_start(&T, NULL);
     login_many(0, N);
     const struct fl_tables *t = &T.e->t;
-    unsigned sessions = buckets_of(&t->sessions->hh), hosts = buckets_of(&t->hosts->hh);
-    unsigned users = buckets_of(&t->users->hh);
+    unsigned sessions = buckets_of(&t->sessions->hh),
+             hosts = buckets_of(&t->counts[0]->hosts->hh);
+    unsigned users = buckets_of(&t->counts[0]->users->hh);
     /* Close and open every session again, many times over. */
     for (int r = 1; r <= ROUNDS; r++)
         for (int i = 0; i < N; i++) {
@@ -834,8 +836,8 @@ START_TEST(test_churn_at_a_steady_count_does_not_grow_the_tables)
         }
     ck_assert_uint_eq(HASH_COUNT(t->sessions), N);
     ck_assert_uint_eq(buckets_of(&t->sessions->hh), sessions);
-    ck_assert_uint_eq(buckets_of(&t->hosts->hh), hosts);
-    ck_assert_uint_eq(buckets_of(&t->users->hh), users);
+    ck_assert_uint_eq(buckets_of(&t->counts[0]->hosts->hh), hosts);
+    ck_assert_uint_eq(buckets_of(&t->counts[0]->users->hh), users);
 }
 END_TEST
 
@@ -848,9 +850,10 @@ static bool overfull(const UT_hash_handle *hh, unsigned load)
 static bool any_overfull(void)
 {
     const struct fl_tables *t = &T.e->t;
-    return overfull(&t->hosts->hh, FL_HOT_LOAD) ||
-           overfull(&t->users->hh, FL_HOT_LOAD) ||
-           (t->user_hosts != NULL && overfull(&t->user_hosts->hh, FL_LOOKUP_LOAD));
+    return overfull(&t->counts[0]->hosts->hh, FL_HOT_LOAD) ||
+           overfull(&t->counts[0]->users->hh, FL_HOT_LOAD) ||
+           (t->counts[0]->user_hosts != NULL &&
+            overfull(&t->counts[0]->user_hosts->hh, FL_LOOKUP_LOAD));
 }
 
 START_TEST(test_a_table_that_cannot_double_for_want_of_memory_still_takes_the_entry)

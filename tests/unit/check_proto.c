@@ -104,6 +104,49 @@ START_TEST(test_session_requests_read_back_as_written)
 }
 END_TEST
 
+START_TEST(test_the_server_a_client_reached_reads_back_as_written)
+{
+    char line[FL_PROTO_LINE_MAX];
+    struct fl_request r = {.verb = FL_VERB_CONNECT, .sid = "s1", .has_server = true};
+    ck_assert_int_eq(fl_addr_parse("192.0.2.10", &r.addr), 0);
+    ck_assert_int_eq(fl_addr_parse("2001:db8::1", &r.server.addr), 0);
+    r.server.port = 2121;
+    r.dns_name = "client.example.net";
+    struct fl_request b = round_trip(&r, line, sizeof line);
+    ck_assert_str_eq(line, "CONNECT s1 192.0.2.10 server=[2001:db8::1]:2121 "
+                           "client.example.net");
+    ck_assert(b.has_server);
+    ck_assert_int_eq(memcmp(&b.server, &r.server, sizeof r.server), 0);
+    assert_same(b.dns_name, "client.example.net");
+
+    r = (struct fl_request){
+        .verb = FL_VERB_RESUME, .sid = "s1", .has_server = true, .failed = 1};
+    ck_assert_int_eq(fl_addr_parse("192.0.2.10", &r.addr), 0);
+    ck_assert_int_eq(fl_addr_parse("127.0.0.1", &r.server.addr), 0);
+    r.server.port = 21;
+    b = round_trip(&r, line, sizeof line);
+    ck_assert_str_eq(line, "RESUME s1 192.0.2.10 server=127.0.0.1:21 - 0 1");
+    ck_assert(b.has_server);
+    ck_assert_uint_eq(b.server.port, 21);
+    ck_assert_ptr_null(b.class_name);
+
+    /* A port of 0, past 65535, or a name: an error naming the field. */
+    static const char *const bad[] = {"CONNECT s1 10.0.0.1 server=10.0.0.2:0",
+                                      "CONNECT s1 10.0.0.1 server=10.0.0.2:65536",
+                                      "CONNECT s1 10.0.0.1 server=ftp.example.net:21",
+                                      "RESUME s1 10.0.0.1 server=10.0.0.2 - 0 0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char copy[128], msg[256];
+        const char *reason = NULL;
+        snprintf(copy, sizeof copy, "%s", bad[i]);
+        ck_assert_int_eq(
+            fl_request_parse(copy, strlen(copy), &b, &reason, msg, sizeof msg), -1);
+        ck_assert_str_eq(reason, "bad-field");
+        ck_assert_ptr_nonnull(strstr(msg, "is not ADDR:PORT"));
+    }
+}
+END_TEST
+
 START_TEST(test_resume_carries_every_login_state)
 {
     char line[FL_PROTO_LINE_MAX];
@@ -262,6 +305,7 @@ static Suite *proto_suite(void)
     Suite *s = suite_create("proto");
     TCase *tc = tcase_create("both ways");
     tcase_add_test(tc, test_session_requests_read_back_as_written);
+    tcase_add_test(tc, test_the_server_a_client_reached_reads_back_as_written);
     tcase_add_test(tc, test_resume_carries_every_login_state);
     tcase_add_test(tc, test_ban_targets_are_encoded_and_decoded);
     tcase_add_test(tc, test_what_cannot_be_carried_is_refused_before_it_is_sent);

@@ -1,0 +1,291 @@
+/*
+ * check_scopes.c - limits per server and per <Anonymous> block, as ProFTPD
+ * counts them (modules/mod_auth.c, auth_count_scoreboard): each server its
+ * own counts, <Global> every server's limits, an <Anonymous> block its own
+ * logins under its own limits. tests/traces/scopes.trace replays the same
+ * through `ftplimit simulate`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engineutil.h"
+
+static tenv T;
+
+static void teardown(void)
+{
+    tenv_stop(&T);
+}
+
+/* connect to the server at server ("ADDR:PORT"; NULL: none named). */
+static fl_verdict connect_to(const char *sid, const char *addr, const char *server,
+                             fl_decision *d)
+{
+    fl_decision local;
+    fl_endpoint ep;
+    fl_connect_info ci = {.sid = sid, .server = server != NULL ? &ep : NULL};
+    fl_session *s;
+    if (d == NULL)
+        d = &local;
+    ck_assert_int_eq(fl_addr_parse(addr, &ci.addr), 0);
+    if (server != NULL) {
+        const char *colon = strrchr(server, ':');
+        char host[64];
+        snprintf(host, sizeof host, "%.*s", (int)(colon - server), server);
+        ck_assert_int_eq(fl_addr_parse(host, &ep.addr), 0);
+        ep.port = (uint16_t)atoi(colon + 1);
+    }
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, d), 0);
+    return d->verdict;
+}
+
+static fl_verdict login_to(const char *sid, const char *addr, const char *server,
+                           const char *user, fl_decision *d)
+{
+    fl_verdict v = connect_to(sid, addr, server, d);
+    if (v == FL_ALLOW)
+        v = t_user(&T, sid, user, d);
+    if (v == FL_ALLOW)
+        v = t_pass(&T, sid, true, "x@", d);
+    return v;
+}
+
+static const char two_servers[] = "MaxClientsPerHost 1\n"
+                                  "<VirtualHost 192.0.2.1:21>\n"
+                                  "  MaxClientsPerHost 2\n"
+                                  "</VirtualHost>\n";
+
+START_TEST(test_each_server_counts_the_same_host_alone)
+{
+    tenv_start(&T, two_servers);
+    fl_decision d;
+    ck_assert_int_eq(login_to("m1", "10.0.0.1", NULL, "a", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("m2", "10.0.0.1", NULL, "b", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerHost");
+    /* The main server's one client does not count on the other server. */
+    ck_assert_int_eq(login_to("v1", "10.0.0.1", "192.0.2.1:21", "c", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("v2", "10.0.0.1", "192.0.2.1:21", "d", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("v3", "10.0.0.1", "192.0.2.1:21", "e", &d),
+                     FL_DISCONNECT);
+    ck_assert_int_eq(d.code, 530);
+    /* A status count sums every server's. */
+    ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 3);
+    ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 3);
+}
+END_TEST
+
+START_TEST(test_an_address_no_virtual_host_names_is_the_main_servers)
+{
+    tenv_start(&T, two_servers);
+    ck_assert_int_eq(login_to("m1", "10.0.0.1", NULL, "a", NULL), FL_ALLOW);
+    /* Another port of the same address: no <VirtualHost> has it. */
+    ck_assert_int_eq(login_to("x1", "10.0.0.1", "192.0.2.1:2121", "b", NULL),
+                     FL_DISCONNECT);
+    /* A port of zero is no server. */
+    fl_endpoint bad = {.port = 0};
+    fl_connect_info ci = {.sid = "z", .server = &bad};
+    fl_session *s;
+    fl_decision d;
+    ck_assert_int_eq(fl_addr_parse("10.0.0.2", &ci.addr), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &d), -1);
+    ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+START_TEST(test_global_limits_are_every_servers_unless_it_sets_its_own)
+{
+    tenv_start(&T, "<Global>\n"
+                   "  MaxClientsPerUser 1\n"
+                   "  MaxConnectionsPerHost 2\n"
+                   "</Global>\n"
+                   "<VirtualHost 192.0.2.1:21>\n"
+                   "  MaxClientsPerUser 2\n"
+                   "</VirtualHost>\n");
+    fl_decision d;
+    ck_assert_int_eq(login_to("m1", "10.0.0.1", NULL, "ann", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("m2", "10.0.0.2", NULL, "ann", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    ck_assert_int_eq(login_to("v1", "10.0.0.1", "192.0.2.1:21", "ann", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("v2", "10.0.0.2", "192.0.2.1:21", "ann", &d), FL_ALLOW);
+    /* MaxConnectionsPerHost from <Global>, counted per server. */
+    ck_assert_int_eq(connect_to("v3", "10.0.0.1", "192.0.2.1:21", &d), FL_ALLOW);
+    ck_assert_int_eq(connect_to("v4", "10.0.0.1", "192.0.2.1:21", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxConnectionsPerHost");
+    ck_assert_int_eq(d.code, 421);
+}
+END_TEST
+
+static const char anon_block[] = "MaxClients 3\n"
+                                 "<Anonymous /srv/ftp>\n"
+                                 "  User ftp\n"
+                                 "  UserAlias anonymous ftp\n"
+                                 "  MaxClients 1 \"anonymous is full (%m)\"\n"
+                                 "  AnonRejectPasswords ^$\n"
+                                 "</Anonymous>\n";
+
+START_TEST(test_an_anonymous_block_counts_its_own_logins_under_its_own_limits)
+{
+    tenv_start(&T, anon_block);
+    fl_decision d;
+    ck_assert_int_eq(login_to("a1", "10.0.0.1", NULL, "anonymous", &d), FL_ALLOW);
+    ck_assert_int_eq(user_clients(&T, "ftp"), 1);
+    ck_assert_int_eq(login_to("a2", "10.0.0.2", NULL, "ftp", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClients");
+    ck_assert_str_eq(d.message, "anonymous is full (1)");
+    /* Real users count against the server's MaxClients, anonymous ones too. */
+    ck_assert_int_eq(login_to("r1", "10.0.0.3", NULL, "rita", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("r2", "10.0.0.4", NULL, "rob", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("r3", "10.0.0.5", NULL, "ron", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.message,
+                     "Sorry, the maximum number of allowed clients (3) are already "
+                     "connected.");
+}
+END_TEST
+
+START_TEST(test_an_anonymous_blocks_reject_passwords_apply_to_its_logins_only)
+{
+    tenv_start(&T, anon_block);
+    fl_decision d;
+    ck_assert_int_eq(connect_to("a", "10.0.0.1", NULL, &d), FL_ALLOW);
+    ck_assert_int_eq(t_user(&T, "a", "anonymous", &d), FL_ALLOW);
+    ck_assert_int_eq(t_pass(&T, "a", true, "", &d), FL_REJECT);
+    ck_assert_str_eq(d.limit, "AnonRejectPasswords");
+    /* A real account's empty password is the backend's business. */
+    ck_assert_int_eq(connect_to("r", "10.0.0.2", NULL, &d), FL_ALLOW);
+    ck_assert_int_eq(t_user(&T, "r", "rita", &d), FL_ALLOW);
+    ck_assert_int_eq(t_pass(&T, "r", true, "", &d), FL_ALLOW);
+    /* The server resolved a name to the block's account (USERAS). */
+    fl_session *s;
+    fl_connect_info ci = {.sid = "g"};
+    ck_assert_int_eq(fl_addr_parse("10.0.0.3", &ci.addr), 0);
+    ck_assert_int_eq(fl_connect(T.e, &ci, &s, &d), 0);
+    ck_assert_int_eq(fl_user_resolved(T.e, s, "guest", "ftp", &d), 0);
+    ck_assert_int_eq(fl_anon_pass_check(T.e, s, "", &d), 0);
+    ck_assert_int_eq(d.verdict, FL_REJECT);
+}
+END_TEST
+
+START_TEST(test_a_reload_changes_a_servers_limit_and_keeps_its_counts)
+{
+    tenv_start(&T, two_servers);
+    ck_assert_int_eq(login_to("v1", "10.0.0.1", "192.0.2.1:21", "a", NULL), FL_ALLOW);
+    ck_assert_int_eq(login_to("v2", "10.0.0.1", "192.0.2.1:21", "b", NULL), FL_ALLOW);
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerHost 1\n"
+                                     "<VirtualHost 192.0.2.1:21>\n"
+                                     "  MaxClientsPerHost 3\n"
+                                     "</VirtualHost>\n"
+                                     "<VirtualHost 192.0.2.7:21>\n"
+                                     "  MaxClientsPerHost 1\n"
+                                     "</VirtualHost>\n"),
+                     0);
+    ck_assert_int_eq(login_to("v3", "10.0.0.1", "192.0.2.1:21", "c", NULL), FL_ALLOW);
+    ck_assert_int_eq(login_to("v4", "10.0.0.1", "192.0.2.1:21", "d", NULL),
+                     FL_DISCONNECT);
+    /* The new server starts from nothing. */
+    ck_assert_int_eq(login_to("n1", "10.0.0.1", "192.0.2.7:21", "e", NULL), FL_ALLOW);
+    /* A server the policy drops keeps its sessions until they end, under
+     * the main server's limits; its address is the main server's again. */
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerHost 1\n"), 0);
+    ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 4);
+    t_close(&T, "v1");
+    t_close(&T, "v2");
+    t_close(&T, "v3");
+    t_close(&T, "n1");
+    ck_assert_int_eq(host_clients(&T, "10.0.0.1"), -1);
+    ck_assert_int_eq(login_to("m1", "10.0.0.1", "192.0.2.1:21", "f", NULL), FL_ALLOW);
+    ck_assert_int_eq(login_to("m2", "10.0.0.1", NULL, "g", NULL), FL_DISCONNECT);
+}
+END_TEST
+
+/* The policy text is refused, with this error at this line. */
+static void refused(const char *text, const char *error)
+{
+    tenv t;
+    tenv_start(&t, NULL);
+    ck_assert_msg(tenv_reload(&t, text) == -1, "%s: accepted", text);
+    ck_assert_msg(strstr(t.errors.text, error) != NULL, "%s: got '%s'", text,
+                  t.errors.text);
+    tenv_stop(&t);
+}
+
+START_TEST(test_scope_blocks_are_checked_with_file_and_line)
+{
+    refused("<VirtualHost example.com>\n</VirtualHost>\n",
+            "policy.conf:1: <VirtualHost>: 'example.com' is not an IP address");
+    refused("<VirtualHost 192.0.2.1:0>\n</VirtualHost>\n",
+            "policy.conf:1: <VirtualHost>: '192.0.2.1:0' is not an IP address");
+    refused("\n<Anonymous /srv/ftp>\n</Anonymous>\n",
+            "policy.conf:2: <Anonymous /srv/ftp> has no User");
+    refused("<Global>\nMaxClients 2\n", "policy.conf:1: <Global> is not closed");
+    refused("<VirtualHost 192.0.2.1>\n<Anonymous /x>\nUser ftp\n",
+            "policy.conf:2: <Anonymous /x> is not closed");
+    refused("</VirtualHost>\n",
+            "policy.conf:1: </VirtualHost> without a matching <VirtualHost>");
+    refused("User ftp\n", "policy.conf:1: User is only allowed inside <Anonymous>");
+    refused("Port 21\n", "policy.conf:1: Port is only allowed inside <VirtualHost>");
+    refused("<Global>\n<Anonymous /x>\n",
+            "policy.conf:2: <Anonymous> is not allowed inside <Global> (opened at "
+            "line 1)");
+    refused("<VirtualHost 192.0.2.1>\n<VirtualHost 192.0.2.2>\n",
+            "policy.conf:2: <VirtualHost> is not allowed inside <VirtualHost>");
+    refused("<Anonymous /x>\nUser ftp\nMaxConnectionsPerHost 2\n</Anonymous>\n",
+            "policy.conf:3: MaxConnectionsPerHost is not allowed inside <Anonymous /x> "
+            "(opened at line 1): it is the server's");
+    refused("<Anonymous /a>\nUser ftp\n</Anonymous>\n"
+            "<Anonymous /b>\nUser ftp\n</Anonymous>\n",
+            "policy.conf:4: <Anonymous /b>: User ftp already has <Anonymous /a> at ");
+    refused("<VirtualHost 192.0.2.1>\n</VirtualHost>\n"
+            "<VirtualHost 192.0.2.1:21>\n</VirtualHost>\n",
+            "policy.conf:3: <VirtualHost>: 192.0.2.1:21 is already a server's at ");
+    refused("<Global>\nMaxClientsPerNetwork 2 16 48\n</Global>\n",
+            "policy.conf:2: MaxClientsPerNetwork: the prefix lengths are the whole "
+            "policy's");
+    refused("<VirtualHost 192.0.2.1>\n<Class lan>\n",
+            "policy.conf:2: <Class> is not allowed inside <VirtualHost>");
+}
+END_TEST
+
+START_TEST(test_directives_the_daemon_owns_are_refused_in_a_block)
+{
+    tenv_start(&T, NULL);
+    ck_assert_int_eq(tenv_reload(&T, "<VirtualHost 192.0.2.1>\n"
+                                     "  MaxInstances 5\n"
+                                     "  BanOnEvent MaxClientsPerHost 1/00:01:00 "
+                                     "00:10:00\n"
+                                     "</VirtualHost>\n"),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(T.errors.text,
+                                 "policy.conf:2: MaxInstances is not allowed inside "
+                                 "<VirtualHost> (opened at line 1): it is the whole "
+                                 "daemon's"));
+    ck_assert_ptr_nonnull(strstr(T.errors.text, "policy.conf:3: BanOnEvent"));
+}
+END_TEST
+
+static Suite *scopes_suite(void)
+{
+    Suite *s = suite_create("scopes");
+    TCase *tc = tcase_create("scopes");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_each_server_counts_the_same_host_alone);
+    tcase_add_test(tc, test_an_address_no_virtual_host_names_is_the_main_servers);
+    tcase_add_test(tc, test_global_limits_are_every_servers_unless_it_sets_its_own);
+    tcase_add_test(tc,
+                   test_an_anonymous_block_counts_its_own_logins_under_its_own_limits);
+    tcase_add_test(tc,
+                   test_an_anonymous_blocks_reject_passwords_apply_to_its_logins_only);
+    tcase_add_test(tc, test_a_reload_changes_a_servers_limit_and_keeps_its_counts);
+    tcase_add_test(tc, test_scope_blocks_are_checked_with_file_and_line);
+    tcase_add_test(tc, test_directives_the_daemon_owns_are_refused_in_a_block);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(scopes_suite()) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
