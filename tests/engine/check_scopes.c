@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engineutil.h"
+#include "util/addr.h"
 
 static tenv T;
 
@@ -32,13 +33,8 @@ static fl_verdict connect_to(const char *sid, const char *addr, const char *serv
     if (d == NULL)
         d = &local;
     ck_assert_int_eq(fl_addr_parse(addr, &ci.addr), 0);
-    if (server != NULL) {
-        const char *colon = strrchr(server, ':');
-        char host[64];
-        snprintf(host, sizeof host, "%.*s", (int)(colon - server), server);
-        ck_assert_int_eq(fl_addr_parse(host, &ep.addr), 0);
-        ep.port = (uint16_t)atoi(colon + 1);
-    }
+    if (server != NULL)
+        ck_assert_int_eq(fl_endpoint_parse(server, &ep), 0);
     ck_assert_int_eq(fl_connect(T.e, &ci, &s, d), 0);
     return d->verdict;
 }
