@@ -195,8 +195,10 @@ int fl_endpoint_parse(const char *text, fl_endpoint *out)
         text++;
         len = (size_t)(close - text);
     } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL)
+        /* Without brackets, one colon: "::1:21" is an IPv6 address, not
+         * ::1 and a port. */
+        colon = strchr(text, ':');
+        if (colon == NULL || strchr(colon + 1, ':') != NULL)
             goto bad;
         len = (size_t)(colon - text);
     }

@@ -76,8 +76,8 @@ bool fl_text_is_ip_glob(const char *text);
 /* A server's address and port as "ADDR:PORT" ("[ADDR]:PORT" for IPv6)
  * into buf. */
 void fl_endpoint_format(const fl_endpoint *b, char *buf, size_t size);
-/* Parse what fl_endpoint_format() writes (a port of 1-65535). 0, or
- * -1/EINVAL. */
+/* Parse what fl_endpoint_format() writes (a port of 1-65535; an IPv6
+ * address in brackets). 0, or -1/EINVAL. */
 int fl_endpoint_parse(const char *text, fl_endpoint *out);
 
 #endif

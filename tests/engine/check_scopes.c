@@ -214,6 +214,10 @@ START_TEST(test_scope_blocks_are_checked_with_file_and_line)
             "policy.conf:1: <VirtualHost>: 'example.com' is not an IP address");
     refused("<VirtualHost 192.0.2.1:0>\n</VirtualHost>\n",
             "policy.conf:1: <VirtualHost>: '192.0.2.1:0' is not an IP address");
+    /* A bare IPv6 address is an address, whatever its last group. */
+    refused("<VirtualHost ::1:21>\n</VirtualHost>\n<VirtualHost [::1:21]:21>\n"
+            "</VirtualHost>\n",
+            "]:21 is already a server's at ");
     refused("\n<Anonymous /srv/ftp>\n</Anonymous>\n",
             "policy.conf:2: <Anonymous /srv/ftp> has no User");
     refused("<Global>\nMaxClients 2\n", "policy.conf:1: <Global> is not closed");

@@ -134,6 +134,7 @@ START_TEST(test_the_server_a_client_reached_reads_back_as_written)
     static const char *const bad[] = {"CONNECT s1 10.0.0.1 server=10.0.0.2:0",
                                       "CONNECT s1 10.0.0.1 server=10.0.0.2:65536",
                                       "CONNECT s1 10.0.0.1 server=ftp.example.net:21",
+                                      "CONNECT s1 10.0.0.1 server=2001:db8::1:21",
                                       "RESUME s1 10.0.0.1 server=10.0.0.2 - 0 0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char copy[128], msg[256];
