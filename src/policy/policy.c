@@ -228,7 +228,7 @@ fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t npart
     static const char *const default_anon[] = {"anonymous", "ftp"};
     p->anon_users = fl_calloc(2, sizeof *p->anon_users);
     if (p->anon_users == NULL) {
-        fl_free(p);
+        fl_policy_free(p); /* the main server's scope is made */
         return NULL;
     }
     for (size_t i = 0; i < 2; i++) {
