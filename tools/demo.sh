@@ -75,6 +75,19 @@ for p in [2121, 0]:
     finally: s.close()')
 
 cat >"$demo/proftpd.conf" <<EOF
+# Two lines make ftplimit enforce the limits below: LoadModule, first (on
+# Debian, in /etc/proftpd/modules.conf), and FtpLimitEngine on. The other
+# FtpLimit lines are the demo's: its build's paths, and a policy of what
+# only ftplimit has (bans, listeners).
+<IfModule mod_dso.c>
+  ModulePath $build/src/proftpd/.libs
+  LoadModule mod_ftplimit.c
+</IfModule>
+FtpLimitEngine on
+FtpLimitPolicy $demo/policy.conf
+FtpLimitDaemon $build/src/daemon/ftplimitd
+FtpLimitLog $demo/ftplimitd.log
+
 ServerName "ftplimit demo"
 ServerType standalone
 Port $port
@@ -94,24 +107,30 @@ AuthUserFile $demo/passwd
 AuthGroupFile $demo/group
 RequireValidShell off
 
-<IfModule mod_dso.c>
-  ModulePath $build/src/proftpd/.libs
-  LoadModule mod_ftplimit.c
-</IfModule>
-FtpLimitEngine on
-FtpLimitPolicy $demo/policy.conf
-FtpLimitDaemon $build/src/daemon/ftplimitd
-FtpLimitLog $demo/ftplimitd.log
+# The limits, where ProFTPD has them: small numbers, so that a burst of a
+# dozen FTP clients meets each one once. ftplimit enforces them.
+# At connect (421): at most 3 connections from one address, logged in or not.
+MaxConnectionsPerHost 3
+# After a good password (530, session ended).
+MaxClientsPerHost 2 "Sorry, %a already has %m sessions."
+MaxClientsPerUser 2 "Sorry, %u already has %m sessions."
+MaxClients 6
+# The second bad password ends the session.
+MaxLoginAttempts 2
 
 <Anonymous $demo/anon>
   User ftp
   Group nogroup
   UserAlias anonymous ftp
+  # Anonymous users must give an e-mail address.
+  AnonRejectPasswords "!^[^@[:space:]]+@[^@[:space:]]+\$"
 </Anonymous>
+
 EOF
 
-echo "== ProFTPD with mod_ftplimit on 127.0.0.1:$port, policy $demo/policy.conf"
-sed -n '/^[A-Za-z]/p' "$demo/policy.conf" | sed 's/^/   /'
+echo "== ProFTPD with mod_ftplimit on 127.0.0.1:$port: the limits of $demo/proftpd.conf,"
+echo "   and ftplimit's own directives from $demo/policy.conf"
+sed -n '/^ *[A-Za-z]/p' "$demo/policy.conf" | sed 's/^/   /'
 proftpd -c "$demo/proftpd.conf" >"$demo/proftpd.out" 2>&1 ||
     { cat "$demo/proftpd.out" "$demo/system.log" 2>/dev/null; exit 1; }
 i=0
@@ -121,6 +140,9 @@ until "$build/src/cli/ftplimit" status -s "$demo/ftplimitd.sock" >/dev/null 2>&1
     sleep 0.1
 done
 
+echo
+echo "== What ftplimit enforces, as mod_ftplimit logged it at the start ($demo/system.log)"
+sed -n 's/.*mod_ftplimit[^:]*: enforces /   /p' "$demo/system.log"
 echo
 python3 "$top/tools/demo_clients.py" "$port" "$demo" "$build/src/cli/ftplimit"
 

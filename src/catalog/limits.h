@@ -39,14 +39,16 @@ enum fl_ban_target {
     FL_TARGET_USER_HOST
 };
 
-/* What ProFTPD's mod_auth does with a directive of the same name. */
+/* What ProFTPD does with a directive of the same name. */
 enum fl_proftpd_role {
     FL_PR_NONE,     /* ProFTPD has no such directive */
     FL_PR_COUNTED,  /* it counts sessions on the scoreboard to enforce it
                        (mod_sftp ends such an SSH session with "too many
                        connections") */
     FL_PR_ATTEMPTS, /* MaxLoginAttempts: enforced per session, default 3 */
-    FL_PR_CHECKED   /* checked on the password (AnonRejectPasswords) */
+    FL_PR_CHECKED,  /* checked on the password (AnonRejectPasswords) */
+    FL_PR_MASTER    /* the master's, at connect (MaxInstances,
+                       MaxConnectionRate: mod_core's) */
 };
 
 /* Where a policy may set a limit: ProFTPD's contexts for its directive

@@ -356,6 +356,14 @@ static void engine_log(void *arg, int priority, const char *msg)
 
 /* -t: the policy as the daemon would load it (its GeoIP databases opened,
  * its listeners parsed but not started), without a socket or a log. */
+/* What a valid policy enforces, as `ftplimit check` shows it: a line
+ * each, indented (mod_ftplimit logs these lines at ProFTPD's start). */
+static void print_description_line(void *arg, const char *line)
+{
+    (void)arg;
+    printf("  %s\n", line);
+}
+
 static int check_policy(const char *policy)
 {
     fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
@@ -365,11 +373,12 @@ static int check_policy(const char *policy)
         return 1;
     }
     int rc = fl_engine_load(e, policy, print_policy_error, NULL);
+    if (rc == 0) {
+        printf("ftplimitd: %s is valid\n", policy);
+        fl_policy_describe(e, print_description_line, NULL);
+    }
     fl_engine_free(e);
-    if (rc < 0)
-        return 2;
-    printf("ftplimitd: %s is valid\n", policy);
-    return 0;
+    return rc < 0 ? 2 : 0;
 }
 
 int main(int argc, char **argv)

@@ -810,6 +810,7 @@ static const struct fl_directive directives[] = {
     {"Port", FL_IN_VHOST, fl_scope_port, 0},
     {"User", FL_IN_ANON, fl_scope_user, 0},
     {"UserAlias", FL_IN_ANON, fl_scope_user_alias, 0},
+    {"ProFTPDLimits", FL_TOP, fl_scope_proftpd_limits, 0},
 };
 #undef FL_FIELD
 #undef FL_SCOPED

@@ -552,6 +552,44 @@ static bool where_allowed(struct fl_parser *p, const struct fl_directive *d)
     }
 }
 
+/* Whether a scope's limit set at set_file may be set again here: a later
+ * line overrides an earlier one, across Includes too, except where one of
+ * the two is ProFTPD's (the file that says `ProFTPDLimits on`, which
+ * mod_ftplimit writes from proftpd.conf): a limit written both in
+ * proftpd.conf and in a policy for one scope is an error naming both
+ * places. */
+bool fl_parser_proftpd_twice(const struct fl_parser *p, const char *set_file)
+{
+    return p->proftpd_file != NULL && set_file != NULL &&
+           strcmp(set_file, p->file) != 0 &&
+           (strcmp(set_file, p->proftpd_file) == 0 ||
+            strcmp(p->file, p->proftpd_file) == 0);
+}
+
+static bool set_once(struct fl_parser *p, fl_scope *sc, enum fl_limit_id id)
+{
+    if (fl_limit_descs[id].syntax == FL_SYN_CLASS)
+        return true;
+    if ((sc->set >> id & 1) && fl_parser_proftpd_twice(p, sc->set_file[id])) {
+        int line;
+        const char *block = fl_parser_block(p, &line);
+        fl_perr(p,
+                "%s is set for %s at %s:%d too: set each limit of a scope in one place",
+                fl_limit_descs[id].directive, block != NULL ? block : "the main server",
+                sc->set_file[id], sc->set_line[id]);
+        return false;
+    }
+    char *file = fl_strdup(p->file);
+    if (file == NULL) {
+        fl_parser_oom(p);
+        return false;
+    }
+    fl_free(sc->set_file[id]);
+    sc->set_file[id] = file;
+    sc->set_line[id] = p->line;
+    return true;
+}
+
 static void dispatch(struct fl_parser *p, char *line)
 {
     while (*line == ' ' || *line == '\t')
@@ -578,11 +616,14 @@ static void dispatch(struct fl_parser *p, char *line)
     }
     if (!where_allowed(p, d))
         return;
+    enum fl_limit_id id = fl_limit_by_directive(d->name);
+    bool scoped = id < FL_L_COUNT && d->where != FL_TOP;
+    if (scoped && !set_once(p, fl_parser_scope(p), id))
+        return;
     int errors = p->errors;
     d->handler(p, &a, d);
     /* A limit a scope sets itself: it inherits it no more. */
-    enum fl_limit_id id = fl_limit_by_directive(d->name);
-    if (p->errors == errors && id < FL_L_COUNT && d->where != FL_TOP)
+    if (p->errors == errors && scoped)
         fl_parser_scope(p)->set |= 1u << id;
 }
 
@@ -812,6 +853,7 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
     parser_free_refs(&p);
     fl_free(p.country_limit_file);
     fl_scope_clear(&p.global, 0);
+    fl_free(p.proftpd_file);
 
     if (p.errors > 0) {
         fl_policy_free(p.pol);

@@ -66,7 +66,13 @@ struct fl_parser {
     fl_scope global;
     long long vhost_port;                 /* Port in the open <VirtualHost>, -1: none */
     char block_text[LINE_MAX_BYTES + 16]; /* fl_parser_block()'s answer */
+    char *proftpd_file; /* the file that said `ProFTPDLimits on`, or NULL */
 };
+
+/* A scope's limit set at set_file (NULL: not set) and set again at the
+ * line being read, where one of the two is ProFTPD's configuration: an
+ * error to report. */
+bool fl_parser_proftpd_twice(const struct fl_parser *p, const char *set_file);
 
 /* The scope whose settings a directive being read fills: <Global>'s, or
  * p->scope's. */
@@ -95,6 +101,8 @@ void fl_scope_user(struct fl_parser *p, const struct fl_args *a,
                    const struct fl_directive *d);
 void fl_scope_user_alias(struct fl_parser *p, const struct fl_args *a,
                          const struct fl_directive *d);
+void fl_scope_proftpd_limits(struct fl_parser *p, const struct fl_args *a,
+                             const struct fl_directive *d);
 /* Once the whole policy is read: report blocks left open, give each scope
  * what it inherits, index the servers' addresses (the parser's own part's
  * finish). */

@@ -95,6 +95,8 @@ void fl_scope_clear(fl_scope *sc, size_t nclasses)
         fl_free(sc->aliases[i]);
     fl_free(sc->aliases);
     fl_free(sc->anons);
+    for (size_t i = 0; i < FL_L_COUNT; i++)
+        fl_free(sc->set_file[i]);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -426,6 +428,7 @@ struct lines {
     void (*out)(void *, const char *);
     void *arg;
     const char *indent;
+    unsigned *limits; /* counts the lines of limits on sessions, or NULL */
 };
 
 static void emit_line(const struct lines *ln, const char *text)
@@ -435,25 +438,35 @@ static void emit_line(const struct lines *ln, const char *text)
     ln->out(ln->arg, buf);
 }
 
-static void line_limit(const struct lines *ln, const char *name, const fl_limit_cfg *l)
+/* A line of a limit on sessions (MaxLoginAttempts, whose default is always
+ * shown, and AnonRejectPasswords limit attempts, not sessions). */
+static void emit_limit(const struct lines *ln, enum fl_limit_id id, const char *text)
+{
+    if (ln->limits != NULL && id != FL_L_LOGIN_ATTEMPTS && id != FL_L_ANON_REJECT)
+        ++*ln->limits;
+    emit_line(ln, text);
+}
+
+static void line_limit(const struct lines *ln, enum fl_limit_id id,
+                       const fl_limit_cfg *l)
 {
     char buf[256];
     if (l->max == FL_UNLIMITED)
         return;
-    snprintf(buf, sizeof buf, "%s %lld%s", name, l->max,
+    snprintf(buf, sizeof buf, "%s %lld%s", fl_limit_descs[id].directive, l->max,
              l->message != NULL ? " (custom message)" : "");
-    emit_line(ln, buf);
+    emit_limit(ln, id, buf);
 }
 
-static void line_rate(const struct lines *ln, const char *name, const fl_rate_cfg *r)
+static void line_rate(const struct lines *ln, enum fl_limit_id id, const fl_rate_cfg *r)
 {
     char buf[256];
     if (r->count == FL_UNLIMITED)
         return;
-    snprintf(buf, sizeof buf, "%s %lld per %g s%s", name, r->count,
-             (double)r->interval / (double)FL_USEC_PER_SEC,
+    snprintf(buf, sizeof buf, "%s %lld per %g s%s", fl_limit_descs[id].directive,
+             r->count, (double)r->interval / (double)FL_USEC_PER_SEC,
              r->message != NULL ? " (custom message)" : "");
-    emit_line(ln, buf);
+    emit_limit(ln, id, buf);
 }
 
 static void line_of(const fl_policy *p, const fl_scope *sc, enum fl_limit_id id,
@@ -466,10 +479,10 @@ static void line_of(const fl_policy *p, const fl_scope *sc, enum fl_limit_id id,
         break;
     case FL_SYN_LIMIT:
     case FL_SYN_COUNTRY:
-        line_limit(ln, name, limit_field(p, sc, id));
+        line_limit(ln, id, limit_field(p, sc, id));
         break;
     case FL_SYN_RATE:
-        line_rate(ln, name, limit_field(p, sc, id));
+        line_rate(ln, id, limit_field(p, sc, id));
         break;
     case FL_SYN_CLASS:
         for (size_t i = 0; sc->lim.class_limits != NULL && i < p->nclasses; i++) {
@@ -485,7 +498,7 @@ static void line_of(const fl_policy *p, const fl_scope *sc, enum fl_limit_id id,
         if (sc->lim.per_network.max != FL_UNLIMITED) {
             snprintf(buf, sizeof buf, "%s %lld (IPv4 /%u, IPv6 /%u)", name,
                      sc->lim.per_network.max, p->net_v4_bits - 96, p->net_v6_bits);
-            emit_line(ln, buf);
+            emit_limit(ln, id, buf);
         }
         break;
     case FL_SYN_ATTEMPTS:
@@ -518,7 +531,8 @@ static void scope_lines(const fl_policy *p, const fl_scope *sc, const struct lin
 {
     char buf[1024];
     bool headed = p->nscopes > 1;
-    struct lines ln = {top->out, top->arg, headed ? "  " : ""};
+    unsigned limits = 0;
+    struct lines ln = {top->out, top->arg, headed ? "  " : "", &limits};
     if (headed) {
         if (sc == &p->scopes[0])
             snprintf(buf, sizeof buf, "Main server:");
@@ -538,18 +552,20 @@ static void scope_lines(const fl_policy *p, const fl_scope *sc, const struct lin
             o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s",
                                   j == 0 ? ", UserAlias " : " ", a->aliases[j]);
         top->out(top->arg, buf);
-        struct lines al = {top->out, top->arg, "    "};
+        struct lines al = {top->out, top->arg, "    ", &limits};
         for (size_t id = 0; id < FL_L_COUNT; id++) {
             if (fl_limit_descs[id].scope == FL_SC_ANON)
                 line_of(p, a, (enum fl_limit_id)id, &al);
         }
     }
+    if (headed && limits == 0)
+        emit_line(&ln, "no limit on its sessions");
 }
 
 void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void *arg)
 {
     char buf[1024];
-    const struct lines top = {out, arg, ""};
+    const struct lines top = {out, arg, "", NULL};
 
     for (size_t id = 0; id < FL_L_COUNT; id++) {
         if (fl_limit_descs[id].scope == FL_SC_DAEMON)

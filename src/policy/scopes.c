@@ -61,6 +61,94 @@ static bool closes(struct fl_parser *p, const struct fl_args *a, const char *blo
     return true;
 }
 
+static bool limit_inherit(fl_limits *dst, const fl_limits *src, enum fl_limit_id id);
+
+/* Take scope idx out of the policy: the scopes after it move down one. */
+static void scope_remove(struct fl_parser *p, size_t idx)
+{
+    fl_policy *pol = p->pol;
+    fl_scope_clear(&pol->scopes[idx], pol->nclasses);
+    memmove(&pol->scopes[idx], &pol->scopes[idx + 1],
+            (pol->nscopes - idx - 1) * sizeof *pol->scopes);
+    pol->nscopes--;
+    for (size_t i = 0; i < pol->nscopes; i++) {
+        fl_scope *sc = &pol->scopes[i];
+        if (sc->kind == FL_SCOPE_SERVER)
+            sc->server = i;
+        else if (sc->server > idx)
+            sc->server--;
+    }
+    for (size_t i = 0; i < p->nrefs; i++) {
+        if (p->refs[i].scope > idx)
+            p->refs[i].scope--;
+    }
+}
+
+/* A <VirtualHost> with the addresses of an earlier one continues it (a
+ * policy included in a <VirtualHost> of ProFTPD's, whose limits
+ * mod_ftplimit writes, may name its server again): what it sets goes to
+ * the earlier one, and the same limit set in two files is an error naming
+ * both, as within one block. */
+static void vhost_continue(struct fl_parser *p, size_t idx)
+{
+    fl_policy *pol = p->pol;
+    size_t into = 0;
+    for (size_t i = 1; i < idx && into == 0; i++) {
+        if (pol->scopes[i].kind == FL_SCOPE_SERVER && pol->scopes[i].name != NULL &&
+            pol->scopes[idx].name != NULL &&
+            strcmp(pol->scopes[i].name, pol->scopes[idx].name) == 0)
+            into = i;
+    }
+    if (into == 0)
+        return;
+    fl_scope *from = &pol->scopes[idx], *to = &pol->scopes[into];
+    for (size_t id = 0; id < FL_L_COUNT; id++) {
+        if (!(from->set >> id & 1))
+            continue;
+        const char *file = p->file;
+        int line = p->line;
+        p->file = from->set_file[id] != NULL ? from->set_file[id] : file;
+        bool twice =
+            (to->set >> id & 1) && fl_parser_proftpd_twice(p, to->set_file[id]);
+        p->file = file;
+        if (twice) {
+            p->file = from->set_file[id];
+            p->line = from->set_line[id];
+            fl_perr(p,
+                    "%s is set for <VirtualHost %s> at %s:%d too: set each limit of a "
+                    "scope in one place",
+                    fl_limit_descs[id].directive, to->name, to->set_file[id],
+                    to->set_line[id]);
+            p->file = file;
+            p->line = line;
+            continue;
+        }
+        if (!limit_inherit(&to->lim, &from->lim, (enum fl_limit_id)id)) {
+            fl_parser_oom(p);
+            return;
+        }
+        to->set |= 1u << id;
+        fl_free(to->set_file[id]);
+        to->set_file[id] = from->set_file[id];
+        to->set_line[id] = from->set_line[id];
+        from->set_file[id] = NULL;
+    }
+    if (from->own_reject.set) {
+        fl_anon_reject_clear(&to->own_reject);
+        to->own_reject = from->own_reject;
+        memset(&from->own_reject, 0, sizeof from->own_reject);
+    }
+    for (size_t i = 0; i < p->nrefs; i++) {
+        if (!p->refs[i].global && p->refs[i].scope == idx)
+            p->refs[i].scope = into;
+    }
+    for (size_t i = idx + 1; i < pol->nscopes; i++) {
+        if (pol->scopes[i].kind == FL_SCOPE_ANON && pol->scopes[i].server == idx)
+            pol->scopes[i].server = into;
+    }
+    scope_remove(p, idx);
+}
+
 /* <VirtualHost ADDR[:PORT] ...> */
 void fl_scope_vhost_open(struct fl_parser *p, const struct fl_args *a,
                          const struct fl_directive *d)
@@ -155,6 +243,7 @@ void fl_scope_vhost_close(struct fl_parser *p, const struct fl_args *a,
         p->anon = 0;
     }
     vhost_name(p, &p->pol->scopes[p->vhost]);
+    vhost_continue(p, p->vhost);
     p->vhost = p->scope = 0;
 }
 
@@ -283,6 +372,21 @@ void fl_scope_user_alias(struct fl_parser *p, const struct fl_args *a,
     sc->aliases = grown;
     if (set_name(p, &sc->aliases[sc->naliases], a->v[1].text))
         sc->naliases++;
+}
+
+/* ProFTPDLimits on, at the top of the file mod_ftplimit writes from
+ * proftpd.conf: its limits are ProFTPD's, and a policy may not set one of
+ * them again for the same scope. */
+void fl_scope_proftpd_limits(struct fl_parser *p, const struct fl_args *a,
+                             const struct fl_directive *d)
+{
+    bool on;
+    if (!fl_check_argc(p, d, a, 1, 1, "on|off") || !fl_parse_bool(p, d, &a->v[1], &on))
+        return;
+    fl_free(p->proftpd_file);
+    p->proftpd_file = NULL;
+    if (on && (p->proftpd_file = fl_strdup(p->file)) == NULL)
+        fl_parser_oom(p);
 }
 
 /* --- inheritance ------------------------------------------------------------ */

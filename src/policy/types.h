@@ -143,9 +143,11 @@ typedef struct fl_scope {
     size_t *anons; /* a server's <Anonymous> blocks, by index */
     size_t nanons;
 
-    uint32_t set;              /* 1 << FL_L_*: set in the scope itself */
-    fl_anon_reject own_reject; /* its own AnonRejectPasswords */
-    fl_limits lim;             /* in force: its own, then what it inherits */
+    uint32_t set;               /* 1 << FL_L_*: set in the scope itself ... */
+    char *set_file[FL_L_COUNT]; /* ... in this file (parsing only) ... */
+    int set_line[FL_L_COUNT];   /* ... at this line */
+    fl_anon_reject own_reject;  /* its own AnonRejectPasswords */
+    fl_limits lim;              /* in force: its own, then what it inherits */
 } fl_scope;
 
 typedef struct fl_policy {

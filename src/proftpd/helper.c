@@ -520,10 +520,11 @@ void master_usr2(void)
 
 /* --- the configuration --------------------------------------------------------- */
 
-/* mod_auth enforces MaxLoginAttempts 3 when none is set (and mod_sftp 6):
- * in a setup with ftplimit, the policy decides, so both are given "none".
- * The other limit directives stay as written (they would count by
- * scanning the scoreboard again): a warning says so. */
+/* With FtpLimitSocket, another daemon's policy decides: ProFTPD's own
+ * limits cannot become its policy, so they stay ProFTPD's (they count by
+ * scanning the scoreboard again), and a warning says so. mod_auth enforces
+ * MaxLoginAttempts 3 when none is set (and mod_sftp 6): the policy
+ * decides, so both are given "none". */
 static void quiet_mod_auth(void)
 {
     static const char warning[] = MOD_FTPLIMIT_VERSION
@@ -568,8 +569,10 @@ static void quiet_mod_auth(void)
  * one, and every session process is lighter without it. */
 #define CHECK_TIMEOUT_MS 10000
 #define CHECK_TIMEOUT_TEXT "10 s"
-static const char *policy_errors(pool *p, const struct settings *s)
+static const char *policy_errors(pool *p, const struct settings *s,
+                                 const char **description)
 {
+    *description = NULL;
     int out[2];
     if (pipe2(out, O_CLOEXEC) < 0)
         return pstrcat(p, "cannot check it: pipe: ", strerror(errno), NULL);
@@ -589,8 +592,8 @@ static const char *policy_errors(pool *p, const struct settings *s)
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         int null = open("/dev/null", O_RDWR);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-            dup2(out[1], STDERR_FILENO) < 0)
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+            dup2(out[1], STDOUT_FILENO) < 0 || dup2(out[1], STDERR_FILENO) < 0)
             _exit(126);
         closefrom(3);
         execl(s->daemon, s->daemon, "-t", "-c", s->policy, (char *)NULL);
@@ -598,7 +601,7 @@ static const char *policy_errors(pool *p, const struct settings *s)
         _exit(127);
     }
     close(out[1]);
-    char text[2048];
+    char text[16384];
     size_t len = 0;
     /* A policy the daemon cannot finish checking (it bounds what a policy
      * may make it read, but a stuck file system is not in its hands) must
@@ -641,8 +644,10 @@ static const char *policy_errors(pool *p, const struct settings *s)
     if (timed_out)
         return pstrcat(p, s->daemon, " -t did not finish within ", CHECK_TIMEOUT_TEXT,
                        " and was stopped", NULL);
-    if (waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        *description = pstrdup(p, text); /* what the policy enforces */
         return NULL;
+    }
     /* One error a line, each with its file and line. */
     char *why = "", *line = text, *next;
     int errors = 0;
@@ -651,7 +656,8 @@ static const char *policy_errors(pool *p, const struct settings *s)
         if (*next == '\n')
             *next++ = '\0';
         if (*line != '\0' && errors++ < 5)
-            why = pstrcat(p, why, errors > 1 ? "; " : "", log_safe(p, line), NULL);
+            why = pstrcat(p, why, errors > 1 ? "; " : "",
+                          log_safe(p, config_explain(p, line)), NULL);
     }
     if (errors == 0)
         return pstrcat(p, s->daemon, " -t failed", NULL);
@@ -661,23 +667,60 @@ static const char *policy_errors(pool *p, const struct settings *s)
                    " error(s): ", why, NULL);
 }
 
+/* What the policy enforces (ftplimitd -t's description), logged as the
+ * configuration is read -- on standard error at a start, which is where
+ * `proftpd -t` shows it -- and again at core.startup, once the SystemLog is
+ * open. It lives as long as the configuration it comes from (a restart
+ * reads both afresh). */
+static const char *enforced;
+
+static void enforced_log(void)
+{
+    pool *p = make_sub_pool(permanent_pool);
+    char *line = enforced != NULL ? pstrdup(p, enforced) : NULL, *next;
+    for (; line != NULL && *line != '\0'; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next == '\n')
+            *next++ = '\0';
+        if (strncmp(line, "  ", 2) == 0) /* the lines after "... is valid" */
+            pr_log_pri(PR_LOG_NOTICE, MOD_FTPLIMIT_VERSION ": enforces %s",
+                       log_safe(p, line + 2));
+    }
+    destroy_pool(p);
+}
+
 /* The policy, checked; at startup and for `proftpd -t` a policy with
  * errors is fatal. At a restart it must not stop the server: ftplimitd
- * refuses it too and keeps the one in force. */
+ * refuses it too and keeps the one in force. What a valid policy enforces,
+ * server by server, goes to the log (to the terminal, for `proftpd -t`). */
 static void check_policy(const struct settings *s, bool restart)
 {
     if (s->policy == NULL || s->socket != NULL)
         return; /* a daemon of its own checks its own policy */
     pool *p = make_sub_pool(permanent_pool);
-    const char *why = policy_errors(p, s);
+    const char *description;
+    const char *why = policy_errors(p, s, &description);
     if (why != NULL) {
-        pr_log_pri(PR_LOG_ERR, "%s" MOD_FTPLIMIT_VERSION ": FtpLimitPolicy %s: %s%s",
-                   restart ? "" : "fatal: ", s->policy, why,
-                   restart ? "; the policy in force stays" : "");
+        pr_log_pri(PR_LOG_ERR, "%s" MOD_FTPLIMIT_VERSION ": the limits: %s%s",
+                   restart ? "" : "fatal: ", why,
+                   restart ? "; the limits in force stay" : "");
         if (!restart)
             exit(1);
     }
+    if (why == NULL) {
+        enforced = pstrdup(main_server->pool, description);
+        enforced_log();
+    }
     destroy_pool(p);
+}
+
+/* The settings the master runs with: the main server's, and for a daemon
+ * of its own, the policy written from ProFTPD's configuration. */
+static void master_settings(struct settings *s, pool *p)
+{
+    settings_read(main_server, s);
+    if (s->engine && s->socket == NULL)
+        s->policy = config_policy_path(p);
 }
 
 void master_postparse(void)
@@ -686,19 +729,28 @@ void master_postparse(void)
     settings_read(main_server, &s);
     if (!s.engine)
         return;
-    if (s.policy == NULL && s.socket == NULL) {
-        pr_log_pri(PR_LOG_ERR,
-                   "fatal: " MOD_FTPLIMIT_VERSION
-                   ": FtpLimitEngine on needs FtpLimitPolicy (a daemon of its own) or "
-                   "FtpLimitSocket (a running ftplimitd)");
-        exit(1);
+    bool restart = in_master();
+    if (s.socket == NULL) {
+        /* A daemon of our own: ProFTPD's limits, with FtpLimitPolicy, are
+         * its policy, and ftplimit enforces them in place of mod_auth. */
+        const char *why = NULL;
+        const char *policy = config_write_policy(main_server->pool, &s, &why);
+        if (policy == NULL) {
+            pr_log_pri(PR_LOG_ERR, "%s" MOD_FTPLIMIT_VERSION ": %s",
+                       restart ? "" : "fatal: ", why);
+            if (!restart)
+                exit(1);
+            return;
+        }
+        s.policy = policy;
+        check_policy(&s, restart);
+        config_take_over();
+    } else {
+        quiet_mod_auth(); /* another daemon's policy: ProFTPD's limits stay its */
     }
     /* A restart (mod_dso loaded this module again): carry on with the
      * daemon started before, or start one now -- there is no core.startup
      * after a restart. */
-    bool restart = in_master();
-    check_policy(&s, restart);
-    quiet_mod_auth();
     if (!restart)
         return;
     key_load(&s, socket_path(main_server->pool, &s));
@@ -728,9 +780,10 @@ void master_startup(void)
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     setenv(ENV_MASTER, pid, 1);
     struct settings s;
-    settings_read(main_server, &s);
-    if (!s.engine || (s.socket == NULL && s.policy == NULL))
+    master_settings(&s, main_server->pool);
+    if (!s.engine)
         return;
+    enforced_log(); /* now in the SystemLog too */
     key_load(&s, socket_path(main_server->pool, &s));
     if (ServerType == SERVER_STANDALONE)
         start_helper(&s);

@@ -132,12 +132,13 @@ MODRET set_engine(cmd_rec *cmd)
     return PR_HANDLED(cmd);
 }
 
-/* usage: FtpLimitPolicy PATH -- checked at core.postparse (helper.c), once
- * FtpLimitDaemon is known too. */
+/* usage: FtpLimitPolicy PATH -- ftplimit's own directives, for the whole
+ * daemon (server config) or one <VirtualHost>; checked at core.postparse
+ * (helper.c), once FtpLimitDaemon is known too. */
 MODRET set_policy(cmd_rec *cmd)
 {
     CHECK_ARGS(cmd, 1);
-    CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL);
+    CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL | CONF_VIRTUAL);
     if (*(const char *)cmd->argv[1] != '/')
         CONF_ERROR(cmd, "the policy must be given by its absolute path");
     add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
@@ -244,10 +245,20 @@ static int ftplimit_sess_init(void)
 /* --- tables ------------------------------------------------------------------ */
 
 static conftable ftplimit_conftab[] = {
-    {"FtpLimitEngine", set_engine, NULL},   {"FtpLimitPolicy", set_policy, NULL},
-    {"FtpLimitSocket", set_path, NULL},     {"FtpLimitFailMode", set_fail_mode, NULL},
-    {"FtpLimitDaemon", set_path, NULL},     {"FtpLimitLog", set_path, NULL},
-    {"FtpLimitTimeout", set_timeout, NULL}, {NULL, NULL, NULL},
+    {"FtpLimitEngine", set_engine, NULL},
+    {"FtpLimitPolicy", set_policy, NULL},
+    {"FtpLimitSocket", set_path, NULL},
+    {"FtpLimitFailMode", set_fail_mode, NULL},
+    {"FtpLimitDaemon", set_path, NULL},
+    {"FtpLimitLog", set_path, NULL},
+    {"FtpLimitTimeout", set_timeout, NULL},
+/* Every limit of catalog/limits.def: ProFTPD's own are noted as written
+ * (config.c), the others declined, so that ProFTPD still calls them
+ * unknown. */
+#define FL_LIMIT(id, directive, ...) {directive, ftplimit_note_limit, NULL},
+#include "catalog/limits.def"
+#undef FL_LIMIT
+    {NULL, NULL, NULL},
 };
 
 /* PASS, in every phase where mod_auth (and mod_sftp, which dispatches a

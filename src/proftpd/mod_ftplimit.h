@@ -42,6 +42,26 @@ void session_settings(struct settings *s, const char **socket);
  * bytes as \xNN, cut at 256 bytes. */
 const char *log_safe(pool *p, const char *text);
 
+/* --- ProFTPD's own limit directives (config.c) ----------------------------- */
+
+/* True for a directive ProFTPD has whose limit ftplimit enforces. */
+bool config_takes(const char *directive);
+/* The handler of those directives: notes each as written, and declines. */
+modret_t *ftplimit_note_limit(cmd_rec *cmd);
+/* The policy of a daemon of our own: ProFTPD's limits per server and
+ * <Anonymous> block, its classes, and FtpLimitPolicy files included where
+ * they were given. Where it is written; NULL with *why on failure. */
+const char *config_write_policy(pool *p, const struct settings *main_s,
+                                const char **why);
+/* The path config_write_policy() writes. */
+const char *config_policy_path(pool *p);
+/* text (ftplimitd's report on that policy) with each "POLICY:LINE" it
+ * names replaced by where in proftpd.conf that line comes from. */
+const char *config_explain(pool *p, const char *text);
+/* Take the limits out of mod_auth's and the core's view, where the engine
+ * enforces them. */
+void config_take_over(void);
+
 /* --- the master (helper.c) ------------------------------------------------ */
 
 void master_postparse(void);

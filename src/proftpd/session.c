@@ -795,7 +795,7 @@ static void on_connected(const void *event_data, void *user_data)
 int session_start(void)
 {
     session_settings(&fs.s, &fs.socket);
-    if (!fs.s.engine || (fs.s.policy == NULL && fs.s.socket == NULL)) {
+    if (!fs.s.engine) {
         master_forget_key();
         return 0;
     }

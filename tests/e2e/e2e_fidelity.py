@@ -15,6 +15,7 @@ are stopped even when a test fails (the Server of e2e_proftpd.py). Needs
 root; without ProFTPD the suite is skipped (exit 77), and so is each test
 whose Debian package is missing, saying which.
 """
+import ftplib
 import json
 import os
 import re
@@ -622,17 +623,195 @@ class Fidelity(unittest.TestCase):
         self.assertEqual(s.status()["totals"]["clients"], 3)
         close_all(*held)
 
-    def test_limits_left_in_proftpd_conf_are_warned_about_max_instances_too(self):
+    # --- proftpd.conf's own limits, enforced by ftplimit ------------------------
+
+    def vhost(self, port, lines=""):
+        """A <VirtualHost> on 127.0.0.1:port that logs users in as the main
+        server does, with lines of its own."""
+        return ("<VirtualHost 127.0.0.1>\n"
+                f"  Port {port}\n"
+                "  AuthOrder mod_auth_file.c\n"
+                "  AuthUserFile @DIR@/passwd\n"
+                "  AuthGroupFile @DIR@/group\n"
+                "  RequireValidShell off\n"
+                "  WtmpLog off\n"
+                f"{lines}"
+                "</VirtualHost>\n")
+
+    def test_proftpd_conf_limits_in_every_scope_are_enforced_by_ftplimit(self):
+        vport = e2e.free_port()
+        # No policy file: FtpLimitEngine on, and limits where ProFTPD has them:
+        # the main server, a virtual host, an <Anonymous> block in it.
+        anon = ("  <Anonymous @DIR@/anon>\n    User ftp\n    Group nogroup\n"
+                "    UserAlias anonymous ftp\n    MaxClients 1\n"
+                "    AnonRejectPasswords ^bad@\n  </Anonymous>\n")
+        s = self.serve("", "MaxClientsPerHost 1\n" + self.vhost(
+            vport, "  MaxClientsPerHost 2 \"Only %m here.\"\n  MaxClients 3\n" + anon),
+                       ftplimit_conf=("FtpLimitEngine on\n"
+                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
+                                      "FtpLimitLog @DIR@/ftplimitd.log\n"))
+        held = []
+        # The main server: MaxClientsPerHost 1.
+        a, reply = s.login("alice")
+        self.assertIsNotNone(a, reply)
+        held.append(a)
+        b, reply = s.login("bob")
+        self.assertIsNone(b)
+        self.assertIn("530 Sorry, the maximum number of clients (1) from your host are "
+                      "already connected.", reply)
+        main_port, s.port = s.port, vport
+        try:
+            # The block: its AnonRejectPasswords, then MaxClients 1 among
+            # its own logins.
+            f, reply = s.login("anonymous", "bad@example.org", host=3)
+            self.assertIsNone(f)
+            self.assertIn("530 Login incorrect.", reply)
+            c, reply = s.login("anonymous", "guest@example.org", host=3)
+            self.assertIsNotNone(c, reply)
+            held.append(c)
+            d, reply = s.login("ftp", "guest@example.org", host=4)
+            self.assertIsNone(d)
+            self.assertIn("530 Sorry, the maximum number of allowed clients (1) are "
+                          "already connected.", reply)
+            # The virtual host counts its own sessions (host 2 has one on the
+            # main server) under its own limits, anonymous ones too.
+            for user in ("bob", "dave"):
+                g, reply = s.login(user)
+                self.assertIsNotNone(g, f"{user}: {reply}")
+                held.append(g)
+            g, reply = s.login("erin")
+            self.assertIsNone(g)
+            self.assertIn("530 Only 2 here.", reply)
+            g, reply = s.login("carol", host=4)
+            self.assertIsNone(g)
+            self.assertIn("530 Sorry, the maximum number of allowed clients (3) are "
+                          "already connected.", reply)
+        finally:
+            s.port = main_port
+        # ftplimit refused them: its counters say so, and it holds every
+        # session (mod_auth no longer counts).
+        status = s.status()
+        refusals = {k: v["refused"] for k, v in status["refusals"].items()}
+        self.assertEqual(refusals, {"MaxClientsPerHost": 2, "MaxClients": 2,
+                                    "AnonRejectPasswords": 1})
+        self.assertEqual(status["totals"]["clients"], 4)
+        # What it enforces, server by server, is in the system log.
+        log = self.system_log(s)
+        for line in ("enforces Main server:", "enforces   MaxClientsPerHost 1",
+                     f"enforces <VirtualHost 127.0.0.1:{vport}>:",
+                     "enforces   MaxClientsPerHost 2 (custom message)",
+                     "enforces   MaxClients 3",
+                     f"enforces   <Anonymous {s.path('anon')}/>: User ftp, UserAlias "
+                     "anonymous",
+                     "enforces     MaxClients 1",
+                     "enforces     AnonRejectPasswords ^bad@"):
+            self.assertIn(line, log)
+        close_all(*held)
+
+    @needs_sftp
+    def test_an_sftp_virtual_host_has_its_own_proftpd_conf_limits(self):
+        vport = e2e.free_port()
+        sftp = ("  SFTPEngine on\n  SFTPHostKey @DIR@/ssh_host_rsa_key\n"
+                "  SFTPLog @DIR@/sftp.log\n  MaxClientsPerHost 1\n")
+        s = self.serve("", "MaxClientsPerHost 2\n" + self.vhost(vport, sftp),
+                       ftplimit_conf=("FtpLimitEngine on\n"
+                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
+                                      "FtpLimitLog @DIR@/ftplimitd.log\n"))
+        main_port, s.port = s.port, vport
+        try:
+            held, _ = self.ssh(s, "alice", "password:" + PASSWORD, hold=True)
+            self.assertEqual(held["attempts"], ["ok"], held)
+            refused, _ = self.ssh(s, "bob", "password:" + PASSWORD)
+            self.assertNotIn("ok", refused["attempts"], refused)
+            self.assertEqual(refused["disconnect"],
+                             [12, "Maximum connections for host/user reached"])
+        finally:
+            s.port = main_port
+        # The same host on the FTP main server: its own count, its own limit.
+        ftp = []
+        for user in ("carol", "dave"):
+            f, reply = s.login(user)
+            self.assertIsNotNone(f, f"{user}: {reply}")
+            ftp.append(f)
+        f, reply = s.login("erin")
+        self.assertIsNone(f)
+        self.assertIn("maximum number of clients (2) from your host", reply)
+        status = s.status()
+        self.assertEqual({k: v["refused"] for k, v in status["refusals"].items()},
+                         {"MaxClientsPerHost": 2})
+        self.assertEqual(status["totals"]["clients"], 3)
+        close_all(*ftp)
+
+    def test_a_limit_above_loadmodule_is_read_from_mod_auths_record(self):
+        s = self.serve("", start=False,
+                       ftplimit_conf=("FtpLimitEngine on\n"
+                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, "w") as f:  # before the module is loaded
+            f.write('MaxClientsPerHost 1 "Only %m."\n' + conf)
+        s.start()
+        a, reply = s.login("alice")
+        self.assertIsNotNone(a, reply)
+        b, reply = s.login("bob")
+        self.assertIsNone(b)
+        self.assertIn("530 Only 1.", reply)
+        self.assertEqual(s.status()["refusals"]["MaxClientsPerHost"]["refused"], 1)
+        self.assertIn("enforces   MaxClientsPerHost 1 (custom message)",
+                      self.system_log(s))
+        close_all(a)
+
+    def test_proftpd_t_shows_what_ftplimit_will_enforce_in_each_scope(self):
+        vport = e2e.free_port()
+        s = self.serve("", "MaxClientsPerHost 4\n<Global>\n  MaxClientsPerUser 3\n"
+                       "</Global>\n" + self.vhost(vport, "  MaxClients 9\n"),
+                       start=False,
+                       ftplimit_conf=("FtpLimitEngine on\n"
+                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+        out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
+                             text=True, timeout=60)
+        text = out.stdout + out.stderr
+        self.assertEqual(out.returncode, 0, text)
+        for line in ("enforces Main server:", "enforces   MaxClientsPerHost 4",
+                     "enforces   MaxClientsPerUser 3",
+                     f"enforces <VirtualHost 127.0.0.1:{vport}>:",
+                     "enforces   MaxClients 9"):
+            self.assertIn(line, text)
+        # <Global>'s limit is the virtual host's too.
+        vhost_part = text[text.index(f"<VirtualHost 127.0.0.1:{vport}>:"):]
+        self.assertIn("MaxClientsPerUser 3", vhost_part)
+
+    def test_a_limit_in_proftpd_conf_and_in_the_policy_for_one_scope_is_an_error(self):
+        s = self.serve("MaxClientsPerHost 3\n", "MaxClientsPerHost 2\n", start=False)
+        out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
+                             text=True, timeout=60)
+        text = out.stdout + out.stderr
+        self.assertNotEqual(out.returncode, 0, text)
+        self.assertRegex(text, r"MaxClientsPerHost is set for the main server at line "
+                               r"\d+ of the ProFTPD configuration \(main server\) too")
+        self.assertIn(s.policy + ":1:", text)
+
+    def test_proftpd_conf_limits_are_taken_over_max_instances_too(self):
         s = self.serve("MaxClients 5\n", "MaxInstances 30\nMaxClientsPerHost 4\n")
         # Where ProFTPD says what it thinks of a configuration as it reads it
-        # (standard error, and so `proftpd -t`).
+        # (standard error, and so `proftpd -t`), and the server's start.
+        out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
+                             text=True, env=dict(os.environ, **e2e.sanitizer_env()))
+        for text in (out.stdout + out.stderr, s.logs()):
+            self.assertIn("enforces MaxInstances 30", text)
+            self.assertIn("enforces   MaxClientsPerHost 4", text)
+            self.assertIn("enforces   MaxClients 5", text)  # the policy's
+            self.assertNotIn("is set in the ProFTPD configuration", text)
+        self.assertEqual(s.status()["limits"]["MaxInstances"], 30)
+
+    def test_with_another_daemons_policy_proftpd_conf_limits_stay_proftpds(self):
+        s = self.serve("", "MaxInstances 30\nMaxClientsPerHost 4\n", start=False,
+                       ftplimit_conf="FtpLimitEngine on\nFtpLimitSocket @DIR@/other.sock\n")
         out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
                              text=True, env=dict(os.environ, **e2e.sanitizer_env()))
         for directive in ("MaxInstances", "MaxClientsPerHost"):
-            warning = f"{directive} is set in the ProFTPD configuration"
-            self.assertIn(warning, out.stdout + out.stderr)
-            self.assertIn(warning, s.logs())  # the server's start said it too
-
+            self.assertIn(f"{directive} is set in the ProFTPD configuration",
+                          out.stdout + out.stderr)
 
 if __name__ == "__main__":
     sys.exit(e2e.main())

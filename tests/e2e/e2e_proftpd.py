@@ -803,13 +803,23 @@ class E2E(unittest.TestCase):
         self.assertIn("-t did not finish within 10 s and was stopped", out.stdout + out.stderr)
         self.assertLess(took, 20)
 
-    def test_proftpd_t_fails_when_the_engine_has_neither_a_policy_nor_a_socket(self):
-        s = Server("", ftplimit_conf="FtpLimitEngine on\n")
+    def test_the_engine_alone_is_a_setup_and_a_missing_daemon_is_fatal(self):
+        # FtpLimitEngine on, no policy: proftpd.conf's limits are the policy.
+        s = Server("", "MaxClientsPerHost 2\n",
+                   ftplimit_conf=f"FtpLimitEngine on\nFtpLimitDaemon {FTPLIMITD}\n")
+        self.addCleanup(s.cleanup)
+        out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
+                             env=dict(os.environ, **sanitizer_env()))
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("enforces   MaxClientsPerHost 2", out.stdout + out.stderr)
+        # Without the daemon to check and run it, ProFTPD does not start.
+        s = Server("", ftplimit_conf="FtpLimitEngine on\nFtpLimitDaemon /nonexistent/ftplimitd\n")
         self.addCleanup(s.cleanup)
         out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
                              env=dict(os.environ, **sanitizer_env()))
         self.assertEqual(out.returncode, 1)
-        self.assertIn("FtpLimitEngine on needs FtpLimitPolicy", out.stdout + out.stderr)
+        self.assertIn("fatal: mod_ftplimit", out.stdout + out.stderr)
+        self.assertIn("cannot run /nonexistent/ftplimitd", out.stdout + out.stderr)
 
     def test_the_module_loads_neither_jansson_nor_libmaxminddb(self):
         """Every session process maps what the module needs: only ftplimitd

@@ -215,7 +215,7 @@ START_TEST(test_scope_blocks_are_checked_with_file_and_line)
     refused("<VirtualHost 192.0.2.1:0>\n</VirtualHost>\n",
             "policy.conf:1: <VirtualHost>: '192.0.2.1:0' is not an IP address");
     /* A bare IPv6 address is an address, whatever its last group. */
-    refused("<VirtualHost ::1:21>\n</VirtualHost>\n<VirtualHost [::1:21]:21>\n"
+    refused("<VirtualHost ::1:21>\n</VirtualHost>\n<VirtualHost [::1:21]:21 10.0.0.1>\n"
             "</VirtualHost>\n",
             "]:21 is already a server's at ");
     refused("\n<Anonymous /srv/ftp>\n</Anonymous>\n",
@@ -238,14 +238,92 @@ START_TEST(test_scope_blocks_are_checked_with_file_and_line)
     refused("<Anonymous /a>\nUser ftp\n</Anonymous>\n"
             "<Anonymous /b>\nUser ftp\n</Anonymous>\n",
             "policy.conf:4: <Anonymous /b>: User ftp already has <Anonymous /a> at ");
+    /* The same addresses continue a server; some of them are an error. */
     refused("<VirtualHost 192.0.2.1>\n</VirtualHost>\n"
-            "<VirtualHost 192.0.2.1:21>\n</VirtualHost>\n",
+            "<VirtualHost 192.0.2.1:21 192.0.2.9:21>\n</VirtualHost>\n",
             "policy.conf:3: <VirtualHost>: 192.0.2.1:21 is already a server's at ");
     refused("<Global>\nMaxClientsPerNetwork 2 16 48\n</Global>\n",
             "policy.conf:2: MaxClientsPerNetwork: the prefix lengths are the whole "
             "policy's");
     refused("<VirtualHost 192.0.2.1>\n<Class lan>\n",
             "policy.conf:2: <Class> is not allowed inside <VirtualHost>");
+}
+END_TEST
+
+START_TEST(test_a_virtual_host_named_again_continues_it)
+{
+    tenv_start(&T, "<VirtualHost 192.0.2.1:21>\n"
+                   "  MaxClientsPerHost 1\n"
+                   "</VirtualHost>\n"
+                   "<VirtualHost 192.0.2.1>\n" /* Port 21: the same server */
+                   "  MaxClientsPerUser 1\n"
+                   "  <Anonymous /srv/ftp>\n"
+                   "    User ftp\n"
+                   "    MaxClientsPerUser 5\n" /* over the server's 1 */
+                   "    MaxClients 1\n"
+                   "  </Anonymous>\n"
+                   "</VirtualHost>\n");
+    fl_decision d;
+    ck_assert_int_eq(login_to("a", "10.0.0.1", "192.0.2.1:21", "ann", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("b", "10.0.0.1", "192.0.2.1:21", "bob", &d),
+                     FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerHost");
+    ck_assert_int_eq(login_to("c", "10.0.0.2", "192.0.2.1:21", "ann", &d),
+                     FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    ck_assert_int_eq(login_to("f1", "10.0.0.3", "192.0.2.1:21", "ftp", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("f2", "10.0.0.4", "192.0.2.1:21", "ftp", &d),
+                     FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClients");
+}
+END_TEST
+
+static void write_extra(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/extra.conf", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("MaxClientsPerHost 3\n"
+          "<VirtualHost 192.0.2.1:21>\n"
+          "  MaxClients 4\n"
+          "</VirtualHost>\n",
+          f);
+    fclose(f);
+}
+
+START_TEST(test_a_limit_in_proftpds_file_and_a_policys_is_an_error_naming_both)
+{
+    tenv_start_with(&T, NULL, write_extra);
+    /* One of the files is ProFTPD's: mod_ftplimit's, which says so. */
+    ck_assert_int_eq(tenv_reload(&T, "ProFTPDLimits on\n"
+                                     "MaxClientsPerHost 2\n"
+                                     "<VirtualHost 192.0.2.1:21>\n"
+                                     "  MaxClients 5\n"
+                                     "</VirtualHost>\n"
+                                     "Include extra.conf\n"),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(T.errors.text,
+                                 "extra.conf:1: MaxClientsPerHost is set "
+                                 "for the main server at "));
+    ck_assert_ptr_nonnull(strstr(T.errors.text, "policy.conf:2 too: set each limit"));
+    ck_assert_ptr_nonnull(strstr(T.errors.text, "extra.conf:3: MaxClients is set for "
+                                                "<VirtualHost 192.0.2.1:21> at "));
+    ck_assert_ptr_nonnull(strstr(T.errors.text, "policy.conf:4 too"));
+    /* Between a policy's own files, a later one overrides an earlier one. */
+    ck_assert_int_eq(tenv_reload(&T, "MaxClientsPerHost 2\n"
+                                     "<VirtualHost 192.0.2.1:21>\n"
+                                     "  MaxClients 5\n"
+                                     "</VirtualHost>\n"
+                                     "Include extra.conf\n"),
+                     0);
+    ck_assert_int_eq(fl_policy_limit(T.e, "MaxClientsPerHost"), 3);
+    /* Within one file, a later line overrides an earlier one. */
+    ck_assert_int_eq(tenv_reload(&T, "ProFTPDLimits on\nMaxClientsPerHost 2\n"
+                                     "MaxClientsPerHost 1\n"),
+                     0);
+    ck_assert_int_eq(login_to("a", "10.0.0.1", NULL, "ann", NULL), FL_ALLOW);
+    ck_assert_int_eq(login_to("b", "10.0.0.1", NULL, "bob", NULL), FL_DISCONNECT);
 }
 END_TEST
 
@@ -280,6 +358,9 @@ static Suite *scopes_suite(void)
                    test_an_anonymous_blocks_reject_passwords_apply_to_its_logins_only);
     tcase_add_test(tc, test_a_reload_changes_a_servers_limit_and_keeps_its_counts);
     tcase_add_test(tc, test_scope_blocks_are_checked_with_file_and_line);
+    tcase_add_test(tc, test_a_virtual_host_named_again_continues_it);
+    tcase_add_test(tc,
+                   test_a_limit_in_proftpds_file_and_a_policys_is_an_error_naming_both);
     tcase_add_test(tc, test_directives_the_daemon_owns_are_refused_in_a_block);
     suite_add_tcase(s, tc);
     return s;
