@@ -758,6 +758,39 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
 /* --- PASS ----------------------------------------------------------------- */
 
+/* lim, with the <IfUser>/<IfClass> blocks of server that match a login of
+ * user in class cls over it, in order (mod_ifsession merges each into the
+ * server's configuration: the last that sets a limit gives it), built in
+ * *out; *class_limit the class cdef's limit. Only where a server has such
+ * blocks: a login elsewhere reads its limits where they are. A login in an
+ * <Anonymous> block is not given them: ProFTPD merges them into the
+ * server's configuration, which the block's limits are not read from. */
+static const fl_limits *cond_limits(const fl_policy *p, const fl_scope *server,
+                                    const fl_limits *lim, const char *user,
+                                    const char *cls, const fl_class_def *cdef,
+                                    fl_limits *out, const fl_limit_cfg **class_limit)
+{
+    *out = *lim;
+    for (size_t i = 0; i < server->nconds; i++) {
+        const fl_cond *c = &server->conds[i];
+        if (!fl_cond_matches(c, user, cls))
+            continue;
+        for (size_t id = 0; id < FL_L_COUNT; id++) {
+            if (!(c->sc->set >> id & 1) || fl_limit_descs[id].syntax == FL_SYN_CLASS)
+                continue;
+            size_t off = fl_limit_offsets[id]; /* an fl_limit_cfg: fl_cond_takes */
+            memcpy((char *)out + off, (const char *)&c->sc->lim + off,
+                   sizeof(fl_limit_cfg));
+        }
+        const fl_limit_cfg *cl = cdef != NULL && c->sc->lim.class_limits != NULL
+                                     ? &c->sc->lim.class_limits[cdef - p->classes]
+                                     : NULL;
+        if (cl != NULL && cl->max != FL_LIMIT_UNSET)
+            *class_limit = cl;
+    }
+    return out;
+}
+
 /* The limits a login on s is decided by: its <Anonymous> block's, or its
  * server's. */
 static const fl_limits *login_limits(const fl_engine *e, const fl_session *s,
@@ -890,10 +923,16 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     bool in_block = anonymous && login->anon_block != 0;
     long long user_clients = lp.u != NULL ? lp.u->clients : 0;
     const fl_class_def *cdef = s->cls != NULL ? s->cls->def : NULL;
+    const fl_limit_cfg *class_limit = cdef != NULL && lim->class_limits != NULL
+                                          ? &lim->class_limits[cdef - p->classes]
+                                          : NULL;
+    fl_limits with_conds;
+    const fl_scope *server = fl_host_server(e, s->host)->def;
+    if (!in_block && server != NULL && server->nconds > 0)
+        lim = cond_limits(p, server, lim, name, s->cls != NULL ? s->cls->name : NULL,
+                          cdef, &with_conds, &class_limit);
     struct fl_login_counts lc = {
-        .class_limit = cdef != NULL && lim->class_limits != NULL
-                           ? &lim->class_limits[cdef - p->classes]
-                           : NULL,
+        .class_limit = class_limit,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,
         .host_clients = in_block ? (lp.pair != NULL ? lp.pair->clients : 0)
                                  : s->host->u.live.clients,

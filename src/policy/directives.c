@@ -811,6 +811,10 @@ static const struct fl_directive directives[] = {
     {"User", FL_IN_ANON, fl_scope_user, 0},
     {"UserAlias", FL_IN_ANON, fl_scope_user_alias, 0},
     {"ProFTPDLimits", FL_TOP, fl_scope_proftpd_limits, 0},
+    {"<IfUser", FL_ANYWHERE, fl_scope_cond_open, FL_COND_USER},
+    {"</IfUser", FL_ANYWHERE, fl_scope_cond_close, FL_COND_USER},
+    {"<IfClass", FL_ANYWHERE, fl_scope_cond_open, FL_COND_CLASS},
+    {"</IfClass", FL_ANYWHERE, fl_scope_cond_close, FL_COND_CLASS},
 };
 #undef FL_FIELD
 #undef FL_SCOPED

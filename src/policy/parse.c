@@ -221,6 +221,7 @@ struct class_ref *fl_parser_class_ref(struct fl_parser *p, const char *name,
     r->directive = directive;
     r->scope = p->scope;
     r->global = p->in_global;
+    r->cond = p->cond != 0 ? fl_parser_scope(p) : NULL;
     r->file = fl_strdup(p->file);
     r->line = p->line;
     if (message != NULL)
@@ -237,13 +238,29 @@ struct class_ref *fl_parser_class_ref(struct fl_parser *p, const char *name,
     return r;
 }
 
+fl_cond *fl_parser_cond(struct fl_parser *p)
+{
+    if (p->cond == 0)
+        return NULL;
+    return &p->pol->scopes[p->scope].conds[p->cond - 1];
+}
+
 fl_scope *fl_parser_scope(struct fl_parser *p)
 {
+    if (p->cond != 0)
+        return fl_parser_cond(p)->sc;
     return p->in_global ? &p->global : &p->pol->scopes[p->scope];
 }
 
 const char *fl_parser_block(struct fl_parser *p, int *line)
 {
+    const fl_cond *cond = fl_parser_cond(p);
+    if (cond != NULL) {
+        *line = cond->line;
+        snprintf(p->block_text, sizeof p->block_text, "<If%s %s>",
+                 cond->kind == FL_COND_USER ? "User" : "Class", cond->text);
+        return p->block_text;
+    }
     if (p->anon != 0) {
         const fl_scope *a = &p->pol->scopes[p->anon];
         *line = a->line;
@@ -498,6 +515,26 @@ static bool split_block_line(struct fl_parser *p, char *line)
     return true;
 }
 
+/* Inside <IfUser>/<IfClass>: the limits checked after a login (what
+ * mod_ifsession merges at a login), and the lines that close or include. */
+static bool cond_takes(const struct fl_directive *d)
+{
+    enum fl_limit_id id = fl_limit_by_directive(d->name);
+    switch (id) {
+    case FL_L_PER_CLASS:
+    case FL_L_PER_HOST:
+    case FL_L_PER_NETWORK:
+    case FL_L_PER_COUNTRY:
+    case FL_L_PER_USER:
+    case FL_L_CLIENTS:
+    case FL_L_HOSTS_PER_USER:
+        return true;
+    default:
+        return strcmp(d->name, "</IfUser") == 0 || strcmp(d->name, "</IfClass") == 0 ||
+               strcmp(d->name, "Include") == 0;
+    }
+}
+
 /* Whether d may be read where the parser is; if not, says so. */
 static bool where_allowed(struct fl_parser *p, const struct fl_directive *d)
 {
@@ -518,6 +555,16 @@ static bool where_allowed(struct fl_parser *p, const struct fl_directive *d)
     if (p->open_class != NULL) {
         fl_perr(p, "%s is not allowed inside <Class %s> (opened at line %d)", name,
                 p->open_class->name, p->open_class->line);
+        return false;
+    }
+    if (p->cond != 0 && !cond_takes(d)) {
+        fl_perr(p,
+                "%s is not allowed inside %s (opened at line %d): a block that "
+                "depends on the user or the class takes the limits checked after a "
+                "login (MaxClients, MaxClientsPerHost, MaxClientsPerUser, "
+                "MaxHostsPerUser, MaxClientsPerClass, MaxClientsPerNetwork, "
+                "MaxClientsPerCountry)",
+                name, block, line);
         return false;
     }
     switch (d->where) {

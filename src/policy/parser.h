@@ -22,6 +22,7 @@ struct class_ref {
     char *class_name;
     size_t scope;          /* the server that set it */
     bool global;           /* set in <Global>: every server's that sets none */
+    fl_scope *cond;        /* set in an <IfUser>/<IfClass> block: its limits' */
     const char *directive; /* that names it */
     bool sets_limit;       /* MaxClientsPerClass: limit goes to the class */
     fl_limit_cfg limit;
@@ -61,6 +62,8 @@ struct fl_parser {
     size_t scope;
     bool in_global;
     size_t vhost, anon; /* the open <VirtualHost>'s and <Anonymous>'s index, 0: none */
+    size_t cond;        /* the open <IfUser>/<IfClass>: 1 + its index in the
+                           conds of scope p->scope, 0: none */
     int global_line;
     const char *global_file;
     fl_scope global;
@@ -74,9 +77,11 @@ struct fl_parser {
  * error to report. */
 bool fl_parser_proftpd_twice(const struct fl_parser *p, const char *set_file);
 
-/* The scope whose settings a directive being read fills: <Global>'s, or
- * p->scope's. */
+/* The scope whose settings a directive being read fills: an open
+ * <IfUser>/<IfClass> block's, <Global>'s, or p->scope's. */
 fl_scope *fl_parser_scope(struct fl_parser *p);
+/* The open <IfUser>/<IfClass> block, or NULL. */
+fl_cond *fl_parser_cond(struct fl_parser *p);
 /* The block a directive is read in, for messages: "<VirtualHost ...>",
  * "<Anonymous DIR>", "<Global>", or NULL at the top. Its line in *line. */
 const char *fl_parser_block(struct fl_parser *p, int *line);
@@ -103,6 +108,10 @@ void fl_scope_user_alias(struct fl_parser *p, const struct fl_args *a,
                          const struct fl_directive *d);
 void fl_scope_proftpd_limits(struct fl_parser *p, const struct fl_args *a,
                              const struct fl_directive *d);
+void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
+                        const struct fl_directive *d);
+void fl_scope_cond_close(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d);
 /* Once the whole policy is read: report blocks left open, give each scope
  * what it inherits, index the servers' addresses (the parser's own part's
  * finish). */

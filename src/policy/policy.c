@@ -95,9 +95,47 @@ void fl_scope_clear(fl_scope *sc, size_t nclasses)
         fl_free(sc->aliases[i]);
     fl_free(sc->aliases);
     fl_free(sc->anons);
+    for (size_t i = 0; i < sc->nconds; i++)
+        fl_cond_clear(&sc->conds[i], nclasses);
+    fl_free(sc->conds);
     for (size_t i = 0; i < FL_L_COUNT; i++)
         fl_free(sc->set_file[i]);
     memset(sc, 0, sizeof *sc);
+}
+
+void fl_cond_clear(fl_cond *c, size_t nclasses)
+{
+    fl_free(c->text);
+    fl_free(c->file);
+    for (size_t i = 0; i < c->nitems; i++)
+        fl_free(c->items[i]);
+    fl_free(c->items);
+    if (c->is_regex)
+        regfree(&c->re);
+    if (c->sc != NULL) {
+        fl_scope_clear(c->sc, nclasses);
+        fl_free(c->sc);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* mod_ifsession's expressions (ProFTPD's pr_expr_eval_*_or and _and): an
+ * item "!name" holds when the subject is not name; OR holds when one item
+ * does, AND when every one does. No class: no name is its name. */
+bool fl_cond_matches(const fl_cond *c, const char *user, const char *class_name)
+{
+    const char *subject = c->kind == FL_COND_USER ? user : class_name;
+    if (c->is_regex)
+        return subject != NULL && regexec(&c->re, subject, 0, NULL, 0) == 0;
+    bool held = false;
+    for (size_t i = 0; i < c->nitems; i++) {
+        const char *name = c->items[i];
+        bool negated = name[0] == '!';
+        held = (subject != NULL && strcmp(name + negated, subject) == 0) != negated;
+        if (held != c->all)
+            return held; /* OR: one holds; AND: one fails */
+    }
+    return held;
 }
 
 fl_scope *fl_policy_add_scope(fl_policy *p, enum fl_scope_kind kind, size_t server)
@@ -487,7 +525,7 @@ static void line_of(const fl_policy *p, const fl_scope *sc, enum fl_limit_id id,
     case FL_SYN_CLASS:
         for (size_t i = 0; sc->lim.class_limits != NULL && i < p->nclasses; i++) {
             const fl_limit_cfg *l = &sc->lim.class_limits[i];
-            if (l->max != FL_UNLIMITED) {
+            if (l->max != FL_UNLIMITED && l->max != FL_LIMIT_UNSET) {
                 snprintf(buf, sizeof buf, "%s %s %lld%s", name, p->classes[i].name,
                          l->max, l->message != NULL ? " (custom message)" : "");
                 emit_line(ln, buf);
@@ -556,6 +594,24 @@ static void scope_lines(const fl_policy *p, const fl_scope *sc, const struct lin
         for (size_t id = 0; id < FL_L_COUNT; id++) {
             if (fl_limit_descs[id].scope == FL_SC_ANON)
                 line_of(p, a, (enum fl_limit_id)id, &al);
+        }
+    }
+    for (size_t i = 0; i < sc->nconds; i++) {
+        const fl_cond *c = &sc->conds[i];
+        snprintf(buf, sizeof buf, "%s<If%s %s>:", ln.indent,
+                 c->kind == FL_COND_USER ? "User" : "Class", c->text);
+        top->out(top->arg, buf);
+        struct lines cl = {top->out, top->arg, headed ? "    " : "  ", &limits};
+        for (size_t id = 0; id < FL_L_COUNT; id++) {
+            if (!(c->sc->set >> id & 1))
+                continue;
+            if (fl_limit_descs[id].syntax == FL_SYN_LIMIT &&
+                fl_policy_limit_value(p, c->sc, (enum fl_limit_id)id) == FL_UNLIMITED) {
+                snprintf(buf, sizeof buf, "%s none", fl_limit_descs[id].directive);
+                emit_line(&cl, buf); /* lifts the server's */
+            } else {
+                line_of(p, c->sc, (enum fl_limit_id)id, &cl);
+            }
         }
     }
     if (headed && limits == 0)

@@ -142,11 +142,31 @@ static void vhost_continue(struct fl_parser *p, size_t idx)
         if (!p->refs[i].global && p->refs[i].scope == idx)
             p->refs[i].scope = into;
     }
+    /* Its <IfUser>/<IfClass> blocks come after the earlier block's. */
+    if (from->nconds > 0) {
+        fl_cond *grown =
+            fl_realloc(to->conds, (to->nconds + from->nconds) * sizeof *grown);
+        if (grown == NULL) {
+            fl_parser_oom(p);
+            return;
+        }
+        memcpy(grown + to->nconds, from->conds, from->nconds * sizeof *grown);
+        to->conds = grown;
+        to->nconds += from->nconds;
+        fl_free(from->conds);
+        from->conds = NULL;
+        from->nconds = 0;
+    }
     for (size_t i = idx + 1; i < pol->nscopes; i++) {
         if (pol->scopes[i].kind == FL_SCOPE_ANON && pol->scopes[i].server == idx)
             pol->scopes[i].server = into;
     }
     scope_remove(p, idx);
+}
+
+static const char *cond_block(enum fl_cond_kind kind)
+{
+    return kind == FL_COND_USER ? "IfUser" : "IfClass";
 }
 
 /* <VirtualHost ADDR[:PORT] ...> */
@@ -235,6 +255,13 @@ void fl_scope_vhost_close(struct fl_parser *p, const struct fl_args *a,
     (void)d;
     if (!closes(p, a, "VirtualHost", p->vhost != 0))
         return;
+    const fl_cond *cond = fl_parser_cond(p);
+    if (cond != NULL) {
+        fl_perr(p,
+                "</VirtualHost> before </%s>: <%s %s> opened at line %d is not closed",
+                cond_block(cond->kind), cond_block(cond->kind), cond->text, cond->line);
+        p->cond = 0;
+    }
     if (p->anon != 0) {
         fl_perr(p,
                 "</VirtualHost> before </Anonymous>: <Anonymous %s> opened at "
@@ -285,7 +312,7 @@ void fl_scope_anon_open(struct fl_parser *p, const struct fl_args *a,
                         const struct fl_directive *d)
 {
     (void)d;
-    if (p->anon != 0 || p->in_global || p->open_class != NULL) {
+    if (p->anon != 0 || p->in_global || p->cond != 0 || p->open_class != NULL) {
         int line;
         const char *open = fl_parser_block(p, &line);
         if (p->open_class != NULL)
@@ -389,6 +416,128 @@ void fl_scope_proftpd_limits(struct fl_parser *p, const struct fl_args *a,
         fl_parser_oom(p);
 }
 
+/* --- <IfUser> and <IfClass> ---------------------------------------------------- */
+
+/* Its items: every word, split at commas, as ProFTPD's expressions are. */
+static bool cond_items(struct fl_parser *p, fl_cond *c, const struct fl_args *a,
+                       int from)
+{
+    for (int i = from; i < a->n; i++) {
+        char *text = a->v[i].text, *item;
+        while ((item = strsep(&text, ",")) != NULL) {
+            if (*item == '\0' || (item[0] == '!' && item[1] == '\0'))
+                continue;
+            char **grown = fl_realloc(c->items, (c->nitems + 1) * sizeof *grown);
+            if (grown == NULL) {
+                fl_parser_oom(p);
+                return false;
+            }
+            c->items = grown;
+            if ((grown[c->nitems] = fl_strdup(item)) == NULL) {
+                fl_parser_oom(p);
+                return false;
+            }
+            c->nitems++;
+        }
+    }
+    if (c->nitems == 0) {
+        fl_perr(p, "<%s>: expected names (AND|OR name,...) or regex PATTERN",
+                cond_block(c->kind));
+        return false;
+    }
+    return true;
+}
+
+/* <IfUser [AND|OR] name...|regex PATTERN>, <IfClass ...>: in a server (the
+ * top, or a <VirtualHost>), as mod_ifsession takes them. */
+void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
+                        const struct fl_directive *d)
+{
+    enum fl_cond_kind kind = (enum fl_cond_kind)d->offset;
+    int line;
+    const char *open = fl_parser_block(p, &line);
+    if (p->cond != 0 || p->anon != 0 || p->in_global || p->open_class != NULL) {
+        if (p->open_class != NULL)
+            fl_perr(p, "<%s> is not allowed inside <Class %s> (opened at line %d)",
+                    cond_block(kind), p->open_class->name, p->open_class->line);
+        else
+            fl_perr(p, "<%s> is not allowed inside %s (opened at line %d)",
+                    cond_block(kind), open, line);
+        return;
+    }
+    if (a->n < 2) {
+        fl_perr(p, "<%s>: expected names (AND|OR name,...) or regex PATTERN",
+                cond_block(kind));
+        return;
+    }
+    fl_scope *srv = &p->pol->scopes[p->scope];
+    fl_cond *grown = fl_realloc(srv->conds, (srv->nconds + 1) * sizeof *grown);
+    if (grown == NULL) {
+        fl_parser_oom(p);
+        return;
+    }
+    srv->conds = grown;
+    fl_cond *c = &srv->conds[srv->nconds];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->line = p->line;
+    /* The expression as written, for `ftplimit check`. */
+    char text[1024];
+    size_t o = 0;
+    for (int i = 1; i < a->n && o < sizeof text; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s%s", i > 1 ? " " : "",
+                              a->v[i].text);
+    c->text = fl_strdup(text);
+    c->file = fl_strdup(p->file);
+    c->sc = fl_calloc(1, sizeof *c->sc);
+    if (c->text == NULL || c->file == NULL || c->sc == NULL) {
+        fl_cond_clear(c, p->pol->nclasses);
+        fl_parser_oom(p);
+        return;
+    }
+    c->sc->kind = FL_SCOPE_SERVER;
+    fl_limits_init(&c->sc->lim);
+    bool ok;
+    if (strcmp(a->v[1].text, "regex") == 0 && !a->v[1].quoted) {
+        int rc =
+            a->n == 3 ? regcomp(&c->re, a->v[2].text, REG_EXTENDED | REG_NOSUB) : -1;
+        if (rc != 0) {
+            char why[256] = "expected one pattern";
+            if (rc > 0)
+                regerror(rc, &c->re, why, sizeof why);
+            fl_perr(p, "<%s regex>: %s", cond_block(kind), why);
+            ok = false;
+        } else {
+            c->is_regex = ok = true;
+        }
+    } else {
+        int from = 1;
+        /* mod_ifsession's default is OR, for users and classes. */
+        if (a->n > 2 &&
+            (strcmp(a->v[1].text, "AND") == 0 || strcmp(a->v[1].text, "OR") == 0)) {
+            c->all = strcmp(a->v[1].text, "AND") == 0;
+            from = 2;
+        }
+        ok = cond_items(p, c, a, from);
+    }
+    if (!ok) {
+        fl_cond_clear(c, p->pol->nclasses);
+        return;
+    }
+    srv->nconds++;
+    p->cond = srv->nconds;
+}
+
+void fl_scope_cond_close(struct fl_parser *p, const struct fl_args *a,
+                         const struct fl_directive *d)
+{
+    enum fl_cond_kind kind = (enum fl_cond_kind)d->offset;
+    const fl_cond *c = fl_parser_cond(p);
+    if (!closes(p, a, cond_block(kind), c != NULL && c->kind == kind))
+        return;
+    p->cond = 0;
+}
+
 /* --- inheritance ------------------------------------------------------------ */
 
 static bool limit_copy(fl_limit_cfg *dst, const fl_limit_cfg *src)
@@ -462,6 +611,20 @@ static bool class_limits(struct fl_parser *p)
             const fl_class_def *c = fl_policy_class(pol, r->class_name);
             if (!r->sets_limit || c == NULL || r->global != (pass == 0))
                 continue;
+            if (r->cond != NULL) {
+                /* An <IfUser>/<IfClass> block's: for the classes it names. */
+                fl_limits *l = &r->cond->lim;
+                if (l->class_limits == NULL) {
+                    l->class_limits = fl_calloc(pol->nclasses, sizeof *l->class_limits);
+                    if (l->class_limits == NULL)
+                        return false;
+                    for (size_t k = 0; k < pol->nclasses; k++)
+                        l->class_limits[k].max = FL_LIMIT_UNSET;
+                }
+                if (!limit_copy(&l->class_limits[c - pol->classes], &r->limit))
+                    return false;
+                continue;
+            }
             for (size_t s = 0; s < pol->nscopes; s++) {
                 fl_scope *sc = &pol->scopes[s];
                 if (sc->kind != FL_SCOPE_SERVER || (!r->global && s != r->scope))
@@ -494,6 +657,13 @@ void fl_scopes_finish(struct fl_parser *p)
 {
     fl_policy *pol = p->pol;
     const char *file = p->file;
+    const fl_cond *cond = fl_parser_cond(p);
+    if (cond != NULL) {
+        char what[NAME_MAX_BYTES];
+        snprintf(what, sizeof what, "<%s %s>", cond_block(cond->kind), cond->text);
+        report_open(p, cond->file, cond->line, what);
+        p->cond = 0;
+    }
     if (p->anon != 0) {
         const fl_scope *a = &pol->scopes[p->anon];
         char what[NAME_MAX_BYTES];

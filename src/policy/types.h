@@ -142,6 +142,8 @@ typedef struct fl_scope {
     size_t naliases;
     size_t *anons; /* a server's <Anonymous> blocks, by index */
     size_t nanons;
+    struct fl_cond *conds; /* a server's <IfUser>/<IfClass> blocks, in order */
+    size_t nconds;
 
     uint32_t set;               /* 1 << FL_L_*: set in the scope itself ... */
     char *set_file[FL_L_COUNT]; /* ... in this file (parsing only) ... */
@@ -149,6 +151,33 @@ typedef struct fl_scope {
     fl_anon_reject own_reject;  /* its own AnonRejectPasswords */
     fl_limits lim;              /* in force: its own, then what it inherits */
 } fl_scope;
+
+/* mod_ifsession's <IfUser> and <IfClass>: limits of a server that apply
+ * to the logins whose user, or whose class, the expression matches; the
+ * last block that matches and sets a limit gives it. */
+enum fl_cond_kind { FL_COND_USER, FL_COND_CLASS };
+
+typedef struct fl_cond {
+    enum fl_cond_kind kind;
+    char *text;   /* the expression as written */
+    bool all;     /* AND: every item must hold (else OR: one) */
+    char **items; /* names, each maybe "!name" */
+    size_t nitems;
+    bool is_regex; /* regex RE */
+    regex_t re;
+    struct fl_scope *sc; /* its limits (sc->lim, sc->set), as a scope's */
+    char *file;
+    int line;
+} fl_cond;
+
+/* In an <IfUser>/<IfClass> block's class limits: a class it sets none for. */
+#define FL_LIMIT_UNSET (-2LL)
+
+/* Whether cond matches a login of user in class (NULL: none), as
+ * mod_ifsession's expressions do. */
+bool fl_cond_matches(const fl_cond *cond, const char *user, const char *class_name);
+/* What cond holds, its limits (a policy of nclasses classes) included. */
+void fl_cond_clear(fl_cond *cond, size_t nclasses);
 
 typedef struct fl_policy {
     char *path;

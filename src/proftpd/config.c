@@ -162,11 +162,34 @@ static void emit_from_mod_auth(const config_rec *c, enum fl_limit_id id,
  * is taken from mod_auth's own record of it -- except AnonRejectPasswords,
  * whose [NC] is not in it: that one stays mod_auth's, and a warning says
  * so. server_set: for an <Anonymous> block's set, its server's. */
+/* The limits mod_ifsession's <IfUser> and <IfClass> blocks carry into the
+ * policy: those checked after a login. */
+static bool post_login(enum fl_limit_id id)
+{
+    return id == FL_L_PER_CLASS || id == FL_L_PER_HOST || id == FL_L_PER_USER ||
+           id == FL_L_CLIENTS || id == FL_L_HOSTS_PER_USER;
+}
+
+/* A limit of a conditional block ftplimit does not carry: mod_auth's. */
+static void left_to_mod_auth(const char *scope, const char *directive,
+                             const char *block)
+{
+    pr_log_pri(PR_LOG_WARNING,
+               MOD_FTPLIMIT_VERSION ": %s: %s in %s is left to ProFTPD's mod_auth: "
+                                    "ftplimit carries only the limits checked after a "
+                                    "login in <IfUser> and <IfClass> blocks",
+               scope, directive, block);
+}
+
 static void emit_limits(xaset_t *set, xaset_t *server_set, const char *scope,
-                        const char *indent)
+                        const char *indent, const char *block)
 {
     for (config_rec *c = find_config(set, CONF_PARAM, NOTE, FALSE); c != NULL;
          c = find_config_next(c, c->next, CONF_PARAM, NOTE, FALSE)) {
+        if (block != NULL && !post_login(fl_limit_by_directive(c->argv[0]))) {
+            left_to_mod_auth(scope, c->argv[0], block);
+            continue;
+        }
         char *text = pstrcat(gen.pool, indent, (const char *)c->argv[0], NULL);
         for (unsigned i = 2; i < c->argc; i++)
             text = pstrcat(gen.pool, text, " ", word(c->argv[i]), NULL);
@@ -186,6 +209,10 @@ static void emit_limits(xaset_t *set, xaset_t *server_set, const char *scope,
         for (config_rec *c = find_config(set, CONF_PARAM, l->directive, FALSE);
              c != NULL;
              c = find_config_next(c, c->next, CONF_PARAM, l->directive, FALSE)) {
+            if (block != NULL && !post_login((enum fl_limit_id)id)) {
+                left_to_mod_auth(scope, l->directive, block);
+                break;
+            }
             if (l->proftpd == FL_PR_CHECKED) {
                 pr_log_pri(PR_LOG_WARNING,
                            MOD_FTPLIMIT_VERSION ": %s: %s was read before LoadModule "
@@ -247,7 +274,8 @@ static void emit_anonymous(server_rec *s, const char *scope, const char *indent)
                 strcmp(c->argv[0], "*") != 0)
                 emit(block, "%s  UserAlias %s %s", indent, word(c->argv[0]),
                      word(user));
-        emit_limits(a->subset, s->conf, block, pstrcat(gen.pool, indent, "  ", NULL));
+        emit_limits(a->subset, s->conf, block, pstrcat(gen.pool, indent, "  ", NULL),
+                    NULL);
         emit(block, "%s</Anonymous>", indent);
     }
 }
@@ -260,7 +288,9 @@ static void emit_classes(void)
         const char *where = pstrcat(gen.pool, "<Class ", cls->cls_name, ">", NULL);
         emit(where, "<Class %s>", word(cls->cls_name));
         pr_netacl_t **acls = cls->cls_acls != NULL ? cls->cls_acls->elts : NULL;
-        for (unsigned i = 0; acls != NULL && i < cls->cls_acls->nelts; i++) {
+        /* The list ends at a NULL too (pr_class_close()). */
+        for (unsigned i = 0;
+             acls != NULL && i < cls->cls_acls->nelts && acls[i] != NULL; i++) {
             const char *item =
                 pr_netacl_get_str2(gen.pool, acls[i], PR_NETACL_FL_STR_NO_DESC);
             if (*item == '!')
@@ -285,23 +315,45 @@ static const char *own_policy(server_rec *s, const struct settings *main_s)
     return policy;
 }
 
-/* Limits in mod_ifsession's blocks (<IfUser>, <IfGroup>, <IfClass>,
- * <IfAuthenticated>) stay ProFTPD's for now: say so, once per block. */
-static void warn_conditional(server_rec *s, const char *scope)
+/* mod_ifsession's blocks of a server: <IfUser> and <IfClass> become the
+ * policy's, with the limits checked after a login; the limits of <IfGroup>
+ * and <IfAuthenticated> blocks (the engine knows no groups) stay ProFTPD's,
+ * and a warning says so. */
+static const char *const cond_lists[][2] = {
+    {"<IfUser>", "_IfUserList"},
+    {"<IfClass>", "_IfClassList"},
+};
+
+static const char *cond_list(const config_rec *c)
+{
+    for (size_t i = 0; i < sizeof cond_lists / sizeof cond_lists[0]; i++)
+        if (strcmp(c->name, cond_lists[i][0]) == 0)
+            return cond_lists[i][1];
+    return NULL;
+}
+
+static void emit_conditional(server_rec *s, const char *scope, const char *indent)
 {
     for (config_rec *c = s->conf != NULL ? (config_rec *)s->conf->xas_list : NULL;
          c != NULL; c = c->next) {
         if (c->name == NULL || strncmp(c->name, "<If", 3) != 0 || c->subset == NULL)
             continue;
-        config_rec *note = find_config(c->subset, CONF_PARAM, NOTE, TRUE);
-        if (note != NULL)
-            pr_log_pri(PR_LOG_WARNING,
-                       MOD_FTPLIMIT_VERSION
-                       ": %s: %s in %s (line %s) is left to "
-                       "ProFTPD's mod_auth: ftplimit does not "
-                       "enforce limits of mod_ifsession's blocks yet",
-                       scope, (const char *)note->argv[0], c->name,
-                       (const char *)note->argv[1]);
+        const char *list = cond_list(c);
+        const config_rec *expr =
+            list != NULL ? find_config(c->subset, -1, list, FALSE) : NULL;
+        if (expr == NULL || expr->argc < 1) {
+            config_rec *note = find_config(c->subset, CONF_PARAM, NOTE, TRUE);
+            if (note != NULL)
+                left_to_mod_auth(scope, note->argv[0], c->name);
+            continue;
+        }
+        /* "<IfUser>" and its expression as written: "<IfUser AND a,!b>". */
+        char *open = pstrcat(gen.pool, pstrndup(gen.pool, c->name, strlen(c->name) - 1),
+                             " ", (const char *)expr->argv[0], ">", NULL);
+        emit(pstrcat(gen.pool, scope, " ", open, NULL), "%s%s", indent, open);
+        emit_limits(c->subset, NULL, scope, pstrcat(gen.pool, indent, "  ", NULL),
+                    open);
+        emit(NULL, "%s</%s", indent, c->name + 1);
     }
 }
 
@@ -328,10 +380,10 @@ static void generate(const struct settings *main_s)
         if (!is_main)
             emit(scope, "%s", scope);
         if (st.engine)
-            emit_limits(s->conf, NULL, scope, indent);
+            emit_limits(s->conf, NULL, scope, indent, NULL);
         if (st.engine) {
             emit_anonymous(s, scope, indent);
-            warn_conditional(s, scope);
+            emit_conditional(s, scope, indent);
         }
         const char *policy = is_main ? main_s->policy : own_policy(s, main_s);
         if (policy != NULL && st.engine)
@@ -458,9 +510,13 @@ void config_take_over(void)
             take_over(s->conf, l);
             for (config_rec *a = s->conf != NULL ? (config_rec *)s->conf->xas_list
                                                  : NULL;
-                 a != NULL; a = a->next)
+                 a != NULL; a = a->next) {
                 if (a->config_type == CONF_ANON)
                     take_over(a->subset, l);
+                else if (a->name != NULL && cond_list(a) != NULL && a->subset != NULL &&
+                         post_login((enum fl_limit_id)i))
+                    take_over(a->subset, l);
+            }
         }
         /* mod_auth enforces MaxLoginAttempts 3 when none is set (mod_sftp
          * 6): "none" leaves each failure to the engine. */

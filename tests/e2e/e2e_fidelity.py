@@ -761,6 +761,72 @@ class Fidelity(unittest.TestCase):
                       self.system_log(s))
         close_all(a)
 
+    def test_ifclass_and_ifuser_limits_of_proftpd_conf_as_with_mod_ifsession(self):
+        # Clients from 127.0.0.3 are of class "near": one session per host
+        # for them; bob may have three sessions, everyone else one.
+        conf = ("<Class near>\n  From 127.0.0.3\n</Class>\n"
+                "MaxClientsPerUser 1\n"
+                "<IfClass near>\n  MaxClientsPerHost 1 \"near: %m\"\n</IfClass>\n"
+                "<IfUser bob>\n  MaxClientsPerUser 3\n</IfUser>\n")
+        ftplimit_conf = ("FtpLimitEngine on\n"
+                         f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
+                         "FtpLimitLog @DIR@/ftplimitd.log\n")
+        ours = self.serve("", conf, ftplimit_conf=ftplimit_conf)
+        stock = self.serve("", conf, module=False, start=False)
+        stock.start(engine=False)
+        replies = {}
+        for name, s in (("ours", ours), ("stock", stock)):
+            got, held = [], []
+            for user, host in (("alice", 2), ("alice", 4), ("bob", 2), ("bob", 4),
+                               ("bob", 5), ("carol", 3), ("dave", 3)):
+                f, reply = s.login(user, host=host)
+                got.append(reply.split("\n")[0][:3] + " " + user)
+                if f is not None:
+                    held.append(f)
+            replies[name] = got
+            close_all(*held)
+        # The same decisions as ProFTPD's mod_ifsession with mod_auth's limits.
+        self.assertEqual(replies["ours"], replies["stock"])
+        self.assertEqual(replies["ours"], ["230 alice", "530 alice", "230 bob", "230 bob",
+                                           "230 bob", "230 carol", "530 dave"])
+        status = ours.status()
+        self.assertEqual({k: v["refused"] for k, v in status["refusals"].items()},
+                         {"MaxClientsPerUser": 1, "MaxClientsPerHost": 1})
+        log = self.system_log(ours)
+        self.assertIn("enforces   <IfClass near>:", log)
+        self.assertIn("enforces   <IfUser bob>:", log)
+
+    def test_two_virtual_hosts_one_left_to_mod_auth_with_ftplimitengine_off(self):
+        ours_port, theirs_port = e2e.free_port(), e2e.free_port()
+        s = self.serve("", self.vhost(ours_port, "  MaxClientsPerHost 1\n") +
+                       self.vhost(theirs_port, "  FtpLimitEngine off\n"
+                                  "  MaxClientsPerHost 1\n"),
+                       ftplimit_conf=("FtpLimitEngine on\n"
+                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+        main_port, held = s.port, []
+        try:
+            for port in (ours_port, theirs_port):
+                s.port = port
+                a, reply = s.login("alice")
+                self.assertIsNotNone(a, reply)
+                held.append(a)
+                b, reply = s.login("bob")
+                self.assertIsNone(b)
+                self.assertIn("530 Sorry, the maximum number of clients (1) from your "
+                              "host", reply)
+        finally:
+            s.port = main_port
+        # ftplimit refused on the first; mod_auth on the second, whose
+        # sessions ftplimit never saw.
+        status = s.status()
+        self.assertEqual({k: v["refused"] for k, v in status["refusals"].items()},
+                         {"MaxClientsPerHost": 1})
+        self.assertEqual(status["totals"]["clients"], 1)
+        log = self.system_log(s)
+        self.assertIn(f"enforces <VirtualHost 127.0.0.1:{ours_port}>:", log)
+        self.assertNotIn(f"<VirtualHost 127.0.0.1:{theirs_port}>", log)
+        close_all(*held)
+
     def test_proftpd_t_shows_what_ftplimit_will_enforce_in_each_scope(self):
         vport = e2e.free_port()
         s = self.serve("", "MaxClientsPerHost 4\n<Global>\n  MaxClientsPerUser 3\n"
@@ -769,7 +835,7 @@ class Fidelity(unittest.TestCase):
                        ftplimit_conf=("FtpLimitEngine on\n"
                                       f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
         out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, env=dict(os.environ, **e2e.sanitizer_env()))
         text = out.stdout + out.stderr
         self.assertEqual(out.returncode, 0, text)
         for line in ("enforces Main server:", "enforces   MaxClientsPerHost 4",
@@ -784,7 +850,7 @@ class Fidelity(unittest.TestCase):
     def test_a_limit_in_proftpd_conf_and_in_the_policy_for_one_scope_is_an_error(self):
         s = self.serve("MaxClientsPerHost 3\n", "MaxClientsPerHost 2\n", start=False)
         out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, env=dict(os.environ, **e2e.sanitizer_env()))
         text = out.stdout + out.stderr
         self.assertNotEqual(out.returncode, 0, text)
         self.assertRegex(text, r"MaxClientsPerHost is set for the main server at line "

@@ -36,6 +36,7 @@ FTPLIMIT = os.path.join(BUILD, "src", "cli", "ftplimit")
 PROFTPD = shutil.which("proftpd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 MOD_BAN = "/usr/lib/proftpd/mod_ban.so"
 MOD_SFTP = "/usr/lib/proftpd/mod_sftp.so"  # Debian's proftpd-mod-crypto
+MOD_IFSESSION = "/usr/lib/proftpd/mod_ifsession.so"
 OWN_UID_BASE = 20001  # Server(own_uids=True): alice is 20001, bob 20002 ...
 PASSWORD = "secret"
 USERS = ["alice", "bob", "carol", "dave", "erin"]
@@ -158,6 +159,9 @@ class Server:
             load += f"  ModulePath {os.path.dirname(MOD_SFTP)}\n  LoadModule mod_sftp.c\n"
         if module:
             load += f"  ModulePath {MODULE_DIR}\n  LoadModule mod_ftplimit.c\n"
+        if "<If" in extra:  # mod_ifsession, loaded last, as it must be
+            load += (f"  ModulePath {os.path.dirname(MOD_IFSESSION)}\n"
+                     "  LoadModule mod_ifsession.c\n")
         text = f"""ServerName "ftplimit e2e"
 ServerType standalone
 Port {self.port}

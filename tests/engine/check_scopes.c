@@ -327,6 +327,55 @@ START_TEST(test_a_limit_in_proftpds_file_and_a_policys_is_an_error_naming_both)
 }
 END_TEST
 
+START_TEST(test_ifuser_and_ifclass_blocks_give_their_logins_their_limits)
+{
+    tenv_start(&T, "<Class lan>\n  From 10.0.0.0/8\n</Class>\n"
+                   "MaxClientsPerUser 1\n"
+                   "MaxClientsPerClass lan 3\n"
+                   "<IfUser admin>\n  MaxClientsPerUser 2\n</IfUser>\n"
+                   "<IfClass lan>\n  MaxClientsPerClass lan 1\n</IfClass>\n"
+                   "<IfUser OR admin,!nobody>\n  MaxClientsPerClass lan none\n"
+                   "</IfUser>\n");
+    fl_decision d;
+    ck_assert_int_eq(login_to("a", "192.0.2.1", NULL, "ann", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("b", "192.0.2.2", NULL, "ann", &d), FL_DISCONNECT);
+    ck_assert_int_eq(login_to("c", "192.0.2.3", NULL, "admin", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("e", "192.0.2.4", NULL, "admin", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("f", "192.0.2.5", NULL, "admin", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    ck_assert_int_eq(d.code, 530);
+    /* lan: <IfClass lan>'s 1 over the server's 3 -- for users <IfUser OR
+     * admin,!nobody> does not lift it for: every name but nobody's. */
+    ck_assert_int_eq(login_to("l1", "10.0.0.1", NULL, "nobody", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("l2", "10.0.0.2", NULL, "nobody", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerClass");
+    ck_assert_int_eq(login_to("l3", "10.0.0.3", NULL, "carl", &d), FL_ALLOW);
+}
+END_TEST
+
+START_TEST(test_ifuser_blocks_are_checked_with_file_and_line)
+{
+    refused("<IfUser admin>\nMaxConnectionsPerHost 2\n</IfUser>\n",
+            "policy.conf:2: MaxConnectionsPerHost is not allowed inside <IfUser admin> "
+            "(opened at line 1)");
+    refused("<IfUser admin>\n", "policy.conf:1: <IfUser admin> is not closed");
+    refused("<IfClass>\n</IfClass>\n", "policy.conf:1: <IfClass>: expected names");
+    refused("<IfUser regex (>\n</IfUser>\n", "policy.conf:1: <IfUser regex>: ");
+    refused("<Anonymous /x>\nUser ftp\n<IfUser a>\n",
+            "policy.conf:3: <IfUser> is not allowed inside <Anonymous /x>");
+    refused("<IfUser a>\n</IfClass>\n",
+            "policy.conf:2: </IfClass> without a matching <IfClass>");
+    refused(
+        "<IfUser a>\n<Anonymous /x>\nUser ftp\n</Anonymous>\n</IfUser>\n",
+        "policy.conf:2: <Anonymous> is not allowed inside <IfUser a> (opened at line "
+        "1)");
+    refused(
+        "<VirtualHost 192.0.2.1>\n<IfUser a>\n</VirtualHost>\n",
+        "policy.conf:3: </VirtualHost> before </IfUser>: <IfUser a> opened at line 2 "
+        "is not closed");
+}
+END_TEST
+
 START_TEST(test_directives_the_daemon_owns_are_refused_in_a_block)
 {
     tenv_start(&T, NULL);
@@ -361,6 +410,8 @@ static Suite *scopes_suite(void)
     tcase_add_test(tc, test_a_virtual_host_named_again_continues_it);
     tcase_add_test(tc,
                    test_a_limit_in_proftpds_file_and_a_policys_is_an_error_naming_both);
+    tcase_add_test(tc, test_ifuser_and_ifclass_blocks_give_their_logins_their_limits);
+    tcase_add_test(tc, test_ifuser_blocks_are_checked_with_file_and_line);
     tcase_add_test(tc, test_directives_the_daemon_owns_are_refused_in_a_block);
     suite_add_tcase(s, tc);
     return s;

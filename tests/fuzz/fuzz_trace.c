@@ -30,15 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc < 0)
         FUZZ_ASSERT(err[0] != '\0' && strlen(err) < sizeof err);
     if (rc == 1) {
-        const char *strings[] = {op.sid,  op.address,  op.dns_name,
-                                 op.user, op.password, op.policy,
-                                 op.kind, op.target,   op.message};
+        const char *strings[] = {op.sid,  op.address, op.dns_name, op.server,
+                                 op.user, op.account, op.password, op.policy,
+                                 op.kind, op.target,  op.message};
         for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
             inside(strings[i], line, size);
         if (op.verb == TRACE_CONNECT)
             FUZZ_ASSERT(op.sid != NULL && op.address != NULL);
         if (op.verb == TRACE_USER)
-            FUZZ_ASSERT(op.user != NULL);
+            FUZZ_ASSERT(op.user != NULL && (op.resolved || op.account == NULL));
         if (op.verb == TRACE_BAN || op.verb == TRACE_UNBAN)
             FUZZ_ASSERT(op.kind != NULL && op.target != NULL);
     }
