@@ -31,9 +31,32 @@ typedef struct fl_top_entry {
 } fl_top_entry;
 
 /* The (at most) n entries of a table with the most clients, then the most
- * connections, largest first. Returns how many were written. O(table). */
+ * connections, largest first; every server's entries, each with its
+ * server's limits. Returns how many were written. O(table). */
 FL_EXPORT size_t fl_engine_top(fl_engine *e, fl_top_kind kind, fl_top_entry *out,
                                size_t n);
+/* The same for the server named server only (a policy's scope name:
+ * "main", or a <VirtualHost>'s addresses as `ftplimit check` shows them).
+ * -1 cast to size_t, with errno ENOENT, for a server the engine does not
+ * count. */
+FL_EXPORT size_t fl_engine_top_in(fl_engine *e, const char *server, fl_top_kind kind,
+                                  fl_top_entry *out, size_t n);
+
+/* A server the engine counts (ProFTPD's main server or a <VirtualHost>):
+ * limits are counted per server (doc/directives.md, Scopes). */
+typedef struct fl_server_info {
+    const char *name; /* its scope's name; valid as long as the engine */
+    bool in_policy;   /* false: the policy in force no longer names it (its
+                         sessions count there until they end) */
+    size_t sessions;  /* live connections */
+    size_t clients;   /* authenticated sessions */
+    size_t hosts;     /* host entries, live and idle */
+    size_t users;     /* users with authenticated sessions */
+} fl_server_info;
+
+/* The servers the engine counts, the main server first: up to n into out.
+ * Returns how many there are. */
+FL_EXPORT size_t fl_engine_servers(fl_engine *e, fl_server_info *out, size_t n);
 
 /* How often each limit refused (and, under DryRun, would have refused)
  * since the engine started. Returns the number of limits; when out is not

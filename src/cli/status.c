@@ -25,7 +25,8 @@ struct daemon_args {
     const char *socket;
     const char *pattern; /* watch */
     bool json;
-    bool openmetrics; /* metrics */
+    bool openmetrics;   /* metrics */
+    const char *server; /* status --scope: one server's tables */
 };
 
 /* -s SOCKET, --json, and (for watch) one PATTERN. */
@@ -41,6 +42,10 @@ static int parse_daemon_args(int argc, char **argv, bool takes_pattern,
         } else if (strcmp(argv[i], "--openmetrics") == 0 &&
                    strcmp(argv[0], "metrics") == 0) {
             a->openmetrics = true;
+        } else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc &&
+                   strcmp(argv[0], "status") == 0 && argv[i + 1][0] != '\0' &&
+                   strpbrk(argv[i + 1], "\r\n") == NULL) {
+            a->server = argv[++i];
         } else if (takes_pattern && a->pattern == NULL && argv[i][0] != '-') {
             a->pattern = argv[i];
         } else {
@@ -48,6 +53,7 @@ static int parse_daemon_args(int argc, char **argv, bool takes_pattern,
                     takes_pattern ? " [PATTERN]" : "",
                     strcmp(argv[0], "reload") == 0    ? ""
                     : strcmp(argv[0], "metrics") == 0 ? " [--openmetrics]"
+                    : strcmp(argv[0], "status") == 0  ? " [--scope SERVER] [--json]"
                                                       : " [--json]");
             return -1;
         }
@@ -176,6 +182,28 @@ static void print_status(json_t *doc)
         }
         printf("\n");
     }
+    /* Limits are counted per server: each one's counts, when there are
+     * several, and whose tables follow when one was asked for. */
+    json_t *servers = json_object_get(doc, "servers");
+    const char *only = json_string_value(json_object_get(doc, "server"));
+    if (json_array_size(servers) > 1 || only != NULL) {
+        size_t i;
+        json_t *srv;
+        printf("\n%-40s %8s %8s %8s %8s\n", "SERVER", "SESSIONS", "CLIENTS", "HOSTS",
+               "USERS");
+        json_array_foreach(servers, i, srv)
+        {
+            printf("%-40.64s %8lld %8lld %8lld %8lld%s\n",
+                   json_string_value(json_object_get(srv, "name")),
+                   num(srv, "sessions"), num(srv, "clients"), num(srv, "hosts"),
+                   num(srv, "users"),
+                   json_is_false(json_object_get(srv, "in_policy"))
+                       ? "  (no longer in the policy)"
+                       : "");
+        }
+    }
+    if (only != NULL)
+        printf("\nTables of server %s:\n", only);
     print_table(doc, "hosts", "HOST");
     print_table(doc, "users", "USER");
     print_table(doc, "classes", "CLASS");
@@ -188,8 +216,10 @@ int cmd_status(int argc, char **argv)
     struct daemon_args a;
     if (parse_daemon_args(argc, argv, false, &a) < 0)
         return EXIT_USAGE;
-    char *text = NULL;
-    int rc = daemon_command(a.socket, "STATUS", &text);
+    char *text = NULL, request[1024];
+    snprintf(request, sizeof request, "STATUS%s%s", a.server != NULL ? " " : "",
+             a.server != NULL ? a.server : "");
+    int rc = daemon_command(a.socket, request, &text);
     if (rc != EXIT_OK)
         return rc;
     if (a.json) {

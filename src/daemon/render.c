@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,11 +33,13 @@ static json_t *limit_value(long long v)
     return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *top_json(fl_engine *e, fl_top_kind kind)
+static json_t *top_json(fl_engine *e, const char *server, fl_top_kind kind)
 {
     static fl_top_entry top[TOP_N];
-    size_t n = fl_engine_top(e, kind, top, TOP_N);
+    size_t n = fl_engine_top_in(e, server, kind, top, TOP_N);
     json_t *list = json_array();
+    if (n == (size_t)-1)
+        n = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "key", fl_json_string(top[i].key));
@@ -55,9 +58,36 @@ static json_t *top_json(fl_engine *e, fl_top_kind kind)
     return list;
 }
 
-char *render_status_json(struct server *srv, size_t *len)
+/* Each server's counts (limits are counted per server). */
+static json_t *servers_json(fl_engine *e)
+{
+    size_t n = fl_engine_servers(e, NULL, 0);
+    fl_server_info *info = calloc(n > 0 ? n : 1, sizeof *info);
+    json_t *list = json_array();
+    n = info != NULL ? fl_engine_servers(e, info, n) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", fl_json_string(info[i].name));
+        json_object_set_new(o, "in_policy", json_boolean(info[i].in_policy));
+        json_object_set_new(o, "sessions", json_integer((json_int_t)info[i].sessions));
+        json_object_set_new(o, "clients", json_integer((json_int_t)info[i].clients));
+        json_object_set_new(o, "hosts", json_integer((json_int_t)info[i].hosts));
+        json_object_set_new(o, "users", json_integer((json_int_t)info[i].users));
+        json_array_append_new(list, o);
+    }
+    free(info);
+    return list;
+}
+
+char *render_status_json(struct server *srv, const char *server, size_t *len)
 {
     fl_engine *e = srv->engine;
+    fl_top_entry probe;
+    if (server != NULL &&
+        fl_engine_top_in(e, server, FL_TOP_HOSTS, &probe, 1) == (size_t)-1) {
+        errno = ENOENT;
+        return NULL;
+    }
     fl_totals t;
     fl_engine_totals(e, &t);
     json_t *doc = json_object();
@@ -104,11 +134,14 @@ char *render_status_json(struct server *srv, size_t *len)
     }
     json_object_set_new(doc, "refusals", refused);
 
-    json_object_set_new(doc, "hosts", top_json(e, FL_TOP_HOSTS));
-    json_object_set_new(doc, "users", top_json(e, FL_TOP_USERS));
-    json_object_set_new(doc, "classes", top_json(e, FL_TOP_CLASSES));
-    json_object_set_new(doc, "networks", top_json(e, FL_TOP_NETWORKS));
-    json_object_set_new(doc, "countries", top_json(e, FL_TOP_COUNTRIES));
+    json_object_set_new(doc, "servers", servers_json(e));
+    if (server != NULL)
+        json_object_set_new(doc, "server", fl_json_string(server));
+    json_object_set_new(doc, "hosts", top_json(e, server, FL_TOP_HOSTS));
+    json_object_set_new(doc, "users", top_json(e, server, FL_TOP_USERS));
+    json_object_set_new(doc, "classes", top_json(e, server, FL_TOP_CLASSES));
+    json_object_set_new(doc, "networks", top_json(e, server, FL_TOP_NETWORKS));
+    json_object_set_new(doc, "countries", top_json(e, server, FL_TOP_COUNTRIES));
 
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
@@ -179,6 +212,23 @@ static void put(struct page *p, const char *fmt, ...)
     }
 }
 
+/* A label's value as the exposition format writes it: \\, \" and \n
+ * escaped; cut to fit buf. */
+static const char *label_value(const char *v, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; *v != '\0' && o + 3 < size; v++) {
+        if (*v == '\\' || *v == '"' || *v == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = *v == '\n' ? 'n' : *v;
+        } else {
+            buf[o++] = *v;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static void metric(struct page *p, const char *name, const char *type, const char *help)
 {
     put(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -193,6 +243,7 @@ char *render_metrics(struct server *srv, size_t *len)
         return NULL;
     fl_totals t;
     fl_engine_totals(e, &t);
+    char label[1024];
 
     metric(&p, "ftplimit_up", "gauge", "1 while ftplimitd runs.");
     put(&p, "ftplimit_up 1\n");
@@ -202,6 +253,23 @@ char *render_metrics(struct server *srv, size_t *len)
     put(&p, "ftplimit_sessions %zu\n", t.sessions);
     metric(&p, "ftplimit_clients", "gauge", "Authenticated FTP sessions.");
     put(&p, "ftplimit_clients %zu\n", t.clients);
+
+    /* Per server: ProFTPD counts its limits per server. */
+    size_t nservers = fl_engine_servers(e, NULL, 0);
+    fl_server_info *info = calloc(nservers > 0 ? nservers : 1, sizeof *info);
+    nservers = info != NULL ? fl_engine_servers(e, info, nservers) : 0;
+    metric(&p, "ftplimit_server_sessions", "gauge",
+           "Live FTP control connections, by server (main, or a <VirtualHost>'s "
+           "addresses).");
+    for (size_t i = 0; i < nservers; i++)
+        put(&p, "ftplimit_server_sessions{server=\"%s\"} %zu\n",
+            label_value(info[i].name, label, sizeof label), info[i].sessions);
+    metric(&p, "ftplimit_server_clients", "gauge",
+           "Authenticated FTP sessions, by server.");
+    for (size_t i = 0; i < nservers; i++)
+        put(&p, "ftplimit_server_clients{server=\"%s\"} %zu\n",
+            label_value(info[i].name, label, sizeof label), info[i].clients);
+    free(info);
 
     metric(&p, "ftplimit_table_entries", "gauge", "Entries in the engine's tables.");
     put(&p, "ftplimit_table_entries{table=\"hosts\"} %zu\n", t.hosts);

@@ -824,8 +824,14 @@ static void do_close(struct server *srv, struct conn *c, const struct fl_request
 static void do_render(struct server *srv, struct conn *c, const struct fl_request *r)
 {
     size_t n = 0;
-    char *data = r->verb == FL_VERB_STATUS ? render_status_json(srv, &n)
+    errno = 0;
+    char *data = r->verb == FL_VERB_STATUS ? render_status_json(srv, r->server_name, &n)
                                            : render_metrics(srv, &n);
+    if (data == NULL && errno == ENOENT) {
+        reply_err(srv, c, "not-found",
+                  "no such server (`ftplimit status` lists the servers counted)");
+        return;
+    }
     reply_data(srv, c, data, n);
 }
 

@@ -51,7 +51,9 @@ void server_shutdown(struct server *srv);
 
 /* Status and metrics, as the STATUS and METRICS replies carry them
  * (render.c). Both malloc'd; NULL without memory. */
-char *render_status_json(struct server *srv, size_t *len);
+/* The status document: every server's counts, and the tables of server
+ * (NULL: every server's). NULL with ENOENT for a server not counted. */
+char *render_status_json(struct server *srv, const char *server, size_t *len);
 char *render_metrics(struct server *srv, size_t *len);
 char *render_bans_json(struct server *srv, size_t *len);
 

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,10 +41,39 @@ static void entry_init(fl_top_entry *t)
     t->conns = t->conns_limit = t->clients_limit = t->hosts = t->hosts_limit = -1;
 }
 
+size_t fl_engine_servers(fl_engine *e, fl_server_info *out, size_t n)
+{
+    if (e == NULL)
+        return 0;
+    for (size_t i = 0; out != NULL && i < e->t.ncounts && i < n; i++) {
+        const fl_server_counts *c = e->t.counts[i];
+        out[i] = (fl_server_info){
+            .name = c->name,
+            .in_policy = c->def != NULL,
+            .sessions = c->nsessions,
+            .clients = c->nclients,
+            .hosts = HASH_COUNT(c->hosts),
+            .users = HASH_COUNT(c->users),
+        };
+    }
+    return e->t.ncounts;
+}
+
 size_t fl_engine_top(fl_engine *e, fl_top_kind kind, fl_top_entry *out, size_t n)
+{
+    return fl_engine_top_in(e, NULL, kind, out, n);
+}
+
+size_t fl_engine_top_in(fl_engine *e, const char *server, fl_top_kind kind,
+                        fl_top_entry *out, size_t n)
 {
     if (e == NULL || out == NULL || n == 0)
         return 0;
+    const fl_server_counts *only = NULL;
+    if (server != NULL && (only = fl_server_named(e, server)) == NULL) {
+        errno = ENOENT;
+        return (size_t)-1;
+    }
     const fl_policy *p = e->policy;
     size_t len = 0;
     fl_top_entry t;
@@ -51,6 +81,8 @@ size_t fl_engine_top(fl_engine *e, fl_top_kind kind, fl_top_entry *out, size_t n
     /* Every server's entries; each with its server's limits. */
     for (size_t i = 0; i < e->t.ncounts; i++) {
         fl_server_counts *sc = e->t.counts[i];
+        if (only != NULL && sc != only)
+            continue;
         const fl_limits *l = sc->lim;
         switch (kind) {
         case FL_TOP_HOSTS: {

@@ -276,9 +276,13 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         }
         break;
 
+    case FL_VERB_STATUS:
+        /* A server's name holds spaces ("ADDR:PORT ADDR:PORT"): the rest. */
+        r->server_name = *cursor != '\0' ? cursor : NULL;
+        cursor += strlen(cursor);
+        break;
     case FL_VERB_LOGOUT:
     case FL_VERB_CLOSE:
-    case FL_VERB_STATUS:
     case FL_VERB_METRICS:
     case FL_VERB_RELOAD:
     case FL_VERB_PING:
@@ -456,9 +460,12 @@ int fl_request_format(const struct fl_request *r, char *buf, size_t size)
         if (r->ban_op == FL_BAN_ADD && r->message != NULL)
             put_tail(&l, r->message);
         break;
+    case FL_VERB_STATUS:
+        if (r->server_name != NULL)
+            put_tail(&l, r->server_name);
+        break;
     case FL_VERB_LOGOUT:
     case FL_VERB_CLOSE:
-    case FL_VERB_STATUS:
     case FL_VERB_METRICS:
     case FL_VERB_RELOAD:
     case FL_VERB_PING:

@@ -38,23 +38,24 @@ enum fl_verb {
 /* A parsed request; strings point into the line it was parsed from. */
 struct fl_request {
     enum fl_verb verb;
-    int version;            /* HELLO */
-    const char *sid;        /* CONNECT (NULL for "-"), RESUME */
-    fl_addr addr;           /* CONNECT, RESUME */
-    const char *dns_name;   /* CONNECT, or NULL */
-    bool has_server;        /* CONNECT, RESUME: server= was given */
-    fl_endpoint server;     /* the server the client reached */
-    const char *user;       /* USER, USERAS, RESUME (NULL if none) */
-    const char *account;    /* USERAS: the anonymous account, NULL for "-" */
-    bool ok;                /* PASS */
-    const char *password;   /* PASS (or NULL), ANONPASS */
-    const char *token;      /* TOKEN */
-    const char *class_name; /* RESUME, NULL for "-" and "*" */
-    bool classify;          /* RESUME with class "*": classify the address */
-    bool authenticated;     /* RESUME */
-    fl_anonymity anonymity; /* RESUME: of an authenticated session */
-    int failed;             /* RESUME */
-    const char *pattern;    /* WATCH, or NULL */
+    int version;             /* HELLO */
+    const char *sid;         /* CONNECT (NULL for "-"), RESUME */
+    fl_addr addr;            /* CONNECT, RESUME */
+    const char *dns_name;    /* CONNECT, or NULL */
+    bool has_server;         /* CONNECT, RESUME: server= was given */
+    fl_endpoint server;      /* the server the client reached */
+    const char *user;        /* USER, USERAS, RESUME (NULL if none) */
+    const char *account;     /* USERAS: the anonymous account, NULL for "-" */
+    bool ok;                 /* PASS */
+    const char *password;    /* PASS (or NULL), ANONPASS */
+    const char *token;       /* TOKEN */
+    const char *class_name;  /* RESUME, NULL for "-" and "*" */
+    bool classify;           /* RESUME with class "*": classify the address */
+    bool authenticated;      /* RESUME */
+    fl_anonymity anonymity;  /* RESUME: of an authenticated session */
+    int failed;              /* RESUME */
+    const char *pattern;     /* WATCH, or NULL */
+    const char *server_name; /* STATUS: one server's tables, or NULL for all */
     enum fl_ban_op { FL_BAN_LIST, FL_BAN_ADD, FL_BAN_REMOVE } ban_op; /* BAN */
     fl_ban_kind ban_kind; /* BAN ADD, REMOVE */
     long ban_seconds;     /* BAN ADD */

@@ -440,7 +440,7 @@ START_TEST(test_malformed_and_oversized_requests_get_errors_and_the_daemon_goes_
          "ERR state no session on this connection: CONNECT first"},
         {"RESUME s 10.0.0.1 - 1 0\n",
          "ERR missing-field an authenticated session needs its user"},
-        {"STATUS now\n", "ERR extra-field STATUS takes no more fields"},
+        {"METRICS now\n", "ERR extra-field METRICS takes no more fields"},
         {"HELLO 1\n", "ERR state HELLO was already said"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -903,6 +903,64 @@ static int cli(char **out, const char *fmt, ...)
     *out = read_file(path);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
+
+/* Issue 23: counts are per server; status and metrics show each one, and
+ * --scope picks one server's tables. */
+START_TEST(test_status_and_metrics_group_counts_by_server)
+{
+    tdaemon_start(
+        &D,
+        "MaxClientsPerHost 1\n"
+        "<VirtualHost 192.0.2.1:2121>\n  MaxClientsPerHost 2\n</VirtualHost>\n",
+        NULL);
+    fl_client *c[3];
+    fl_decision d;
+    const char *servers[] = {NULL, "192.0.2.1:2121", "192.0.2.1:2121"};
+    const char *users[] = {"alice", "bob", "carol"};
+    for (int i = 0; i < 3; i++) {
+        c[i] = tclient(&D);
+        ck_assert_int_eq(fl_client_set_server(c[i], servers[i]), 0);
+        ck_assert_int_eq(fl_client_connect(c[i], NULL, "10.0.0.1", NULL, &d), 0);
+        ck_assert_int_eq(fl_client_login(c[i], users[i], true, NULL, &d), 0);
+        ck_assert_int_eq(d.verdict, FL_ALLOW); /* each server counts the host alone */
+    }
+    ck_assert_int_eq(fl_client_set_server(c[0], "192.0.2.1"), -1); /* no port */
+
+    char *out;
+    ck_assert_int_eq(cli(&out, "status"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "SERVER "));
+    ck_assert_ptr_nonnull(strstr(out, "\nmain "));
+    ck_assert_ptr_nonnull(strstr(out, "\n192.0.2.1:2121 "));
+    free(out);
+    ck_assert_int_eq(cli(&out, "status --scope 192.0.2.1:2121 --json"), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    free(out);
+    json_t *host = json_array_get(json_object_get(doc, "hosts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(host, "clients")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(host, "clients_limit")), 2);
+    json_t *main_server = json_array_get(json_object_get(doc, "servers"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(main_server, "name")), "main");
+    ck_assert_int_eq(json_integer_value(json_object_get(main_server, "clients")), 1);
+    json_decref(doc);
+    ck_assert_int_eq(cli(&out, "status --scope 192.0.2.9:21"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no such server"));
+    free(out);
+
+    fl_client *m = tclient(&D);
+    char *text;
+    ck_assert_int_eq(fl_client_command(m, "METRICS", &text, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(text, "ftplimit_server_clients{server=\"main\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "ftplimit_server_clients{server=\"192.0.2.1:2121\"} 2\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "ftplimit_server_sessions{server=\"192.0.2.1:2121\"} 2\n"));
+    free(text);
+    fl_client_free(m);
+    for (int i = 0; i < 3; i++)
+        fl_client_free(c[i]);
+}
+END_TEST
 
 /* Issue 24, point 13: a pattern no event has is refused, not watched in
  * silence forever; `watch --json` lines say when each event came. */
@@ -1939,6 +1997,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_ban_list_shows_no_control_byte_c1_included);
     tcase_add_test(
         tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
+    tcase_add_test(tc, test_status_and_metrics_group_counts_by_server);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);
