@@ -505,7 +505,9 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
 
     /* The host's and the session's buckets are asked for first: their
      * misses overlap. */
-    fl_server_counts *c = fl_server_for(e, ci->server);
+    /* Most connections come to a server of one scope, the main one. */
+    fl_server_counts *c =
+        ci->server == NULL ? e->t.counts_of_scope[0] : fl_server_for(e, ci->server);
     host_hv = fl_host_hash(e, &ci->addr);
     fl_host_prefetch(c, host_hv);
     /* The engine's own ids never repeat and callers cannot choose that form,
@@ -575,15 +577,24 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
  * anonymous is known: anonymous aliases are one user, as they are one
  * account in ProFTPD -- the account the server named, or else the first of
  * AnonymousUsers. */
-static const char *login_user(const fl_policy *p, const fl_login *login, size_t *len)
+static const char *anonymous_user(const fl_policy *p, const fl_login *login,
+                                  size_t *len)
 {
-    const char *name = login->name;
-    if (login->flags & FL_LOGIN_ANONYMOUS)
-        name = login->anonymity == FL_ANON_YES ? fl_login_account(login)
-               : login->anon_block != 0 ? p->scopes[login->anon_block - 1].account
-                                        : p->anon_users[0];
-    *len = name == login->name ? login->len : strlen(name);
+    const char *name = login->anonymity == FL_ANON_YES ? fl_login_account(login)
+                       : login->anon_block != 0
+                           ? p->scopes[login->anon_block - 1].account
+                           : p->anon_users[0];
+    *len = strlen(name);
     return name;
+}
+
+static inline const char *login_user(const fl_policy *p, const fl_login *login,
+                                     size_t *len)
+{
+    if (login->flags & FL_LOGIN_ANONYMOUS)
+        return anonymous_user(p, login, len);
+    *len = login->len;
+    return login->name;
 }
 
 /* Work out whom login counts under in the policy in force, with that
@@ -593,7 +604,9 @@ static const char *login_user(const fl_policy *p, const fl_login *login, size_t 
 static void login_prepare(fl_engine *e, const fl_session *s, fl_login *login)
 {
     const fl_policy *p = e->policy;
-    const fl_scope *server = fl_host_server(e, s->host)->def;
+    fl_server_counts *c = fl_host_server(e, s->host);
+    /* Only a server with <Anonymous> blocks has any to look in. */
+    const fl_scope *server = c->anons ? c->def : NULL;
     const fl_scope *block = NULL;
     bool anonymous = false;
     if (login->anonymity == FL_ANON_YES) {
@@ -612,7 +625,7 @@ static void login_prepare(fl_engine *e, const fl_session *s, fl_login *login)
     const char *name = login_user(e->policy, login, &len);
     login->user_hv = fl_key_hash(e, name, len);
     login->policy_gen = e->policy_gen;
-    fl_user_prefetch(fl_host_server(e, s->host), login->user_hv);
+    fl_user_prefetch(c, login->user_hv);
 }
 
 /* 1 to FL_USER_MAX bytes: its length, or 0. */
@@ -927,9 +940,9 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
                                           ? &lim->class_limits[cdef - p->classes]
                                           : NULL;
     fl_limits with_conds;
-    const fl_scope *server = fl_host_server(e, s->host)->def;
-    if (!in_block && server != NULL && server->nconds > 0)
-        lim = cond_limits(p, server, lim, name, s->cls != NULL ? s->cls->name : NULL,
+    const fl_server_counts *sc = fl_host_server(e, s->host);
+    if (!in_block && sc->conds)
+        lim = cond_limits(p, sc->def, lim, name, s->cls != NULL ? s->cls->name : NULL,
                           cdef, &with_conds, &class_limit);
     struct fl_login_counts lc = {
         .class_limit = class_limit,
@@ -941,8 +954,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
         .country_clients = lp.country != NULL ? lp.country->clients : 0,
         .user_clients = user_clients,
         .user_hosts = (lp.u != NULL ? lp.u->nhosts : 0) + (lp.pair != NULL ? 0 : 1),
-        .clients =
-            in_block ? user_clients : (long long)fl_host_server(e, s->host)->nclients,
+        .clients = in_block ? user_clients : (long long)sc->nclients,
     };
     struct fl_hit hit;
     if (d->would == FL_ALLOW && fl_limits_check_login(lim, &lc, &hit)) {

@@ -718,6 +718,8 @@ int fl_tables_adopt_policy(fl_engine *e, const fl_policy *p)
         }
         c->def = pl->def;
         c->lim = pl->def != NULL ? &pl->def->lim : &p->scopes[0].lim;
+        c->anons = pl->def != NULL && pl->def->nanons > 0;
+        c->conds = pl->def != NULL && pl->def->nconds > 0;
     }
     plans_free(plans, e->t.ncounts);
     fl_free(e->t.counts_of_scope);

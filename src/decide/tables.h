@@ -140,6 +140,7 @@ typedef struct fl_server_counts {
     const fl_scope *def;  /* the policy in force's scope, or NULL: not in it */
     const fl_limits *lim; /* def's limits, or the main server's */
     uint16_t id;          /* its index in e->t.counts */
+    bool anons, conds;    /* def has <Anonymous> blocks, <IfUser>/<IfClass> ones */
 
     fl_host *hosts;
     fl_user_entry *users;
