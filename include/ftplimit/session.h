@@ -86,6 +86,9 @@ typedef struct fl_event_info {
     const char *ban;        /* ftplimit.ban*: "host", "user", "class", "user@host" */
     const char *target;     /* ftplimit.ban*: what is banned */
     long long duration;     /* ftplimit.ban: seconds; -1 otherwise */
+    const char *server;     /* the session's server when it is not the main
+                               one: a <VirtualHost>'s addresses, as the
+                               policy names it; NULL otherwise */
 } fl_event_info;
 
 /* The payload of event if it is one carrying an fl_event_info, else NULL. */

@@ -243,6 +243,7 @@ static void deliver_event(fl_client *c, char *json_text)
         .address = json_str(m, n, "address"),
         .user = json_str(m, n, "user"),
         .class_name = json_str(m, n, "class"),
+        .server = json_str(m, n, "server"),
         .limit = json_str(m, n, "limit"),
         .max = json_num(m, n, "max"),
         .count = json_num(m, n, "count"),

@@ -58,6 +58,7 @@ struct view {
     const fl_addr *addr;
     const char *user;
     const char *class_name;
+    const char *server;             /* a <VirtualHost>'s name, NULL: the main server */
     char country[3];                /* "" when unknown */
     uint32_t asn;                   /* 0 when unknown */
     char address[FL_ADDR_TEXT_MAX]; /* formatted on first use */
@@ -70,6 +71,7 @@ static void view_init(struct view *v, const char *sid, const fl_addr *addr,
     v->addr = addr;
     v->user = user;
     v->class_name = class_name;
+    v->server = NULL;
     v->country[0] = '\0';
     v->asn = 0;
     v->address[0] = '\0';
@@ -89,11 +91,18 @@ static const char *view_address(struct view *v)
     return v->address;
 }
 
-static void view_of_session(struct view *v, const fl_session *s)
+/* The server a session of counts c reached, as events name it. */
+static void view_set_server(struct view *v, const fl_server_counts *c)
+{
+    v->server = c->id != 0 ? c->name : NULL; /* counts[0]: the main server */
+}
+
+static void view_of_session(const fl_engine *e, struct view *v, const fl_session *s)
 {
     view_init(v, s->sid, &s->host->addr, fl_session_user(s),
               s->cls ? s->cls->name : NULL);
     view_set_geo(v, &s->host->geo);
+    view_set_server(v, fl_host_server(e, s->host));
 }
 
 static void emit(fl_engine *e, const char *event, struct view *v,
@@ -117,6 +126,7 @@ static void emit(fl_engine *e, const char *event, struct view *v,
         .code = d != NULL && d->would != FL_ALLOW ? d->code : 0,
         .time = fl_now(e),
         .duration = -1,
+        .server = v->server,
     };
     fl_event_generate(e, event, &info);
 }
@@ -240,6 +250,7 @@ static void session_end(fl_engine *e, fl_session *s)
         view_init(&v, sid, &s->host->addr, u != NULL ? user : NULL,
                   s->cls != NULL ? cls : NULL);
         view_set_geo(&v, &s->host->geo);
+        view_set_server(&v, fl_host_server(e, s->host)); /* counts outlive it */
         view_address(&v);
     }
     session_release(e, s);
@@ -536,6 +547,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     const fl_class_def *cdef = host_class(e, h, ci, &geo);
     struct view v;
     view_init(&v, sid, &ci->addr, NULL, cdef != NULL ? cdef->name : NULL);
+    view_set_server(&v, c);
     view_set_geo(&v, &geo);
     decision_allow(d, p->dry_run);
 
@@ -883,7 +895,7 @@ int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
     if (anon_password_rejected(login_limits(e, s, login),
                                login->flags & FL_LOGIN_ANONYMOUS, password)) {
         struct view v;
-        view_of_session(&v, s);
+        view_of_session(e, &v, s);
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
         if (d->verdict != FL_ALLOW)
             return pass_failed(e, s, d, &v);
@@ -900,7 +912,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     const fl_policy *p = e->policy;
     fl_login *login = s->u.login;
     struct view v;
-    view_of_session(&v, s);
+    view_of_session(e, &v, s);
     decision_allow(d, p->dry_run);
 
     struct login_plan lp;

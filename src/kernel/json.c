@@ -99,6 +99,7 @@ static size_t event_fields(const char *event, const void *event_data,
     FIELD_STR("address", info->address);
     FIELD_STR("user", info->user);
     FIELD_STR("class", info->class_name);
+    FIELD_STR("server", info->server);
     FIELD_STR("limit", info->limit);
     if (info->max >= 0)
         FIELD_NUM("max", info->max);

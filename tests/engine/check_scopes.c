@@ -55,19 +55,34 @@ static const char two_servers[] = "MaxClientsPerHost 1\n"
                                   "  MaxClientsPerHost 2\n"
                                   "</VirtualHost>\n";
 
+static char refused_server[256];
+
+static void on_refusal(const void *event_data, void *user_data)
+{
+    (void)user_data;
+    const fl_event_info *info =
+        fl_event_info_of(FL_EV_MAX_CLIENTS_PER_HOST, event_data);
+    snprintf(refused_server, sizeof refused_server, "%s",
+             info->server != NULL ? info->server : "(main)");
+}
+
 START_TEST(test_each_server_counts_the_same_host_alone)
 {
     tenv_start(&T, two_servers);
+    ck_assert_int_eq(
+        fl_event_register(T.e, NULL, FL_EV_MAX_CLIENTS_PER_HOST, on_refusal, NULL), 0);
     fl_decision d;
     ck_assert_int_eq(login_to("m1", "10.0.0.1", NULL, "a", &d), FL_ALLOW);
     ck_assert_int_eq(login_to("m2", "10.0.0.1", NULL, "b", &d), FL_DISCONNECT);
     ck_assert_str_eq(d.limit, "MaxClientsPerHost");
+    ck_assert_str_eq(refused_server, "(main)"); /* events name a virtual host only */
     /* The main server's one client does not count on the other server. */
     ck_assert_int_eq(login_to("v1", "10.0.0.1", "192.0.2.1:21", "c", &d), FL_ALLOW);
     ck_assert_int_eq(login_to("v2", "10.0.0.1", "192.0.2.1:21", "d", &d), FL_ALLOW);
     ck_assert_int_eq(login_to("v3", "10.0.0.1", "192.0.2.1:21", "e", &d),
                      FL_DISCONNECT);
     ck_assert_int_eq(d.code, 530);
+    ck_assert_str_eq(refused_server, "192.0.2.1:21");
     /* A status count sums every server's. */
     ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 3);
     ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 3);

@@ -225,6 +225,7 @@ static void alert_line(const struct alert_event *ev, char *buf, size_t size)
         o = put_field(buf, size, o, "address", i->address);
         o = put_field(buf, size, o, "user", i->user);
         o = put_field(buf, size, o, "class", i->class_name);
+        o = put_field(buf, size, o, "server", i->server);
         o = put_field(buf, size, o, "limit", i->limit);
         if (i->max >= 0)
             o = put_field(buf, size, o, "max",

@@ -181,6 +181,7 @@ static void env_build(struct env *env, const struct alert_event *ev)
     env_add(env, "FTPLIMIT_ADDRESS", i->address);
     env_add(env, "FTPLIMIT_USER", i->user);
     env_add(env, "FTPLIMIT_CLASS", i->class_name);
+    env_add(env, "FTPLIMIT_SERVER", i->server);
     env_add(env, "FTPLIMIT_LIMIT", i->limit);
     env_num(env, "FTPLIMIT_MAX", i->max);
     env_num(env, "FTPLIMIT_COUNT", i->count);
