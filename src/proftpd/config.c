@@ -373,6 +373,8 @@ static void generate(const struct settings *main_s)
         bool is_main = s == main_srv;
         if (!st.engine && !is_main)
             continue; /* FtpLimitEngine off: mod_auth's */
+        if (!is_main && s->ServerPort == 0)
+            continue; /* Port 0: ProFTPD serves no one there */
         const char *scope =
             is_main ? "main server"
                     : pstrcat(gen.pool, "<VirtualHost ", vhost_binds(s), ">", NULL);

@@ -798,9 +798,12 @@ class Fidelity(unittest.TestCase):
 
     def test_two_virtual_hosts_one_left_to_mod_auth_with_ftplimitengine_off(self):
         ours_port, theirs_port = e2e.free_port(), e2e.free_port()
+        # A third, disabled with Port 0, is no server of the policy's.
         s = self.serve("", self.vhost(ours_port, "  MaxClientsPerHost 1\n") +
                        self.vhost(theirs_port, "  FtpLimitEngine off\n"
-                                  "  MaxClientsPerHost 1\n"),
+                                  "  MaxClientsPerHost 1\n") +
+                       "<VirtualHost 127.0.0.1>\n  Port 0\n  MaxClients 1\n"
+                       "</VirtualHost>\n",
                        ftplimit_conf=("FtpLimitEngine on\n"
                                       f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
         main_port, held = s.port, []
