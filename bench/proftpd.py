@@ -6,7 +6,8 @@ Usage: bench/proftpd.py [--quick] [SIZES...]   (default sizes 10 100 300)
 For each size N, two servers run side by side on 127.0.0.1 and enforce
 MaxClientsPerHost, MaxClientsPerUser and MaxClients (all 1000, so nothing
 is refused): stock ProFTPD with mod_auth, which scans the scoreboard at each
-login, and ProFTPD with mod_ftplimit, the limits in its policy. Each holds
+login, and ProFTPD with mod_ftplimit and the same proftpd.conf (FtpLimitEngine
+on, no policy file: ftplimit takes the limits over). Each holds
 N authenticated sessions (from several loopback addresses and users); then
 clients log in one after the other, alternating between the two servers so
 that both meet the same machine noise, in batches of 5 per server that stay
@@ -74,7 +75,10 @@ def run(n, logins):
     """Medians (connect-230, USER-230) for stock and for mod_ftplimit."""
     fast = e2e.crypt.METHOD_MD5
     servers = [e2e.Server(conf=LIMITS, module=False, hash_method=fast),
-               e2e.Server(policy=LIMITS, hash_method=fast)]
+               e2e.Server(conf=LIMITS, hash_method=fast,
+                          ftplimit_conf=("FtpLimitEngine on\n"
+                                         f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
+                                         "FtpLimitLog @DIR@/ftplimitd.log\n"))]
     times = [[], []]
     held = []
     try:
