@@ -234,15 +234,6 @@ const fl_scope *fl_policy_anon_alias(const fl_policy *p, const fl_scope *srv,
     return NULL;
 }
 
-const fl_scope *fl_policy_scope_named(const fl_policy *p, const char *name)
-{
-    for (size_t i = 0; i < p->nscopes; i++) {
-        if (strcmp(p->scopes[i].name, name) == 0)
-            return &p->scopes[i];
-    }
-    return NULL;
-}
-
 fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t nparts)
 {
     if (nparts > FL_POLICY_PARTS_MAX) {

@@ -261,8 +261,6 @@ const fl_scope *fl_policy_anon_block(const fl_policy *p, const fl_scope *srv,
  * UserAlias), or NULL. */
 const fl_scope *fl_policy_anon_alias(const fl_policy *p, const fl_scope *srv,
                                      const char *name);
-/* The scope whose name is name, or NULL. */
-const fl_scope *fl_policy_scope_named(const fl_policy *p, const char *name);
 
 /* A policy with every default and no limits, with the settings of each
  * of parts (policy/directive.h) at their defaults. NULL/ENOMEM. */
