@@ -76,9 +76,7 @@ def run(n, logins):
     fast = e2e.crypt.METHOD_MD5
     servers = [e2e.Server(conf=LIMITS, module=False, hash_method=fast),
                e2e.Server(conf=LIMITS, hash_method=fast,
-                          ftplimit_conf=("FtpLimitEngine on\n"
-                                         f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
-                                         "FtpLimitLog @DIR@/ftplimitd.log\n"))]
+                          ftplimit_conf=e2e.ENGINE_ONLY)]
     times = [[], []]
     held = []
     try:

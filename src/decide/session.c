@@ -816,14 +816,21 @@ static const fl_limits *cond_limits(const fl_policy *p, const fl_scope *server,
     return out;
 }
 
-/* The limits a login on s is decided by: its <Anonymous> block's, or its
- * server's. */
-static const fl_limits *login_limits(const fl_engine *e, const fl_session *s,
+/* Whether login lands in an <Anonymous> block. */
+static bool login_in_block(const fl_login *login)
+{
+    return login != NULL && (login->flags & FL_LOGIN_ANONYMOUS) &&
+           login->anon_block != 0;
+}
+
+/* The limits a login on a session of server sc is decided by: its
+ * <Anonymous> block's, or its server's. */
+static const fl_limits *login_limits(const fl_engine *e, const fl_server_counts *sc,
                                      const fl_login *login)
 {
-    if (login != NULL && (login->flags & FL_LOGIN_ANONYMOUS) && login->anon_block != 0)
+    if (login_in_block(login))
         return &e->policy->scopes[login->anon_block - 1].lim;
-    return fl_host_server(e, s->host)->lim;
+    return sc->lim;
 }
 
 static bool anon_password_rejected(const fl_limits *l, bool anonymous,
@@ -840,7 +847,8 @@ static bool anon_password_rejected(const fl_limits *l, bool anonymous,
 static int pass_failed(fl_engine *e, fl_session *s, fl_decision *d, struct view *v)
 {
     const fl_policy *p = e->policy;
-    long long max = login_limits(e, s, s->u.login)->max_login_attempts;
+    long long max =
+        login_limits(e, fl_host_server(e, s->host), s->u.login)->max_login_attempts;
     s->failed++;
     if (max != FL_UNLIMITED && s->failed >= max) {
         struct fl_hit hit = {FL_L_LOGIN_ATTEMPTS, max, s->failed, NULL};
@@ -892,7 +900,7 @@ int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
     if (login->policy_gen != e->policy_gen)
         login_prepare(e, s, login);
     decision_allow(d, e->policy->dry_run);
-    if (anon_password_rejected(login_limits(e, s, login),
+    if (anon_password_rejected(login_limits(e, fl_host_server(e, s->host), login),
                                login->flags & FL_LOGIN_ANONYMOUS, password)) {
         struct view v;
         view_of_session(e, &v, s);
@@ -918,7 +926,8 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     struct login_plan lp;
     login_plan_begin(e, s, login, &lp);
     bool anonymous = login->flags & FL_LOGIN_ANONYMOUS;
-    const fl_limits *lim = login_limits(e, s, login);
+    const fl_server_counts *sc = fl_host_server(e, s->host);
+    const fl_limits *lim = login_limits(e, sc, login);
     const char *name = lp.name;
     /* A banned user, or user@host, is refused whatever the password: the
      * name given, or the user an anonymous login counts under. */
@@ -945,14 +954,13 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     v.user = name;
     /* An <Anonymous> block counts its own logins, which all count under
      * its account: ProFTPD counts the sessions of that user on the server. */
-    bool in_block = anonymous && login->anon_block != 0;
+    bool in_block = login_in_block(login);
     long long user_clients = lp.u != NULL ? lp.u->clients : 0;
     const fl_class_def *cdef = s->cls != NULL ? s->cls->def : NULL;
     const fl_limit_cfg *class_limit = cdef != NULL && lim->class_limits != NULL
                                           ? &lim->class_limits[cdef - p->classes]
                                           : NULL;
     fl_limits with_conds;
-    const fl_server_counts *sc = fl_host_server(e, s->host);
     if (!in_block && sc->conds)
         lim = cond_limits(p, sc->def, lim, name, s->cls != NULL ? s->cls->name : NULL,
                           cdef, &with_conds, &class_limit);

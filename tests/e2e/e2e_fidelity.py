@@ -647,9 +647,7 @@ class Fidelity(unittest.TestCase):
                 "    AnonRejectPasswords ^bad@\n  </Anonymous>\n")
         s = self.serve("", "MaxClientsPerHost 1\n" + self.vhost(
             vport, "  MaxClientsPerHost 2 \"Only %m here.\"\n  MaxClients 3\n" + anon),
-                       ftplimit_conf=("FtpLimitEngine on\n"
-                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
-                                      "FtpLimitLog @DIR@/ftplimitd.log\n"))
+                       ftplimit_conf=e2e.ENGINE_ONLY)
         held = []
         # The main server: MaxClientsPerHost 1.
         a, reply = s.login("alice")
@@ -714,9 +712,7 @@ class Fidelity(unittest.TestCase):
         sftp = ("  SFTPEngine on\n  SFTPHostKey @DIR@/ssh_host_rsa_key\n"
                 "  SFTPLog @DIR@/sftp.log\n  MaxClientsPerHost 1\n")
         s = self.serve("", "MaxClientsPerHost 2\n" + self.vhost(vport, sftp),
-                       ftplimit_conf=("FtpLimitEngine on\n"
-                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
-                                      "FtpLimitLog @DIR@/ftplimitd.log\n"))
+                       ftplimit_conf=e2e.ENGINE_ONLY)
         main_port, s.port = s.port, vport
         try:
             held, _ = self.ssh(s, "alice", "password:" + PASSWORD, hold=True)
@@ -744,8 +740,7 @@ class Fidelity(unittest.TestCase):
 
     def test_a_limit_above_loadmodule_is_read_from_mod_auths_record(self):
         s = self.serve("", start=False,
-                       ftplimit_conf=("FtpLimitEngine on\n"
-                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+                       ftplimit_conf=e2e.ENGINE_ONLY)
         with open(s.conf) as f:
             conf = f.read()
         with open(s.conf, "w") as f:  # before the module is loaded
@@ -768,10 +763,7 @@ class Fidelity(unittest.TestCase):
                 "MaxClientsPerUser 1\n"
                 "<IfClass near>\n  MaxClientsPerHost 1 \"near: %m\"\n</IfClass>\n"
                 "<IfUser bob>\n  MaxClientsPerUser 3\n</IfUser>\n")
-        ftplimit_conf = ("FtpLimitEngine on\n"
-                         f"FtpLimitDaemon {e2e.FTPLIMITD}\n"
-                         "FtpLimitLog @DIR@/ftplimitd.log\n")
-        ours = self.serve("", conf, ftplimit_conf=ftplimit_conf)
+        ours = self.serve("", conf, ftplimit_conf=e2e.ENGINE_ONLY)
         stock = self.serve("", conf, module=False, start=False)
         stock.start(engine=False)
         replies = {}
@@ -804,8 +796,7 @@ class Fidelity(unittest.TestCase):
                                   "  MaxClientsPerHost 1\n") +
                        "<VirtualHost 127.0.0.1>\n  Port 0\n  MaxClients 1\n"
                        "</VirtualHost>\n",
-                       ftplimit_conf=("FtpLimitEngine on\n"
-                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+                       ftplimit_conf=e2e.ENGINE_ONLY)
         main_port, held = s.port, []
         try:
             for port in (ours_port, theirs_port):
@@ -835,8 +826,7 @@ class Fidelity(unittest.TestCase):
         s = self.serve("", "MaxClientsPerHost 4\n<Global>\n  MaxClientsPerUser 3\n"
                        "</Global>\n" + self.vhost(vport, "  MaxClients 9\n"),
                        start=False,
-                       ftplimit_conf=("FtpLimitEngine on\n"
-                                      f"FtpLimitDaemon {e2e.FTPLIMITD}\n"))
+                       ftplimit_conf=e2e.ENGINE_ONLY)
         out = subprocess.run([e2e.PROFTPD, "-t", "-c", s.conf], capture_output=True,
                              text=True, timeout=60, env=dict(os.environ, **e2e.sanitizer_env()))
         text = out.stdout + out.stderr

@@ -37,6 +37,11 @@ PROFTPD = shutil.which("proftpd", path=os.environ.get("PATH", "") + ":/usr/sbin:
 MOD_BAN = "/usr/lib/proftpd/mod_ban.so"
 MOD_SFTP = "/usr/lib/proftpd/mod_sftp.so"  # Debian's proftpd-mod-crypto
 MOD_IFSESSION = "/usr/lib/proftpd/mod_ifsession.so"
+# The drop-in setup: the engine on, no policy file -- proftpd.conf's own
+# limits are ftplimit's (doc/proftpd.md).
+ENGINE_ONLY = ("FtpLimitEngine on\n"
+               f"FtpLimitDaemon {FTPLIMITD}\n"
+               "FtpLimitLog @DIR@/ftplimitd.log\n")
 OWN_UID_BASE = 20001  # Server(own_uids=True): alice is 20001, bob 20002 ...
 PASSWORD = "secret"
 USERS = ["alice", "bob", "carol", "dave", "erin"]
@@ -810,7 +815,7 @@ class E2E(unittest.TestCase):
     def test_the_engine_alone_is_a_setup_and_a_missing_daemon_is_fatal(self):
         # FtpLimitEngine on, no policy: proftpd.conf's limits are the policy.
         s = Server("", "MaxClientsPerHost 2\n",
-                   ftplimit_conf=f"FtpLimitEngine on\nFtpLimitDaemon {FTPLIMITD}\n")
+                   ftplimit_conf=ENGINE_ONLY)
         self.addCleanup(s.cleanup)
         out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
                              env=dict(os.environ, **sanitizer_env()))
