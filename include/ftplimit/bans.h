@@ -29,27 +29,35 @@ FL_EXPORT int fl_ban_kind_parse(const char *name, fl_ban_kind *out);
 
 typedef struct fl_ban_entry {
     fl_ban_kind kind;
-    char target[640];  /* the address, user, class or user@address */
-    fl_usec remaining; /* until it expires */
-    char reason[128];  /* the rule (BanOnEvent name) or "manual" */
-    char message[512]; /* what the banned client is told */
+    char target[640];   /* the address, user, class or user@address */
+    const char *server; /* the server it bans from (its name, valid while the
+                           engine lives), or NULL: every server */
+    fl_usec remaining;  /* until it expires */
+    char reason[128];   /* the rule (BanOnEvent name) or "manual" */
+    char message[512];  /* what the banned client is told */
 } fl_ban_entry;
 
 /* The longest ban: 100,000 hours. */
 #define FL_BAN_SECONDS_MAX (100000LL * 3600)
 
-/* Ban target for duration (> 0, at most FL_BAN_SECONDS_MAX seconds).
- * message NULL: the default for the kind. A target is an address, a user
- * name (no control byte), a class name (as <Class> takes it) or
- * user@address (split at the last '@'). An address is normalised; a host
- * in BanExempt is refused (EPERM). A ban that exists is extended and its
- * message replaced. 0, or -1 with EINVAL, EPERM, ENOSPC (MaxTrackedHosts
- * bans) or ENOMEM. */
+/* Ban target from server for duration (> 0, at most FL_BAN_SECONDS_MAX
+ * seconds). server is a server's name as `ftplimit status` shows it
+ * ("main", or a <VirtualHost>'s "ADDR:PORT ..."), or one of its ADDR:PORT
+ * addresses; NULL bans from every server. message NULL: the default for
+ * the kind. A target is an address, a user name (no control byte), a
+ * class name (as <Class> takes it) or user@address (split at the last
+ * '@'). An address is normalised; a host in BanExempt is refused (EPERM).
+ * A ban that exists (same target, same server) is extended and its message
+ * replaced. 0, or -1 with EINVAL, ENOENT (no such server), EPERM, ENOSPC
+ * (MaxTrackedHosts bans) or ENOMEM. */
 FL_EXPORT int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target,
-                         fl_usec duration, const char *message);
+                         const char *server, fl_usec duration, const char *message);
 
-/* Lift a ban (no ftplimit.ban-expired). 0, or -1/ENOENT. */
-FL_EXPORT int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target);
+/* Lift the ban on target from server (named as for fl_ban_add); server
+ * NULL lifts the target's bans from every server and from each one. No
+ * ftplimit.ban-expired. 0, or -1/ENOENT (no such ban, or server). */
+FL_EXPORT int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target,
+                            const char *server);
 
 /* The bans in force: how many; up to n of them in out (may be NULL). */
 FL_EXPORT size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n);

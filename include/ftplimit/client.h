@@ -162,6 +162,14 @@ FL_EXPORT int fl_client_declare(fl_client *c, const fl_client_session *s);
  * 0, or -1/EINVAL for anything but FL_TOKEN_LEN hex digits. */
 FL_EXPORT int fl_client_set_token(fl_client *c, const char *token);
 
+/* The groups of the user of the next login (fl_client_login*, with a PASS
+ * the server accepted): the primary group first, then the supplementary
+ * ones, for the policy's <IfGroup> blocks (fl_user_groups). Sent as GROUPS
+ * between its USER and its PASS, in the same write; forgotten once sent.
+ * At most FL_GROUPS_MAX names, each 1 to FL_USER_MAX bytes without a
+ * control byte; n 0 forgets them. 0, or -1 with EINVAL or ENOMEM. */
+FL_EXPORT int fl_client_set_groups(fl_client *c, const char *const *groups, size_t n);
+
 /* The server the session's client reached, "ADDR:PORT" ("[ADDR]:PORT"
  * for IPv6), sent with CONNECT and every RESUME or declaration after it:
  * the policy's <VirtualHost> of that address and port decides the

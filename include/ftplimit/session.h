@@ -145,6 +145,18 @@ typedef enum fl_anonymity {
 FL_EXPORT int fl_user_resolved(fl_engine *e, fl_session *s, const char *user,
                                const char *anon_account, fl_decision *d);
 
+/* The most groups fl_user_groups takes. */
+#define FL_GROUPS_MAX 256
+
+/* The groups of the user a session's USER names, once the server knows
+ * them (ProFTPD: the primary group, then the supplementary ones), for the
+ * policy's <IfGroup> blocks; before the PASS, after every USER (a USER
+ * forgets them). Each name is 1 to FL_USER_MAX bytes without a control
+ * byte. 0, or -1 with EINVAL (a bad name, more than FL_GROUPS_MAX),
+ * EPROTO (no USER yet), EISCONN (logged in) or ENOMEM. */
+FL_EXPORT int fl_user_groups(fl_engine *e, fl_session *s, const char *const *groups,
+                             size_t n);
+
 /* PASS: ok tells whether the authentication backend accepted the
  * credentials; password matters for anonymous users (AnonRejectPasswords)
  * and may be NULL otherwise. Returns 0 with the decision; after

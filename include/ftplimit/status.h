@@ -67,6 +67,11 @@ typedef struct fl_refusal_count {
     unsigned long long dry_run;
 } fl_refusal_count;
 FL_EXPORT size_t fl_engine_refusals(fl_engine *e, fl_refusal_count *out, size_t n);
+/* The same for the decisions about one server's sessions (server: its name,
+ * as fl_engine_servers gives it); (size_t)-1/ENOENT for a server the engine
+ * does not count. */
+FL_EXPORT size_t fl_engine_refusals_in(fl_engine *e, const char *server,
+                                       fl_refusal_count *out, size_t n);
 
 /* The outputs an OnEvent listener has (doc/listeners.md). */
 typedef enum fl_alert_output {

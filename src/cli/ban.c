@@ -28,10 +28,14 @@ static int usage(void)
     fputs(
         "usage: ftplimit ban list [-s SOCKET] [--json]\n"
         "       ftplimit ban add host|user|class|user@host TARGET DURATION [MESSAGE] "
+        "[--scope SERVER] [-s SOCKET]\n"
+        "       ftplimit ban remove host|user|class|user@host TARGET [--scope SERVER] "
         "[-s SOCKET]\n"
-        "       ftplimit ban remove host|user|class|user@host TARGET [-s SOCKET]\n"
         "DURATION is hh:mm:ss or a number of seconds, with an optional unit: 90, 30m, "
-        "1h, 7d.\n",
+        "1h, 7d.\n"
+        "SERVER is a server's name as `ftplimit status` shows it, or one of its "
+        "ADDR:PORT;\nwithout --scope, add bans from every server and remove lifts "
+        "the target's bans\nfrom every server and each.\n",
         stderr);
     return EXIT_USAGE;
 }
@@ -63,11 +67,7 @@ static long parse_duration(const char *text)
 /* The daemon refuses a message with a control byte. */
 static bool has_control(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return true;
-    }
-    return false;
+    return fl_text_has_control(s, strlen(s));
 }
 
 /* A value from the daemon, printed without control bytes (util/text.h),
@@ -106,12 +106,23 @@ static void print_bans(json_t *doc)
         if (len > width)
             width = len > 48 ? 48 : len;
     }
-    printf("%-9s %-*s %10s  %-24s %s\n", "KIND", width, "TARGET", "REMAINING", "REASON",
-           "MESSAGE");
+    int swidth = 6;
     json_array_foreach(bans, i, b)
     {
+        const char *server = json_string_value(json_object_get(b, "server"));
+        int len = server != NULL ? (int)strlen(server) : 1;
+        if (len > swidth)
+            swidth = len > 40 ? 40 : len;
+    }
+    printf("%-9s %-*s %-*s %10s  %-24s %s\n", "KIND", width, "TARGET", swidth, "SERVER",
+           "REMAINING", "REASON", "MESSAGE");
+    json_array_foreach(bans, i, b)
+    {
+        const char *server = json_string_value(json_object_get(b, "server"));
         printf("%-9s ", json_string_value(json_object_get(b, "kind")));
         print_safe(json_string_value(json_object_get(b, "target")), width);
+        putchar(' ');
+        print_safe(server != NULL ? server : "*", swidth); /* *: every server */
         print_remaining(json_integer_value(json_object_get(b, "remaining")));
         print_safe(json_string_value(json_object_get(b, "reason")), 24);
         putchar(' ');
@@ -122,12 +133,14 @@ static void print_bans(json_t *doc)
 
 int cmd_ban(int argc, char **argv)
 {
-    const char *socket = FL_DEFAULT_SOCKET, *pos[5];
+    const char *socket = FL_DEFAULT_SOCKET, *pos[5], *scope = NULL;
     int npos = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             socket = argv[++i];
+        else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc && argv[i + 1][0])
+            scope = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (npos < 5)
@@ -141,7 +154,12 @@ int cmd_ban(int argc, char **argv)
     char request[REQUEST_MAX + 64];
     struct fl_request r = {.verb = FL_VERB_BAN, .ban_op = FL_BAN_LIST};
     const char *op = pos[0];
-    if (strcmp(op, "list") == 0 && npos == 1) {
+    if (scope != NULL && (has_control(scope) || strlen(scope) > 1000)) {
+        fprintf(stderr, "ftplimit: the server must be 1 to 1000 bytes of text\n");
+        return EXIT_USAGE;
+    }
+    r.server_name = scope;
+    if (strcmp(op, "list") == 0 && npos == 1 && scope == NULL) {
         r.ban_op = FL_BAN_LIST;
     } else if ((strcmp(op, "add") == 0 && (npos == 4 || npos == 5)) ||
                (strcmp(op, "remove") == 0 && npos == 3)) {

@@ -146,13 +146,14 @@ static void run_ban(struct sim *s, const struct trace_op *op)
         return;
     }
     int rc = op->verb == TRACE_BAN
-                 ? fl_ban_add(s->e, kind, op->target, op->seconds * FL_USEC_PER_SEC,
-                              op->message)
-                 : fl_ban_remove(s->e, kind, op->target);
+                 ? fl_ban_add(s->e, kind, op->target, op->server,
+                              op->seconds * FL_USEC_PER_SEC, op->message)
+                 : fl_ban_remove(s->e, kind, op->target, op->server);
     if (rc < 0) {
         snprintf(msg, sizeof msg, "%s %s: %s", op->verb == TRACE_BAN ? "ban" : "unban",
                  op->kind,
-                 errno == ENOENT   ? "no such ban"
+                 errno == ENOENT
+                     ? (op->verb == TRACE_BAN ? "no such server" : "no such ban")
                  : errno == EPERM  ? "the target is in BanExempt"
                  : errno == ENOSPC ? "the ban table is full (MaxTrackedHosts)"
                  : errno == EINVAL ? "bad target (a host is an address; user@host is "
@@ -166,9 +167,26 @@ static void run_ban(struct sim *s, const struct trace_op *op)
                         json_string(op->verb == TRACE_BAN ? "ban" : "unban"));
     json_object_set_new(obj, "ban", json_string(fl_ban_kind_name(kind)));
     json_object_set_new(obj, "target", fl_json_string(op->target));
+    if (op->server != NULL)
+        json_object_set_new(obj, "server", fl_json_string(op->server));
     if (op->verb == TRACE_BAN)
         json_object_set_new(obj, "duration", json_integer(op->seconds));
     print_object(obj);
+}
+
+/* groups=G1,G2,...: the groups of the user of the USER, for <IfGroup>. */
+static int user_groups(struct sim *s, fl_session *sess, char *list)
+{
+    const char *names[FL_GROUPS_MAX];
+    size_t n = 0;
+    for (char *g; (g = strsep(&list, ",")) != NULL;) {
+        if (n == FL_GROUPS_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        names[n++] = g;
+    }
+    return fl_user_groups(s->e, sess, names, n);
 }
 
 static void run_op(struct sim *s, const struct trace_op *op)
@@ -238,7 +256,8 @@ static void run_op(struct sim *s, const struct trace_op *op)
     switch (op->verb) {
     case TRACE_USER:
         if ((op->resolved ? fl_user_resolved(s->e, sess, op->user, op->account, &d)
-                          : fl_user(s->e, sess, op->user, &d)) < 0)
+                          : fl_user(s->e, sess, op->user, &d)) < 0 ||
+            (op->groups != NULL && user_groups(s, sess, op->groups) < 0))
             print_engine_error(s, op->sid, errno, false);
         else
             print_decision(s, "user", op->sid, &d);

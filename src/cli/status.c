@@ -189,14 +189,19 @@ static void print_status(json_t *doc)
     if (json_array_size(servers) > 1 || only != NULL) {
         size_t i;
         json_t *srv;
-        printf("\n%-40s %8s %8s %8s %8s\n", "SERVER", "SESSIONS", "CLIENTS", "HOSTS",
-               "USERS");
+        printf("\n%-40s %8s %8s %8s %8s %8s\n", "SERVER", "SESSIONS", "CLIENTS",
+               "HOSTS", "USERS", "REFUSED");
         json_array_foreach(servers, i, srv)
         {
-            printf("%-40.64s %8lld %8lld %8lld %8lld%s\n",
+            long long refused = 0;
+            const char *limit;
+            json_t *r;
+            json_object_foreach(json_object_get(srv, "refusals"), limit, r) refused +=
+                num(r, "refused");
+            printf("%-40.64s %8lld %8lld %8lld %8lld %8lld%s\n",
                    json_string_value(json_object_get(srv, "name")),
                    num(srv, "sessions"), num(srv, "clients"), num(srv, "hosts"),
-                   num(srv, "users"),
+                   num(srv, "users"), refused,
                    json_is_false(json_object_get(srv, "in_policy"))
                        ? "  (no longer in the policy)"
                        : "");

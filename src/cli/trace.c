@@ -69,6 +69,19 @@ static int parse_time(const char *t, fl_usec *out)
     return 0;
 }
 
+/* A ban's or unban's server=NAME, field at of the n, taken out of f: the
+ * fields left. */
+static int take_server(char **f, int n, int at, struct trace_op *op)
+{
+    if (n > at && strncmp(f[at], "server=", 7) == 0 && f[at][7] != '\0') {
+        op->server = f[at] + 7;
+        for (int i = at; i + 1 < n; i++)
+            f[i] = f[i + 1];
+        n--;
+    }
+    return n;
+}
+
 int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
                      size_t errsize)
 {
@@ -108,17 +121,23 @@ int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
                 return fail(err, errsize, usage);
         }
     } else if (strcmp(verb, "user") == 0) {
-        static const char usage[] = "usage: TIME user SID USERNAME [as=ACCOUNT|as=-]";
-        if (n != 4 && n != 5)
+        static const char usage[] =
+            "usage: TIME user SID USERNAME [as=ACCOUNT|as=-] [groups=GROUP,...]";
+        if (n < 4 || n > 6)
             return fail(err, errsize, usage);
         op->verb = TRACE_USER;
         op->sid = f[2];
         op->user = f[3];
-        if (n == 5) {
-            if (strncmp(f[4], "as=", 3) != 0 || f[4][3] == '\0')
+        for (int i = 4; i < n; i++) {
+            if (strncmp(f[i], "as=", 3) == 0 && f[i][3] != '\0' && !op->resolved) {
+                op->resolved = true;
+                op->account = strcmp(f[i] + 3, "-") == 0 ? NULL : f[i] + 3;
+            } else if (strncmp(f[i], "groups=", 7) == 0 && f[i][7] != '\0' &&
+                       op->groups == NULL) {
+                op->groups = f[i] + 7;
+            } else {
                 return fail(err, errsize, usage);
-            op->resolved = true;
-            op->account = strcmp(f[4] + 3, "-") == 0 ? NULL : f[4] + 3;
+            }
         }
     } else if (strcmp(verb, "pass") == 0) {
         if (n < 4 || n > 5 || (strcmp(f[3], "ok") != 0 && strcmp(f[3], "bad") != 0))
@@ -138,7 +157,10 @@ int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
         op->verb = TRACE_RELOAD;
         op->policy = n == 3 ? f[2] : NULL;
     } else if (strcmp(verb, "ban") == 0) {
-        static const char usage[] = "usage: TIME ban KIND TARGET SECONDS [MESSAGE]";
+        static const char usage[] =
+            "usage: TIME ban KIND TARGET SECONDS [server=ADDR:PORT|server=main] "
+            "[MESSAGE]";
+        n = take_server(f, n, 5, op);
         if (n < 5 || n > 6 || strspn(f[4], "0123456789") != strlen(f[4]) ||
             strlen(f[4]) > 9 || strtoll(f[4], NULL, 10) < 1)
             return fail(err, errsize, usage);
@@ -148,8 +170,10 @@ int trace_parse_line(char *line, size_t len, struct trace_op *op, char *err,
         op->seconds = strtoll(f[4], NULL, 10);
         op->message = n == 6 ? f[5] : NULL;
     } else if (strcmp(verb, "unban") == 0) {
+        n = take_server(f, n, 4, op);
         if (n != 4)
-            return fail(err, errsize, "usage: TIME unban KIND TARGET");
+            return fail(err, errsize,
+                        "usage: TIME unban KIND TARGET [server=ADDR:PORT|server=main]");
         op->verb = TRACE_UNBAN;
         op->kind = f[2];
         op->target = f[3];

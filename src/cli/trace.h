@@ -26,10 +26,11 @@ struct trace_op {
     const char *sid;
     const char *address;  /* connect */
     const char *dns_name; /* connect name=..., or NULL */
-    const char *server;   /* connect server=..., or NULL */
+    const char *server;   /* connect, ban, unban: server=..., or NULL */
     const char *user;     /* user */
     bool resolved;        /* user as=...: the server said whether it is anonymous */
     const char *account;  /* ... the anonymous account, or NULL for a real one */
+    char *groups;         /* user groups=...: comma-separated, or NULL */
     bool ok;              /* pass */
     const char *password; /* pass, or NULL */
     const char *policy;   /* reload, or NULL */

@@ -27,6 +27,7 @@
 
 #include "util/addr.h"
 #include "util/alloc.h"
+#include "util/text.h"
 #include "proto/json_read.h"
 #include "proto/reply.h"
 #include "proto/request.h"
@@ -40,17 +41,20 @@ struct fl_client {
     size_t inlen;
     fl_client_event_fn on_event;
     void *on_event_arg;
-    bool hello_unsent;     /* HELLO goes out with the first request */
-    bool hello_pending;    /* HELLO sent, its answer not yet read */
-    bool connect_pending;  /* fl_client_connect_start() sent, not finished */
-    bool login_pending;    /* fl_client_login_start() sent, not finished */
-    size_t pending_finals; /* final lines the pending exchange awaits */
-    bool login_ok;         /* ... with PASS ok */
-    bool login_user_sent;  /* ... and a USER before it, for login_user */
-    char *login_user;      /* ... for this user */
-    char *login_account;   /* ... resolved to this anonymous account, or NULL */
-    bool login_resolved;   /* ... by the server (USERAS) */
-    long long deadline;    /* of the exchange under way */
+    bool hello_unsent;      /* HELLO goes out with the first request */
+    bool hello_pending;     /* HELLO sent, its answer not yet read */
+    bool connect_pending;   /* fl_client_connect_start() sent, not finished */
+    bool login_pending;     /* fl_client_login_start() sent, not finished */
+    size_t pending_finals;  /* final lines the pending exchange awaits */
+    bool login_ok;          /* ... with PASS ok */
+    bool login_user_sent;   /* ... and a USER before it, for login_user */
+    char *login_user;       /* ... for this user */
+    char *login_account;    /* ... resolved to this anonymous account, or NULL */
+    bool login_resolved;    /* ... by the server (USERAS) */
+    bool login_groups_sent; /* ... and GROUPS before its PASS */
+    char **groups;          /* fl_client_set_groups(): for the next login */
+    size_t ngroups;
+    long long deadline; /* of the exchange under way */
 
     /* The session, as needed to resume it. */
     bool in_session;
@@ -486,6 +490,45 @@ fl_client *fl_client_open(const char *path, int timeout_ms)
     return c;
 }
 
+static void groups_forget(fl_client *c)
+{
+    for (size_t i = 0; i < c->ngroups; i++)
+        fl_free(c->groups[i]);
+    fl_free(c->groups);
+    c->groups = NULL;
+    c->ngroups = 0;
+}
+
+int fl_client_set_groups(fl_client *c, const char *const *groups, size_t n)
+{
+    if (c == NULL || n > FL_GROUPS_MAX || (n > 0 && groups == NULL)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = groups[i] != NULL ? strnlen(groups[i], FL_USER_MAX + 1) : 0;
+        if (len == 0 || len > FL_USER_MAX || fl_text_has_control(groups[i], len)) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    char **copy = n > 0 ? fl_calloc(n, sizeof *copy) : NULL;
+    if (n > 0 && copy == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((copy[i] = fl_strdup(groups[i])) == NULL) {
+            while (i-- > 0)
+                fl_free(copy[i]);
+            fl_free(copy);
+            return -1;
+        }
+    }
+    groups_forget(c);
+    c->groups = copy;
+    c->ngroups = n;
+    return 0;
+}
+
 void fl_client_free(fl_client *c)
 {
     if (c == NULL)
@@ -496,6 +539,7 @@ void fl_client_free(fl_client *c)
     fl_free(c->anon_account);
     fl_free(c->login_user);
     fl_free(c->login_account);
+    groups_forget(c);
     fl_free(c->path);
     fl_free(c);
 }
@@ -780,10 +824,20 @@ static int login_start(fl_client *c, const char *user, bool resolved,
         return -1;
     }
     char user_buf[2 * FL_USER_MAX + 16], pass_buf[FL_PASS_MAX + 16];
-    const char *requests[2];
+    char groups_buf[FL_PROTO_LINE_MAX];
+    const char *requests[3];
     size_t n = 0;
     if (user != NULL)
         requests[n++] = user_buf;
+    /* The user's groups, for <IfGroup>, once the server knows them: with a
+     * PASS it accepted. */
+    struct fl_request groups = {.verb = FL_VERB_GROUPS, .ngroups = c->ngroups};
+    for (size_t i = 0; i < c->ngroups; i++)
+        groups.groups[i] = c->groups[i];
+    bool with_groups = ok && c->ngroups > 0 &&
+                       fl_request_format(&groups, groups_buf, sizeof groups_buf) >= 0;
+    if (with_groups)
+        requests[n++] = groups_buf;
     requests[n++] = pass_buf;
     if ((user != NULL &&
          user_line(user_buf, sizeof user_buf, user, resolved, account) < 0) ||
@@ -793,6 +847,8 @@ static int login_start(fl_client *c, const char *user, bool resolved,
         fl_free(account_copy);
         return -1;
     }
+    c->login_groups_sent = with_groups;
+    groups_forget(c); /* each login says its own */
     fl_free(c->login_user);
     fl_free(c->login_account);
     c->login_user = user_copy;
@@ -821,17 +877,22 @@ int fl_client_login_as_start(fl_client *c, const char *user, const char *anon_ac
 
 int fl_client_login_finish(fl_client *c, fl_decision *d)
 {
-    char *replies[2] = {NULL, NULL};
-    size_t n = c != NULL && c->login_user_sent ? 2 : 1;
+    char *replies[3] = {NULL, NULL, NULL};
+    size_t n = c != NULL ? 1u + c->login_user_sent + c->login_groups_sent : 0;
     if (c == NULL || d == NULL || finish_pending(c, &c->login_pending, n, replies) < 0)
         return -1;
     int rc = 0;
-    if (n == 2 && (rc = parse_decision(c, replies[0], d)) == 0)
+    if (c->login_user_sent && (rc = parse_decision(c, replies[0], d)) == 0)
         took_user(c, &c->login_user, c->login_resolved);
+    if (rc == 0 && c->login_groups_sent &&
+        strncmp(replies[c->login_user_sent], "OK", 2) != 0) {
+        errno = EPROTO;
+        rc = -1;
+    }
     if (rc == 0)
         rc = parse_decision(c, replies[n - 1], d);
-    fl_free(replies[0]);
-    fl_free(replies[1]);
+    for (size_t i = 0; i < n; i++)
+        fl_free(replies[i]);
     if (rc == 0)
         pass_settled(c, c->login_ok, c->login_account, d);
     return rc;

@@ -58,6 +58,25 @@ static json_t *top_json(fl_engine *e, const char *server, fl_top_kind kind)
     return list;
 }
 
+/* {"LIMIT":{"refused":N,"dry_run":N},...} of the limits that refused. */
+static json_t *refusals_json(const fl_refusal_count *counts, size_t n)
+{
+    json_t *refused = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (counts[i].refused > 0 || counts[i].dry_run > 0) {
+            json_t *o = json_object();
+            json_object_set_new(o, "refused",
+                                json_integer((json_int_t)counts[i].refused));
+            json_object_set_new(o, "dry_run",
+                                json_integer((json_int_t)counts[i].dry_run));
+            json_object_set_new(refused, counts[i].limit, o);
+        }
+    }
+    return refused;
+}
+
+#define REFUSAL_KINDS_MAX 32 /* more than the catalog's limits */
+
 /* Each server's counts (limits are counted per server). */
 static json_t *servers_json(fl_engine *e)
 {
@@ -73,6 +92,12 @@ static json_t *servers_json(fl_engine *e)
         json_object_set_new(o, "clients", json_integer((json_int_t)info[i].clients));
         json_object_set_new(o, "hosts", json_integer((json_int_t)info[i].hosts));
         json_object_set_new(o, "users", json_integer((json_int_t)info[i].users));
+        fl_refusal_count counts[REFUSAL_KINDS_MAX];
+        size_t nc = fl_engine_refusals_in(e, info[i].name, counts, REFUSAL_KINDS_MAX);
+        if (nc != (size_t)-1)
+            json_object_set_new(
+                o, "refusals",
+                refusals_json(counts, nc < REFUSAL_KINDS_MAX ? nc : REFUSAL_KINDS_MAX));
         json_array_append_new(list, o);
     }
     free(info);
@@ -119,20 +144,11 @@ char *render_status_json(struct server *srv, const char *server, size_t *len)
         json_object_set_new(lim, name, limit_value(fl_policy_limit(e, name)));
     json_object_set_new(doc, "limits", lim);
 
-    json_t *refused = json_object();
-    fl_refusal_count counts[32];
-    size_t n = fl_engine_refusals(e, counts, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
-        if (counts[i].refused > 0 || counts[i].dry_run > 0) {
-            json_t *o = json_object();
-            json_object_set_new(o, "refused",
-                                json_integer((json_int_t)counts[i].refused));
-            json_object_set_new(o, "dry_run",
-                                json_integer((json_int_t)counts[i].dry_run));
-            json_object_set_new(refused, counts[i].limit, o);
-        }
-    }
-    json_object_set_new(doc, "refusals", refused);
+    fl_refusal_count counts[REFUSAL_KINDS_MAX];
+    size_t n = fl_engine_refusals(e, counts, REFUSAL_KINDS_MAX);
+    json_object_set_new(
+        doc, "refusals",
+        refusals_json(counts, n < REFUSAL_KINDS_MAX ? n : REFUSAL_KINDS_MAX));
 
     json_object_set_new(doc, "servers", servers_json(e));
     if (server != NULL)
@@ -162,6 +178,8 @@ char *render_bans_json(struct server *srv, size_t *len)
         json_t *o = json_object();
         json_object_set_new(o, "kind", json_string(fl_ban_kind_name(list[i].kind)));
         json_object_set_new(o, "target", fl_json_string(list[i].target));
+        if (list[i].server != NULL)
+            json_object_set_new(o, "server", fl_json_string(list[i].server));
         json_object_set_new(
             o, "remaining",
             json_integer((json_int_t)((list[i].remaining + FL_USEC_PER_SEC - 1) /
@@ -269,6 +287,26 @@ char *render_metrics(struct server *srv, size_t *len)
     for (size_t i = 0; i < nservers; i++)
         put(&p, "ftplimit_server_clients{server=\"%s\"} %zu\n",
             label_value(info[i].name, label, sizeof label), info[i].clients);
+    metric(&p, "ftplimit_server_refusals_total", "counter",
+           "Decisions that refused a session of a server, by limit (only those that "
+           "did); dry_run=\"true\" counts would-be refusals.");
+    for (size_t i = 0; i < nservers; i++) {
+        fl_refusal_count rc[REFUSAL_KINDS_MAX];
+        size_t nrc = fl_engine_refusals_in(e, info[i].name, rc, REFUSAL_KINDS_MAX);
+        for (size_t k = 0; nrc != (size_t)-1 && k < nrc && k < REFUSAL_KINDS_MAX; k++) {
+            const char *name = label_value(info[i].name, label, sizeof label);
+            if (rc[k].refused > 0)
+                put(&p,
+                    "ftplimit_server_refusals_total{server=\"%s\",limit=\"%s\","
+                    "dry_run=\"false\"} %llu\n",
+                    name, rc[k].limit, rc[k].refused);
+            if (rc[k].dry_run > 0)
+                put(&p,
+                    "ftplimit_server_refusals_total{server=\"%s\",limit=\"%s\","
+                    "dry_run=\"true\"} %llu\n",
+                    name, rc[k].limit, rc[k].dry_run);
+        }
+    }
     free(info);
 
     metric(&p, "ftplimit_table_entries", "gauge", "Entries in the engine's tables.");
@@ -286,9 +324,9 @@ char *render_metrics(struct server *srv, size_t *len)
     metric(
         &p, "ftplimit_refusals_total", "counter",
         "Decisions that refused, by limit; dry_run=\"true\" counts would-be refusals.");
-    fl_refusal_count counts[32];
-    size_t n = fl_engine_refusals(e, counts, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
+    fl_refusal_count counts[REFUSAL_KINDS_MAX];
+    size_t n = fl_engine_refusals(e, counts, REFUSAL_KINDS_MAX);
+    for (size_t i = 0; i < n && i < REFUSAL_KINDS_MAX; i++) {
         put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"false\"} %llu\n",
             counts[i].limit, counts[i].refused);
         put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"true\"} %llu\n",

@@ -349,10 +349,13 @@ static void log_rule_ban(const char *event, const void *data)
     if (strcmp(event, FL_EV_BAN) != 0 || info == NULL || info->limit == NULL ||
         strcmp(info->limit, "manual") == 0)
         return;
-    char target[FL_ADDR_TEXT_MAX + 300], rule[200];
-    log_msg(LOG_NOTICE, "BanOnEvent %s banned %s %s for %llds (%lld in its window)",
+    char target[FL_ADDR_TEXT_MAX + 300], rule[200], server[300];
+    log_msg(LOG_NOTICE,
+            "BanOnEvent %s banned %s %s from %s for %llds (%lld in its window)",
             fl_text_escape(info->limit, rule, sizeof rule), info->ban,
             fl_text_escape(info->target, target, sizeof target),
+            info->server != NULL ? fl_text_escape(info->server, server, sizeof server)
+                                 : "every server",
             (long long)info->duration, info->count);
 }
 
@@ -592,7 +595,7 @@ static void reply_engine_error(struct server *srv, struct conn *c, const char *w
     int err = errno;
     char text[256];
     snprintf(text, sizeof text, "%s: %s", what,
-             err == EPROTO     ? "PASS before USER"
+             err == EPROTO     ? "no USER before it"
              : err == EISCONN  ? "already logged in"
              : err == ENOTCONN ? "not logged in"
              : err == EINVAL
@@ -682,8 +685,11 @@ static int reload_policy(struct server *srv, struct reload_errors *errs)
 static void do_ban(struct server *srv, struct conn *c, const struct fl_request *r)
 {
     size_t n = 0;
-    char text[256], safe[FL_ADDR_TEXT_MAX + 300];
+    char text[256], safe[FL_ADDR_TEXT_MAX + 300], server[300];
     const char *kind = fl_ban_kind_name(r->ban_kind);
+    const char *from = r->server_name != NULL
+                           ? fl_text_escape(r->server_name, server, sizeof server)
+                           : "every server";
     switch (r->ban_op) {
     case FL_BAN_LIST: {
         char *data = render_bans_json(srv, &n);
@@ -692,20 +698,23 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
     }
     case FL_BAN_ADD:
         srv->current = c;
-        int rc = fl_ban_add(srv->engine, r->ban_kind, r->target,
+        int rc = fl_ban_add(srv->engine, r->ban_kind, r->target, r->server_name,
                             (fl_usec)r->ban_seconds * FL_USEC_PER_SEC, r->message);
         srv->current = NULL;
         if (rc == 0) {
-            log_msg(LOG_NOTICE, "uid %d banned %s %s for %lds", (int)c->cred.uid, kind,
-                    fl_text_escape(r->target, safe, sizeof safe), r->ban_seconds);
+            log_msg(LOG_NOTICE, "uid %d banned %s %s from %s for %lds",
+                    (int)c->cred.uid, kind,
+                    fl_text_escape(r->target, safe, sizeof safe), from, r->ban_seconds);
             reply(srv, c, "OK banned %s for %lds", kind, r->ban_seconds);
             return;
         }
         break;
     case FL_BAN_REMOVE:
-        if (fl_ban_remove(srv->engine, r->ban_kind, r->target) == 0) {
-            log_msg(LOG_NOTICE, "uid %d lifted the ban on %s %s", (int)c->cred.uid,
-                    kind, fl_text_escape(r->target, safe, sizeof safe));
+        if (fl_ban_remove(srv->engine, r->ban_kind, r->target, r->server_name) == 0) {
+            log_msg(LOG_NOTICE, "uid %d lifted the ban on %s %s from %s",
+                    (int)c->cred.uid, kind,
+                    fl_text_escape(r->target, safe, sizeof safe),
+                    r->server_name != NULL ? from : "every server and each");
             reply(srv, c, "OK removed %s", kind);
             return;
         }
@@ -713,7 +722,14 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
     }
     switch (errno) {
     case ENOENT:
-        snprintf(text, sizeof text, "no %s ban on that target", kind);
+        if (r->ban_op == FL_BAN_ADD)
+            snprintf(text, sizeof text,
+                     "no server '%.100s' (a name `ftplimit status` shows, or an "
+                     "ADDR:PORT of a <VirtualHost>)",
+                     from);
+        else
+            snprintf(text, sizeof text, "no %s ban on that target%s", kind,
+                     r->server_name != NULL ? " on that server" : "");
         reply_err(srv, c, "not-found", text);
         break;
     case EPERM:
@@ -794,6 +810,16 @@ static void do_login_step(struct server *srv, struct conn *c,
         reply_engine_error(srv, c, fl_verb_name(r->verb));
     else
         reply_decision(srv, c, &d);
+}
+
+/* GROUPS: the groups of the user of the session's USER, for <IfGroup>. */
+static void do_groups(struct server *srv, struct conn *c, const struct fl_request *r)
+{
+    if (fl_user_groups(srv->engine, c->session, r->groups, r->ngroups) < 0) {
+        reply_engine_error(srv, c, "GROUPS");
+        return;
+    }
+    reply_words(srv, c, "OK", "groups", (char *)NULL);
 }
 
 static void do_logout(struct server *srv, struct conn *c, const struct fl_request *r)
@@ -911,6 +937,8 @@ static const struct verb_rule {
                        "watch events", do_watch},
     [FL_VERB_PING] = {ANY_STATE, NULL, NO_RIGHT, NULL, do_ping},
     [FL_VERB_BAN] = {ANY_STATE, NULL, FL_ACCESS_ADMIN, "list or change bans", do_ban},
+    [FL_VERB_GROUPS] = {C_SESSION, "no session on this connection: CONNECT first",
+                        NO_RIGHT, NULL, do_groups},
 };
 _Static_assert(sizeof verbs / sizeof verbs[0] == FL_VERB_COUNT, "a verb has no rule");
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/text.h"
 #include "decide/limits.h"
 #include "decide/message.h"
 
@@ -32,20 +33,22 @@ const char *fl_verdict_name(fl_verdict v)
 
 /* The engine's modules that may refuse a client before any limit counts it
  * (mod_ban): the message refusing it, or NULL. */
-static const char *gate_at_connect(fl_engine *e, const fl_addr *addr, const char *cls)
+static const char *gate_at_connect(fl_engine *e, const fl_server_counts *c,
+                                   const fl_addr *addr, const char *cls)
 {
     for (unsigned i = 0; i < e->ngates; i++) {
-        const char *refusal = e->gates[i]->at_connect(e, addr, cls);
+        const char *refusal = e->gates[i]->at_connect(e, c->id, addr, cls);
         if (refusal != NULL)
             return refusal;
     }
     return NULL;
 }
 
-static const char *gate_at_login(fl_engine *e, const char *user, const fl_addr *addr)
+static const char *gate_at_login(fl_engine *e, const fl_server_counts *c,
+                                 const char *user, const fl_addr *addr)
 {
     for (unsigned i = 0; i < e->ngates; i++) {
-        const char *refusal = e->gates[i]->at_login(e, user, addr);
+        const char *refusal = e->gates[i]->at_login(e, c->id, user, addr);
         if (refusal != NULL)
             return refusal;
     }
@@ -59,6 +62,7 @@ struct view {
     const char *user;
     const char *class_name;
     const char *server;             /* a <VirtualHost>'s name, NULL: the main server */
+    fl_server_counts *counts;       /* its server's counts, for its refusals */
     char country[3];                /* "" when unknown */
     uint32_t asn;                   /* 0 when unknown */
     char address[FL_ADDR_TEXT_MAX]; /* formatted on first use */
@@ -72,6 +76,7 @@ static void view_init(struct view *v, const char *sid, const fl_addr *addr,
     v->user = user;
     v->class_name = class_name;
     v->server = NULL;
+    v->counts = NULL;
     v->country[0] = '\0';
     v->asn = 0;
     v->address[0] = '\0';
@@ -92,8 +97,9 @@ static const char *view_address(struct view *v)
 }
 
 /* The server a session of counts c reached, as events name it. */
-static void view_set_server(struct view *v, const fl_server_counts *c)
+static void view_set_server(struct view *v, fl_server_counts *c)
 {
+    v->counts = c;
     v->server = c->id != 0 ? c->name : NULL; /* counts[0]: the main server */
 }
 
@@ -149,10 +155,11 @@ static void decision_refuse(fl_engine *e, fl_decision *d, const struct fl_hit *h
     bool resource = hit->id == FL_L_TABLE_FULL || hit->id == FL_L_NO_MEMORY;
     d->would = v;
     d->verdict = e->policy->dry_run && !resource ? FL_ALLOW : v;
-    if (d->verdict == FL_ALLOW)
-        e->dry_refusals[hit->id]++;
-    else
-        e->refusals[hit->id]++;
+    uint64_t *counted = d->verdict == FL_ALLOW ? e->dry_refusals : e->refusals;
+    counted[hit->id]++;
+    if (vw->counts != NULL) /* and its server's */
+        (d->verdict == FL_ALLOW ? vw->counts->dry_refusals
+                                : vw->counts->refusals)[hit->id]++;
     d->limit = ld->directive;
     d->code = ld->code;
     fl_message_vars mv = {
@@ -552,7 +559,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
     decision_allow(d, p->dry_run);
 
     struct fl_hit hit;
-    const char *banned = gate_at_connect(e, &ci->addr, cdef ? cdef->name : NULL);
+    const char *banned = gate_at_connect(e, c, &ci->addr, cdef ? cdef->name : NULL);
     if (banned != NULL) {
         hit = (struct fl_hit){FL_L_BAN, -1, -1, banned};
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
@@ -682,6 +689,58 @@ int fl_user_resolved(fl_engine *e, fl_session *s, const char *user,
                     anon_account, d);
 }
 
+/* A session between its USER and its PASS: 0, or -1 with EISCONN (logged
+ * in) or EPROTO (no USER yet). */
+static int login_open(const fl_session *s)
+{
+    if (s->authenticated) {
+        errno = EISCONN;
+        return -1;
+    }
+    if (s->u.login == NULL) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+int fl_user_groups(fl_engine *e, fl_session *s, const char *const *groups, size_t n)
+{
+    size_t len = 0;
+    if (n > FL_GROUPS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; groups != NULL && i < n; i++) {
+        size_t glen = groups[i] != NULL ? strnlen(groups[i], FL_USER_MAX + 1) : 0;
+        if (glen == 0 || glen > FL_USER_MAX || fl_text_has_control(groups[i], glen)) {
+            errno = EINVAL;
+            return -1;
+        }
+        len += glen + 1;
+    }
+    if (e == NULL || s == NULL || (n > 0 && groups == NULL)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (login_open(s) < 0)
+        return -1;
+    char *names = fl_malloc(len > 0 ? len : 1);
+    if (names == NULL)
+        return -1;
+    for (size_t i = 0, o = 0; i < n; i++) {
+        size_t glen = strlen(groups[i]) + 1;
+        memcpy(names + o, groups[i], glen);
+        o += glen;
+    }
+    fl_login *with = fl_login_with_groups(e, s->u.login, names, n, len);
+    fl_free(names);
+    if (with == NULL)
+        return -1;
+    s->u.login = with;
+    return 0;
+}
+
 /* --- logging in: the entries a login counts in ------------------------------ */
 
 /* What a successful login of name on s would count in: the entries found,
@@ -783,35 +842,47 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
 /* --- PASS ----------------------------------------------------------------- */
 
-/* lim, with the <IfUser>/<IfClass> blocks of server that match a login of
- * user in class cls over it, in order (mod_ifsession merges each into the
- * server's configuration: the last that sets a limit gives it), built in
- * *out; *class_limit the class cdef's limit. Only where a server has such
- * blocks: a login elsewhere reads its limits where they are. A login in an
- * <Anonymous> block is not given them: ProFTPD merges them into the
- * server's configuration, which the block's limits are not read from. */
+/* lim, with the <IfClass>/<IfAuthenticated>/<IfGroup>/<IfUser> blocks of
+ * server that match a login of user in class cls, whose user is in groups,
+ * over it as mod_ifsession merges them (types.h): of the matching blocks,
+ * in its order, the first that sets a limit gives it -- for
+ * MaxClientsPerClass, every class's: the class cdef's limit in that block,
+ * or none -- built in *out; *class_limit the class cdef's limit. Only
+ * where a server has such blocks: a login elsewhere reads its limits where
+ * they are. A login in an <Anonymous> block is not given them: ProFTPD
+ * merges them into the server's configuration, which the block's limits
+ * are not read from. */
 static const fl_limits *cond_limits(const fl_policy *p, const fl_scope *server,
                                     const fl_limits *lim, const char *user,
-                                    const char *cls, const fl_class_def *cdef,
-                                    fl_limits *out, const fl_limit_cfg **class_limit)
+                                    const char *cls, const fl_groups *groups,
+                                    const fl_class_def *cdef, fl_limits *out,
+                                    const fl_limit_cfg **class_limit)
 {
     *out = *lim;
-    for (size_t i = 0; i < server->nconds; i++) {
-        const fl_cond *c = &server->conds[i];
-        if (!fl_cond_matches(c, user, cls))
-            continue;
-        for (size_t id = 0; id < FL_L_COUNT; id++) {
-            if (!(c->sc->set >> id & 1) || fl_limit_descs[id].syntax == FL_SYN_CLASS)
+    uint32_t given = 0; /* the limits a block gave: merging it took them out of
+                           every other block */
+    for (unsigned kind = 0; kind < FL_COND_KINDS; kind++) {
+        for (size_t i = 0; i < server->nconds; i++) {
+            const fl_cond *c = &server->conds[i];
+            uint32_t sets = c->sc->set & ~given;
+            if (c->kind != (enum fl_cond_kind)kind || sets == 0 ||
+                !fl_cond_matches(c, user, cls, groups))
                 continue;
-            size_t off = fl_limit_offsets[id]; /* an fl_limit_cfg: fl_cond_takes */
-            memcpy((char *)out + off, (const char *)&c->sc->lim + off,
-                   sizeof(fl_limit_cfg));
+            given |= sets;
+            for (size_t id = 0; id < FL_L_COUNT; id++) {
+                if (!(sets >> id & 1) || fl_limit_descs[id].syntax == FL_SYN_CLASS)
+                    continue;
+                size_t off = fl_limit_offsets[id]; /* an fl_limit_cfg: fl_cond_takes */
+                memcpy((char *)out + off, (const char *)&c->sc->lim + off,
+                       sizeof(fl_limit_cfg));
+            }
+            if (!(sets >> FL_L_PER_CLASS & 1))
+                continue;
+            const fl_limit_cfg *cl = cdef != NULL && c->sc->lim.class_limits != NULL
+                                         ? &c->sc->lim.class_limits[cdef - p->classes]
+                                         : NULL;
+            *class_limit = cl != NULL && cl->max != FL_LIMIT_UNSET ? cl : NULL;
         }
-        const fl_limit_cfg *cl = cdef != NULL && c->sc->lim.class_limits != NULL
-                                     ? &c->sc->lim.class_limits[cdef - p->classes]
-                                     : NULL;
-        if (cl != NULL && cl->max != FL_LIMIT_UNSET)
-            *class_limit = cl;
     }
     return out;
 }
@@ -880,15 +951,7 @@ static int pass_allowed(const fl_engine *e, const fl_session *s, const char *pas
         errno = EINVAL;
         return -1;
     }
-    if (s->authenticated) {
-        errno = EISCONN;
-        return -1;
-    }
-    if (s->u.login == NULL) {
-        errno = EPROTO;
-        return -1;
-    }
-    return 0;
+    return login_open(s);
 }
 
 int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
@@ -931,9 +994,9 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     const char *name = lp.name;
     /* A banned user, or user@host, is refused whatever the password: the
      * name given, or the user an anonymous login counts under. */
-    const char *banned = gate_at_login(e, login->name, &s->host->addr);
+    const char *banned = gate_at_login(e, sc, login->name, &s->host->addr);
     if (banned == NULL && name != login->name)
-        banned = gate_at_login(e, name, &s->host->addr);
+        banned = gate_at_login(e, sc, name, &s->host->addr);
     if (banned != NULL) {
         struct fl_hit hit = {FL_L_BAN, -1, -1, banned};
         decision_refuse(e, d, &hit, FL_DISCONNECT, &v);
@@ -961,9 +1024,11 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
                                           ? &lim->class_limits[cdef - p->classes]
                                           : NULL;
     fl_limits with_conds;
-    if (!in_block && sc->conds)
+    if (!in_block && sc->conds) {
+        fl_groups groups = fl_login_groups(login);
         lim = cond_limits(p, sc->def, lim, name, s->cls != NULL ? s->cls->name : NULL,
-                          cdef, &with_conds, &class_limit);
+                          &groups, cdef, &with_conds, &class_limit);
+    }
     struct fl_login_counts lc = {
         .class_limit = class_limit,
         .class_clients = s->cls != NULL ? s->cls->clients : 0,

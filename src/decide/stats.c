@@ -176,6 +176,23 @@ size_t fl_engine_refusals(fl_engine *e, fl_refusal_count *out, size_t n)
     return FL_L_COUNT;
 }
 
+size_t fl_engine_refusals_in(fl_engine *e, const char *server, fl_refusal_count *out,
+                             size_t n)
+{
+    const fl_server_counts *c =
+        e != NULL && server != NULL ? fl_server_named(e, server) : NULL;
+    if (c == NULL) {
+        errno = ENOENT;
+        return (size_t)-1;
+    }
+    for (size_t i = 0; out != NULL && i < FL_L_COUNT && i < n; i++) {
+        out[i].limit = fl_limit_descs[i].directive;
+        out[i].refused = c->refusals[i];
+        out[i].dry_run = c->dry_refusals[i];
+    }
+    return FL_L_COUNT;
+}
+
 long long fl_policy_limit(fl_engine *e, const char *directive)
 {
     if (e == NULL || directive == NULL)

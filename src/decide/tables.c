@@ -103,6 +103,19 @@ fl_server_counts *fl_server_named(fl_engine *e, const char *name)
     return NULL;
 }
 
+fl_server_counts *fl_server_resolve(fl_engine *e, const char *text)
+{
+    fl_server_counts *c = fl_server_named(e, text);
+    fl_bind b;
+    if (c == NULL && fl_endpoint_parse(text, &b) == 0) {
+        const fl_policy *p = e->policy;
+        const fl_scope *sc = fl_policy_server(p, &b);
+        if (sc != &p->scopes[0]) /* the main server has no address of its own */
+            c = e->t.counts_of_scope[sc - p->scopes];
+    }
+    return c;
+}
+
 /*
  * How full a table gets before its buckets double (FL_*_LOAD in tables.h).
  * uthash alone doubles a table only when one chain reaches
@@ -824,21 +837,35 @@ void fl_session_delete(fl_engine *e, fl_session *s)
     session_block_free(&e->t, s, sid_len);
 }
 
-/* The block of a name of len bytes and an account of account_len (0 for
- * none), each with its NUL. */
-static size_t login_size(size_t len, size_t account_len)
+/* The block of a name of len bytes, an account of account_len (0 for
+ * none), each with its NUL, and groups_len bytes of groups. */
+static size_t login_size(size_t len, size_t account_len, size_t groups_len)
 {
-    return FL_FLEX_SIZE(fl_login, name, len + 1 + (account_len ? account_len + 1 : 0));
+    return FL_FLEX_SIZE(fl_login, name,
+                        len + 1 + (account_len ? account_len + 1 : 0) + groups_len);
+}
+
+static size_t login_account_len(const fl_login *login)
+{
+    return login->anonymity == FL_ANON_YES ? strlen(fl_login_account(login)) : 0;
+}
+
+/* Where a login's groups are. */
+static size_t login_groups_at(const fl_login *login)
+{
+    size_t alen = login_account_len(login);
+    return login->len + 1u + (alen ? alen + 1 : 0);
 }
 
 fl_login *fl_login_new(fl_engine *e, const char *name, size_t len,
                        fl_anonymity anonymity, const char *account)
 {
     size_t alen = anonymity == FL_ANON_YES ? strlen(account) : 0;
-    fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len, alen));
+    fl_login *login = fl_block_alloc(&e->t.login_blocks, login_size(len, alen, 0));
     if (login != NULL) {
         login->policy_gen = 0;
         login->anon_block = 0;
+        login->ngroups = login->groups_len = 0;
         login->len = (uint16_t)len;
         login->anonymity = (uint8_t)anonymity;
         login->flags = 0;
@@ -850,12 +877,35 @@ fl_login *fl_login_new(fl_engine *e, const char *name, size_t len,
     return login;
 }
 
+fl_login *fl_login_with_groups(fl_engine *e, fl_login *login, const char *names,
+                               size_t n, size_t len)
+{
+    size_t at = login_groups_at(login);
+    fl_login *with = fl_block_alloc(
+        &e->t.login_blocks, login_size(login->len, login_account_len(login), len));
+    if (with == NULL)
+        return NULL;
+    memcpy(with, login, offsetof(fl_login, name) + at);
+    memcpy(with->name + at, names, len);
+    with->ngroups = (uint16_t)n;
+    with->groups_len = (uint16_t)len;
+    fl_login_free(e, login);
+    return with;
+}
+
+fl_groups fl_login_groups(const fl_login *login)
+{
+    return (fl_groups){login->ngroups > 0 ? login->name + login_groups_at(login) : NULL,
+                       login->ngroups};
+}
+
 void fl_login_free(fl_engine *e, fl_login *login)
 {
     if (login == NULL)
         return;
-    size_t alen = login->anonymity == FL_ANON_YES ? strlen(fl_login_account(login)) : 0;
-    fl_block_release(&e->t.login_blocks, login, login_size(login->len, alen));
+    fl_block_release(
+        &e->t.login_blocks, login,
+        login_size(login->len, login_account_len(login), login->groups_len));
 }
 
 /* --- teardown ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include <ftplimit/engine.h>
 
+#include "catalog/limits.h"
 #include "policy/types.h"
 
 #include "util/rate.h"
@@ -105,8 +106,11 @@ typedef struct fl_login {
     uint8_t flags;       /* FL_LOGIN_* */
     uint16_t anon_block; /* an anonymous login's <Anonymous> block: 1 + its
                             scope's index, 0 for none */
+    uint16_t ngroups;    /* the user's groups (fl_user_groups), for <IfGroup> */
+    uint16_t groups_len; /* ... in bytes, NULs included */
     char name[];         /* NUL-terminated; for FL_ANON_YES the account follows,
-                            NUL-terminated too */
+                            NUL-terminated too; then the groups, each
+                            NUL-terminated */
 } fl_login;
 
 #define FL_LOGIN_ANONYMOUS 1        /* it is, under the policy of policy_gen */
@@ -152,6 +156,8 @@ typedef struct fl_server_counts {
     fl_network *networks;
     fl_country *countries;
     size_t nsessions, nclients;
+    uint64_t refusals[FL_L_COUNT];     /* its decisions that refused, by limit */
+    uint64_t dry_refusals[FL_L_COUNT]; /* ... and would have, under DryRun */
 } fl_server_counts;
 
 #define FL_COUNTS_MAX 65535 /* servers counted at once (fl_host.counts) */
@@ -200,6 +206,9 @@ void fl_tables_free(fl_engine *e);
 fl_server_counts *fl_server_for(fl_engine *e, const fl_bind *server);
 /* The counts of the scope named name (a server's), or NULL. */
 fl_server_counts *fl_server_named(fl_engine *e, const char *name);
+/* The counts of the server text names: its name, or one of the addresses
+ * (ADDR:PORT) of a <VirtualHost> of the policy in force. NULL: none. */
+fl_server_counts *fl_server_resolve(fl_engine *e, const char *text);
 
 /*
  * One naming rule for every table (and the public fl_session_find):
@@ -309,6 +318,13 @@ static inline const char *fl_login_account(const fl_login *login)
 {
     return login->name + login->len + 1;
 }
+/* login with the groups (names, one after another, NUL-terminated, len
+ * bytes in all) in place of its own: a new block, login freed. NULL/ENOMEM,
+ * login untouched. */
+fl_login *fl_login_with_groups(fl_engine *e, fl_login *login, const char *names,
+                               size_t n, size_t len);
+/* The groups of a login. */
+fl_groups fl_login_groups(const fl_login *login);
 void fl_login_free(fl_engine *e, fl_login *login);
 
 /* The user an authenticated session counts under. */

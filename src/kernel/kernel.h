@@ -102,10 +102,13 @@ struct fl_engine_module {
     int (*prepare)(fl_engine *e, const struct fl_policy *p, void **prepared);
     void (*commit)(fl_engine *e, void *prepared);
     void (*abort)(fl_engine *e, void *prepared);
-    /* The message template refusing a client at connect (its address and
-     * class) or at login (a user name), or NULL: not refused. */
-    const char *(*at_connect)(fl_engine *e, const fl_addr *addr, const char *cls);
-    const char *(*at_login)(fl_engine *e, const char *user, const fl_addr *addr);
+    /* The message template refusing a client of a server (the id of its
+     * counts) at connect (its address and class) or at login (a user
+     * name), or NULL: not refused. */
+    const char *(*at_connect)(fl_engine *e, unsigned server, const fl_addr *addr,
+                              const char *cls);
+    const char *(*at_login)(fl_engine *e, unsigned server, const char *user,
+                            const fl_addr *addr);
 };
 
 /* context.c: what a module meets while putting a policy in force that does

@@ -815,6 +815,10 @@ static const struct fl_directive directives[] = {
     {"</IfUser", FL_ANYWHERE, fl_scope_cond_close, FL_COND_USER},
     {"<IfClass", FL_ANYWHERE, fl_scope_cond_open, FL_COND_CLASS},
     {"</IfClass", FL_ANYWHERE, fl_scope_cond_close, FL_COND_CLASS},
+    {"<IfGroup", FL_ANYWHERE, fl_scope_cond_open, FL_COND_GROUP},
+    {"</IfGroup", FL_ANYWHERE, fl_scope_cond_close, FL_COND_GROUP},
+    {"<IfAuthenticated", FL_ANYWHERE, fl_scope_cond_open, FL_COND_AUTHN},
+    {"</IfAuthenticated", FL_ANYWHERE, fl_scope_cond_close, FL_COND_AUTHN},
 };
 #undef FL_FIELD
 #undef FL_SCOPED

@@ -257,8 +257,9 @@ const char *fl_parser_block(struct fl_parser *p, int *line)
     const fl_cond *cond = fl_parser_cond(p);
     if (cond != NULL) {
         *line = cond->line;
-        snprintf(p->block_text, sizeof p->block_text, "<If%s %s>",
-                 cond->kind == FL_COND_USER ? "User" : "Class", cond->text);
+        snprintf(p->block_text, sizeof p->block_text, "<%s%s%s>",
+                 fl_cond_block(cond->kind), cond->text[0] != '\0' ? " " : "",
+                 cond->text);
         return p->block_text;
     }
     if (p->anon != 0) {
@@ -515,8 +516,9 @@ static bool split_block_line(struct fl_parser *p, char *line)
     return true;
 }
 
-/* Inside <IfUser>/<IfClass>: the limits checked after a login (what
- * mod_ifsession merges at a login), and the lines that close or include. */
+/* Inside <IfUser>/<IfClass>/<IfGroup>/<IfAuthenticated>: the limits checked
+ * after a login (what mod_ifsession merges at a login), and the lines that
+ * close or include. */
 static bool cond_takes(const struct fl_directive *d)
 {
     enum fl_limit_id id = fl_limit_by_directive(d->name);
@@ -530,8 +532,7 @@ static bool cond_takes(const struct fl_directive *d)
     case FL_L_HOSTS_PER_USER:
         return true;
     default:
-        return strcmp(d->name, "</IfUser") == 0 || strcmp(d->name, "</IfClass") == 0 ||
-               strcmp(d->name, "Include") == 0;
+        return strncmp(d->name, "</If", 4) == 0 || strcmp(d->name, "Include") == 0;
     }
 }
 

@@ -119,19 +119,51 @@ void fl_cond_clear(fl_cond *c, size_t nclasses)
     memset(c, 0, sizeof *c);
 }
 
-/* mod_ifsession's expressions (ProFTPD's pr_expr_eval_*_or and _and): an
- * item "!name" holds when the subject is not name; OR holds when one item
- * does, AND when every one does. No class: no name is its name. */
-bool fl_cond_matches(const fl_cond *c, const char *user, const char *class_name)
+/* Whether one of the subjects (n names, each NUL-terminated, one after
+ * another) is name, or matches c's pattern when name is NULL. */
+static bool cond_subject(const fl_cond *c, const char *subjects, size_t n,
+                         const char *name)
 {
-    const char *subject = c->kind == FL_COND_USER ? user : class_name;
+    for (const char *s = subjects; n > 0; n--, s += strlen(s) + 1) {
+        if (name != NULL ? strcmp(name, s) == 0 : regexec(&c->re, s, 0, NULL, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* mod_ifsession's expressions (ProFTPD's pr_expr_eval_*_or and _and): an
+ * item "!name" holds when the subject is not name -- for a group, when the
+ * user is in no group of that name; OR holds when one item does, AND when
+ * every one does; a pattern holds when a subject matches it. No class: no
+ * name is its name. <IfAuthenticated> holds for every login. */
+bool fl_cond_matches(const fl_cond *c, const char *user, const char *class_name,
+                     const fl_groups *groups)
+{
+    const char *subjects;
+    size_t n;
+    switch (c->kind) {
+    case FL_COND_AUTHN:
+        return true;
+    case FL_COND_GROUP:
+        subjects = groups != NULL ? groups->names : NULL;
+        n = subjects != NULL ? groups->n : 0;
+        break;
+    case FL_COND_USER:
+        subjects = user;
+        n = user != NULL;
+        break;
+    default:
+        subjects = class_name;
+        n = class_name != NULL;
+        break;
+    }
     if (c->is_regex)
-        return subject != NULL && regexec(&c->re, subject, 0, NULL, 0) == 0;
+        return cond_subject(c, subjects, n, NULL);
     bool held = false;
     for (size_t i = 0; i < c->nitems; i++) {
         const char *name = c->items[i];
         bool negated = name[0] == '!';
-        held = (subject != NULL && strcmp(name + negated, subject) == 0) != negated;
+        held = cond_subject(c, subjects, n, name + negated) != negated;
         if (held != c->all)
             return held; /* OR: one holds; AND: one fails */
     }
@@ -589,8 +621,8 @@ static void scope_lines(const fl_policy *p, const fl_scope *sc, const struct lin
     }
     for (size_t i = 0; i < sc->nconds; i++) {
         const fl_cond *c = &sc->conds[i];
-        snprintf(buf, sizeof buf, "%s<If%s %s>:", ln.indent,
-                 c->kind == FL_COND_USER ? "User" : "Class", c->text);
+        snprintf(buf, sizeof buf, "%s<%s%s%s>:", ln.indent, fl_cond_block(c->kind),
+                 c->text[0] != '\0' ? " " : "", c->text);
         top->out(top->arg, buf);
         struct lines cl = {top->out, top->arg, headed ? "    " : "  ", &limits};
         for (size_t id = 0; id < FL_L_COUNT; id++) {

@@ -166,7 +166,7 @@ static void vhost_continue(struct fl_parser *p, size_t idx)
 
 static const char *cond_block(enum fl_cond_kind kind)
 {
-    return kind == FL_COND_USER ? "IfUser" : "IfClass";
+    return fl_cond_block(kind);
 }
 
 /* <VirtualHost ADDR[:PORT] ...> */
@@ -448,8 +448,9 @@ static bool cond_items(struct fl_parser *p, fl_cond *c, const struct fl_args *a,
     return true;
 }
 
-/* <IfUser [AND|OR] name...|regex PATTERN>, <IfClass ...>: in a server (the
- * top, or a <VirtualHost>), as mod_ifsession takes them. */
+/* <IfUser [AND|OR] name...|regex PATTERN>, <IfClass ...>, <IfGroup ...>,
+ * <IfAuthenticated>: in a server (the top, or a <VirtualHost>), as
+ * mod_ifsession takes them. */
 void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
                         const struct fl_directive *d)
 {
@@ -465,8 +466,11 @@ void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
                     cond_block(kind), open, line);
         return;
     }
-    if (a->n < 2) {
-        fl_perr(p, "<%s>: expected names (AND|OR name,...) or regex PATTERN",
+    if (kind == FL_COND_AUTHN ? a->n != 1 : a->n < 2) {
+        fl_perr(p,
+                kind == FL_COND_AUTHN
+                    ? "<%s> takes no parameters"
+                    : "<%s>: expected names (AND|OR name,...) or regex PATTERN",
                 cond_block(kind));
         return;
     }
@@ -482,7 +486,7 @@ void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
     c->kind = kind;
     c->line = p->line;
     /* The expression as written, for `ftplimit check`. */
-    char text[1024];
+    char text[1024] = "";
     size_t o = 0;
     for (int i = 1; i < a->n && o < sizeof text; i++)
         o += (size_t)snprintf(text + o, sizeof text - o, "%s%s", i > 1 ? " " : "",
@@ -498,7 +502,9 @@ void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
     c->sc->kind = FL_SCOPE_SERVER;
     fl_limits_init(&c->sc->lim);
     bool ok;
-    if (strcmp(a->v[1].text, "regex") == 0 && !a->v[1].quoted) {
+    if (kind == FL_COND_AUTHN) {
+        ok = true; /* every login */
+    } else if (strcmp(a->v[1].text, "regex") == 0 && !a->v[1].quoted) {
         int rc =
             a->n == 3 ? regcomp(&c->re, a->v[2].text, REG_EXTENDED | REG_NOSUB) : -1;
         if (rc != 0) {
@@ -512,7 +518,9 @@ void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
         }
     } else {
         int from = 1;
-        /* mod_ifsession's default is OR, for users and classes. */
+        /* mod_ifsession's default is OR for users and classes, AND for
+         * groups. */
+        c->all = kind == FL_COND_GROUP;
         if (a->n > 2 &&
             (strcmp(a->v[1].text, "AND") == 0 || strcmp(a->v[1].text, "OR") == 0)) {
             c->all = strcmp(a->v[1].text, "AND") == 0;

@@ -152,10 +152,34 @@ typedef struct fl_scope {
     fl_limits lim;              /* in force: its own, then what it inherits */
 } fl_scope;
 
-/* mod_ifsession's <IfUser> and <IfClass>: limits of a server that apply
- * to the logins whose user, or whose class, the expression matches; the
- * last block that matches and sets a limit gives it. */
-enum fl_cond_kind { FL_COND_USER, FL_COND_CLASS };
+/* mod_ifsession's <IfClass>, <IfAuthenticated>, <IfGroup> and <IfUser>:
+ * limits of a server that apply to the logins whose class, group or user
+ * the expression matches (every login, for <IfAuthenticated>).
+ * mod_ifsession merges each matching block into the server's
+ * configuration -- the classes' at the connection, then at the login the
+ * <IfAuthenticated> blocks', the groups' and the users', each kind in the
+ * order of the file -- and merging a directive takes it out of the
+ * server's configuration and of every block not yet merged: of the blocks
+ * that match, the first in that order that sets a limit gives it
+ * (contrib/mod_ifsession.c, ifsess_dup_set). MaxClientsPerClass is one
+ * directive for every class. */
+enum fl_cond_kind { FL_COND_CLASS, FL_COND_AUTHN, FL_COND_GROUP, FL_COND_USER };
+#define FL_COND_KINDS 4
+
+/* "IfUser", "IfClass", ...: the block's name. */
+static inline const char *fl_cond_block(enum fl_cond_kind kind)
+{
+    static const char *const names[FL_COND_KINDS] = {"IfClass", "IfAuthenticated",
+                                                     "IfGroup", "IfUser"};
+    return names[kind];
+}
+
+/* The groups a login's user is in (ProFTPD's session.group, then
+ * session.groups): n names, one after another, each NUL-terminated. */
+typedef struct fl_groups {
+    const char *names;
+    size_t n;
+} fl_groups;
 
 typedef struct fl_cond {
     enum fl_cond_kind kind;
@@ -173,9 +197,10 @@ typedef struct fl_cond {
 /* In an <IfUser>/<IfClass> block's class limits: a class it sets none for. */
 #define FL_LIMIT_UNSET (-2LL)
 
-/* Whether cond matches a login of user in class (NULL: none), as
- * mod_ifsession's expressions do. */
-bool fl_cond_matches(const fl_cond *cond, const char *user, const char *class_name);
+/* Whether cond matches a login of user in class (NULL: none) whose user is
+ * in groups, as mod_ifsession's expressions do. */
+bool fl_cond_matches(const fl_cond *cond, const char *user, const char *class_name,
+                     const fl_groups *groups);
 /* What cond holds, its limits (a policy of nclasses classes) included. */
 void fl_cond_clear(fl_cond *cond, size_t nclasses);
 

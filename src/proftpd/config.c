@@ -177,7 +177,8 @@ static void left_to_mod_auth(const char *scope, const char *directive,
     pr_log_pri(PR_LOG_WARNING,
                MOD_FTPLIMIT_VERSION ": %s: %s in %s is left to ProFTPD's mod_auth: "
                                     "ftplimit carries only the limits checked after a "
-                                    "login in <IfUser> and <IfClass> blocks",
+                                    "login in <IfUser>, <IfGroup>, <IfClass> and "
+                                    "<IfAuthenticated> blocks",
                scope, directive, block);
 }
 
@@ -315,13 +316,14 @@ static const char *own_policy(server_rec *s, const struct settings *main_s)
     return policy;
 }
 
-/* mod_ifsession's blocks of a server: <IfUser> and <IfClass> become the
- * policy's, with the limits checked after a login; the limits of <IfGroup>
- * and <IfAuthenticated> blocks (the engine knows no groups) stay ProFTPD's,
- * and a warning says so. */
+/* mod_ifsession's blocks of a server become the policy's, with the limits
+ * checked after a login (the sessions send their users' groups for
+ * <IfGroup>); the others stay ProFTPD's, and a warning says so. */
 static const char *const cond_lists[][2] = {
     {"<IfUser>", "_IfUserList"},
     {"<IfClass>", "_IfClassList"},
+    {"<IfGroup>", "_IfGroupList"},
+    {"<IfAuthenticated>", "_IfAuthenticatedList"},
 };
 
 static const char *cond_list(const config_rec *c)
@@ -347,9 +349,11 @@ static void emit_conditional(server_rec *s, const char *scope, const char *inden
                 left_to_mod_auth(scope, note->argv[0], c->name);
             continue;
         }
-        /* "<IfUser>" and its expression as written: "<IfUser AND a,!b>". */
+        /* "<IfUser>" and its expression as written: "<IfUser AND a,!b>";
+         * <IfAuthenticated> has none. */
+        const char *text = expr->argv[0] != NULL ? expr->argv[0] : "";
         char *open = pstrcat(gen.pool, pstrndup(gen.pool, c->name, strlen(c->name) - 1),
-                             " ", (const char *)expr->argv[0], ">", NULL);
+                             *text != '\0' ? " " : "", text, ">", NULL);
         emit(pstrcat(gen.pool, scope, " ", open, NULL), "%s%s", indent, open);
         emit_limits(c->subset, NULL, scope, pstrcat(gen.pool, indent, "  ", NULL),
                     open);

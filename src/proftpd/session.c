@@ -40,6 +40,7 @@
 #include <ftplimit/events.h>
 
 #include "catalog/limits.h"
+#include "util/text.h"
 
 extern pr_response_t *resp_err_list; /* ProFTPD's, not in its headers */
 
@@ -472,12 +473,43 @@ static char *wire_text(pool *p, const char *text, size_t max)
     return out;
 }
 
+/* A group name the protocol carries: a longer one, or one with a control
+ * byte, matches no <IfGroup> of ftplimit's. */
+static bool group_carried(const char *name)
+{
+    size_t len = name != NULL ? strnlen(name, FL_USER_MAX + 1) : 0;
+    return len > 0 && len <= FL_USER_MAX && !fl_text_has_control(name, len);
+}
+
+/* The groups ProFTPD found for the user (mod_auth set session.group and
+ * session.groups before its authentication-code), for the policy's
+ * <IfGroup> blocks, as mod_ifsession reads them: the primary group, then
+ * the supplementary ones. */
+static void login_groups(void)
+{
+    const char *names[FL_GROUPS_MAX];
+    size_t n = 0;
+    if (group_carried(session.group))
+        names[n++] = session.group;
+    char **elts = session.groups != NULL ? session.groups->elts : NULL;
+    for (unsigned i = 0; elts != NULL && i < session.groups->nelts && n < FL_GROUPS_MAX;
+         i++) {
+        if (group_carried(elts[i]) &&
+            (session.group == NULL || strcmp(elts[i], session.group) != 0))
+            names[n++] = elts[i];
+    }
+    (void)fl_client_set_groups(fs.c, names, n);
+}
+
 /* The login of the PASS under way (fs.user, fs.account) goes out: its
- * USER, unless ANONPASS sent it on this connection, and for an anonymous
- * login the password, unless ANONPASS checked it. */
+ * USER, unless ANONPASS sent it on this connection, its user's groups when
+ * ProFTPD accepted it, and for an anonymous login the password, unless
+ * ANONPASS checked it. */
 static int login_start(bool ok, const char *password)
 {
     bool checked = fs.anon_checked;
+    if (ok)
+        login_groups();
     return fl_client_login_as_start(fs.c, checked ? NULL : fs.user, fs.account, ok,
                                     fs.account != NULL && !checked ? password : NULL);
 }

@@ -30,6 +30,7 @@ static const char *const verbs[] = {
     [FL_VERB_STATUS] = "STATUS", [FL_VERB_METRICS] = "METRICS",
     [FL_VERB_RELOAD] = "RELOAD", [FL_VERB_WATCH] = "WATCH",
     [FL_VERB_PING] = "PING",     [FL_VERB_BAN] = "BAN",
+    [FL_VERB_GROUPS] = "GROUPS",
 };
 
 const char *fl_verb_name(enum fl_verb v)
@@ -200,6 +201,21 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         cursor += strlen(cursor);
         break;
 
+    case FL_VERB_GROUPS:
+        /* Group names, %-encoded (a name may hold a space); none is none. */
+        while ((f = next_field(&cursor)) != NULL) {
+            if (r->ngroups == FL_GROUPS_MAX)
+                return FAIL("bad-field", "GROUPS takes at most %d groups",
+                            FL_GROUPS_MAX);
+            if (!percent_decode(f) || f[0] == '\0' || strlen(f) > FL_USER_MAX)
+                return FAIL("bad-field",
+                            "a group is 1 to %d bytes, %%-encoded, without a control "
+                            "byte",
+                            FL_USER_MAX);
+            r->groups[r->ngroups++] = f;
+        }
+        break;
+
     case FL_VERB_ANONPASS:
         /* The password runs to the end of the line, and may be empty. */
         r->password = cursor;
@@ -245,7 +261,17 @@ int fl_request_parse(char *line, size_t len, struct fl_request *r, const char **
         else
             return FAIL("bad-field", "BAN takes LIST, ADD or REMOVE, not '%s'",
                         fl_text_escape(f, tmp, sizeof tmp));
-        if ((f = next_field(&cursor)) == NULL)
+        f = next_field(&cursor);
+        if (f != NULL && strncmp(f, "server=", 7) == 0) {
+            /* A server's name, %-encoded: its spaces are %20. */
+            if (f[7] == '\0' || !percent_decode(f + 7))
+                return FAIL("bad-field",
+                            "server= needs a server's name, %%-encoded, without a "
+                            "control byte");
+            r->server_name = f + 7;
+            f = next_field(&cursor);
+        }
+        if (f == NULL)
             return FAIL("missing-field",
                         "BAN %s needs a kind (host, user, class, user@host)",
                         r->ban_op == FL_BAN_ADD ? "ADD" : "REMOVE");
@@ -353,13 +379,15 @@ static void put_tail(struct line *l, const char *t)
 }
 
 /* " target", %-encoded: spaces, '%' and bytes past ASCII as %XX. */
-static void put_encoded(struct line *l, const char *t)
+/* " PREFIX" and t %-encoded: spaces, '%', control and non-ASCII bytes. */
+static void put_encoded_as(struct line *l, const char *prefix, const char *t)
 {
     if (t == NULL || t[0] == '\0') {
         l->err = l->err != 0 ? l->err : EINVAL;
         return;
     }
     put(l, " ", 1);
+    put_str(l, prefix);
     for (const unsigned char *p = (const unsigned char *)t; *p != '\0'; p++) {
         char esc[4];
         if (*p <= ' ' || *p == '%' || *p >= 0x7f) {
@@ -369,6 +397,11 @@ static void put_encoded(struct line *l, const char *t)
             put(l, (const char *)p, 1);
         }
     }
+}
+
+static void put_encoded(struct line *l, const char *t)
+{
+    put_encoded_as(l, "", t);
 }
 
 static void put_number(struct line *l, long n)
@@ -443,6 +476,10 @@ int fl_request_format(const struct fl_request *r, char *buf, size_t size)
     case FL_VERB_ANONPASS:
         put_tail(&l, r->password != NULL ? r->password : "");
         break;
+    case FL_VERB_GROUPS:
+        for (size_t i = 0; i < r->ngroups; i++)
+            put_encoded(&l, r->groups[i]);
+        break;
     case FL_VERB_WATCH:
         if (r->pattern != NULL)
             put_word(&l, r->pattern);
@@ -453,6 +490,8 @@ int fl_request_format(const struct fl_request *r, char *buf, size_t size)
                                                : "REMOVE");
         if (r->ban_op == FL_BAN_LIST)
             break;
+        if (r->server_name != NULL)
+            put_encoded_as(&l, "server=", r->server_name);
         put_word(&l, fl_ban_kind_name(r->ban_kind));
         if (r->ban_op == FL_BAN_ADD)
             put_number(&l, r->ban_seconds);

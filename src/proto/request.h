@@ -32,6 +32,7 @@ enum fl_verb {
     FL_VERB_WATCH,
     FL_VERB_PING,
     FL_VERB_BAN,
+    FL_VERB_GROUPS,
     FL_VERB_COUNT /* how many there are */
 };
 
@@ -55,12 +56,15 @@ struct fl_request {
     fl_anonymity anonymity;  /* RESUME: of an authenticated session */
     int failed;              /* RESUME */
     const char *pattern;     /* WATCH, or NULL */
-    const char *server_name; /* STATUS: one server's tables, or NULL for all */
+    const char *server_name; /* STATUS: one server's tables, or NULL for all;
+                                BAN ADD, REMOVE: server=, percent-decoded */
     enum fl_ban_op { FL_BAN_LIST, FL_BAN_ADD, FL_BAN_REMOVE } ban_op; /* BAN */
-    fl_ban_kind ban_kind; /* BAN ADD, REMOVE */
-    long ban_seconds;     /* BAN ADD */
-    const char *target;   /* BAN ADD, REMOVE: percent-decoded */
-    const char *message;  /* BAN ADD, or NULL for the default */
+    fl_ban_kind ban_kind;              /* BAN ADD, REMOVE */
+    long ban_seconds;                  /* BAN ADD */
+    const char *target;                /* BAN ADD, REMOVE: percent-decoded */
+    const char *message;               /* BAN ADD, or NULL for the default */
+    const char *groups[FL_GROUPS_MAX]; /* GROUPS: percent-decoded ... */
+    size_t ngroups;                    /* ... this many */
 };
 
 /* Parse one request line: len bytes, without its LF (a CR before it is

@@ -9,6 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+bool fl_text_has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    }
+    return false;
+}
+
 const char *fl_text_escape(const char *text, char *buf, size_t size)
 {
     if (size == 0)

@@ -14,6 +14,10 @@
  * "..." where buf (size bytes) ends. NULL shows as "(null)". Returns buf. */
 const char *fl_text_escape(const char *text, char *buf, size_t size);
 
+/* Whether the n bytes at s hold a control byte (C0 or DEL), which no name,
+ * target or message the protocol carries may. */
+bool fl_text_has_control(const char *s, size_t n);
+
 /* What fl_text_token() found. */
 enum fl_token_result {
     FL_TOKEN_END,          /* no more tokens (or a comment starts) */

@@ -925,6 +925,12 @@ START_TEST(test_status_and_metrics_group_counts_by_server)
         ck_assert_int_eq(d.verdict, FL_ALLOW); /* each server counts the host alone */
     }
     ck_assert_int_eq(fl_client_set_server(c[0], "192.0.2.1"), -1); /* no port */
+    /* A refusal on the main server is that server's. */
+    fl_client *refused = tclient(&D);
+    ck_assert_int_eq(fl_client_connect(refused, NULL, "10.0.0.1", NULL, &d), 0);
+    ck_assert_int_eq(fl_client_login(refused, "dave", true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    fl_client_free(refused);
 
     char *out;
     ck_assert_int_eq(cli(&out, "status"), 0);
@@ -942,6 +948,11 @@ START_TEST(test_status_and_metrics_group_counts_by_server)
     json_t *main_server = json_array_get(json_object_get(doc, "servers"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(main_server, "name")), "main");
     ck_assert_int_eq(json_integer_value(json_object_get(main_server, "clients")), 1);
+    json_t *by_limit =
+        json_object_get(json_object_get(main_server, "refusals"), "MaxClientsPerHost");
+    ck_assert_int_eq(json_integer_value(json_object_get(by_limit, "refused")), 1);
+    json_t *vhost = json_array_get(json_object_get(doc, "servers"), 1);
+    ck_assert_int_eq(json_object_size(json_object_get(vhost, "refusals")), 0);
     json_decref(doc);
     ck_assert_int_eq(cli(&out, "status --scope 192.0.2.9:21"), 1);
     ck_assert_ptr_nonnull(strstr(out, "no such server"));
@@ -955,10 +966,63 @@ START_TEST(test_status_and_metrics_group_counts_by_server)
         strstr(text, "ftplimit_server_clients{server=\"192.0.2.1:2121\"} 2\n"));
     ck_assert_ptr_nonnull(
         strstr(text, "ftplimit_server_sessions{server=\"192.0.2.1:2121\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text,
+                                 "ftplimit_server_refusals_total{server=\"main\","
+                                 "limit=\"MaxClientsPerHost\",dry_run=\"false\"} 1\n"));
+    ck_assert_ptr_null(
+        strstr(text, "ftplimit_server_refusals_total{server=\"192.0.2.1"));
     free(text);
     fl_client_free(m);
     for (int i = 0; i < 3; i++)
         fl_client_free(c[i]);
+}
+END_TEST
+
+/* <IfGroup>: a client sends its user's groups with the login, between USER
+ * and PASS, and the daemon's engine decides with them. */
+START_TEST(test_a_logins_groups_reach_the_ifgroup_blocks)
+{
+    tdaemon_start(&D,
+                  "MaxClientsPerUser 3\n<IfGroup staff>\n  MaxClientsPerUser 1\n"
+                  "</IfGroup>\n",
+                  NULL);
+    const char *staff[] = {"domain users", "staff"}, *none[] = {"users"};
+    fl_decision d;
+    fl_client *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = tclient(&D);
+        ck_assert_int_eq(fl_client_connect(c[i], NULL, "192.0.2.1", NULL, &d), 0);
+    }
+    ck_assert_int_eq(fl_client_set_groups(c[0], staff, 2), 0);
+    ck_assert_int_eq(fl_client_login(c[0], "alice", true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+    ck_assert_int_eq(fl_client_set_groups(c[1], staff, 2), 0);
+    ck_assert_int_eq(fl_client_login(c[1], "alice", true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    /* Another user outside the group: the server's 3. */
+    ck_assert_int_eq(fl_client_set_groups(c[2], none, 1), 0);
+    ck_assert_int_eq(fl_client_login(c[2], "bob", true, NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+    const char *bad[] = {"a\nb"};
+    ck_assert_int_eq(fl_client_set_groups(c[2], bad, 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    for (int i = 0; i < 3; i++)
+        fl_client_free(c[i]);
+
+    /* GROUPS before USER, or malformed: an error each, and on it goes. */
+    int fd = raw_connect();
+    raw_send(fd, "HELLO 1\nCONNECT g1 192.0.2.9\nGROUPS staff\nUSER x\n"
+                 "GROUPS a%zz\nGROUPS domain%20users staff\nPASS ok\nPING\n");
+    ck_assert_str_eq(raw_line(fd), "OK 1 ftplimitd/" FL_VERSION);
+    ck_assert_ptr_nonnull(strstr(raw_line(fd), "ALLOW g1"));
+    ck_assert_ptr_nonnull(strstr(raw_line(fd), "GROUPS: no USER before it"));
+    ck_assert_str_eq(raw_line(fd), "ALLOW");
+    ck_assert_ptr_nonnull(strstr(raw_line(fd), "ERR bad-field a group is 1 to"));
+    ck_assert_str_eq(raw_line(fd), "OK groups");
+    ck_assert_str_eq(raw_line(fd), "ALLOW");
+    ck_assert_str_eq(raw_line(fd), "OK pong");
+    close(fd);
 }
 END_TEST
 
@@ -1133,10 +1197,11 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
      * (issue 24, point 11). */
     char *log = read_file(D.log);
     ck_assert_msg(strstr(log,
-                         "BanOnEvent MaxLoginAttempts banned host 198.51.100.7 for "
-                         "3600s (1 in its window)") != NULL,
+                         "BanOnEvent MaxLoginAttempts banned host 198.51.100.7 from "
+                         "main for 3600s (1 in its window)") != NULL,
                   "%s", log);
-    ck_assert_ptr_nonnull(strstr(log, "banned host 192.0.2.9 for 3600s"));
+    ck_assert_ptr_nonnull(
+        strstr(log, "banned host 192.0.2.9 from every server for 3600s"));
     free(log);
 
     ck_assert_int_eq(cli(&out, "ban list"), 0);
@@ -1151,7 +1216,38 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
     json_t *doc = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(doc);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "bans")), 4);
+    /* The rule's ban is the server's its session was on (mod_ban's sid). */
+    size_t i;
+    json_t *b;
+    int scoped = 0;
+    json_array_foreach(json_object_get(doc, "bans"), i, b)
+    {
+        const char *server = json_string_value(json_object_get(b, "server"));
+        if (server != NULL) {
+            ck_assert_str_eq(server, "main");
+            ck_assert_str_eq(json_string_value(json_object_get(b, "target")),
+                             "198.51.100.7");
+            scoped++;
+        }
+    }
+    ck_assert_int_eq(scoped, 1);
     json_decref(doc);
+    free(out);
+
+    /* A ban by hand from one server: by name, or an address of none. */
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.10 1h --scope main"), 0);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban add host 192.0.2.10 1h --scope 203.0.113.1:21"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "not-found: no server '203.0.113.1:21'"));
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban list"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "SERVER"));
+    ck_assert_ptr_nonnull(strstr(out, "192.0.2.10"));
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban remove host 192.0.2.10 --scope main"), 0);
+    free(out);
+    ck_assert_int_eq(cli(&out, "ban remove host 192.0.2.10 --scope main"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no host ban on that target on that server"));
     free(out);
 
     ck_assert_int_eq(cli(&out, "ban remove user 'john doe'"), 0);
@@ -1181,14 +1277,15 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
 
     ck_assert_int_eq(cli(&out, "metrics"), 0);
     ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_in_force 3\n"));
-    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_total 4\n"));
+    ck_assert_ptr_nonnull(strstr(out, "ftplimit_bans_total 5\n"));
     free(out);
 
     /* Malformed BAN requests: an error each, and the daemon goes on. */
     int fd = raw_connect();
     raw_send(fd, "HELLO 1\nBAN\nBAN FOO\nBAN ADD host\nBAN ADD host 0 192.0.2.1\n"
                  "BAN ADD user 60 a%0Ab\nBAN ADD user 60 a%zz\nBAN REMOVE class\n"
-                 "BAN ADD user 60 a\x1b[2Jb\nPING\n");
+                 "BAN ADD user 60 a\x1b[2Jb\nBAN ADD server= host 60 192.0.2.1\n"
+                 "BAN ADD server=no%20such host 60 192.0.2.1\nPING\n");
     ck_assert_str_eq(raw_line(fd), "OK 1 ftplimitd/" FL_VERSION);
     ck_assert_str_eq(raw_line(fd), "ERR missing-field BAN needs LIST, ADD or REMOVE");
     ck_assert_str_eq(raw_line(fd),
@@ -1205,6 +1302,8 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
     ck_assert_str_eq(raw_line(fd), "ERR missing-field BAN REMOVE needs a target");
     ck_assert_ptr_nonnull(
         strstr(raw_line(fd), "ERR bad-field the target 'a\\x1b[2Jb' has"));
+    ck_assert_ptr_nonnull(strstr(raw_line(fd), "ERR bad-field server= needs"));
+    ck_assert_ptr_nonnull(strstr(raw_line(fd), "ERR not-found no server 'no such'"));
     ck_assert_str_eq(raw_line(fd), "OK pong");
     close(fd);
 }
@@ -1998,6 +2097,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(
         tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
     tcase_add_test(tc, test_status_and_metrics_group_counts_by_server);
+    tcase_add_test(tc, test_a_logins_groups_reach_the_ifgroup_blocks);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);

@@ -50,6 +50,12 @@ printf 'GeoIPDatabase %s/none.mmdb\n' "$work" >"$work/nodb.conf"
 expect "check of a policy with a missing database exits 2" 2 "$cli" check "$work/nodb.conf"
 contains "$work/err" "nodb.conf:1: GeoIPDatabase: cannot open" "check names the database line"
 
+# check shows mod_ifsession's blocks as written, <IfAuthenticated> with no
+# expression.
+expect "check of a policy with <IfGroup> and <IfAuthenticated>" 0 "$cli" check "$top_srcdir/tests/traces/groups.conf"
+contains "$work/out" "  <IfAuthenticated>:" "check shows <IfAuthenticated> bare"
+contains "$work/out" "  <IfGroup OR contractors,interns>:" "check shows an <IfGroup> expression"
+
 printf 'MaxClientPerHost 3\nMaxClients 0\n<Class a>\nFrom 10.0.0.0/33\n' >"$work/bad.conf"
 expect "check of a bad policy exits 2" 2 "$cli" check "$work/bad.conf"
 contains "$work/err" "bad.conf:1: unknown directive 'MaxClientPerHost' (did you mean 'MaxClientsPerHost'?)" "check names file, line and the nearest directive"

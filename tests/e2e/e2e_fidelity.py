@@ -706,6 +706,44 @@ class Fidelity(unittest.TestCase):
             self.assertIn(line, log)
         close_all(*held)
 
+    @unittest.skipUnless(os.path.exists(e2e.MOD_BAN), "Debian's mod_ban is not installed")
+    def test_a_ban_is_the_virtual_hosts_its_events_came_from_as_mod_bans(self):
+        # mod_ban counts a server's events and bans from that server; so do
+        # ftplimit's BanOnEvent rules. The same scenario against both.
+        vport_ours, vport_stock = e2e.free_port(), e2e.free_port()
+        stock_ban = ("<IfModule mod_ban.c>\n  BanEngine on\n  BanTable @DIR@/ban.tab\n"
+                     "  BanLog @DIR@/ban.log\n"
+                     "  BanOnEvent MaxLoginAttempts 1/00:01:00 00:05:00 \"Banned here.\"\n"
+                     "</IfModule>\n")
+        ours = self.serve("BanOnEvent MaxLoginAttempts 1/00:01:00 00:05:00 \"Banned here.\"\n",
+                          "MaxLoginAttempts 1\n" +
+                          self.vhost(vport_ours, "  MaxLoginAttempts 1\n"), start=False)
+        stock = self.serve("", "MaxLoginAttempts 1\n" + stock_ban + self.vhost(
+            vport_stock, "  MaxLoginAttempts 1\n  <IfModule mod_ban.c>\n    BanEngine on\n"
+            "  </IfModule>\n"), start=False, module=False)
+        ours.start()
+        stock.start(engine=False)
+        for s, vport, refusal in ((ours, vport_ours, b"421 Banned here.\r\n"),
+                                  (stock, vport_stock, b"530 Banned here.\r\n")):
+            main_port = s.port
+            s.port = vport
+            try:
+                self.assertEqual(transcript(s, ["USER alice", "PASS wrong"])[-1],
+                                 b"530 Login incorrect.\r\n")
+                # Banned from the virtual host: ftplimit refuses the
+                # connection, mod_ban the USER after it.
+                self.assertTrue(wait_for(lambda: refusal in transcript(s, ["USER alice"])),
+                                transcript(s, ["USER alice"]))
+            finally:
+                s.port = main_port
+            # ... and welcome on the main server.
+            self.assertEqual(transcript(s, ["USER alice"])[1][:4], b"331 ")
+        bans = json.loads(subprocess.run(
+            [e2e.FTPLIMIT, "ban", "list", "--json", "-s", ours.path("ftplimitd.sock")],
+            capture_output=True, text=True, timeout=20, check=True).stdout)["bans"]
+        self.assertEqual([(b["target"], b["server"]) for b in bans],
+                         [("127.0.0.2", f"127.0.0.1:{vport_ours}")])
+
     @needs_sftp
     def test_an_sftp_virtual_host_has_its_own_proftpd_conf_limits(self):
         vport = e2e.free_port()
@@ -756,6 +794,25 @@ class Fidelity(unittest.TestCase):
                       self.system_log(s))
         close_all(a)
 
+    def logins_on_both(self, conf, logins):
+        """conf's limits on a ProFTPD with mod_ftplimit alone enforcing them,
+        and on a stock one: the reply code of each (user, host) login, held
+        until all are made, as {"ours": [...], "stock": [...]}; and ours."""
+        ours = self.serve("", conf, ftplimit_conf=e2e.ENGINE_ONLY)
+        stock = self.serve("", conf, module=False, start=False)
+        stock.start(engine=False)
+        replies = {}
+        for name, s in (("ours", ours), ("stock", stock)):
+            got, held = [], []
+            for user, host in logins:
+                f, reply = s.login(user, host=host)
+                got.append(reply.split("\n")[0][:3] + " " + user)
+                if f is not None:
+                    held.append(f)
+            replies[name] = got
+            close_all(*held)
+        return replies, ours
+
     def test_ifclass_and_ifuser_limits_of_proftpd_conf_as_with_mod_ifsession(self):
         # Clients from 127.0.0.3 are of class "near": one session per host
         # for them; bob may have three sessions, everyone else one.
@@ -763,20 +820,9 @@ class Fidelity(unittest.TestCase):
                 "MaxClientsPerUser 1\n"
                 "<IfClass near>\n  MaxClientsPerHost 1 \"near: %m\"\n</IfClass>\n"
                 "<IfUser bob>\n  MaxClientsPerUser 3\n</IfUser>\n")
-        ours = self.serve("", conf, ftplimit_conf=e2e.ENGINE_ONLY)
-        stock = self.serve("", conf, module=False, start=False)
-        stock.start(engine=False)
-        replies = {}
-        for name, s in (("ours", ours), ("stock", stock)):
-            got, held = [], []
-            for user, host in (("alice", 2), ("alice", 4), ("bob", 2), ("bob", 4),
-                               ("bob", 5), ("carol", 3), ("dave", 3)):
-                f, reply = s.login(user, host=host)
-                got.append(reply.split("\n")[0][:3] + " " + user)
-                if f is not None:
-                    held.append(f)
-            replies[name] = got
-            close_all(*held)
+        replies, ours = self.logins_on_both(conf, (
+            ("alice", 2), ("alice", 4), ("bob", 2), ("bob", 4), ("bob", 5), ("carol", 3),
+            ("dave", 3)))
         # The same decisions as ProFTPD's mod_ifsession with mod_auth's limits.
         self.assertEqual(replies["ours"], replies["stock"])
         self.assertEqual(replies["ours"], ["230 alice", "530 alice", "230 bob", "230 bob",
@@ -787,6 +833,42 @@ class Fidelity(unittest.TestCase):
         log = self.system_log(ours)
         self.assertIn("enforces   <IfClass near>:", log)
         self.assertIn("enforces   <IfUser bob>:", log)
+
+    def test_ifgroup_and_ifauthenticated_limits_as_with_mod_ifsession(self):
+        # alice and carol are in staff, bob in devs (tests/e2e/e2e_proftpd.py's
+        # group file). mod_ifsession merges <IfAuthenticated>, then <IfGroup>,
+        # then <IfUser>, whatever their order in the file, and merging a
+        # directive takes it out of the blocks merged after: the first that
+        # sets a limit gives it.
+        conf = ("<Class near>\n  From 127.0.0.12\n</Class>\n"
+                "MaxClientsPerUser 4\n"
+                "<IfAuthenticated>\n  MaxClientsPerHost 2\n</IfAuthenticated>\n"
+                "<IfUser carol>\n  MaxClientsPerUser 3\n</IfUser>\n"
+                "<IfUser dave>\n  MaxClientsPerUser 3\n</IfUser>\n"
+                "<IfClass near>\n  MaxClientsPerUser 1\n</IfClass>\n"
+                "<IfGroup staff>\n  MaxClientsPerUser 1 \"staff: %m\"\n</IfGroup>\n"
+                "<IfGroup regex ^dev>\n  MaxClientsPerHost 1\n</IfGroup>\n")
+        replies, ours = self.logins_on_both(conf, (
+            ("alice", 2), ("alice", 3), ("bob", 4), ("bob", 4), ("bob", 4), ("carol", 5),
+            ("carol", 6), ("dave", 9), ("dave", 9), ("dave", 9), ("dave", 12)))
+        self.assertEqual(replies["ours"], replies["stock"])
+        # staff: 1, carol too (her <IfUser> comes after); devs: the 2 per
+        # host of <IfAuthenticated>, merged before <IfGroup regex ^dev>;
+        # dave from the class near: its 1, merged at the connection, before
+        # his own 3.
+        self.assertEqual(replies["ours"], ["230 alice", "530 alice", "230 bob", "230 bob",
+                                           "530 bob", "230 carol", "530 carol",
+                                           "230 dave", "230 dave", "530 dave",
+                                           "530 dave"])
+        status = ours.status()
+        self.assertEqual({k: v["refused"] for k, v in status["refusals"].items()},
+                         {"MaxClientsPerUser": 3, "MaxClientsPerHost": 2})
+        log = self.system_log(ours)
+        for line in ("enforces   <IfAuthenticated>:", "enforces   <IfGroup staff>:",
+                     "enforces     MaxClientsPerUser 1 (custom message)",
+                     "enforces   <IfGroup regex ^dev>:"):
+            self.assertIn(line, log)
+        self.assertNotIn("left to ProFTPD's mod_auth", log)
 
     def test_two_virtual_hosts_one_left_to_mod_auth_with_ftplimitengine_off(self):
         ours_port, theirs_port = e2e.free_port(), e2e.free_port()

@@ -124,7 +124,9 @@ class Server:
     def _write_users(self, own_uids):
         self.own_uids = own_uids
         hashed = crypt.crypt(PASSWORD, crypt.mksalt(self.hash_method))
-        lines, groups = [], [f"nogroup:x:{self.nogroup}:"]
+        # Two supplementary groups, for mod_ifsession's <IfGroup>.
+        lines, groups = [], [f"nogroup:x:{self.nogroup}:", "staff:x:4242:alice,carol",
+                             "devs:x:4243:bob"]
         for user in USERS:
             uid = self.uid_of(user)
             gid = uid if own_uids else self.nogroup

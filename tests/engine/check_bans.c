@@ -285,7 +285,8 @@ END_TEST
 START_TEST(test_banning_the_anonymous_user_bans_every_anonymous_login)
 {
     start("AnonymousUsers anonymous ftp\n");
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "anonymous", 60 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "anonymous", NULL, 60 * SEC, NULL),
+                     0);
     ck_assert_int_eq(t_connect(&T, "a", "192.0.2.1", NULL), FL_ALLOW);
     t_user(&T, "a", "ftp", NULL);
     ck_assert_int_eq(t_pass(&T, "a", true, "me@example.com", NULL), FL_DISCONNECT);
@@ -309,20 +310,22 @@ START_TEST(test_exempt_addresses_networks_and_classes_are_never_banned)
     ck_assert_int_eq(nbans(), 1);
 
     errno = 0;
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.7", SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.7", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER_HOST, "x@2001:db8::1", SEC, NULL), -1);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER_HOST, "x@2001:db8::1", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "office", SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "office", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
     /* A host of an exempt class, banned by hand, as one of an exempt
      * network is (issue 24, point 12). */
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "10.20.30.41", SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "10.20.30.41", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER_HOST, "x@10.20.30.41", SEC, NULL), -1);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER_HOST, "x@10.20.30.41", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, EPERM);
     ck_assert_int_eq(nbans(), 1);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "11.0.0.1", SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "11.0.0.1", NULL, SEC, NULL), 0);
     ck_assert_int_eq(nbans(), 2);
 }
 END_TEST
@@ -353,11 +356,12 @@ END_TEST
 START_TEST(test_bans_added_by_hand_are_listed_extended_and_removed)
 {
     start("MaxClients 10\n");
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "::ffff:192.0.2.5", 60 * SEC, NULL),
-                     0);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "john doe", 600 * SEC, "Bye %u"), 0);
     ck_assert_int_eq(
-        fl_ban_add(T.e, FL_BAN_USER_HOST, "a@b@2001:db8::1", 60 * SEC, NULL), 0);
+        fl_ban_add(T.e, FL_BAN_HOST, "::ffff:192.0.2.5", NULL, 60 * SEC, NULL), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER, "john doe", NULL, 600 * SEC, "Bye %u"), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER_HOST, "a@b@2001:db8::1", NULL, 60 * SEC, NULL), 0);
     ck_assert_int_eq(nbans(), 3);
     fl_ban_entry list[4];
     ck_assert_int_eq(fl_ban_list(T.e, list, 4), 3);
@@ -374,16 +378,17 @@ START_TEST(test_bans_added_by_hand_are_listed_extended_and_removed)
 
     /* Banning again extends the ban and replaces its message. */
     advance(30 * SEC);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.5", 120 * SEC, "Later"), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.5", NULL, 120 * SEC, "Later"), 0);
     ck_assert_int_eq(nbans(), 3);
     advance(90 * SEC);
     ck_assert_int_eq(t_connect(&T, "a", "192.0.2.5", &D), FL_DISCONNECT);
     ck_assert_str_eq(D.message, "Later");
 
-    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "192.0.2.5"), 0);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "192.0.2.5", NULL), 0);
     ck_assert_int_eq(t_connect(&T, "b", "192.0.2.5", NULL), FL_ALLOW);
     errno = 0;
-    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "192.0.2.5"), -1);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "192.0.2.5", NULL), -1);
     ck_assert_int_eq(errno, ENOENT);
     ck_assert_int_eq(t_login(&T, "c", "192.0.2.6", "john doe", &D), FL_DISCONNECT);
     ck_assert_str_eq(D.message, "Bye john doe");
@@ -411,15 +416,15 @@ START_TEST(test_bad_targets_and_durations_are_refused)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
-        ck_assert_msg(
-            fl_ban_add(T.e, bad[i].kind, bad[i].target, bad[i].duration, NULL) == -1 &&
-                errno == EINVAL,
-            "case %zu accepted", i);
+        ck_assert_msg(fl_ban_add(T.e, bad[i].kind, bad[i].target, NULL, bad[i].duration,
+                                 NULL) == -1 &&
+                          errno == EINVAL,
+                      "case %zu accepted", i);
     }
     char long_name[FL_USER_MAX + 2];
     memset(long_name, 'u', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, long_name, SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, long_name, NULL, SEC, NULL), -1);
     ck_assert_int_eq(nbans(), 0);
     fl_ban_kind k;
     ck_assert_int_eq(fl_ban_kind_parse("user@host", &k), 0);
@@ -432,17 +437,17 @@ END_TEST
 START_TEST(test_the_ban_table_is_bounded_by_max_tracked_hosts)
 {
     start("MaxTrackedHosts 3\n");
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.1", SEC, NULL), 0);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.2", SEC, NULL), 0);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "u", SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.1", NULL, SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.2", NULL, SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "u", NULL, SEC, NULL), 0);
     errno = 0;
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", NULL, SEC, NULL), -1);
     ck_assert_int_eq(errno, ENOSPC);
     /* Extending one that exists needs no room. */
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "u", 5 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "u", NULL, 5 * SEC, NULL), 0);
     advance(SEC);
     ck_assert_int_eq(nbans(), 1);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", NULL, SEC, NULL), 0);
 }
 END_TEST
 
@@ -501,7 +506,7 @@ START_TEST(test_bans_persist_in_the_ban_table_across_engines)
     snprintf(path, sizeof path, "%s/bans.state", T.dir);
     fail_login("a", "192.0.2.1", "x");
     ck_assert_int_eq(
-        fl_ban_add(T.e, FL_BAN_USER, "mal\"lory\\", 120 * SEC, "Go \"away\""), 0);
+        fl_ban_add(T.e, FL_BAN_USER, "mal\"lory\\", NULL, 120 * SEC, "Go \"away\""), 0);
     ck_assert_int_ne(access(path, F_OK), 0); /* written a second later */
     advance(SEC);
     char *text = read_file(path);
@@ -549,7 +554,8 @@ START_TEST(test_the_ban_table_is_saved_at_shutdown_and_bad_lines_are_skipped)
     start("BanTable bans.state\n");
     char path[4096];
     snprintf(path, sizeof path, "%s/bans.state", T.dir);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", 3600 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", NULL, 3600 * SEC, NULL),
+                     0);
     fl_engine_shutdown(T.e); /* no second passed: saved now */
     char *text = read_file(path);
     ck_assert_ptr_nonnull(strstr(text, "\"target\":\"192.0.2.3\""));
@@ -589,7 +595,8 @@ START_TEST(test_the_ban_table_is_0640_and_a_planted_link_is_not_followed)
     snprintf(path, sizeof path, "%s/bans.state", T.dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     snprintf(target, sizeof target, "%s/precious", T.dir);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", 3600 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", NULL, 3600 * SEC, NULL),
+                     0);
     advance(2 * SEC); /* saved a second after the change */
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
@@ -600,7 +607,8 @@ START_TEST(test_the_ban_table_is_0640_and_a_planted_link_is_not_followed)
     fputs("keep\n", f);
     fclose(f);
     ck_assert_int_eq(symlink(target, tmp), 0);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", 3600 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.4", NULL, 3600 * SEC, NULL),
+                     0);
     advance(2 * SEC);
     char *kept = read_file(target), *after = read_file(path);
     ck_assert_str_eq(kept, "keep\n");
@@ -622,7 +630,7 @@ START_TEST(test_a_ban_table_save_that_runs_out_of_room_keeps_the_old_table)
     for (int i = 1; i <= 100; i++) {
         char host[32];
         snprintf(host, sizeof host, "192.0.2.%d", i);
-        ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, host, 3600 * SEC, NULL), 0);
+        ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, host, NULL, 3600 * SEC, NULL), 0);
     }
     advance(2 * SEC);
     char *before = read_file(path);
@@ -631,7 +639,8 @@ START_TEST(test_a_ban_table_save_that_runs_out_of_room_keeps_the_old_table)
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit limit = {(rlim_t)st.st_size / 2, (rlim_t)st.st_size / 2};
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "198.51.100.1", 3600 * SEC, NULL), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "198.51.100.1", NULL, 3600 * SEC, NULL), 0);
     advance(2 * SEC);
     char *after = read_file(path);
     ck_assert_str_eq(after, before);
@@ -675,11 +684,11 @@ START_TEST(test_the_ban_table_loader_takes_only_what_the_protocol_takes)
     ck_assert_ptr_nonnull(strstr(LOG.text, "bans.state:5 skipped: not a target"));
     ck_assert_ptr_nonnull(strstr(LOG.text, "bans.state:9 skipped: a message"));
     /* The same targets refused by hand, and a ban past the longest. */
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "a\nb", SEC, NULL), -1);
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "two words", SEC, NULL), -1);
-    ck_assert_int_eq(
-        fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.1", (FL_BAN_SECONDS_MAX + 1) * SEC, NULL),
-        -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "a\nb", NULL, SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_CLASS, "two words", NULL, SEC, NULL), -1);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.1", NULL,
+                                (FL_BAN_SECONDS_MAX + 1) * SEC, NULL),
+                     -1);
     ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
@@ -687,7 +696,8 @@ END_TEST
 START_TEST(test_an_unwritable_ban_table_is_reported_and_bans_still_work)
 {
     start("BanTable no/such/dir/bans.state\n");
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", 3600 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "192.0.2.3", NULL, 3600 * SEC, NULL),
+                     0);
     advance(SEC);
     ck_assert_ptr_nonnull(strstr(LOG.text, "BanTable: cannot write"));
     ck_assert_int_eq(t_connect(&T, "a", "192.0.2.3", NULL), FL_DISCONNECT);
@@ -704,7 +714,7 @@ START_TEST(test_checking_a_policy_never_touches_its_ban_table)
     fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
     fl_engine *e = fl_engine_new(&opts);
     ck_assert_int_eq(fl_engine_load(e, policy, NULL, NULL), 0);
-    ck_assert_int_eq(fl_ban_add(e, FL_BAN_HOST, "192.0.2.1", SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_add(e, FL_BAN_HOST, "192.0.2.1", NULL, SEC, NULL), 0);
     fl_engine_startup(e);
     fl_engine_shutdown(e);
     fl_engine_free(e);

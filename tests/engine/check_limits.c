@@ -549,8 +549,8 @@ START_TEST(test_every_name_mapped_to_one_anonymous_account_counts_as_one_user)
     ck_assert_int_eq(t_pass(&T, "t", true, "me@example.org", &D), FL_ALLOW);
     ck_assert_int_eq(user_clients(&T, "mirror"), 1);
     /* A ban of the account refuses every name mapped to it. */
-    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_USER, "ftp", 60 * FL_USEC_PER_SEC, NULL),
-                     0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER, "ftp", NULL, 60 * FL_USEC_PER_SEC, NULL), 0);
     t_connect(&T, "u", "10.0.0.3", NULL);
     ck_assert_int_eq(
         fl_user_resolved(T.e, fl_session_find(T.e, "u"), "guest", "ftp", &D), 0);

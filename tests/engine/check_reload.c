@@ -80,7 +80,7 @@ static void assert_old_policy_works(long n)
     ck_assert_str_eq(d.limit, "Ban");
     snprintf(sid, sizeof sid, "s%ld.0", n);
     t_close(&T, sid);
-    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, addr), 0);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, addr, NULL), 0);
 }
 
 START_TEST(test_a_reload_that_runs_out_of_memory_anywhere_changes_nothing)

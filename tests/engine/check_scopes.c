@@ -35,7 +35,8 @@ static fl_verdict connect_to(const char *sid, const char *addr, const char *serv
     ck_assert_int_eq(fl_addr_parse(addr, &ci.addr), 0);
     if (server != NULL)
         ck_assert_int_eq(fl_endpoint_parse(server, &ep), 0);
-    ck_assert_int_eq(fl_connect(T.e, &ci, &s, d), 0);
+    ck_assert_msg(fl_connect(T.e, &ci, &s, d) == 0, "connect %s: %s", sid,
+                  strerror(errno));
     return d->verdict;
 }
 
@@ -86,6 +87,20 @@ START_TEST(test_each_server_counts_the_same_host_alone)
     /* A status count sums every server's. */
     ck_assert_int_eq(host_clients(&T, "10.0.0.1"), 3);
     ck_assert_int_eq(host_conns(&T, "10.0.0.1"), 3);
+    /* Refusals are counted per server too. */
+    fl_refusal_count all[32], main_srv[32], vhost[32];
+    size_t n = fl_engine_refusals(T.e, all, 32);
+    ck_assert_uint_eq(fl_engine_refusals_in(T.e, "main", main_srv, 32), n);
+    ck_assert_uint_eq(fl_engine_refusals_in(T.e, "192.0.2.1:21", vhost, 32), n);
+    for (size_t i = 0; i < n; i++) {
+        bool per_host = strcmp(all[i].limit, "MaxClientsPerHost") == 0;
+        ck_assert_uint_eq(all[i].refused, per_host ? 2 : 0);
+        ck_assert_uint_eq(main_srv[i].refused, per_host ? 1 : 0);
+        ck_assert_uint_eq(vhost[i].refused, per_host ? 1 : 0);
+    }
+    ck_assert_uint_eq(fl_engine_refusals_in(T.e, "192.0.2.9:21", vhost, 32),
+                      (size_t)-1);
+    ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST
 
@@ -359,12 +374,129 @@ START_TEST(test_ifuser_and_ifclass_blocks_give_their_logins_their_limits)
     ck_assert_int_eq(login_to("f", "192.0.2.5", NULL, "admin", &d), FL_DISCONNECT);
     ck_assert_str_eq(d.limit, "MaxClientsPerUser");
     ck_assert_int_eq(d.code, 530);
-    /* lan: <IfClass lan>'s 1 over the server's 3 -- for users <IfUser OR
-     * admin,!nobody> does not lift it for: every name but nobody's. */
+    /* lan: <IfClass lan>'s 1 over the server's 3; <IfUser OR admin,!nobody>
+     * would lift it for every name but nobody's, but the class's block is
+     * merged first, and takes MaxClientsPerClass out of it. */
     ck_assert_int_eq(login_to("l1", "10.0.0.1", NULL, "nobody", &d), FL_ALLOW);
     ck_assert_int_eq(login_to("l2", "10.0.0.2", NULL, "nobody", &d), FL_DISCONNECT);
     ck_assert_str_eq(d.limit, "MaxClientsPerClass");
-    ck_assert_int_eq(login_to("l3", "10.0.0.3", NULL, "carl", &d), FL_ALLOW);
+    ck_assert_int_eq(login_to("l3", "10.0.0.3", NULL, "carl", &d), FL_DISCONNECT);
+}
+END_TEST
+
+/* A login whose USER's groups are groups (a comma-separated list; NULL:
+ * none said). */
+static fl_verdict login_in_groups(const char *sid, const char *addr, const char *user,
+                                  const char *groups, fl_decision *d)
+{
+    fl_verdict v = connect_to(sid, addr, NULL, d);
+    if (v == FL_ALLOW)
+        v = t_user(&T, sid, user, d);
+    if (v == FL_ALLOW && groups != NULL) {
+        char copy[256], *names[8], *cursor = copy, *g;
+        size_t n = 0;
+        snprintf(copy, sizeof copy, "%s", groups);
+        while ((g = strsep(&cursor, ",")) != NULL && n < 8)
+            names[n++] = g;
+        ck_assert_int_eq(fl_user_groups(T.e, fl_session_find(T.e, sid),
+                                        (const char *const *)names, n),
+                         0);
+    }
+    if (v == FL_ALLOW)
+        v = t_pass(&T, sid, true, NULL, d);
+    return v;
+}
+
+START_TEST(test_ifgroup_and_ifauthenticated_blocks_merge_in_mod_ifsessions_order)
+{
+    tenv_start(&T, "<Class lan>\n  From 10.0.0.0/8\n</Class>\n"
+                   "<Class office>\n  From 172.16.0.0/12\n</Class>\n"
+                   "MaxClientsPerUser 5\n"
+                   "MaxClientsPerClass office 1\n"
+                   "<IfAuthenticated>\n  MaxClientsPerHost 3\n</IfAuthenticated>\n"
+                   /* Before the group's block in the file, merged after it:
+                    * the group's MaxClientsPerUser is given first. */
+                   "<IfUser carol>\n  MaxClientsPerUser 4\n</IfUser>\n"
+                   "<IfGroup staff>\n  MaxClientsPerUser 1\n</IfGroup>\n"
+                   /* A group list is AND by default: in neither. */
+                   "<IfGroup !staff,!ops>\n  MaxClientsPerUser 2\n</IfGroup>\n"
+                   /* <IfAuthenticated> gave MaxClientsPerHost first. */
+                   "<IfGroup regex ^dev>\n  MaxClientsPerHost 1\n"
+                   "  MaxClientsPerClass lan 1\n</IfGroup>\n");
+    fl_decision d;
+    /* staff: 1. */
+    ck_assert_int_eq(login_in_groups("a1", "192.0.2.1", "alice", "staff", &d),
+                     FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("a2", "192.0.2.2", "alice", "staff", &d),
+                     FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerUser");
+    /* In neither staff nor ops, or in no group at all: 2. */
+    ck_assert_int_eq(login_in_groups("b1", "192.0.2.1", "bob", "users", &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("b2", "192.0.2.2", "bob", "users", &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("b3", "192.0.2.3", "bob", "users", &d),
+                     FL_DISCONNECT);
+    ck_assert_int_eq(login_in_groups("e1", "192.0.2.1", "eve", NULL, &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("e2", "192.0.2.2", "eve", NULL, &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("e3", "192.0.2.3", "eve", NULL, &d),
+                     FL_DISCONNECT);
+    /* A supplementary group matches the pattern: its MaxClientsPerHost came
+     * too late, its MaxClientsPerClass replaces every class's: lan 1, and
+     * office none. */
+    ck_assert_int_eq(login_in_groups("d1", "198.51.100.1", "dave", "users,devs", &d),
+                     FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("d2", "198.51.100.1", "dan", "devs", &d),
+                     FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("d3", "10.0.0.1", "dora", "devs", &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("d4", "10.0.0.2", "dirk", "devs", &d),
+                     FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "MaxClientsPerClass");
+    ck_assert_int_eq(login_in_groups("o1", "172.16.0.1", "olga", "devs", &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("o2", "172.16.0.2", "otto", "devs", &d), FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("o3", "172.16.0.3", "oleg", NULL, &d),
+                     FL_DISCONNECT); /* the server's office 1 */
+    /* carol is staff: the group's 1 is merged before her own 4. */
+    ck_assert_int_eq(login_in_groups("k1", "203.0.113.1", "carol", "staff", &d),
+                     FL_ALLOW);
+    ck_assert_int_eq(login_in_groups("k2", "203.0.113.2", "carol", "staff", &d),
+                     FL_DISCONNECT);
+    /* In ops alone (no group block of its own), her own 4. */
+    for (int i = 2; i <= 4; i++) {
+        char sid[8], addr[32];
+        snprintf(sid, sizeof sid, "k%d", i + 1);
+        snprintf(addr, sizeof addr, "203.0.113.%d", i + 1);
+        ck_assert_int_eq(login_in_groups(sid, addr, "carol", "ops", &d), FL_ALLOW);
+    }
+    ck_assert_int_eq(login_in_groups("k9", "203.0.113.9", "carol", "ops", &d),
+                     FL_DISCONNECT);
+    /* ops: no group block; <IfAuthenticated>'s 3 per host. */
+    for (int i = 0; i < 3; i++) {
+        char sid[8];
+        snprintf(sid, sizeof sid, "f%d", i);
+        ck_assert_int_eq(login_in_groups(sid, "192.0.2.77", "frank", "ops", &d),
+                         FL_ALLOW);
+    }
+    ck_assert_int_eq(login_in_groups("f3", "192.0.2.77", "frank", "ops", &d),
+                     FL_DISCONNECT);
+
+    /* Groups come after USER, before PASS, and are names. */
+    const char *bad[] = {"a\nb"}, *good[] = {"staff"};
+    ck_assert_int_eq(connect_to("g", "192.0.2.99", NULL, NULL), FL_ALLOW);
+    fl_session *s = fl_session_find(T.e, "g");
+    ck_assert_int_eq(fl_user_groups(T.e, s, good, 1), -1);
+    ck_assert_int_eq(errno, EPROTO);
+    t_user(&T, "g", "gus", NULL);
+    ck_assert_int_eq(fl_user_groups(T.e, s, bad, 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_user_groups(T.e, s, good, FL_GROUPS_MAX + 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_user_groups(T.e, s, good, 1), 0);
+    ck_assert_int_eq(t_pass(&T, "g", true, NULL, NULL), FL_ALLOW);
+    ck_assert_int_eq(fl_user_groups(T.e, s, good, 1), -1);
+    ck_assert_int_eq(errno, EISCONN);
+
+    refused("<IfAuthenticated yes>\n</IfAuthenticated>\n",
+            "policy.conf:1: <IfAuthenticated> takes no parameters");
+    refused("<IfGroup>\n</IfGroup>\n", "policy.conf:1: <IfGroup>: expected names");
 }
 END_TEST
 
@@ -408,6 +540,164 @@ START_TEST(test_directives_the_daemon_owns_are_refused_in_a_block)
 }
 END_TEST
 
+/* --- bans per server, as mod_ban's -------------------------------------- */
+
+static const char banning[] = "<Global>\n"
+                              "  MaxLoginAttempts 1\n"
+                              "</Global>\n"
+                              "BanOnEvent MaxLoginAttempts 2/00:01:00 01:00:00\n"
+                              "BanTable bans.state\n"
+                              "<VirtualHost 192.0.2.1:21>\n"
+                              "</VirtualHost>\n";
+
+/* A failed login that uses up MaxLoginAttempts 1. */
+static void fail_at(const char *sid, const char *addr, const char *server)
+{
+    ck_assert_int_eq(connect_to(sid, addr, server, NULL), FL_ALLOW);
+    t_user(&T, sid, "bob", NULL);
+    ck_assert_int_eq(t_pass(&T, sid, false, NULL, NULL), FL_DISCONNECT);
+}
+
+static char ban_server[256];
+
+static void on_ban(const void *event_data, void *user_data)
+{
+    (void)user_data;
+    const fl_event_info *info = fl_event_info_of(FL_EV_BAN, event_data);
+    snprintf(ban_server, sizeof ban_server, "%s",
+             info->server != NULL ? info->server : "(every server)");
+}
+
+START_TEST(test_a_rules_ban_is_the_servers_its_events_came_from)
+{
+    tenv_start(&T, banning);
+    ck_assert_int_eq(fl_event_register(T.e, NULL, FL_EV_BAN, on_ban, NULL), 0);
+    /* mod_ban counts per server: one event on each makes no ban. */
+    fail_at("m1", "10.0.0.1", NULL);
+    fail_at("v1", "10.0.0.1", "192.0.2.1:21");
+    ck_assert_int_eq(fl_ban_list(T.e, NULL, 0), 0);
+    /* A second on the virtual host bans the host from it alone. */
+    fail_at("v2", "10.0.0.1", "192.0.2.1:21");
+    fl_ban_entry b;
+    ck_assert_int_eq(fl_ban_list(T.e, &b, 1), 1);
+    ck_assert_str_eq(b.target, "10.0.0.1");
+    ck_assert_str_eq(b.server, "192.0.2.1:21");
+    ck_assert_str_eq(ban_server, "192.0.2.1:21");
+    fl_decision d;
+    ck_assert_int_eq(connect_to("v3", "10.0.0.1", "192.0.2.1:21", &d), FL_DISCONNECT);
+    ck_assert_str_eq(d.limit, "Ban");
+    ck_assert_int_eq(connect_to("m2", "10.0.0.1", NULL, &d), FL_ALLOW);
+    /* While it is banned there, its events there make no other ban; the
+     * main server's own count goes on. */
+    t_user(&T, "m2", "bob", NULL);
+    ck_assert_int_eq(t_pass(&T, "m2", false, NULL, NULL), FL_DISCONNECT);
+    ck_assert_int_eq(fl_ban_list(T.e, NULL, 0), 2);
+    ck_assert_str_eq(ban_server, "main");
+    ck_assert_int_eq(connect_to("m3", "10.0.0.1", NULL, NULL), FL_DISCONNECT);
+
+    /* Saved with its server, read back by a policy with that server. */
+    T.clock.now += FL_USEC_PER_SEC;
+    fl_timers_run(T.e);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bans.state", T.dir);
+    char *text = read_file(path);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "\"server\":\"192.0.2.1:21\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"server\":\"main\""));
+    free(text);
+    tenv second;
+    tenv_start(&second, NULL);
+    char policy[8192];
+    snprintf(policy, sizeof policy,
+             "BanTable %s\n<VirtualHost 192.0.2.1:21>\n</VirtualHost>\n", path);
+    ck_assert_int_eq(tenv_reload(&second, policy), 0);
+    ck_assert_int_eq(fl_ban_list(second.e, NULL, 0), 2);
+    tenv_stop(&second);
+    /* ... and skipped, logged, by one without it. */
+    tenv_start(&second, NULL);
+    trail log;
+    trail_reset(&log);
+    fl_engine_set_log(second.e, trail_log, &log);
+    snprintf(policy, sizeof policy, "BanTable %s\n", path);
+    ck_assert_int_eq(tenv_reload(&second, policy), 0);
+    ck_assert_int_eq(fl_ban_list(second.e, NULL, 0), 1);
+    ck_assert_ptr_nonnull(strstr(log.text, "no server of that name in the policy"));
+    tenv_stop(&second);
+}
+END_TEST
+
+START_TEST(test_ban_options_match_any_server_bans_from_every_server)
+{
+    tenv_start(&T, "<Global>\n"
+                   "  MaxLoginAttempts 1\n"
+                   "</Global>\n"
+                   "BanOnEvent MaxLoginAttempts 1/00:01:00 01:00:00\n"
+                   "BanOptions MatchAnyServer\n"
+                   "<VirtualHost 192.0.2.1:21>\n"
+                   "</VirtualHost>\n");
+    ck_assert_int_eq(fl_event_register(T.e, NULL, FL_EV_BAN, on_ban, NULL), 0);
+    fail_at("v1", "10.0.0.1", "192.0.2.1:21");
+    fl_ban_entry b;
+    ck_assert_int_eq(fl_ban_list(T.e, &b, 1), 1);
+    ck_assert_ptr_null(b.server);
+    ck_assert_str_eq(ban_server, "(every server)");
+    ck_assert_int_eq(connect_to("m1", "10.0.0.1", NULL, NULL), FL_DISCONNECT);
+    ck_assert_int_eq(connect_to("v2", "10.0.0.1", "192.0.2.1:21", NULL), FL_DISCONNECT);
+    expect_policy_error("BanOptions MatchEveryServer",
+                        "unknown option 'MatchEveryServer'", NULL);
+}
+END_TEST
+
+START_TEST(test_bans_by_hand_name_a_server_or_every_server)
+{
+    tenv_start(&T, "<VirtualHost 192.0.2.1:21 192.0.2.2:21>\n"
+                   "</VirtualHost>\n");
+    const char *vhost = "192.0.2.1:21 192.0.2.2:21";
+    /* A server by its name, or by one of its addresses. */
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "10.0.0.1", vhost, 60 * FL_USEC_PER_SEC, NULL), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_USER, "eve", "192.0.2.2:21", 60 * FL_USEC_PER_SEC, NULL),
+        0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "10.0.0.2", "main", 60 * FL_USEC_PER_SEC, NULL),
+        0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "10.0.0.3", NULL, 60 * FL_USEC_PER_SEC, NULL), 0);
+    /* No such server: not one the policy has, nor the main one's address. */
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_HOST, "10.0.0.4", "198.51.100.1:21",
+                                60 * FL_USEC_PER_SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fl_ban_list(T.e, NULL, 0), 4);
+
+    ck_assert_int_eq(connect_to("a", "10.0.0.1", "192.0.2.2:21", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(connect_to("b", "10.0.0.1", NULL, NULL), FL_ALLOW);
+    ck_assert_int_eq(connect_to("c", "10.0.0.2", NULL, NULL), FL_DISCONNECT);
+    ck_assert_int_eq(connect_to("d", "10.0.0.2", "192.0.2.1:21", NULL), FL_ALLOW);
+    ck_assert_int_eq(connect_to("e", "10.0.0.3", NULL, NULL), FL_DISCONNECT);
+    ck_assert_int_eq(connect_to("f", "10.0.0.3", "192.0.2.1:21", NULL), FL_DISCONNECT);
+    fl_decision d;
+    ck_assert_int_eq(login_to("g", "10.0.0.9", "192.0.2.1:21", "eve", &d),
+                     FL_DISCONNECT);
+    ck_assert_int_eq(d.code, 530);
+    ck_assert_int_eq(login_to("h", "10.0.0.9", NULL, "eve", &d), FL_ALLOW);
+
+    /* Lifting: one server's, or without a server all of the target's. */
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_HOST, "10.0.0.3", "main", 60 * FL_USEC_PER_SEC, NULL),
+        0);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "10.0.0.2", vhost), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "10.0.0.2", "main"), 0);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "10.0.0.3", NULL), 0);
+    ck_assert_int_eq(fl_ban_list(T.e, NULL, 0), 2);
+    ck_assert_int_eq(connect_to("i", "10.0.0.3", NULL, NULL), FL_ALLOW);
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_HOST, "10.0.0.3", NULL), -1);
+    ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
 static Suite *scopes_suite(void)
 {
     Suite *s = suite_create("scopes");
@@ -427,7 +717,12 @@ static Suite *scopes_suite(void)
                    test_a_limit_in_proftpds_file_and_a_policys_is_an_error_naming_both);
     tcase_add_test(tc, test_ifuser_and_ifclass_blocks_give_their_logins_their_limits);
     tcase_add_test(tc, test_ifuser_blocks_are_checked_with_file_and_line);
+    tcase_add_test(
+        tc, test_ifgroup_and_ifauthenticated_blocks_merge_in_mod_ifsessions_order);
     tcase_add_test(tc, test_directives_the_daemon_owns_are_refused_in_a_block);
+    tcase_add_test(tc, test_a_rules_ban_is_the_servers_its_events_came_from);
+    tcase_add_test(tc, test_ban_options_match_any_server_bans_from_every_server);
+    tcase_add_test(tc, test_bans_by_hand_name_a_server_or_every_server);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -216,6 +216,37 @@ START_TEST(test_ban_targets_are_encoded_and_decoded)
     r = (struct fl_request){.verb = FL_VERB_BAN, .ban_op = FL_BAN_LIST};
     round_trip(&r, line, sizeof line);
     ck_assert_str_eq(line, "BAN LIST");
+
+    /* A ban on one server: its name %-encoded before the kind. */
+    r = (struct fl_request){.verb = FL_VERB_BAN,
+                            .ban_op = FL_BAN_ADD,
+                            .ban_kind = FL_BAN_HOST,
+                            .ban_seconds = 60,
+                            .target = "192.0.2.1",
+                            .server_name = "192.0.2.1:21 192.0.2.2:21"};
+    b = round_trip(&r, line, sizeof line);
+    ck_assert_str_eq(line,
+                     "BAN ADD server=192.0.2.1:21%20192.0.2.2:21 host 60 192.0.2.1");
+    assert_same(b.server_name, "192.0.2.1:21 192.0.2.2:21");
+    assert_same(b.target, "192.0.2.1");
+}
+END_TEST
+
+START_TEST(test_groups_are_encoded_and_decoded)
+{
+    char line[FL_PROTO_LINE_MAX];
+    struct fl_request r = {.verb = FL_VERB_GROUPS, .ngroups = 2};
+    r.groups[0] = "domain users";
+    r.groups[1] = "staff%";
+    struct fl_request b = round_trip(&r, line, sizeof line);
+    ck_assert_str_eq(line, "GROUPS domain%20users staff%25");
+    ck_assert_uint_eq(b.ngroups, 2);
+    assert_same(b.groups[0], "domain users");
+    assert_same(b.groups[1], "staff%");
+    r.ngroups = 0;
+    b = round_trip(&r, line, sizeof line);
+    ck_assert_str_eq(line, "GROUPS");
+    ck_assert_uint_eq(b.ngroups, 0);
 }
 END_TEST
 
@@ -309,6 +340,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_the_server_a_client_reached_reads_back_as_written);
     tcase_add_test(tc, test_resume_carries_every_login_state);
     tcase_add_test(tc, test_ban_targets_are_encoded_and_decoded);
+    tcase_add_test(tc, test_groups_are_encoded_and_decoded);
     tcase_add_test(tc, test_what_cannot_be_carried_is_refused_before_it_is_sent);
     tcase_add_test(tc, test_decisions_and_errors_read_back_as_written);
     suite_add_tcase(s, tc);

@@ -1,11 +1,14 @@
 /*
  * bans.c - the ban table and mod_ban, the listener that fills it.
  *
- * A ban is keyed by its kind and target in a uthash (bounded by
- * MaxTrackedHosts, not by mod_ban's 512 slots), ends on an engine timer, and
- * is checked at connect (host, class) and at PASS (user, user@host).
+ * A ban is keyed by its kind, its server and its target in a uthash
+ * (bounded by MaxTrackedHosts, not by mod_ban's 512 slots), ends on an
+ * engine timer, and is checked at connect (host, class) and at PASS (user,
+ * user@host). As mod_ban's, a ban is a server's -- the server whose session
+ * fired the rule, or one named by hand -- or every server's (a manual ban
+ * naming none, a rule under BanOptions MatchAnyServer).
  *
- * BanOnEvent rules count occurrences per (rule, target) in an exact sliding
+ * BanOnEvent rules count occurrences per (rule, server, target) in an exact sliding
  * window -- the times of the last N occurrences -- where mod_ban's window is
  * fixed from the first occurrence. A rule fires when N occurrences fall
  * within the window. The rules are the policy's in force (struct
@@ -37,13 +40,19 @@
 #include "util/addr.h"
 #include "util/file.h"
 #include "util/rate.h"
+#include "util/text.h"
 
 #define SAVE_DELAY FL_USEC_PER_SEC
 #define SWEEP_INTERVAL (10 * FL_USEC_PER_SEC)
 
-/* A key is the kind, then for a host the 16-byte address, for user@host the
- * address and the user, for a user or class the name. */
-#define KEY_MAX (1 + 16 + FL_USER_MAX)
+/* A key is the kind, the server (two bytes: EVERY_SERVER, else the id of
+ * the server's counts plus one, as server_tag() gives it), then for a host
+ * the 16-byte address, for user@host the address and the user, for a user
+ * or class the name. Counts are never freed: a server's tag names it for
+ * the engine's life. */
+#define KEY_HEAD 3
+#define KEY_MAX (KEY_HEAD + 16 + FL_USER_MAX)
+#define EVERY_SERVER 0u
 
 struct fl_ban {
     UT_hash_handle hh;
@@ -100,11 +109,35 @@ static const char *ban_message(const struct fl_ban *b)
 
 /* --- keys ------------------------------------------------------------------------ */
 
-static size_t key_make(uint8_t *key, fl_ban_kind kind, const fl_addr *addr,
-                       const char *name)
+static unsigned server_tag(const fl_server_counts *c)
 {
-    size_t n = 0, len = name != NULL ? strnlen(name, FL_USER_MAX) : 0;
-    key[n++] = (uint8_t)kind;
+    return c->id + 1u;
+}
+
+static unsigned key_server(const uint8_t *key)
+{
+    return (unsigned)key[1] << 8 | key[2];
+}
+
+static void key_set_server(uint8_t *key, unsigned server)
+{
+    key[1] = (uint8_t)(server >> 8);
+    key[2] = (uint8_t)server;
+}
+
+/* The name of the server a key bans from, or NULL: every server. */
+static const char *key_server_name(const fl_engine *e, const uint8_t *key)
+{
+    unsigned tag = key_server(key);
+    return tag == EVERY_SERVER ? NULL : e->t.counts[tag - 1]->name;
+}
+
+static size_t key_make(uint8_t *key, fl_ban_kind kind, unsigned server,
+                       const fl_addr *addr, const char *name)
+{
+    size_t n = KEY_HEAD, len = name != NULL ? strnlen(name, FL_USER_MAX) : 0;
+    key[0] = (uint8_t)kind;
+    key_set_server(key, server);
     if (kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) {
         memcpy(key + n, addr->b, 16);
         n += 16;
@@ -118,19 +151,9 @@ static size_t key_make(uint8_t *key, fl_ban_kind kind, const fl_addr *addr,
 
 /* The key of a target written as text: an address, a name, or user@address
  * (split at the last '@'). -1/EINVAL. */
-/* True when the n bytes at s hold a control byte (C0 or DEL), which no
- * target or message may: the protocol refuses them. */
-static bool has_control(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return true;
-    }
-    return false;
-}
 
-static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
-                         size_t *len)
+static int key_from_text(fl_ban_kind kind, const char *target, unsigned server,
+                         uint8_t *key, size_t *len)
 {
     fl_addr a;
     size_t tlen = target != NULL ? strnlen(target, FL_USER_MAX + 1) : 0;
@@ -140,21 +163,21 @@ static int key_from_text(fl_ban_kind kind, const char *target, uint8_t *key,
     errno = EINVAL;
     if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_USER_HOST)
         return -1;
-    if (has_control(target, tlen))
+    if (fl_text_has_control(target, tlen))
         return -1; /* as the protocol refuses them */
     if (kind == FL_BAN_CLASS && !fl_class_name_valid(target))
         return -1;
     if (kind == FL_BAN_HOST) {
         if (fl_addr_parse(target, &a) < 0)
             return -1;
-        *len = key_make(key, kind, &a, NULL);
+        *len = key_make(key, kind, server, &a, NULL);
     } else if (kind == FL_BAN_USER_HOST) {
         if (at == NULL || at == target || fl_addr_parse(at + 1, &a) < 0)
             return -1;
         snprintf(user, sizeof user, "%.*s", (int)(at - target), target);
-        *len = key_make(key, kind, &a, user);
+        *len = key_make(key, kind, server, &a, user);
     } else {
-        *len = key_make(key, kind, NULL, target);
+        *len = key_make(key, kind, server, NULL, target);
     }
     return 0;
 }
@@ -166,16 +189,18 @@ static void key_text(const uint8_t *key, size_t len, char *out, size_t size)
     char addr[FL_ADDR_TEXT_MAX];
     switch ((fl_ban_kind)key[0]) {
     case FL_BAN_HOST:
-        memcpy(a.b, key + 1, 16);
+        memcpy(a.b, key + KEY_HEAD, 16);
         snprintf(out, size, "%s", fl_addr_format(&a, addr, sizeof addr));
         break;
     case FL_BAN_USER_HOST:
-        memcpy(a.b, key + 1, 16);
-        snprintf(out, size, "%.*s@%s", (int)(len - 17), (const char *)key + 17,
+        memcpy(a.b, key + KEY_HEAD, 16);
+        snprintf(out, size, "%.*s@%s", (int)(len - KEY_HEAD - 16),
+                 (const char *)key + KEY_HEAD + 16,
                  fl_addr_format(&a, addr, sizeof addr));
         break;
     default:
-        snprintf(out, size, "%.*s", (int)(len - 1), (const char *)key + 1);
+        snprintf(out, size, "%.*s", (int)(len - KEY_HEAD),
+                 (const char *)key + KEY_HEAD);
         break;
     }
 }
@@ -185,6 +210,20 @@ static struct fl_ban *ban_find(fl_engine *e, const uint8_t *key, size_t len)
     const fl_hash_key *hash_key = &e->hash_key;
     struct fl_ban *b;
     HASH_FIND(hh, e->bans->table, key, len, b);
+    return b;
+}
+
+/* The ban of key's target on server (a tag), else on every server: key's
+ * server is set to each in turn. */
+static struct fl_ban *ban_find_for(fl_engine *e, uint8_t *key, size_t len,
+                                   unsigned server)
+{
+    key_set_server(key, server);
+    struct fl_ban *b = ban_find(e, key, len);
+    if (b == NULL && server != EVERY_SERVER) {
+        key_set_server(key, EVERY_SERVER);
+        b = ban_find(e, key, len);
+    }
     return b;
 }
 
@@ -217,6 +256,9 @@ static void save_now(fl_engine *e)
         json_object_set_new(o, "kind",
                             json_string(fl_ban_kind_name((fl_ban_kind)b->key[0])));
         json_object_set_new(o, "target", fl_json_string(target));
+        const char *server = key_server_name(e, b->key);
+        if (server != NULL)
+            json_object_set_new(o, "server", fl_json_string(server));
         json_object_set_new(
             o, "expires",
             json_real(wall + (double)(b->expires - now) / FL_USEC_PER_SEC));
@@ -285,6 +327,7 @@ static void ban_event(fl_engine *e, const char *event, const struct fl_ban *b,
         .ban = fl_ban_kind_name((fl_ban_kind)b->key[0]),
         .target = target,
         .duration = -1,
+        .server = key_server_name(e, b->key),
     };
     fl_addr a;
     switch ((fl_ban_kind)b->key[0]) {
@@ -292,10 +335,10 @@ static void ban_event(fl_engine *e, const char *event, const struct fl_ban *b,
         info.address = target;
         break;
     case FL_BAN_USER_HOST:
-        memcpy(a.b, b->key + 1, 16);
+        memcpy(a.b, b->key + KEY_HEAD, 16);
         info.address = fl_addr_format(&a, addr_text, sizeof addr_text);
-        snprintf(user, sizeof user, "%.*s", (int)(b->keylen - 17),
-                 (const char *)b->key + 17);
+        snprintf(user, sizeof user, "%.*s", (int)(b->keylen - KEY_HEAD - 16),
+                 (const char *)b->key + KEY_HEAD + 16);
         info.user = user;
         break;
     case FL_BAN_USER:
@@ -457,33 +500,36 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
 /* --- checks ------------------------------------------------------------------------
  */
 
-/* The gate (context.h): the message of the ban refusing a client at connect
- * (its address or class), or NULL. */
-static const char *at_connect(fl_engine *e, const fl_addr *addr, const char *cls)
+/* The gate (context.h): the message of the ban refusing a client of the
+ * server whose counts' id is server at connect (its address or class), or
+ * NULL: the server's own bans, then every server's. */
+static const char *at_connect(fl_engine *e, unsigned server, const fl_addr *addr,
+                              const char *cls)
 {
     if (e->bans->table == NULL)
         return NULL;
     uint8_t key[KEY_MAX];
-    size_t len = key_make(key, FL_BAN_HOST, addr, NULL);
-    const struct fl_ban *b = ban_find(e, key, len);
+    size_t len = key_make(key, FL_BAN_HOST, EVERY_SERVER, addr, NULL);
+    const struct fl_ban *b = ban_find_for(e, key, len, server + 1);
     if (b == NULL && cls != NULL) {
-        len = key_make(key, FL_BAN_CLASS, NULL, cls);
-        b = ban_find(e, key, len);
+        len = key_make(key, FL_BAN_CLASS, EVERY_SERVER, NULL, cls);
+        b = ban_find_for(e, key, len, server + 1);
     }
     return b != NULL ? ban_message(b) : NULL;
 }
 
 /* ... and of the ban refusing a login (user, or user@address). */
-static const char *at_login(fl_engine *e, const char *user, const fl_addr *addr)
+static const char *at_login(fl_engine *e, unsigned server, const char *user,
+                            const fl_addr *addr)
 {
     if (e->bans->table == NULL)
         return NULL;
     uint8_t key[KEY_MAX];
-    size_t len = key_make(key, FL_BAN_USER, NULL, user);
-    const struct fl_ban *b = ban_find(e, key, len);
+    size_t len = key_make(key, FL_BAN_USER, EVERY_SERVER, NULL, user);
+    const struct fl_ban *b = ban_find_for(e, key, len, server + 1);
     if (b == NULL) {
-        len = key_make(key, FL_BAN_USER_HOST, addr, user);
-        b = ban_find(e, key, len);
+        len = key_make(key, FL_BAN_USER_HOST, EVERY_SERVER, addr, user);
+        b = ban_find_for(e, key, len, server + 1);
     }
     return b != NULL ? ban_message(b) : NULL;
 }
@@ -510,22 +556,40 @@ static bool exempt(const struct fl_ban_conf *c, const fl_addr *addr, const char 
 
 /* --- the administrator's API ----------------------------------------------------- */
 
-int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec duration,
-               const char *message)
+/* The tag of the server text names (a server's name or one of its
+ * addresses, fl_server_resolve), EVERY_SERVER for NULL; -1/ENOENT. */
+static int server_named(fl_engine *e, const char *text)
+{
+    if (text == NULL)
+        return (int)EVERY_SERVER;
+    const fl_server_counts *c = fl_server_resolve(e, text);
+    if (c == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    return (int)server_tag(c);
+}
+
+int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, const char *server,
+               fl_usec duration, const char *message)
 {
     uint8_t key[KEY_MAX];
     size_t len;
     if (e == NULL || duration <= 0 || duration > FL_BAN_SECONDS_MAX * FL_USEC_PER_SEC ||
-        key_from_text(kind, target, key, &len) < 0 ||
+        key_from_text(kind, target, EVERY_SERVER, key, &len) < 0 ||
         (message != NULL && strnlen(message, FL_MESSAGE_MAX) >= FL_MESSAGE_MAX)) {
         errno = EINVAL;
         return -1;
     }
+    int tag = server_named(e, server);
+    if (tag < 0)
+        return -1;
+    key_set_server(key, (unsigned)tag);
     /* An exempt host is one in an exempt network, or of an exempt class
      * (as its address alone classifies it: a manual ban has no DNS name). */
     fl_addr a;
     if ((kind == FL_BAN_HOST || kind == FL_BAN_USER_HOST) &&
-        (memcpy(a.b, key + 1, 16), true) &&
+        (memcpy(a.b, key + KEY_HEAD, 16), true) &&
         exempt(conf_of(e), &a, fl_class_of(e, &a, NULL))) {
         errno = EPERM;
         return -1;
@@ -543,18 +607,32 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, fl_usec durat
     return 0;
 }
 
-int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target)
+int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target,
+                  const char *server)
 {
     uint8_t key[KEY_MAX];
     size_t len;
-    if (e == NULL || key_from_text(kind, target, key, &len) < 0)
+    if (e == NULL || key_from_text(kind, target, EVERY_SERVER, key, &len) < 0)
         return -1;
-    struct fl_ban *b = ban_find(e, key, len);
-    if (b == NULL) {
+    int tag = server_named(e, server);
+    if (tag < 0)
+        return -1;
+    /* A server's ban, or without one the target's ban on every server and
+     * on each server, as mod_ban's "ban remove" without -s. */
+    unsigned first = (unsigned)tag, last = server != NULL ? first : e->t.ncounts;
+    bool lifted = false;
+    for (unsigned t = first; t <= last; t++) {
+        key_set_server(key, t);
+        struct fl_ban *b = ban_find(e, key, len);
+        if (b != NULL) {
+            ban_free(e, b);
+            lifted = true;
+        }
+    }
+    if (!lifted) {
         errno = ENOENT;
         return -1;
     }
-    ban_free(e, b);
     save_soon(e);
     return 0;
 }
@@ -572,6 +650,7 @@ size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
             fl_ban_entry *x = &out[i];
             x->kind = (fl_ban_kind)b->key[0];
             key_text(b->key, b->keylen, x->target, sizeof x->target);
+            x->server = key_server_name(e, b->key);
             x->remaining = b->expires > now ? b->expires - now : 0;
             snprintf(x->reason, sizeof x->reason, "%s",
                      b->reason != NULL ? b->reason : "");
@@ -639,8 +718,10 @@ static int sweep_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
     return 0;
 }
 
-/* The ban key an event names for a rule's target; 0 when it names none. */
-static size_t event_key(const fl_ban_rule *r, const fl_event_info *info, uint8_t *key)
+/* The ban key an event on server (a tag) names for a rule's target; 0 when
+ * it names none. */
+static size_t event_key(const fl_ban_rule *r, const fl_event_info *info,
+                        unsigned server, uint8_t *key)
 {
     fl_addr a;
     bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
@@ -648,29 +729,33 @@ static size_t event_key(const fl_ban_rule *r, const fl_event_info *info, uint8_t
     case FL_TARGET_NONE:
         return 0;
     case FL_TARGET_HOST:
-        return have_addr ? key_make(key, FL_BAN_HOST, &a, NULL) : 0;
+        return have_addr ? key_make(key, FL_BAN_HOST, server, &a, NULL) : 0;
     case FL_TARGET_USER:
-        return info->user != NULL ? key_make(key, FL_BAN_USER, NULL, info->user) : 0;
+        return info->user != NULL ? key_make(key, FL_BAN_USER, server, NULL, info->user)
+                                  : 0;
     case FL_TARGET_CLASS:
         return info->class_name != NULL
-                   ? key_make(key, FL_BAN_CLASS, NULL, info->class_name)
+                   ? key_make(key, FL_BAN_CLASS, server, NULL, info->class_name)
                    : 0;
     case FL_TARGET_USER_HOST:
         return have_addr && info->user != NULL
-                   ? key_make(key, FL_BAN_USER_HOST, &a, info->user)
+                   ? key_make(key, FL_BAN_USER_HOST, server, &a, info->user)
                    : 0;
     }
     return 0;
 }
 
-/* One occurrence for rule r. */
+/* One occurrence for rule r, of an event on server (a tag). As mod_ban
+ * counts per server, and bans from the server the event came from (from
+ * every server under BanOptions MatchAnyServer). */
 static void rule_occurrence(fl_engine *e, const fl_ban_rule *r, unsigned number,
-                            const fl_event_info *info)
+                            const fl_event_info *info, unsigned server, bool any_server)
 {
     uint8_t key[2 + KEY_MAX];
-    size_t len = event_key(r, info, key + 2);
-    if (len == 0 || ban_find(e, key + 2, len) != NULL)
+    size_t len = event_key(r, info, server, key + 2);
+    if (len == 0 || ban_find_for(e, key + 2, len, server) != NULL)
         return;
+    key_set_server(key + 2, server);
     key[0] = (uint8_t)(number >> 8);
     key[1] = (uint8_t)number;
     struct fl_ban_counter *c = counter_get(e, key, len + 2, r);
@@ -686,6 +771,8 @@ static void rule_occurrence(fl_engine *e, const fl_ban_rule *r, unsigned number,
         return;
 
     counter_free(e, c);
+    if (any_server)
+        key_set_server(key + 2, EVERY_SERVER);
     bool fresh;
     struct fl_ban *b =
         ban_put(e, key + 2, len, r->duration, r->message, r->name, &fresh);
@@ -712,9 +799,15 @@ static void on_rule_event(const void *event_data, void *user_data)
     bool have_addr = info->address != NULL && fl_addr_parse(info->address, &a) == 0;
     if (exempt(c, have_addr ? &a : NULL, info->class_name))
         return;
+    /* The session's server; an event of none (or of a server no longer
+     * counted) is the main server's. */
+    const fl_server_counts *sc =
+        info->server != NULL ? fl_server_named(e, info->server) : NULL;
+    unsigned server = server_tag(sc != NULL ? sc : e->t.counts[0]);
     for (size_t i = 0; i < c->nrules; i++) {
         if (strcmp(c->rules[i].event, tap->event) == 0)
-            rule_occurrence(e, &c->rules[i], (unsigned)i, info);
+            rule_occurrence(e, &c->rules[i], (unsigned)i, info, server,
+                            c->match_any_server);
     }
 }
 
@@ -843,7 +936,7 @@ static void abort_prepared(fl_engine *e, void *prepared)
 static bool message_valid(const char *m)
 {
     size_t n = strnlen(m, FL_MESSAGE_MAX);
-    return n < FL_MESSAGE_MAX && !has_control(m, n);
+    return n < FL_MESSAGE_MAX && !fl_text_has_control(m, n);
 }
 
 /* Read the bans saved in path: those not yet expired are in force again,
@@ -868,6 +961,10 @@ static void load_table(fl_engine *e, const char *path)
         json_t *expires = json_object_get(o, "expires");
         double remaining = json_number_value(expires) - wall;
         const char *message = json_string_value(json_object_get(o, "message"));
+        json_t *server = json_object_get(o, "server");
+        int tag = server == NULL           ? (int)EVERY_SERVER
+                  : json_is_string(server) ? server_named(e, json_string_value(server))
+                                           : -1;
         uint8_t key[KEY_MAX];
         size_t len;
         bool fresh;
@@ -877,7 +974,9 @@ static void load_table(fl_engine *e, const char *path)
             : fl_ban_kind_parse(json_string_value(json_object_get(o, "kind")), &kind) <
                     0
                 ? "no ban kind"
-            : key_from_text(kind, target, key, &len) < 0 ? "not a target of its kind"
+            : key_from_text(kind, target, EVERY_SERVER, key, &len) < 0
+                ? "not a target of its kind"
+            : tag < 0 ? "no server of that name in the policy"
             : !json_is_number(expires) || !isfinite(remaining) ||
                     remaining > (double)FL_BAN_SECONDS_MAX
                 ? "no expiry time within 100,000 hours"
@@ -888,7 +987,7 @@ static void load_table(fl_engine *e, const char *path)
             if (++bad <= 10)
                 fl_log(e, LOG_WARNING, "BanTable: %s:%u skipped: %s", path, lineno,
                        why);
-        } else if (remaining > 0 &&
+        } else if (remaining > 0 && (key_set_server(key, (unsigned)tag), true) &&
                    ban_put(e, key, len, (fl_usec)(remaining * FL_USEC_PER_SEC) + 1,
                            message, json_string_value(json_object_get(o, "reason")),
                            &fresh) != NULL) {

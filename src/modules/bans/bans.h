@@ -54,7 +54,9 @@ struct fl_ban_conf {
     size_t nexempt;
     char **exempt_classes; /* BanExempt class names */
     size_t nexempt_classes;
-    char *table; /* BanTable: where bans persist, or NULL */
+    char *table;           /* BanTable: where bans persist, or NULL */
+    bool match_any_server; /* BanOptions MatchAnyServer: a rule bans from every
+                              server, not the one its event came from */
 };
 
 extern const struct fl_policy_part fl_bans_part;     /* directives.c */

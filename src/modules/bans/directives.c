@@ -1,6 +1,6 @@
 /*
  * modules/bans/directives.c - mod_ban's directives (BanOnEvent, BanExempt,
- * BanTable) and its settings in a policy (doc/bans.md).
+ * BanTable, BanOptions) and its settings in a policy (doc/bans.md).
  */
 #include "config.h"
 
@@ -186,6 +186,22 @@ static void h_ban_table(struct fl_parser *p, const struct fl_args *a,
     conf->table = path;
 }
 
+/* BanOptions MatchAnyServer: mod_ban's one option. */
+static void h_ban_options(struct fl_parser *p, const struct fl_args *a,
+                          const struct fl_directive *d)
+{
+    if (!fl_check_argc(p, d, a, 1, FL_ARGS_MAX - 1, "MatchAnyServer"))
+        return;
+    struct fl_ban_conf *conf = fl_parser_conf(p);
+    for (int i = 1; i < a->n; i++) {
+        if (strcasecmp(a->v[i].text, "MatchAnyServer") == 0)
+            conf->match_any_server = true;
+        else
+            fl_perr(p, "BanOptions: unknown option '%s' (expected MatchAnyServer)",
+                    FL_SHOWN(a->v[i].text));
+    }
+}
+
 static void *conf_new(void)
 {
     return fl_calloc(1, sizeof(struct fl_ban_conf));
@@ -247,12 +263,17 @@ static void describe(const void *v, void (*out)(void *, const char *), void *arg
         snprintf(buf, sizeof buf, "BanTable %s", c->table);
         out(arg, buf);
     }
+    if (c->nrules > 0)
+        out(arg, c->match_any_server
+                     ? "BanOptions MatchAnyServer: a rule bans from every server"
+                     : "a rule bans from the server its event came from");
 }
 
 static const struct fl_directive directives[] = {
     {"BanOnEvent", FL_TOP, h_ban_on_event, 0},
     {"BanExempt", FL_TOP, h_ban_exempt, 0},
     {"BanTable", FL_TOP, h_ban_table, 0},
+    {"BanOptions", FL_TOP, h_ban_options, 0},
 };
 
 const struct fl_policy_part fl_bans_part = {
