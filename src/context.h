@@ -58,7 +58,9 @@ struct fl_engine {
     unsigned ngates;
     const struct fl_policy_part *parts[FL_POLICY_PARTS_MAX];
     size_t nparts;
-    uint64_t refusals[FL_L_COUNT];     /* by enum fl_limit_id */
+    uint64_t regex_overruns;       /* matches that ran past a pattern's budget ... */
+    fl_usec regex_warned;          /* ... since the warning logged at this time */
+    uint64_t refusals[FL_L_COUNT]; /* by enum fl_limit_id */
     uint64_t dry_refusals[FL_L_COUNT]; /* would-be refusals under DryRun */
     uint32_t policy_gen; /* bumped with each policy, never 0: what was worked
                             out under an older policy (hosts' GeoIP answers

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "util/alloc.h"
 #include "util/text.h"
@@ -842,6 +843,25 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
 
 /* --- PASS ----------------------------------------------------------------- */
 
+/* A subject ran a policy's pattern past its budget (policy/regex.h): a
+ * warning, at most one each 10 s, with how many there were. */
+static void regex_overrun(fl_engine *e, const char *what, const char *pattern,
+                          const char *outcome)
+{
+    fl_usec now = fl_now(e);
+    e->regex_overruns++;
+    if (e->regex_warned != 0 && now - e->regex_warned < 10 * FL_USEC_PER_SEC)
+        return;
+    char shown[200];
+    fl_log(e, LOG_WARNING,
+           "%s '%s': a subject ran the pattern past its budget (%llu time(s) since "
+           "the last warning): %s",
+           what, fl_text_escape(pattern, shown, sizeof shown),
+           (unsigned long long)e->regex_overruns, outcome);
+    e->regex_overruns = 0;
+    e->regex_warned = now != 0 ? now : 1;
+}
+
 /* lim, with the <IfClass>/<IfAuthenticated>/<IfGroup>/<IfUser> blocks of
  * server that match a login of user in class cls, whose user is in groups,
  * over it as mod_ifsession merges them (types.h): of the matching blocks,
@@ -852,12 +872,13 @@ static int login_plan_commit(fl_engine *e, fl_session *s, struct login_plan *lp)
  * they are. A login in an <Anonymous> block is not given them: ProFTPD
  * merges them into the server's configuration, which the block's limits
  * are not read from. */
-static const fl_limits *cond_limits(const fl_policy *p, const fl_scope *server,
+static const fl_limits *cond_limits(fl_engine *e, const fl_scope *server,
                                     const fl_limits *lim, const char *user,
                                     const char *cls, const fl_groups *groups,
                                     const fl_class_def *cdef, fl_limits *out,
                                     const fl_limit_cfg **class_limit)
 {
+    const fl_policy *p = e->policy;
     *out = *lim;
     uint32_t given = 0; /* the limits a block gave: merging it took them out of
                            every other block */
@@ -865,8 +886,13 @@ static const fl_limits *cond_limits(const fl_policy *p, const fl_scope *server,
         for (size_t i = 0; i < server->nconds; i++) {
             const fl_cond *c = &server->conds[i];
             uint32_t sets = c->sc->set & ~given;
-            if (c->kind != (enum fl_cond_kind)kind || sets == 0 ||
-                !fl_cond_matches(c, user, cls, groups))
+            if (c->kind != (enum fl_cond_kind)kind || sets == 0)
+                continue;
+            int match = fl_cond_matches(c, user, cls, groups);
+            if (match < 0)
+                regex_overrun(e, fl_cond_block(c->kind), c->text,
+                              "the block not applied");
+            if (match != 1)
                 continue;
             given |= sets;
             for (size_t id = 0; id < FL_L_COUNT; id++) {
@@ -904,14 +930,20 @@ static const fl_limits *login_limits(const fl_engine *e, const fl_server_counts 
     return sc->lim;
 }
 
-static bool anon_password_rejected(const fl_limits *l, bool anonymous,
+/* Whether AnonRejectPasswords rejects an anonymous login's password. A
+ * password that runs the pattern past its budget is rejected. */
+static bool anon_password_rejected(fl_engine *e, const fl_limits *l, bool anonymous,
                                    const char *password)
 {
     const fl_anon_reject *r = l->anon_reject;
     if (r == NULL || !anonymous)
         return false;
-    bool match = regexec(&r->re, password != NULL ? password : "", 0, NULL, 0) == 0;
-    return match != r->negate;
+    int match = fl_regex_match(&r->re, password != NULL ? password : "");
+    if (match < 0) {
+        regex_overrun(e, "AnonRejectPasswords", r->source, "refused");
+        return true;
+    }
+    return (match == 1) != r->negate;
 }
 
 /* A failed PASS: 530 "Login incorrect.", and the Nth ends the session. */
@@ -963,7 +995,7 @@ int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
     if (login->policy_gen != e->policy_gen)
         login_prepare(e, s, login);
     decision_allow(d, e->policy->dry_run);
-    if (anon_password_rejected(login_limits(e, fl_host_server(e, s->host), login),
+    if (anon_password_rejected(e, login_limits(e, fl_host_server(e, s->host), login),
                                login->flags & FL_LOGIN_ANONYMOUS, password)) {
         struct view v;
         view_of_session(e, &v, s);
@@ -1007,7 +1039,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
         }
     }
     if (!(login->flags & FL_LOGIN_PASSWORD_CHECKED) &&
-        anon_password_rejected(lim, anonymous, password))
+        anon_password_rejected(e, lim, anonymous, password))
         refuse_for(e, d, FL_L_ANON_REJECT, FL_REJECT, &v);
     if (!ok || d->verdict != FL_ALLOW)
         return pass_failed(e, s, d, &v);
@@ -1026,7 +1058,7 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     fl_limits with_conds;
     if (!in_block && sc->conds) {
         fl_groups groups = fl_login_groups(login);
-        lim = cond_limits(p, sc->def, lim, name, s->cls != NULL ? s->cls->name : NULL,
+        lim = cond_limits(e, sc->def, lim, name, s->cls != NULL ? s->cls->name : NULL,
                           &groups, cdef, &with_conds, &class_limit);
     }
     struct fl_login_counts lc = {

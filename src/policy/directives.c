@@ -149,99 +149,6 @@ static void h_login_attempts(struct fl_parser *p, const struct fl_args *a,
         fl_parser_scope(p)->lim.max_login_attempts = v;
 }
 
-/*
- * Roughly how many nodes glibc's regcomp() builds for an extended regular
- * expression: it copies a repeated atom or group once for each repetition
- * (a+ is a a*, a{2,5} five a's), so stacked or nested repetitions multiply
- * -- "mozilla++++++" doubles at each +, and forty of them took gigabytes.
- * Counted before regcomp() is called, so that no policy can make it run
- * the daemon out of memory.
- */
-#define REGEX_NODES_MAX 10000
-#define REGEX_DEPTH_MAX 32
-
-static double regex_nodes(const char *s)
-{
-    struct level {
-        double total; /* the level's nodes so far, every alternative */
-        double last;  /* the last atom's or group's, for a repetition */
-    } stack[REGEX_DEPTH_MAX + 1] = {{0, 0}};
-    int depth = 0;
-    for (; *s != '\0'; s++) {
-        struct level *l = &stack[depth];
-        double atom = 1, times = 0;
-        switch (*s) {
-        case '\\':
-            if (s[1] != '\0')
-                s++;
-            break;
-        case '[': /* one atom, however long: []...], [^]...], [:alpha:] */
-            s += s[1] == '^' ? 2 : 1;
-            if (*s == ']')
-                s++;
-            while (*s != '\0' && *s != ']') {
-                if (*s == '[' && (s[1] == ':' || s[1] == '=' || s[1] == '.')) {
-                    const char *close = strchr(s + 2, s[1]);
-                    s = close != NULL && close[1] == ']' ? close + 1 : s;
-                }
-                s++;
-            }
-            if (*s == '\0')
-                s--;
-            break;
-        case '(':
-            if (depth == REGEX_DEPTH_MAX)
-                return REGEX_NODES_MAX + 1;
-            stack[++depth] = (struct level){0, 0};
-            continue;
-        case ')':
-            if (depth > 0) {
-                atom = stack[depth--].total + 1;
-                l = &stack[depth];
-            }
-            break;
-        case '|':
-            l->last = 0;
-            continue;
-        case '*':
-        case '+':
-        case '?':
-            times = 2;
-            break;
-        case '{': {
-            char *end;
-            unsigned long m = strtoul(s + 1, &end, 10), n = m;
-            if (end == s + 1 && *end != ',')
-                break; /* not a bound: a brace */
-            if (*end == ',')
-                n = end[1] == '}' ? m : strtoul(end + 1, &end, 10);
-            if (*end == ',')
-                end++;
-            if (*end != '}')
-                break;
-            times = (double)(n > m ? n : m) + 1;
-            s = end;
-            break;
-        }
-        default:
-            break;
-        }
-        if (times > 0) {
-            l->total += l->last * (times - 1);
-            l->last *= times;
-        } else {
-            l->total += atom;
-            l->last = atom;
-        }
-        if (l->total > REGEX_NODES_MAX)
-            return l->total;
-    }
-    double total = 0;
-    for (int i = 0; i <= depth; i++)
-        total += stack[i].total;
-    return total;
-}
-
 /* AnonRejectPasswords [!]regex [NC] */
 static void h_anon_reject(struct fl_parser *p, const struct fl_args *a,
                           const struct fl_directive *d)
@@ -263,25 +170,16 @@ static void h_anon_reject(struct fl_parser *p, const struct fl_args *a,
     if (negate)
         pattern++;
 
-    if (regex_nodes(pattern) > REGEX_NODES_MAX) {
-        fl_perr(p,
-                "%s: the regular expression '%s' is too complex: its repetitions "
-                "multiply past %d copies",
-                d->name, FL_SHOWN(pattern), REGEX_NODES_MAX);
-        return;
-    }
-    regex_t re;
-    int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB | (nocase ? REG_ICASE : 0));
-    if (rc != 0) {
-        char why[256];
-        regerror(rc, &re, why, sizeof why);
+    fl_regex re;
+    char why[256];
+    if (fl_regex_compile(&re, pattern, nocase, why, sizeof why) < 0) {
         fl_perr(p, "%s: bad regular expression '%s': %s", d->name, FL_SHOWN(pattern),
                 why);
         return;
     }
     char *source = fl_strdup(a->v[1].text);
     if (source == NULL) {
-        regfree(&re);
+        fl_regex_free(&re);
         fl_parser_oom(p);
         return;
     }

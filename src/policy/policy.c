@@ -76,7 +76,7 @@ static void limits_clear(fl_limits *l, size_t nclasses, bool own_classes)
 void fl_anon_reject_clear(fl_anon_reject *r)
 {
     if (r->set) {
-        regfree(&r->re);
+        fl_regex_free(&r->re);
         fl_free(r->source);
     }
     memset(r, 0, sizeof *r);
@@ -111,7 +111,7 @@ void fl_cond_clear(fl_cond *c, size_t nclasses)
         fl_free(c->items[i]);
     fl_free(c->items);
     if (c->is_regex)
-        regfree(&c->re);
+        fl_regex_free(&c->re);
     if (c->sc != NULL) {
         fl_scope_clear(c->sc, nclasses);
         fl_free(c->sc);
@@ -120,15 +120,29 @@ void fl_cond_clear(fl_cond *c, size_t nclasses)
 }
 
 /* Whether one of the subjects (n names, each NUL-terminated, one after
- * another) is name, or matches c's pattern when name is NULL. */
-static bool cond_subject(const fl_cond *c, const char *subjects, size_t n,
-                         const char *name)
+ * another) is name. */
+static bool cond_subject(const char *subjects, size_t n, const char *name)
 {
     for (const char *s = subjects; n > 0; n--, s += strlen(s) + 1) {
-        if (name != NULL ? strcmp(name, s) == 0 : regexec(&c->re, s, 0, NULL, 0) == 0)
+        if (strcmp(name, s) == 0)
             return true;
     }
     return false;
+}
+
+/* Whether one of the subjects matches c's pattern: 1, 0, or -1 when the
+ * pattern ran out of its budget on one before any matched. */
+static int cond_pattern(const fl_cond *c, const char *subjects, size_t n)
+{
+    int over = 0;
+    for (const char *s = subjects; n > 0; n--, s += strlen(s) + 1) {
+        int rc = fl_regex_match(&c->re, s);
+        if (rc == 1)
+            return 1;
+        if (rc < 0)
+            over = -1;
+    }
+    return over;
 }
 
 /* mod_ifsession's expressions (ProFTPD's pr_expr_eval_*_or and _and): an
@@ -136,14 +150,14 @@ static bool cond_subject(const fl_cond *c, const char *subjects, size_t n,
  * user is in no group of that name; OR holds when one item does, AND when
  * every one does; a pattern holds when a subject matches it. No class: no
  * name is its name. <IfAuthenticated> holds for every login. */
-bool fl_cond_matches(const fl_cond *c, const char *user, const char *class_name,
-                     const fl_groups *groups)
+int fl_cond_matches(const fl_cond *c, const char *user, const char *class_name,
+                    const fl_groups *groups)
 {
     const char *subjects;
     size_t n;
     switch (c->kind) {
     case FL_COND_AUTHN:
-        return true;
+        return 1;
     case FL_COND_GROUP:
         subjects = groups != NULL ? groups->names : NULL;
         n = subjects != NULL ? groups->n : 0;
@@ -158,16 +172,16 @@ bool fl_cond_matches(const fl_cond *c, const char *user, const char *class_name,
         break;
     }
     if (c->is_regex)
-        return cond_subject(c, subjects, n, NULL);
+        return cond_pattern(c, subjects, n);
     bool held = false;
     for (size_t i = 0; i < c->nitems; i++) {
         const char *name = c->items[i];
         bool negated = name[0] == '!';
-        held = cond_subject(c, subjects, n, name + negated) != negated;
+        held = cond_subject(subjects, n, name + negated) != negated;
         if (held != c->all)
             return held; /* OR: one holds; AND: one fails */
     }
-    return held;
+    return held ? 1 : 0;
 }
 
 fl_scope *fl_policy_add_scope(fl_policy *p, enum fl_scope_kind kind, size_t server)

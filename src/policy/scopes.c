@@ -505,12 +505,9 @@ void fl_scope_cond_open(struct fl_parser *p, const struct fl_args *a,
     if (kind == FL_COND_AUTHN) {
         ok = true; /* every login */
     } else if (strcmp(a->v[1].text, "regex") == 0 && !a->v[1].quoted) {
-        int rc =
-            a->n == 3 ? regcomp(&c->re, a->v[2].text, REG_EXTENDED | REG_NOSUB) : -1;
-        if (rc != 0) {
-            char why[256] = "expected one pattern";
-            if (rc > 0)
-                regerror(rc, &c->re, why, sizeof why);
+        char why[256] = "expected one pattern";
+        if (a->n != 3 ||
+            fl_regex_compile(&c->re, a->v[2].text, false, why, sizeof why) < 0) {
             fl_perr(p, "<%s regex>: %s", cond_block(kind), why);
             ok = false;
         } else {

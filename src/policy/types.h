@@ -7,7 +7,6 @@
 #ifndef FL_POLICY_TYPES_H
 #define FL_POLICY_TYPES_H
 
-#include <regex.h>
 #include <sys/types.h>
 
 #include <ftplimit/session.h>
@@ -16,6 +15,7 @@
 
 #include "catalog/limits.h"
 #include "policy/geoip.h"
+#include "policy/regex.h"
 
 #define FL_UNLIMITED (-1LL)
 #define FL_POLICY_PARTS_MAX 4
@@ -85,7 +85,7 @@ typedef struct fl_anon_reject {
     bool set;
     bool negate; /* "!regex": reject passwords that do not match */
     bool nocase;
-    regex_t re;
+    fl_regex re;
     char *source;
 } fl_anon_reject;
 
@@ -188,7 +188,7 @@ typedef struct fl_cond {
     char **items; /* names, each maybe "!name" */
     size_t nitems;
     bool is_regex; /* regex RE */
-    regex_t re;
+    fl_regex re;
     struct fl_scope *sc; /* its limits (sc->lim, sc->set), as a scope's */
     char *file;
     int line;
@@ -198,9 +198,10 @@ typedef struct fl_cond {
 #define FL_LIMIT_UNSET (-2LL)
 
 /* Whether cond matches a login of user in class (NULL: none) whose user is
- * in groups, as mod_ifsession's expressions do. */
-bool fl_cond_matches(const fl_cond *cond, const char *user, const char *class_name,
-                     const fl_groups *groups);
+ * in groups, as mod_ifsession's expressions do: 1 or 0; -1 when its pattern
+ * ran out of its budget on a subject (then it does not match). */
+int fl_cond_matches(const fl_cond *cond, const char *user, const char *class_name,
+                    const fl_groups *groups);
 /* What cond holds, its limits (a policy of nclasses classes) included. */
 void fl_cond_clear(fl_cond *cond, size_t nclasses);
 

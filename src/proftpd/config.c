@@ -498,6 +498,36 @@ static void take_over(xaset_t *set, const struct fl_limit_desc *l)
         (void)remove_config(set, l->directive, FALSE);
 }
 
+/* A mod_ifsession block the engine took every directive of: nothing is
+ * left in it but its expression and our notes. */
+static bool cond_emptied(const config_rec *block)
+{
+    const char *list = cond_list(block);
+    for (const config_rec *c = (const config_rec *)block->subset->xas_list; c != NULL;
+         c = c->next) {
+        if (c->name == NULL ||
+            (strcmp(c->name, list) != 0 && strcmp(c->name, NOTE) != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Take out of a server the mod_ifsession blocks the engine emptied: there
+ * is nothing for mod_ifsession to merge from them at each login (and in
+ * ProFTPD 1.3.8 its <IfGroup> evaluation reads a session.group that
+ * mod_auth_file has freed). */
+static void drop_emptied_blocks(server_rec *s)
+{
+    config_rec *next;
+    for (config_rec *a = s->conf != NULL ? (config_rec *)s->conf->xas_list : NULL;
+         a != NULL; a = next) {
+        next = a->next;
+        if (a->name != NULL && cond_list(a) != NULL && a->subset != NULL &&
+            cond_emptied(a))
+            (void)xaset_remove(s->conf, (xasetmember_t *)a);
+    }
+}
+
 void config_take_over(void)
 {
     for (server_rec *s = (server_rec *)server_list->xas_list; s != NULL; s = s->next) {
@@ -524,6 +554,7 @@ void config_take_over(void)
                     take_over(a->subset, l);
             }
         }
+        drop_emptied_blocks(s);
         /* mod_auth enforces MaxLoginAttempts 3 when none is set (mod_sftp
          * 6): "none" leaves each failure to the engine. */
         config_rec *c = add_config_param_set(

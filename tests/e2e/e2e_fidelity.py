@@ -847,13 +847,13 @@ class Fidelity(unittest.TestCase):
                 "<IfUser dave>\n  MaxClientsPerUser 3\n</IfUser>\n"
                 "<IfClass near>\n  MaxClientsPerUser 1\n</IfClass>\n"
                 "<IfGroup staff>\n  MaxClientsPerUser 1 \"staff: %m\"\n</IfGroup>\n"
-                "<IfGroup regex ^dev>\n  MaxClientsPerHost 1\n</IfGroup>\n")
+                "<IfGroup devs>\n  MaxClientsPerHost 1\n</IfGroup>\n")
         replies, ours = self.logins_on_both(conf, (
             ("alice", 2), ("alice", 3), ("bob", 4), ("bob", 4), ("bob", 4), ("carol", 5),
             ("carol", 6), ("dave", 9), ("dave", 9), ("dave", 9), ("dave", 12)))
         self.assertEqual(replies["ours"], replies["stock"])
         # staff: 1, carol too (her <IfUser> comes after); devs: the 2 per
-        # host of <IfAuthenticated>, merged before <IfGroup regex ^dev>;
+        # host of <IfAuthenticated>, merged before <IfGroup devs>;
         # dave from the class near: its 1, merged at the connection, before
         # his own 3.
         self.assertEqual(replies["ours"], ["230 alice", "530 alice", "230 bob", "230 bob",
@@ -866,7 +866,7 @@ class Fidelity(unittest.TestCase):
         log = self.system_log(ours)
         for line in ("enforces   <IfAuthenticated>:", "enforces   <IfGroup staff>:",
                      "enforces     MaxClientsPerUser 1 (custom message)",
-                     "enforces   <IfGroup regex ^dev>:"):
+                     "enforces   <IfGroup devs>:"):
             self.assertIn(line, log)
         self.assertNotIn("left to ProFTPD's mod_auth", log)
 

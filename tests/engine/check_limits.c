@@ -425,6 +425,36 @@ START_TEST(test_anon_reject_passwords_negated_rejects_only_what_does_not_match)
 }
 END_TEST
 
+/* A password that runs the pattern past its budget is refused, and a
+ * warning logged (one each 10 s): "^(.*)(.*)(.*)\3\2\1$" took glibc over 8 s
+ * on a 201-byte password; PCRE2 stops at FL_REGEX_MATCH_LIMIT steps. */
+START_TEST(test_a_password_past_the_patterns_match_budget_is_refused_and_logged)
+{
+    tenv_start(&T, "AnonRejectPasswords \"^(.*)(.*)(.*)\\3\\2\\1$\"\n"
+                   "MaxLoginAttempts none\n");
+    trail log;
+    trail_reset(&log);
+    fl_engine_set_log(T.e, trail_log, &log);
+    char password[202];
+    memset(password, 'a', 200);
+    password[200] = 'b';
+    password[201] = '\0';
+    t_connect(&T, "a", "10.0.0.1", NULL);
+    t_user(&T, "a", "anonymous", NULL);
+    ck_assert_int_eq(t_pass(&T, "a", true, password, &D), FL_REJECT);
+    ck_assert_str_eq(D.limit, "AnonRejectPasswords");
+    ck_assert_ptr_nonnull(strstr(log.text, "ran the pattern past its budget"));
+    ck_assert_ptr_nonnull(strstr(log.text, "refused"));
+    /* The second within 10 s is refused without another line. */
+    size_t logged = strlen(log.text);
+    ck_assert_int_eq(t_pass(&T, "a", true, password, &D), FL_REJECT);
+    ck_assert_uint_eq(strlen(log.text), logged);
+    /* Short ones are matched as ever. */
+    ck_assert_int_eq(t_pass(&T, "a", true, "abccba", NULL), FL_REJECT);
+    ck_assert_int_eq(t_pass(&T, "a", true, "me@example.org", NULL), FL_ALLOW);
+}
+END_TEST
+
 START_TEST(test_anon_reject_passwords_nc_ignores_case)
 {
     tenv_start(&T, "AnonRejectPasswords ^mozilla@ [NC]\n");
@@ -967,6 +997,8 @@ static Suite *limits_suite(void)
     tcase_add_test(tc,
                    test_anon_reject_passwords_negated_rejects_only_what_does_not_match);
     tcase_add_test(tc, test_anon_reject_passwords_nc_ignores_case);
+    tcase_add_test(
+        tc, test_a_password_past_the_patterns_match_budget_is_refused_and_logged);
     tcase_add_test(tc, test_anonymous_users_may_be_renamed_and_count_as_one_user);
     tcase_add_test(tc,
                    test_anonymous_names_are_recognised_whatever_byte_they_start_with);
