@@ -51,21 +51,10 @@
 #include <ftplimit/client.h>
 #include <ftplimit/ftplimit.h>
 
+#include "benchutil.h"
+
 #define CLIENTS 2
 #define MAX_SAMPLES 4000000
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
 
 static int read_all(int fd, void *buf, size_t len)
 {

@@ -228,4 +228,5 @@ void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out)
     out->bans_made = e->bans->made;
     out->bans_expired = e->bans->expired;
     out->bans = fl_ban_list(e, NULL, 0);
+    out->ban_save_failures = e->bans->save_failures;
 }

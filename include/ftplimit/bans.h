@@ -62,6 +62,12 @@ FL_EXPORT int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target,
 /* The bans in force: how many; up to n of them in out (may be NULL). */
 FL_EXPORT size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n);
 
+/* Each ban in force, to fn (the entry is valid during the call); fn must
+ * not make or lift bans. Returns how many. What lists a large table (an
+ * entry is 1.3 KB: fl_ban_list of 200,000 bans would take 260 MB). */
+FL_EXPORT size_t fl_ban_each(fl_engine *e, void (*fn)(const fl_ban_entry *b, void *arg),
+                             void *arg);
+
 #ifdef __cplusplus
 }
 #endif

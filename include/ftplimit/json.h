@@ -22,6 +22,11 @@ extern "C" {
  * value. NULL s gives JSON null. New reference, NULL only without memory. */
 FL_EXPORT json_t *fl_json_string(const char *s);
 
+/* s as a JSON string (NULL: null), as fl_json_string() and jansson's
+ * JSON_COMPACT print it, without jansson or any allocation: written to buf
+ * as snprintf does; returns the length of the whole text. */
+FL_EXPORT size_t fl_json_quote(char *buf, size_t size, const char *s);
+
 /* Add the fields of an event to obj: "event", then for a session event
  * "sid", "address", "user", "class", "limit", "max", "count", "dry_run",
  * "country", "asn" (each only when known), or "module" for

@@ -93,7 +93,8 @@ typedef struct fl_alert_stats {
     unsigned long long killed;                       /* exec: over ExecTimeout */
     unsigned running;                                /* exec programs running now */
     unsigned long long bans_made, bans_expired;
-    size_t bans; /* in force now */
+    size_t bans;                          /* in force now */
+    unsigned long long ban_save_failures; /* BanTable saves that kept the old table */
 } fl_alert_stats;
 FL_EXPORT void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out);
 

@@ -51,3 +51,40 @@ void log_msg(int priority, const char *fmt, ...)
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
     dprintf(log_fd, "%s ftplimitd %s: %s\n", when, names[priority & 7], msg);
 }
+
+/* A token bucket per kind: LIMIT_BURST lines at once, one more a second. */
+#define LIMIT_BURST 10
+
+static struct {
+    double tokens;
+    time_t at;
+    unsigned long skipped;
+} buckets[LOG_KINDS];
+
+void log_limited(enum log_kind kind, int priority, const char *fmt, ...)
+{
+    time_t now = time(NULL);
+    if (buckets[kind].at == 0)
+        buckets[kind].tokens = LIMIT_BURST;
+    else
+        buckets[kind].tokens += (double)(now - buckets[kind].at);
+    if (buckets[kind].tokens > LIMIT_BURST)
+        buckets[kind].tokens = LIMIT_BURST;
+    buckets[kind].at = now;
+    if (buckets[kind].tokens < 1) {
+        buckets[kind].skipped++;
+        return;
+    }
+    buckets[kind].tokens -= 1;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (buckets[kind].skipped > 0)
+        log_msg(priority, "%s (and %lu more like it not logged)", msg,
+                buckets[kind].skipped);
+    else
+        log_msg(priority, "%s", msg);
+    buckets[kind].skipped = 0;
+}

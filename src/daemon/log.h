@@ -19,4 +19,16 @@ int log_open(const char *dest, bool foreground);
  * must go through fl_text_escape (util/text.h) first. */
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The lines a flood of clients would make, each kind at most one a second
+ * (ten at once): a line that follows lines left out says how many. */
+enum log_kind {
+    LOG_KIND_REFUSED,
+    LOG_KIND_OFFENCE,
+    LOG_KIND_SLOW,
+    LOG_KIND_IDLE,
+    LOG_KINDS
+};
+void log_limited(enum log_kind kind, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

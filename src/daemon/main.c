@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ struct options {
     bool foreground;
     bool no_self_rights; /* -n: the daemon's uid gets no rights by default */
     bool check;          /* -t: check the policy, and exit */
+    int idle;            /* -T: seconds a connection may be nothing (0: default) */
 };
 
 static void usage(FILE *out)
@@ -56,7 +58,7 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: ftplimitd [-c POLICY] [-s SOCKET] [-k KEYFILE] [-u USER] [-g GROUP] "
-        "[-m MODE] [-f] [-p PIDFILE] [-l syslog|FILE] [-n] [-P PID]\n"
+        "[-m MODE] [-f] [-p PIDFILE] [-l syslog|FILE] [-n] [-P PID] [-T SECONDS]\n"
         "       ftplimitd -t [-c POLICY]\n"
         "  -c POLICY   policy file (default %s)\n"
         "  -s SOCKET   Unix socket to listen on (default %s)\n"
@@ -72,6 +74,9 @@ static void usage(FILE *out)
         "  -n          grant the daemon's own uid no rights by default (it is shared\n"
         "              with the server's session processes)\n"
         "  -P PID      stop when process PID, which started the daemon, ends\n"
+        "  -T SECONDS  close a connection that is neither a session nor a watcher\n"
+        "              after SECONDS (default 30; root's and the daemon's own uid's\n"
+        "              stay)\n"
         "  -t          check the policy and exit: 0 if it loads, 2 with each error on\n"
         "              standard error\n"
         "See ftplimitd(8).\n",
@@ -83,7 +88,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){
         .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:k:u:g:m:fp:l:nP:th")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:k:u:g:m:fp:l:nP:T:th")) != -1) {
         switch (opt) {
         case 'c':
             o->policy = optarg;
@@ -131,6 +136,16 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             o->mode = (mode_t)m;
+            break;
+        }
+        case 'T': {
+            char *end;
+            long s = strtol(optarg, &end, 10);
+            if (*end != '\0' || s < 1 || s > 86400) {
+                fprintf(stderr, "ftplimitd: -T wants seconds, 1 to 86400\n");
+                return -1;
+            }
+            o->idle = (int)s;
             break;
         }
         case 't':
@@ -420,6 +435,14 @@ int main(int argc, char **argv)
         gid = gr->gr_gid;
     }
 
+    /* Descriptors for every session of a busy server: as many as the hard
+     * limit allows (raised while root, which may). */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+
     fl_engine *e = fl_engine_new(NULL);
     if (e == NULL) {
         perror("ftplimitd: cannot create the engine");
@@ -461,6 +484,8 @@ int main(int argc, char **argv)
     if (server_init(&srv, e, fd, o.socket) == 0) {
         if (o.no_self_rights)
             srv.self = (uid_t)-1;
+        if (o.idle > 0)
+            srv.idle_seconds = o.idle;
         srv.key = key;
         srv.have_key = have_key;
         explicit_bzero(&key, sizeof key);

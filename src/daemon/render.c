@@ -165,37 +165,6 @@ char *render_status_json(struct server *srv, const char *server, size_t *len)
     return text;
 }
 
-char *render_bans_json(struct server *srv, size_t *len)
-{
-    fl_engine *e = srv->engine;
-    size_t n = fl_ban_list(e, NULL, 0);
-    fl_ban_entry *list = n > 0 ? calloc(n, sizeof *list) : NULL;
-    if (n > 0 && list == NULL)
-        return NULL;
-    n = fl_ban_list(e, list, n);
-    json_t *doc = json_object(), *bans = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "kind", json_string(fl_ban_kind_name(list[i].kind)));
-        json_object_set_new(o, "target", fl_json_string(list[i].target));
-        if (list[i].server != NULL)
-            json_object_set_new(o, "server", fl_json_string(list[i].server));
-        json_object_set_new(
-            o, "remaining",
-            json_integer((json_int_t)((list[i].remaining + FL_USEC_PER_SEC - 1) /
-                                      FL_USEC_PER_SEC)));
-        json_object_set_new(o, "reason", fl_json_string(list[i].reason));
-        json_object_set_new(o, "message", fl_json_string(list[i].message));
-        json_array_append_new(bans, o);
-    }
-    free(list);
-    json_object_set_new(doc, "bans", bans);
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    *len = text != NULL ? strlen(text) : 0;
-    return text;
-}
-
 /* A growing text buffer for the metrics page. */
 struct page {
     char *buf;
@@ -228,6 +197,67 @@ static void put(struct page *p, const char *fmt, ...)
         p->buf = grown;
         p->cap = cap;
     }
+}
+
+/* s as a JSON string at the end of the page. */
+static void put_quoted(struct page *p, const char *s)
+{
+    size_t room = p->failed ? 0 : p->cap - p->len;
+    size_t n = fl_json_quote(p->buf != NULL ? p->buf + p->len : NULL, room, s);
+    if (n < room) {
+        p->len += n;
+        return;
+    }
+    size_t cap = (p->cap + n + 1) * 2;
+    char *grown = p->failed ? NULL : realloc(p->buf, cap);
+    if (grown == NULL) {
+        p->failed = true;
+        return;
+    }
+    p->buf = grown;
+    p->cap = cap;
+    p->len += fl_json_quote(p->buf + p->len, p->cap - p->len, s);
+}
+
+struct ban_page {
+    struct page page;
+    size_t n; /* bans on it */
+};
+
+static void put_ban(const fl_ban_entry *b, void *arg)
+{
+    struct ban_page *bp = arg;
+    struct page *p = &bp->page;
+    put(p, "%s{\"kind\":\"%s\",\"target\":", bp->n++ > 0 ? "," : "",
+        fl_ban_kind_name(b->kind));
+    put_quoted(p, b->target);
+    if (b->server != NULL) {
+        put(p, ",\"server\":");
+        put_quoted(p, b->server);
+    }
+    put(p, ",\"remaining\":%lld,\"reason\":",
+        (long long)((b->remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC));
+    put_quoted(p, b->reason);
+    put(p, ",\"message\":");
+    put_quoted(p, b->message);
+    put(p, "}");
+}
+
+/* The BAN LIST document, written as it goes: no JSON tree and no array of
+ * entries, whatever the number of bans (200,000 are some 20 MB of text). */
+char *render_bans_json(struct server *srv, size_t *len)
+{
+    struct ban_page bp = {{0}, 0};
+    struct page *p = &bp.page;
+    put(p, "{\"bans\":[");
+    fl_ban_each(srv->engine, put_ban, &bp);
+    put(p, "]}");
+    if (p->failed) {
+        free(p->buf);
+        return NULL;
+    }
+    *len = p->len;
+    return p->buf;
 }
 
 /* A label's value as the exposition format writes it: \\, \" and \n
@@ -360,9 +390,14 @@ char *render_metrics(struct server *srv, size_t *len)
         "Logins undone by LOGOUT: the server refused them after telling the engine.");
     put(&p, "ftplimit_daemon_logouts_total %llu\n", (unsigned long long)srv->logouts);
     metric(&p, "ftplimit_daemon_slow_clients_total", "counter",
-           "Session clients disconnected for not reading their replies.");
+           "Clients disconnected for not reading their replies.");
     put(&p, "ftplimit_daemon_slow_clients_total %llu\n",
         (unsigned long long)srv->slow_clients);
+    metric(&p, "ftplimit_daemon_refused_connections_total", "counter",
+           "Connections refused: a uid's pending connections at their bound, or no "
+           "file descriptor left.");
+    put(&p, "ftplimit_daemon_refused_connections_total %llu\n",
+        (unsigned long long)srv->refused_connections);
 
     fl_alert_stats a;
     fl_engine_alert_stats(e, &a);
@@ -393,6 +428,9 @@ char *render_metrics(struct server *srv, size_t *len)
     put(&p, "ftplimit_bans_total %llu\n", a.bans_made);
     metric(&p, "ftplimit_bans_expired_total", "counter", "Bans that ran their time.");
     put(&p, "ftplimit_bans_expired_total %llu\n", a.bans_expired);
+    metric(&p, "ftplimit_ban_table_save_failures_total", "counter",
+           "BanTable saves that failed and kept the table as it was.");
+    put(&p, "ftplimit_ban_table_save_failures_total %llu\n", a.ban_save_failures);
 
     metric(&p, "ftplimit_limit", "gauge",
            "Limits of the policy in force (unset ones omitted).");

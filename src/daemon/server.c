@@ -2,12 +2,18 @@
  * server.c - ftplimitd's event loop: one epoll over the listening socket,
  * a signalfd and every client, with the engine's timers as its timeout.
  *
- * The one idea to hold on to: nothing may block the loop. Every socket is
- * non-blocking; what a client cannot take now waits in its own output queue.
- * A session client that stops reading its replies is disconnected once its
- * queue passes a bound; a watcher that reads too slowly loses its oldest
- * events, and is told how many. A client's connection is its session: when
- * it closes, for any reason, the session is closed in the engine.
+ * The one idea to hold on to: nothing may block the loop, and no client may
+ * starve the others. Every socket is non-blocking; what a client cannot take
+ * now waits in its own output queue, whose memory is counted as allocated.
+ * A client whose queue passes OUT_PAUSE is not read until it drains it, and
+ * is disconnected if it does not for PAUSE_MAX_SEC; a watcher that reads
+ * too slowly loses its oldest events, and is told how many. Each turn of
+ * the loop serves at most REQUESTS_PER_TURN requests of one client, the
+ * rest of its lines on the next turns, after the others'. A uid holds at
+ * most PENDING_PER_UID connections that are neither a session nor a
+ * watcher, each for IDLE_PENDING_SEC at most. A client's connection is its
+ * session: when it closes, for any reason, the session is closed in the
+ * engine.
  *
  * Clients are freed only at the end of a loop iteration, so an event later
  * in the same epoll batch never finds freed memory.
@@ -30,6 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <malloc.h>
+#include <uthash.h>
+
 #include <ftplimit/json.h>
 
 #include "log.h"
@@ -37,8 +46,17 @@
 #include "proto/reply.h"
 #include "proto/request.h"
 
-#define SESSION_QUEUE_MAX (256 * 1024) /* bytes a session client may leave unread */
-#define WATCH_QUEUE_LINES 4096         /* events queued for a watcher */
+#define OUT_PAUSE (64 * 1024)  /* bytes of replies waiting: its requests wait too */
+#define PAUSE_MAX_SEC 10       /* ... and if it reads none for so long, it goes */
+#define WATCH_QUEUE_LINES 4096 /* events queued for a watcher */
+#define WATCH_QUEUE_MAX (2 * 1024 * 1024) /* ... and their bytes */
+#define LINE_CAP 512 /* the smallest reply buffer: small replies share one */
+#define LINE_OVERHEAD (sizeof(struct out_line) + 16) /* malloc's header included */
+#define REQUESTS_PER_TURN 32
+#define PENDING_PER_UID 256  /* connections of a uid that are not yet anything */
+#define IDLE_PENDING_SEC 30  /* ... and how long one may stay so (-T) */
+#define SWEEP_SEC 2          /* how often idle and paused clients are looked at */
+#define TRIM_BYTES (1 << 20) /* freed output that makes malloc give memory back */
 #define MAX_EVENTS 64
 #define FLUSH_LINES 64 /* queued lines written by one sendmsg */
 
@@ -52,9 +70,19 @@ enum conn_state {
 
 struct out_line {
     struct out_line *next;
-    size_t len, off;
+    size_t len, off, cap;
+    char *owned; /* a DATA reply's text, taken over; NULL: in data[] */
     char data[];
 };
+
+/* How many connections of one uid are pending (neither a session nor a
+ * watcher): PENDING_PER_UID bounds them. */
+struct uid_count {
+    UT_hash_handle hh;
+    uid_t uid;
+    size_t pending;
+};
+static struct uid_count *uid_counts;
 
 struct conn {
     struct conn *prev, *next;
@@ -66,9 +94,14 @@ struct conn {
     bool discarding; /* skipping the rest of a line that was too long */
     struct out_line *out_head, *out_tail;
     size_t out_bytes, out_lines;
-    bool writing;  /* registered for EPOLLOUT */
+    size_t out_mem;  /* what the queue takes in memory, headers included */
+    uint32_t events; /* registered with epoll */
+    bool paused;     /* not read until its queue drains */
+    bool pending;    /* counted in its uid's pending connections */
+    bool backlog;    /* has whole lines left for a later turn */
+    struct conn *next_backlog;
+    time_t since;  /* accepted; or paused with nothing read since */
     bool offended; /* a protocol offence was logged */
-    bool doomed;   /* stopped reading its replies: killed once the engine is done */
     bool dead;
     bool peer_gone;    /* the peer closed: replies can no longer reach it */
     bool session_conn; /* it sent TOKEN, CONNECT or RESUME: session rights only */
@@ -77,6 +110,45 @@ struct conn {
     unsigned long long dropped;
     char in[FL_PROTO_LINE_MAX]; /* last: a new connection zeroes what is above */
 };
+
+/* Count c among its uid's pending connections, or no longer. */
+static void pending_set(struct conn *c, bool on)
+{
+    if (c->pending == on)
+        return;
+    struct uid_count *u;
+    uid_t uid = c->cred.uid;
+    HASH_FIND(hh, uid_counts, &uid, sizeof uid, u);
+    if (u == NULL && on) {
+        if ((u = calloc(1, sizeof *u)) == NULL)
+            return; /* uncounted: it is only less bounded */
+        u->uid = uid;
+        HASH_ADD(hh, uid_counts, uid, sizeof u->uid, u);
+    }
+    if (u == NULL)
+        return;
+    c->pending = on;
+    if (on) {
+        u->pending++;
+    } else if (--u->pending == 0) {
+        HASH_DEL(uid_counts, u);
+        free(u);
+    }
+}
+
+static size_t pending_of(uid_t uid)
+{
+    struct uid_count *u;
+    HASH_FIND(hh, uid_counts, &uid, sizeof uid, u);
+    return u != NULL ? u->pending : 0;
+}
+
+/* c is now a session, a watcher or closing: no longer pending. */
+static void conn_settle(struct conn *c, enum conn_state state)
+{
+    c->state = state;
+    pending_set(c, state == C_NEW || state == C_READY);
+}
 
 /* epoll tags for the two descriptors that are not clients */
 static char tag_listen, tag_signal;
@@ -104,13 +176,42 @@ static void conn_kill(struct server *srv, struct conn *c);
 
 /* --- output --------------------------------------------------------------- */
 
-static void want_write(struct server *srv, struct conn *c, bool on)
+static void backlog_add(struct server *srv, struct conn *c);
+
+/* What c waits for from epoll: its requests unless it is paused, and room
+ * to write while replies wait. */
+static void update_events(struct server *srv, struct conn *c)
 {
-    if (c->writing == on || c->dead)
+    if (c->dead)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+    uint32_t want = (c->paused ? 0 : EPOLLIN) | (c->out_head != NULL ? EPOLLOUT : 0);
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
-    c->writing = on;
+    c->events = want;
+}
+
+static const char *line_bytes(const struct out_line *l)
+{
+    return l->owned != NULL ? l->owned : l->data;
+}
+
+static size_t line_mem(const struct out_line *l)
+{
+    return LINE_OVERHEAD + l->cap;
+}
+
+static size_t freed_since_trim;
+
+static void line_free(struct conn *c, struct out_line *l)
+{
+    c->out_bytes -= l->len;
+    c->out_lines--;
+    c->out_mem -= line_mem(l);
+    freed_since_trim += line_mem(l);
+    free(l->owned);
+    free(l);
 }
 
 static void out_pop(struct conn *c)
@@ -119,9 +220,7 @@ static void out_pop(struct conn *c)
     c->out_head = l->next;
     if (c->out_head == NULL)
         c->out_tail = NULL;
-    c->out_bytes -= l->len;
-    c->out_lines--;
-    free(l);
+    line_free(c, l);
 }
 
 /* Drop the oldest line not yet started (the head may be half written). */
@@ -140,10 +239,24 @@ static bool drop_oldest_unsent(struct conn *c)
     l->next = victim->next;
     if (c->out_tail == victim)
         c->out_tail = l;
-    c->out_bytes -= victim->len;
-    c->out_lines--;
-    free(victim);
+    line_free(c, victim);
     return true;
+}
+
+/* A line at the tail of c's queue, of len bytes (copied from data unless
+ * owned is given, which the queue then frees). */
+static void out_append(struct server *srv, struct conn *c, struct out_line *l)
+{
+    (void)srv;
+    l->next = NULL;
+    if (c->out_tail != NULL)
+        c->out_tail->next = l;
+    else
+        c->out_head = l;
+    c->out_tail = l;
+    c->out_bytes += l->len;
+    c->out_lines++;
+    c->out_mem += line_mem(l);
 }
 
 /* Tell a watcher how many events it lost, where it lost them: just before
@@ -168,39 +281,35 @@ static bool send_dropped(struct server *srv, struct conn *c)
             return false;
         }
         memcpy(l->data, text, (size_t)len);
-        l->len = (size_t)len;
-        l->off = (size_t)n;
-        l->next = c->out_head;
+        *l = (struct out_line){.next = c->out_head,
+                               .len = (size_t)len,
+                               .off = (size_t)n,
+                               .cap = (size_t)len};
         c->out_head = l;
         if (c->out_tail == NULL)
             c->out_tail = l;
         c->out_bytes += l->len;
         c->out_lines++;
+        c->out_mem += line_mem(l);
     }
     return true;
 }
 
-/* Write what the client takes now; the rest waits for EPOLLOUT. */
+/* Write what the client takes now; the rest waits for EPOLLOUT. A paused
+ * client whose queue has drained to half its bound is read again. */
 static void conn_flush(struct server *srv, struct conn *c)
 {
-    if (c->doomed) {
-        conn_kill(srv, c);
-        return;
-    }
     while (c->out_head != NULL && !c->dead) {
-        if (!send_dropped(srv, c)) {
-            if (!c->dead)
-                want_write(srv, c, true);
-            return;
-        }
+        if (!send_dropped(srv, c))
+            break;
         /* Every queued line in one system call: the answers to pipelined
          * requests reach the client together, and wake it once. */
         struct iovec iov[FLUSH_LINES];
         struct msghdr msg = {.msg_iov = iov};
         for (struct out_line *l = c->out_head;
              l != NULL && msg.msg_iovlen < FLUSH_LINES; l = l->next)
-            iov[msg.msg_iovlen++] = (struct iovec){.iov_base = l->data + l->off,
-                                                   .iov_len = l->len - l->off};
+            iov[msg.msg_iovlen++] = (struct iovec){
+                .iov_base = (char *)line_bytes(l) + l->off, .iov_len = l->len - l->off};
         ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (n > 0) {
             size_t sent = (size_t)n;
@@ -214,9 +323,10 @@ static void conn_flush(struct server *srv, struct conn *c)
                 sent -= left;
                 out_pop(c);
             }
+            if (c->paused)
+                c->since = time(NULL); /* it reads: not stalled */
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            want_write(srv, c, true);
-            return;
+            break;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else {
@@ -224,48 +334,59 @@ static void conn_flush(struct server *srv, struct conn *c)
             return;
         }
     }
-    want_write(srv, c, false);
+    if (c->dead)
+        return;
+    if (c->paused && c->out_mem <= OUT_PAUSE / 2) {
+        c->paused = false;
+        backlog_add(srv, c); /* its waiting lines, on the next turn */
+    }
+    update_events(srv, c);
     if (c->state == C_CLOSING && c->out_head == NULL)
         conn_kill(srv, c);
 }
 
-/* Queue bytes for c, within its bound. */
-static void conn_queue(struct server *srv, struct conn *c, const char *data, size_t len)
+/* Queue bytes for c. A reply is appended to the last buffer when it has
+ * room, so that a client's small replies share one allocation; a watcher's
+ * events stay apart, to be dropped one by one. owned: data is a malloc'd
+ * DATA text the queue takes over (and frees). */
+static void conn_queue_as(struct server *srv, struct conn *c, char *owned,
+                          const char *data, size_t len)
 {
-    if (c->dead || c->peer_gone)
-        return;
-    if (c->state == C_WATCH) {
-        /* A slow watcher loses its oldest events, never the loop's time. */
-        while (c->out_lines >= WATCH_QUEUE_LINES && drop_oldest_unsent(c))
-            c->dropped++;
-    } else if (c->doomed) {
-        return;
-    } else if (c->out_bytes + len > SESSION_QUEUE_MAX) {
-        /* Killing it here could close the session the engine is deciding
-         * on (this may run inside an event listener): doom it instead. */
-        log_msg(LOG_WARNING,
-                "client pid %d uid %d does not read its replies; disconnecting it",
-                (int)c->cred.pid, (int)c->cred.uid);
-        srv->slow_clients++;
-        c->doomed = true;
+    if (c->dead || c->peer_gone) {
+        free(owned);
         return;
     }
-    struct out_line *l = malloc(sizeof *l + len);
+    bool watching = c->state == C_WATCH;
+    if (watching) {
+        /* A slow watcher loses its oldest events, never the loop's time. */
+        while ((c->out_lines >= WATCH_QUEUE_LINES || c->out_mem > WATCH_QUEUE_MAX) &&
+               drop_oldest_unsent(c))
+            c->dropped++;
+    }
+    struct out_line *t = c->out_tail;
+    if (owned == NULL && !watching && t != NULL && t->owned == NULL && t->off == 0 &&
+        t->cap - t->len >= len) {
+        memcpy(t->data + t->len, data, len);
+        t->len += len;
+        c->out_bytes += len;
+        return;
+    }
+    size_t cap = owned != NULL ? len : watching || len > LINE_CAP ? len : LINE_CAP;
+    struct out_line *l = malloc(sizeof *l + (owned != NULL ? 0 : cap));
     if (l == NULL) {
+        free(owned);
         conn_kill(srv, c);
         return;
     }
-    l->next = NULL;
-    l->len = len;
-    l->off = 0;
-    memcpy(l->data, data, len);
-    if (c->out_tail != NULL)
-        c->out_tail->next = l;
-    else
-        c->out_head = l;
-    c->out_tail = l;
-    c->out_bytes += len;
-    c->out_lines++;
+    *l = (struct out_line){.len = len, .cap = cap, .owned = owned};
+    if (owned == NULL)
+        memcpy(l->data, data, len);
+    out_append(srv, c, l);
+}
+
+static void conn_queue(struct server *srv, struct conn *c, const char *data, size_t len)
+{
+    conn_queue_as(srv, c, NULL, data, len);
 }
 
 static void reply(struct server *srv, struct conn *c, const char *fmt, ...)
@@ -317,8 +438,7 @@ static void reply_data(struct server *srv, struct conn *c, char *data, size_t le
         return;
     }
     reply(srv, c, "DATA %zu", len);
-    conn_queue(srv, c, data, len);
-    free(data);
+    conn_queue_as(srv, c, data, data, len); /* no copy: the queue frees it */
 }
 
 /* An ERR reply; the first offence of a client is logged, once. */
@@ -329,9 +449,10 @@ static void reply_err(struct server *srv, struct conn *c, const char *reason,
     srv->protocol_errors++;
     if (!c->offended) {
         char safe[256];
-        log_msg(LOG_NOTICE, "client pid %d uid %d: %s: %s (further errors not logged)",
-                (int)c->cred.pid, (int)c->cred.uid, reason,
-                fl_text_escape(text, safe, sizeof safe));
+        log_limited(LOG_KIND_OFFENCE, LOG_NOTICE,
+                    "client pid %d uid %d: %s: %s (further errors not logged)",
+                    (int)c->cred.pid, (int)c->cred.uid, reason,
+                    fl_text_escape(text, safe, sizeof safe));
         c->offended = true;
     }
 }
@@ -418,6 +539,7 @@ static void conn_kill(struct server *srv, struct conn *c)
     }
     if (c->state == C_WATCH)
         srv->nwatchers--;
+    pending_set(c, false);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -431,6 +553,11 @@ static void conn_kill(struct server *srv, struct conn *c)
 
 static void bury(void)
 {
+    /* Memory that flooding clients' replies took goes back to the system. */
+    if (freed_since_trim > TRIM_BYTES) {
+        malloc_trim(0);
+        freed_since_trim = 0;
+    }
     while (graveyard != NULL) {
         struct conn *c = graveyard;
         graveyard = c->next;
@@ -491,7 +618,9 @@ static void accept_client(struct server *srv)
             if (fd >= 0)
                 close(fd);
             spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            log_msg(LOG_WARNING, "out of file descriptors: a client was refused");
+            srv->refused_connections++;
+            log_limited(LOG_KIND_REFUSED, LOG_WARNING,
+                        "out of file descriptors: a client was refused");
         }
         return; /* EAGAIN, or an error worth no more than a retry */
     }
@@ -502,8 +631,23 @@ static void accept_client(struct server *srv)
         close(fd);
         return;
     }
+    /* A uid may not hold more connections that are not yet anything (no
+     * session, no watch): the daemon's own uid and root may. */
+    if (c->cred.uid != 0 && c->cred.uid != srv->self &&
+        pending_of(c->cred.uid) >= PENDING_PER_UID) {
+        srv->refused_connections++;
+        log_limited(LOG_KIND_REFUSED, LOG_WARNING,
+                    "uid %d holds %d connections that are neither a session nor a "
+                    "watcher: another was refused",
+                    (int)c->cred.uid, PENDING_PER_UID);
+        free(c);
+        close(fd);
+        return;
+    }
     c->fd = fd;
     c->state = C_NEW;
+    c->since = time(NULL);
+    c->events = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         close(fd);
@@ -516,6 +660,7 @@ static void accept_client(struct server *srv)
     srv->conns = c;
     srv->nconns++;
     srv->connections_total++;
+    pending_set(c, true);
     /* A client writes as soon as it is connected (HELLO and its first
      * request): read now, not one more turn of the loop later. */
     read_client(srv, c);
@@ -586,7 +731,7 @@ static void reply_decision(struct server *srv, struct conn *c, const fl_decision
     reply(srv, c, "%s", line);
     if (d->verdict == FL_DISCONNECT) {
         c->session = NULL; /* the engine ended it */
-        c->state = C_CLOSING;
+        conn_settle(c, C_CLOSING);
     }
 }
 
@@ -624,7 +769,7 @@ static void do_connect(struct server *srv, struct conn *c, const struct fl_reque
         return;
     }
     c->session = s;
-    c->state = C_SESSION;
+    conn_settle(c, C_SESSION);
     const char *cls = fl_session_class(s);
     reply_words(srv, c, "ALLOW", fl_session_id(s), cls != NULL ? cls : "-",
                 (char *)NULL);
@@ -649,7 +794,7 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
         return;
     }
     c->session = s;
-    c->state = C_SESSION;
+    conn_settle(c, C_SESSION);
     const char *cls = fl_session_class(s);
     reply(srv, c, "OK resumed %s %s", fl_session_id(s), cls != NULL ? cls : "-");
 }
@@ -762,7 +907,7 @@ static void do_hello(struct server *srv, struct conn *c, const struct fl_request
         reply_err(srv, c, "version", msg);
         return;
     }
-    c->state = C_READY;
+    conn_settle(c, C_READY);
     reply_words(srv, c, "OK", hello_version, (char *)NULL);
 }
 
@@ -844,7 +989,7 @@ static void do_close(struct server *srv, struct conn *c, const struct fl_request
         srv->current = NULL;
     }
     reply_words(srv, c, "OK", "closed", (char *)NULL);
-    c->state = C_CLOSING;
+    conn_settle(c, C_CLOSING);
 }
 
 static void do_render(struct server *srv, struct conn *c, const struct fl_request *r)
@@ -889,7 +1034,7 @@ static void do_watch(struct server *srv, struct conn *c, const struct fl_request
         return;
     }
     reply(srv, c, "OK watching %s", r->pattern != NULL ? r->pattern : "*");
-    c->state = C_WATCH;
+    conn_settle(c, C_WATCH);
     srv->nwatchers++;
 }
 
@@ -974,56 +1119,97 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
     v->handler(srv, c, &r);
 }
 
+/* Serve up to budget of the whole lines c has sent (all of them for a
+ * negative budget), stopping when its replies fill its queue; what is left
+ * waits for a later turn (the backlog). */
+static void serve_lines(struct server *srv, struct conn *c, int budget)
+{
+    char *start = c->in, *end = c->in + c->inlen, *lf;
+    while (!c->dead && c->state != C_CLOSING && !c->paused && budget != 0 &&
+           (lf = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+        *lf = '\0';
+        if (c->discarding)
+            c->discarding = false; /* the tail of a line too long */
+        else
+            handle_request(srv, c, start, (size_t)(lf - start));
+        start = lf + 1;
+        budget--;
+        if (!c->dead && c->out_mem > OUT_PAUSE && c->state != C_WATCH) {
+            /* Replies wait unread: its next requests wait too. */
+            c->paused = true;
+            c->since = time(NULL);
+        }
+    }
+    if (c->dead)
+        return;
+    c->inlen = (size_t)(end - start);
+    memmove(c->in, start, c->inlen);
+    if (c->inlen == sizeof c->in && memchr(c->in, '\n', c->inlen) == NULL) {
+        if (!c->discarding) {
+            char text[96];
+            snprintf(text, sizeof text, "a request line may be at most %d bytes",
+                     FL_PROTO_LINE_MAX);
+            reply_err(srv, c, "too-long", text);
+        }
+        c->discarding = true;
+        c->inlen = 0;
+    }
+    if (!c->paused && c->state != C_CLOSING && memchr(c->in, '\n', c->inlen) != NULL)
+        backlog_add(srv, c);
+    conn_flush(srv, c);
+}
+
+/* One read, then its lines, within the turn's budget. A client whose peer
+ * closed has every line it sent served first. */
 static void read_client(struct server *srv, struct conn *c)
 {
-    for (;;) {
-        if (c->dead || c->state == C_CLOSING)
-            return;
-        ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
-        if (n == 0 ||
-            (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            conn_kill(srv, c);
-            return;
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
+    if (c->dead || c->state == C_CLOSING)
+        return;
+    ssize_t n = 0;
+    if (c->inlen < sizeof c->in) {
+        do
+            n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+        while (n < 0 && errno == EINTR);
+    }
+    if (n == 0 && c->inlen < sizeof c->in) {
+        /* The end: what it sent before is still carried out (a session's
+         * CLOSE), with nobody to read the replies. */
+        c->peer_gone = true;
+        c->paused = false;
+        serve_lines(srv, c, -1);
+        conn_kill(srv, c);
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        conn_kill(srv, c);
+        return;
+    }
+    if (n > 0)
         c->inlen += (size_t)n;
+    serve_lines(srv, c, REQUESTS_PER_TURN);
+}
 
-        char *start = c->in, *end = c->in + c->inlen, *lf;
-        while (!c->dead && c->state != C_CLOSING &&
-               (lf = memchr(start, '\n', (size_t)(end - start))) != NULL) {
-            *lf = '\0';
-            if (c->discarding)
-                c->discarding = false; /* the tail of a line too long */
-            else
-                handle_request(srv, c, start, (size_t)(lf - start));
-            start = lf + 1;
-            if (c->doomed)
-                conn_kill(srv, c);
-        }
-        if (c->dead)
-            return;
-        c->inlen = (size_t)(end - start);
-        memmove(c->in, start, c->inlen);
-        bool full = c->inlen == sizeof c->in;
-        if (full) {
-            if (!c->discarding) {
-                char text[96];
-                snprintf(text, sizeof text, "a request line may be at most %d bytes",
-                         FL_PROTO_LINE_MAX);
-                reply_err(srv, c, "too-long", text);
-            }
-            c->discarding = true;
-            c->inlen = 0;
-        }
-        conn_flush(srv, c);
-        /* A short read took everything there was; epoll is level-triggered
-         * and says so again when more comes. */
-        if (!full)
-            return;
+/* c has whole lines waiting that the budget of its turn did not reach: it
+ * is served again after the other clients of this turn. */
+static void backlog_add(struct server *srv, struct conn *c)
+{
+    if (c->backlog || c->dead)
+        return;
+    c->backlog = true;
+    c->next_backlog = srv->backlog;
+    srv->backlog = c;
+}
+
+static void serve_backlog(struct server *srv)
+{
+    struct conn *list = srv->backlog;
+    srv->backlog = NULL;
+    while (list != NULL) {
+        struct conn *c = list;
+        list = c->next_backlog;
+        c->backlog = false;
+        if (!c->dead && !c->paused)
+            serve_lines(srv, c, REQUESTS_PER_TURN);
     }
 }
 
@@ -1052,6 +1238,7 @@ int server_init(struct server *srv, fl_engine *e, int listen_fd,
     srv->socket_path = socket_path;
     srv->self = geteuid();
     srv->started = time(NULL);
+    srv->idle_seconds = IDLE_PENDING_SEC;
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -1093,12 +1280,44 @@ int server_init(struct server *srv, fl_engine *e, int listen_fd,
     return 0;
 }
 
+/* Clients that have been pending too long, or paused without reading a
+ * byte of their replies for too long, go. */
+static void sweep(struct server *srv, time_t now)
+{
+    struct conn *next;
+    for (struct conn *c = srv->conns; c != NULL; c = next) {
+        next = c->next; /* a killed client moves to the graveyard */
+        if (c->dead)
+            continue;
+        if (c->paused && now - c->since >= PAUSE_MAX_SEC) {
+            srv->slow_clients++;
+            log_limited(
+                LOG_KIND_SLOW, LOG_WARNING,
+                "client pid %d uid %d does not read its replies; disconnecting it",
+                (int)c->cred.pid, (int)c->cred.uid);
+            conn_kill(srv, c);
+        } else if (c->pending && c->cred.uid != 0 && c->cred.uid != srv->self &&
+                   now - c->since >= srv->idle_seconds) {
+            log_limited(LOG_KIND_IDLE, LOG_NOTICE,
+                        "client pid %d uid %d was neither a session nor a watcher for "
+                        "%d s; disconnecting it",
+                        (int)c->cred.pid, (int)c->cred.uid, srv->idle_seconds);
+            conn_kill(srv, c);
+        }
+    }
+}
+
 int server_run(struct server *srv)
 {
     struct epoll_event events[MAX_EVENTS];
+    time_t swept = time(NULL);
     while (!srv->stopping) {
         fl_usec wait = fl_timers_timeout(srv->engine);
         int ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
+        if (ms < 0 || ms > SWEEP_SEC * 1000)
+            ms = SWEEP_SEC * 1000;
+        if (srv->backlog != NULL)
+            ms = 0; /* lines wait: poll, and serve them */
         int n = epoll_wait(srv->epoll_fd, events, MAX_EVENTS, ms);
         if (n < 0 && errno != EINTR) {
             log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
@@ -1125,7 +1344,13 @@ int server_run(struct server *srv)
                     read_client(srv, c);
             }
         }
+        serve_backlog(srv);
         fl_timers_run(srv->engine);
+        time_t now = time(NULL);
+        if (now - swept >= SWEEP_SEC) {
+            sweep(srv, now);
+            swept = now;
+        }
         bury();
     }
     return 0;

@@ -26,8 +26,10 @@ struct server {
     time_t started;
     const char *socket_path;
     bool stopping;
+    int idle_seconds; /* -T: how long a connection may be nothing */
 
     struct conn *conns;   /* every client */
+    struct conn *backlog; /* clients with lines waiting for another turn */
     struct conn *current; /* the client whose request the engine is deciding */
     size_t nconns, nwatchers;
 
@@ -35,7 +37,8 @@ struct server {
     uint64_t *event_counts; /* parallel to fl_event_names() */
     size_t nevents;
     uint64_t connections_total, protocol_errors, permission_denied, slow_clients;
-    uint64_t logouts; /* logins undone by LOGOUT */
+    uint64_t refused_connections; /* PENDING_PER_UID, or out of descriptors */
+    uint64_t logouts;             /* logins undone by LOGOUT */
 };
 
 /* Set up the loop around a loaded engine and a listening socket. 0, or -1

@@ -208,6 +208,18 @@ static void put_json_string(struct text *t, const char *s)
     put(t, "\"", 1);
 }
 
+size_t fl_json_quote(char *buf, size_t size, const char *s)
+{
+    struct text t = {buf, size, 0};
+    if (s == NULL)
+        put(&t, "null", 4);
+    else
+        put_json_string(&t, s);
+    if (size > 0)
+        buf[t.len < size ? t.len : size - 1] = '\0';
+    return t.len;
+}
+
 static void put_number(struct text *t, long long v)
 {
     char digits[24];

@@ -520,9 +520,15 @@ START_TEST(test_a_stalled_client_does_not_block_others)
     ck_assert_msg(secs < 5.0, "2000 round trips took %.2f s", secs);
     fl_client_free(c);
 
-    /* The client that did not read was cut off, and its session closed
+    /* The daemon stopped reading the deaf client once 64 KiB of its replies
+     * waited: most of its megabyte of requests was never taken. */
+    ck_assert_msg(sent < n, "the daemon took all %zu bytes of requests", sent);
+    /* Reading nothing for 10 s, it was cut off, and its session closed
      * (the stalled one never finished its CONNECT). */
-    ck_assert_int_eq(twait_total(&D, "sessions", 0), 0);
+    long long sessions = -1;
+    for (int i = 0; i < 200 && (sessions = ttotal(&D, "sessions")) != 0; i++)
+        sleep_ms(100);
+    ck_assert_int_eq(sessions, 0);
     char *log = read_file(D.log);
     ck_assert_ptr_nonnull(strstr(log, "does not read its replies; disconnecting it"));
     free(log);
@@ -661,6 +667,99 @@ static void probe_as_nobody(void *arg)
     if (write(a->result[1], results, 3) != 3)
         _exit(1);
 }
+
+/* Issue 24, point 2: a uid with no rights opens 300 connections and sends
+ * HELLO on each, then nothing. The daemon keeps 256 of them (PENDING_PER_UID),
+ * refuses the rest at once, closes those it kept after -T seconds, and
+ * serves root's sessions meanwhile. */
+static int cli(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct flooder {
+    const char *socket;
+    int ready[2], done[2];
+};
+
+static void hold_connections_as_nobody(void *arg)
+{
+    struct flooder *f = arg;
+    close(f->ready[0]);
+    close(f->done[1]);
+    int kept = 0;
+    if (setgid(65534) == 0 && setuid(65534) == 0) {
+        for (int i = 0; i < 300; i++) {
+            int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_un sun = {.sun_family = AF_UNIX};
+            memcpy(sun.sun_path, f->socket, strlen(f->socket) + 1);
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+                send(fd, "HELLO 1\n", 8, MSG_NOSIGNAL) == 8)
+                kept++;
+        }
+    }
+    char byte = kept == 300 ? 'R' : 'F';
+    if (write(f->ready[1], &byte, 1) != 1)
+        _exit(1);
+    (void)read(f->done[0], &byte, 1); /* hold them until told */
+}
+
+START_TEST(test_one_uid_cannot_hold_the_daemons_connections)
+{
+    if (geteuid() != 0) {
+        tdaemon_start(&D, "MaxClients 1\n", NULL); /* needs a second uid */
+        return;
+    }
+    const char *const extra[] = {"-m", "0666", "-T", "2", NULL};
+    tdaemon_start(&D, "MaxClients 100\n", extra);
+    chmod(D.dir, 0755);
+    struct flooder f = {D.socket, {-1, -1}, {-1, -1}};
+    ck_assert_int_eq(pipe(f.ready), 0);
+    ck_assert_int_eq(pipe(f.done), 0);
+    pid_t pid = tfork(hold_connections_as_nobody, &f);
+    close(f.ready[1]);
+    close(f.done[0]);
+    char byte = 0;
+    ck_assert_int_eq(read(f.ready[0], &byte, 1), 1);
+    ck_assert_int_eq(byte, 'R');
+    /* Root's session is served. */
+    fl_client *c = tclient(&D);
+    fl_decision d;
+    ck_assert_int_eq(fl_client_connect(c, NULL, "10.0.0.1", NULL, &d), 0);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+    /* The connections wait in the listening socket's backlog until the
+     * daemon takes them, one each turn. */
+    int refused = -1;
+    for (int i = 0; i < 100 && refused != 300 - 256; i++) {
+        char *out;
+        ck_assert_int_eq(cli(&out, "metrics"), 0);
+        const char *at = strstr(out, "\nftplimit_daemon_refused_connections_total ");
+        ck_assert_ptr_nonnull(at);
+        refused = atoi(at + strlen("\nftplimit_daemon_refused_connections_total "));
+        free(out);
+        if (refused != 300 - 256)
+            sleep_ms(50);
+    }
+    ck_assert_int_eq(refused, 300 - 256);
+    /* The 256 it kept go after 2 s (swept every 2 s); the session stays. */
+    long long conns = -1;
+    for (int i = 0; i < 100 && (conns = ttotal(&D, "daemon_clients")) > 2; i++)
+        sleep_ms(100);
+    ck_assert_int_le(conns, 2); /* the session, and the status request's own */
+    ck_assert_int_eq(ttotal(&D, "sessions"), 1);
+    char *log = read_file(D.log);
+    ck_assert_ptr_nonnull(
+        strstr(log, "uid 65534 holds 256 connections that are neither"));
+    ck_assert_ptr_nonnull(strstr(log, "was neither a session nor a watcher for 2 s"));
+    /* A flood of them is logged in a few lines, not 300. */
+    int lines = 0;
+    for (const char *at = log; (at = strstr(at, "uid 65534")) != NULL; at++)
+        lines++;
+    ck_assert_int_le(lines, 24);
+    free(log);
+    close(f.done[1]);
+    close(f.ready[0]);
+    twait(pid);
+    fl_client_free(c);
+}
+END_TEST
 
 START_TEST(
     test_a_disallowed_uid_may_not_declare_sessions_but_may_read_status_if_allowed)
@@ -1306,6 +1405,47 @@ START_TEST(test_bans_are_made_listed_and_lifted_through_the_socket)
     ck_assert_ptr_nonnull(strstr(raw_line(fd), "ERR not-found no server 'no such'"));
     ck_assert_str_eq(raw_line(fd), "OK pong");
     close(fd);
+}
+END_TEST
+
+/* Issue 24, point 4: a ban list far past 256 KiB (20,000 bans: some 3 MB)
+ * reaches the client whole; it once reset the connection at 2,000. */
+START_TEST(test_a_ban_list_of_twenty_thousand_bans_is_listed_whole)
+{
+    tdaemon_start(&D, "BanTable bans.state\n", NULL);
+    int fd = raw_connect();
+    FILE *replies = fdopen(dup(fd), "r");
+    ck_assert_ptr_nonnull(replies);
+    char line[1024];
+    raw_send(fd, "HELLO 1\n");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, replies));
+    for (int batch = 0; batch < 20; batch++) {
+        char lines[1000 * 48];
+        size_t o = 0;
+        for (int i = 0; i < 1000; i++) {
+            int n = batch * 1000 + i;
+            o += (size_t)snprintf(lines + o, sizeof lines - o,
+                                  "BAN ADD host 3600 10.%d.%d.%d\n", n >> 16 & 255,
+                                  n >> 8 & 255, n & 255);
+        }
+        ck_assert_int_eq(send(fd, lines, o, MSG_NOSIGNAL), (ssize_t)o);
+        for (int i = 0; i < 1000; i++) {
+            do
+                ck_assert_ptr_nonnull(fgets(line, sizeof line, replies));
+            while (strncmp(line, "EVENT ", 6) == 0);
+            ck_assert_ptr_nonnull(strstr(line, "OK banned host"));
+        }
+    }
+    fclose(replies);
+    close(fd);
+    char *out;
+    ck_assert_int_eq(cli(&out, "ban list --json"), 0);
+    ck_assert_uint_gt(strlen(out), 256 * 1024);
+    json_t *doc = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "bans")), 20000);
+    json_decref(doc);
+    free(out);
 }
 END_TEST
 
@@ -2098,6 +2238,8 @@ static Suite *daemon_suite(void)
         tc, test_watch_refuses_a_pattern_no_event_has_and_json_lines_carry_a_time);
     tcase_add_test(tc, test_status_and_metrics_group_counts_by_server);
     tcase_add_test(tc, test_a_logins_groups_reach_the_ifgroup_blocks);
+    tcase_add_test(tc, test_one_uid_cannot_hold_the_daemons_connections);
+    tcase_add_test(tc, test_a_ban_list_of_twenty_thousand_bans_is_listed_whole);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);

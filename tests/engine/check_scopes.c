@@ -596,8 +596,7 @@ START_TEST(test_a_rules_ban_is_the_servers_its_events_came_from)
     ck_assert_int_eq(connect_to("m3", "10.0.0.1", NULL, NULL), FL_DISCONNECT);
 
     /* Saved with its server, read back by a policy with that server. */
-    T.clock.now += FL_USEC_PER_SEC;
-    fl_timers_run(T.e);
+    tenv_advance(&T, FL_USEC_PER_SEC);
     char path[4096];
     snprintf(path, sizeof path, "%s/bans.state", T.dir);
     char *text = read_file(path);

@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <ftplimit/json.h>
+
+#include "context.h"
+#include "modules/bans/bans.h"
 
 /* An fl_error_fn that appends to a trail. */
 static void trail_error(void *arg, const char *message)
@@ -134,6 +139,20 @@ int tenv_reload(tenv *t, const char *policy_text)
         free(path);
     trail_reset(&t->errors);
     return fl_engine_reload(t->e, t->policy, trail_error, &t->errors);
+}
+
+void tenv_advance(tenv *t, fl_usec usec)
+{
+    t->clock.now += usec;
+    fl_timers_run(t->e);
+    /* A ban-table save is written by a thread of its own: let it end, as
+     * the daemon's loop would, looking on the virtual clock. */
+    for (int i = 0; i < 5000 && t->e->bans->saving != NULL; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        t->clock.now += 50 * FL_USEC_PER_SEC / 1000;
+        fl_timers_run(t->e);
+    }
 }
 
 void tenv_stop(tenv *t)

@@ -32,6 +32,9 @@ void tenv_start_with(tenv *t, const char *policy_text,
 /* Rewrite the policy file and reload; returns fl_engine_reload's result. */
 int tenv_reload(tenv *t, const char *policy_text);
 void tenv_stop(tenv *t);
+/* Let usec pass on the virtual clock and run the timers that fell due;
+ * then, if a ban-table save is being written, let it end. */
+void tenv_advance(tenv *t, fl_usec usec);
 
 /* Drive sessions by id; each returns the verdict and fills d if not NULL. */
 fl_verdict t_connect(tenv *t, const char *sid, const char *addr, fl_decision *d);

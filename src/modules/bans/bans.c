@@ -28,6 +28,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -43,6 +46,7 @@
 #include "util/text.h"
 
 #define SAVE_DELAY FL_USEC_PER_SEC
+#define SAVE_POLL (50 * FL_USEC_PER_SEC / 1000) /* looking for a save's end */
 #define SWEEP_INTERVAL (10 * FL_USEC_PER_SEC)
 
 /* A key is the kind, the server (two bytes: EVERY_SERVER, else the id of
@@ -229,63 +233,248 @@ static struct fl_ban *ban_find_for(fl_engine *e, uint8_t *key, size_t len,
 
 /* --- persistence ------------------------------------------------------------------ */
 
-static void save_now(fl_engine *e)
+/* A save: the table as text, made on the engine's thread, then written,
+ * flushed to disk and renamed by a thread of its own, so that neither a
+ * large table nor a slow disk holds up a decision. */
+struct fl_ban_save {
+    pthread_t thread;
+    char *path, *text;
+    size_t len;
+    atomic_bool done;
+    int err;          /* 0, or the errno of what failed */
+    const char *what; /* ... and what it was doing */
+};
+
+/* text += s as a JSON string. false without memory. */
+static bool text_quote(char **text, size_t *len, size_t *cap, const char *s)
 {
-    const char *path = e->bans->table_path;
-    if (path == NULL)
-        return;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = fl_file_open_write(tmp, false);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        if (fd >= 0)
-            close(fd);
-        fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", tmp, strerror(errno));
-        return;
-    }
-    fl_usec now = fl_now(e);
-    double wall = (double)time(NULL);
-    bool written = true;
-    struct fl_ban *b, *next;
-    HASH_ITER(hh, e->bans->table, b, next)
-    {
-        char target[KEY_MAX + FL_ADDR_TEXT_MAX];
-        key_text(b->key, b->keylen, target, sizeof target);
-        json_t *o = json_object();
-        json_object_set_new(o, "kind",
-                            json_string(fl_ban_kind_name((fl_ban_kind)b->key[0])));
-        json_object_set_new(o, "target", fl_json_string(target));
-        const char *server = key_server_name(e, b->key);
-        if (server != NULL)
-            json_object_set_new(o, "server", fl_json_string(server));
-        json_object_set_new(
-            o, "expires",
-            json_real(wall + (double)(b->expires - now) / FL_USEC_PER_SEC));
-        json_object_set_new(o, "reason", fl_json_string(b->reason));
-        if (b->message != NULL)
-            json_object_set_new(o, "message", fl_json_string(b->message));
-        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        /* Every ban or none: a line that cannot be made or written fails
-         * the save, and the table in place stays. */
-        if (line == NULL || fputs(line, f) == EOF || fputc('\n', f) == EOF) {
-            if (line == NULL)
-                errno = ENOMEM;
-            written = false;
+    for (;;) {
+        size_t n = fl_json_quote(*text + *len, *cap - *len, s);
+        if (n < *cap - *len) {
+            *len += n;
+            return true;
         }
-        free(line);
-        if (!written)
-            break;
-    }
-    bool ok = written && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        fl_log(e, LOG_ERR, "BanTable: cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
+        size_t grown_cap = (*cap + n + 1) * 2;
+        char *grown = fl_realloc(*text, grown_cap);
+        if (grown == NULL)
+            return false;
+        *text = grown;
+        *cap = grown_cap;
     }
 }
 
+/* text += the n bytes at s. */
+static bool text_put(char **text, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (n >= *cap - *len) {
+        size_t grown_cap = (*cap + n + 1) * 2;
+        char *grown = fl_realloc(*text, grown_cap);
+        if (grown == NULL)
+            return false;
+        *text = grown;
+        *cap = grown_cap;
+    }
+    memcpy(*text + *len, s, n);
+    *len += n;
+    return true;
+}
+
+#define TEXT_PUT(text, len, cap, lit) text_put(text, len, cap, lit, sizeof lit - 1)
+
+/* text += usec since 1970 as seconds with six decimals. */
+static bool text_seconds(char **text, size_t *len, size_t *cap, long long usec)
+{
+    char digits[32], *d = digits + sizeof digits;
+    bool negative = usec < 0;
+    unsigned long long v =
+        negative ? 0ull - (unsigned long long)usec : (unsigned long long)usec;
+    for (int i = 0; i < 6; i++, v /= 10)
+        *--d = (char)('0' + v % 10);
+    *--d = '.';
+    do
+        *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (negative)
+        *--d = '-';
+    return text_put(text, len, cap, d, (size_t)(digits + sizeof digits - d));
+}
+
+/* The table as the file holds it: one JSON object per line. NULL without
+ * memory. */
+static char *table_text(fl_engine *e, size_t *out_len)
+{
+    size_t len = 0, cap = 4096;
+    char *text = fl_malloc(cap);
+    if (text == NULL)
+        return NULL;
+    fl_usec now = fl_now(e);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long wall = (long long)ts.tv_sec * FL_USEC_PER_SEC + ts.tv_nsec / 1000;
+    bool ok = true;
+    for (const struct fl_ban *b = e->bans->table; ok && b != NULL; b = b->hh.next) {
+        char target[KEY_MAX + FL_ADDR_TEXT_MAX];
+        key_text(b->key, b->keylen, target, sizeof target);
+        const char *server = key_server_name(e, b->key);
+        const char *kind = fl_ban_kind_name((fl_ban_kind)b->key[0]);
+        ok = TEXT_PUT(&text, &len, &cap, "{\"kind\":\"") &&
+             text_put(&text, &len, &cap, kind, strlen(kind)) &&
+             TEXT_PUT(&text, &len, &cap, "\",\"target\":") &&
+             text_quote(&text, &len, &cap, target) &&
+             (server == NULL || (TEXT_PUT(&text, &len, &cap, ",\"server\":") &&
+                                 text_quote(&text, &len, &cap, server))) &&
+             TEXT_PUT(&text, &len, &cap, ",\"expires\":") &&
+             text_seconds(&text, &len, &cap, wall + (b->expires - now)) &&
+             TEXT_PUT(&text, &len, &cap, ",\"reason\":") &&
+             text_quote(&text, &len, &cap, b->reason) &&
+             (b->message == NULL || (TEXT_PUT(&text, &len, &cap, ",\"message\":") &&
+                                     text_quote(&text, &len, &cap, b->message))) &&
+             TEXT_PUT(&text, &len, &cap, "}\n");
+    }
+    if (!ok) {
+        fl_free(text);
+        return NULL;
+    }
+    *out_len = len;
+    return text;
+}
+
+/* Write text to path: to PATH.tmp, checked, flushed and synced, then
+ * renamed over it. Every byte or none: on a failure the table in place
+ * stays. 0, or -1 with errno and *what. */
+static int table_write(const char *path, const char *text, size_t len,
+                       const char **what)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        *what = "name it";
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = fl_file_open_write(tmp, false);
+    if (fd < 0) {
+        *what = "open its temporary file";
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            *what = "write it";
+            goto fail;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0) {
+        *what = "flush it to disk";
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        *what = "close it";
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        *what = "rename it into place";
+        goto fail;
+    }
+    return 0;
+fail:;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    errno = saved;
+    return -1;
+}
+
+static void *save_thread(void *arg)
+{
+    struct fl_ban_save *s = arg;
+    if (table_write(s->path, s->text, s->len, &s->what) < 0)
+        s->err = errno;
+    atomic_store(&s->done, true);
+    return NULL;
+}
+
+/* A save that failed keeps the table; it is logged and counted. */
+static void save_failed(fl_engine *e, const char *path, const char *what, int err)
+{
+    e->bans->save_failures++;
+    fl_log(e, LOG_ERR, "BanTable: cannot %s (%s): %s; the table stays as it was", what,
+           path, strerror(err));
+}
+
+/* The save under way, if its thread is done (or wait for it): its result
+ * logged, its memory freed. True when no save is under way any more. */
+static bool save_reap(fl_engine *e, bool wait)
+{
+    struct fl_ban_save *s = e->bans->saving;
+    if (s == NULL)
+        return true;
+    if (!wait && !atomic_load(&s->done))
+        return false;
+    pthread_join(s->thread, NULL);
+    if (s->err != 0)
+        save_failed(e, s->path, s->what, s->err);
+    fl_free(s->path);
+    fl_free(s->text);
+    fl_free(s);
+    e->bans->saving = NULL;
+    return true;
+}
+
+static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data);
+
+/* Save a second from now, so that a burst of bans costs one write. */
+static void save_soon(fl_engine *e)
+{
+    if (e->bans->table_path == NULL)
+        return;
+    if (e->bans->saving != NULL)
+        e->bans->resave = true; /* what is being written is already old */
+    if (e->bans->save_timer < 0)
+        e->bans->save_timer = fl_timer_add_usec(e, SAVE_DELAY, FL_TIMER_DYNAMIC,
+                                                e->bans->module, save_cb, e);
+}
+
+/* Start a save in its thread; with background false (shutdown), write it
+ * here and now. */
+static void save_now(fl_engine *e, bool background)
+{
+    const char *path = e->bans->table_path;
+    if (path == NULL || !save_reap(e, !background))
+        return;
+    struct fl_ban_save *s = fl_calloc(1, sizeof *s);
+    if (s == NULL || (s->path = fl_strdup(path)) == NULL ||
+        (s->text = table_text(e, &s->len)) == NULL) {
+        if (s != NULL)
+            fl_free(s->path);
+        fl_free(s);
+        save_failed(e, path, "make it", ENOMEM);
+        return;
+    }
+    atomic_init(&s->done, false);
+    if (!background || pthread_create(&s->thread, NULL, save_thread, s) != 0) {
+        const char *what = NULL;
+        if (table_write(s->path, s->text, s->len, &what) < 0)
+            save_failed(e, s->path, what, errno);
+        fl_free(s->path);
+        fl_free(s->text);
+        fl_free(s);
+        return;
+    }
+    e->bans->saving = s;
+}
+
+/* The save timer: a second after a change, start a save; while one is
+ * being written, look again soon, and save anew once it is done if the
+ * bans changed meanwhile. */
 static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
 {
     (void)interval;
@@ -293,16 +482,23 @@ static int save_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data)
     (void)elapsed;
     fl_engine *e = data;
     e->bans->save_timer = -1;
-    save_now(e);
-    return 0;
-}
-
-/* Save a second from now, so that a burst of bans costs one write. */
-static void save_soon(fl_engine *e)
-{
-    if (e->bans->table_path != NULL && e->bans->save_timer < 0)
-        e->bans->save_timer = fl_timer_add_usec(e, SAVE_DELAY, FL_TIMER_DYNAMIC,
+    if (e->bans->saving != NULL) {
+        bool changed = e->bans->resave;
+        if (!save_reap(e, false)) {
+            e->bans->save_timer = fl_timer_add_usec(e, SAVE_POLL, FL_TIMER_DYNAMIC,
+                                                    e->bans->module, save_cb, e);
+            return 0;
+        }
+        e->bans->resave = false;
+        if (changed)
+            save_soon(e);
+        return 0;
+    }
+    save_now(e, true);
+    if (e->bans->saving != NULL)
+        e->bans->save_timer = fl_timer_add_usec(e, SAVE_POLL, FL_TIMER_DYNAMIC,
                                                 e->bans->module, save_cb, e);
+    return 0;
 }
 
 /* --- the table ------------------------------------------------------------------- */
@@ -637,6 +833,32 @@ int fl_ban_remove(fl_engine *e, fl_ban_kind kind, const char *target,
     return 0;
 }
 
+static void entry_of(fl_engine *e, const struct fl_ban *b, fl_usec now, fl_ban_entry *x)
+{
+    x->kind = (fl_ban_kind)b->key[0];
+    key_text(b->key, b->keylen, x->target, sizeof x->target);
+    x->server = key_server_name(e, b->key);
+    x->remaining = b->expires > now ? b->expires - now : 0;
+    snprintf(x->reason, sizeof x->reason, "%s", b->reason != NULL ? b->reason : "");
+    snprintf(x->message, sizeof x->message, "%s", ban_message(b));
+}
+
+size_t fl_ban_each(fl_engine *e, void (*fn)(const fl_ban_entry *b, void *arg),
+                   void *arg)
+{
+    if (e == NULL || fn == NULL)
+        return 0;
+    size_t n = 0;
+    fl_usec now = fl_now(e);
+    fl_ban_entry x;
+    const struct fl_ban *b;
+    for (b = e->bans->table; b != NULL; b = b->hh.next, n++) {
+        entry_of(e, b, now, &x);
+        fn(&x, arg);
+    }
+    return n;
+}
+
 size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
 {
     if (e == NULL)
@@ -646,16 +868,8 @@ size_t fl_ban_list(fl_engine *e, fl_ban_entry *out, size_t n)
     struct fl_ban *b, *next;
     HASH_ITER(hh, e->bans->table, b, next)
     {
-        if (out != NULL && i < n) {
-            fl_ban_entry *x = &out[i];
-            x->kind = (fl_ban_kind)b->key[0];
-            key_text(b->key, b->keylen, x->target, sizeof x->target);
-            x->server = key_server_name(e, b->key);
-            x->remaining = b->expires > now ? b->expires - now : 0;
-            snprintf(x->reason, sizeof x->reason, "%s",
-                     b->reason != NULL ? b->reason : "");
-            snprintf(x->message, sizeof x->message, "%s", ban_message(b));
-        }
+        if (out != NULL && i < n)
+            entry_of(e, b, now, &out[i]);
         i++;
     }
     return i;
@@ -951,7 +1165,9 @@ static void load_table(fl_engine *e, const char *path)
     }
     char *line = NULL;
     size_t cap = 0;
-    double wall = (double)time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* as the table was written */
+    double wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     unsigned restored = 0, bad = 0, lineno = 0;
     while (getline(&line, &cap, f) > 0) {
         lineno++;
@@ -1012,7 +1228,7 @@ static void on_shutdown(const void *event_data, void *user_data)
         (void)fl_timer_remove(e, e->bans->save_timer, e->bans->module);
         e->bans->save_timer = -1;
     }
-    save_now(e);
+    save_now(e, false); /* after the one under way, if any */
 }
 
 static int init(fl_engine *e)
@@ -1031,6 +1247,7 @@ static void bans_free(fl_engine *e)
 {
     if (e->bans == NULL)
         return;
+    (void)save_reap(e, true);
     struct fl_ban *b, *next;
     HASH_ITER(hh, e->bans->table, b, next)
     {

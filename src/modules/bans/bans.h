@@ -31,6 +31,9 @@ struct fl_bans {
     char *table_path;               /* BanTable in force */
     int save_timer, sweep_timer;
     uint64_t made, expired;
+    struct fl_ban_save *saving; /* a save being written by its thread, or NULL */
+    bool resave;                /* bans changed while it was */
+    uint64_t save_failures;     /* saves that kept the old table */
 };
 
 /* BanOnEvent EVENT N/window duration ["message"] */
