@@ -76,6 +76,7 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;
     e->no_ban_table = opts != NULL && opts->no_ban_table;
+    e->check_writes = opts != NULL && opts->check_writes;
     for (size_t i = 0; i < NMODULES; i++) {
         if (modules[i]->init(e) < 0) {
             int saved = errno;
@@ -161,9 +162,9 @@ static int engine_adopt(fl_engine *e, fl_policy *p, fl_error_fn err, void *arg)
 static int engine_parse(fl_engine *e, const char *path, fl_error_fn err, void *arg)
 {
     fl_event_generate(e, FL_EV_PREPARSE, NULL);
-    fl_policy *p = path != NULL
-                       ? fl_policy_parse(path, e->parts, e->nparts, err, arg, e->policy)
-                       : fl_policy_new(e->parts, e->nparts);
+    fl_policy *p = path != NULL ? fl_policy_parse(path, e->parts, e->nparts, err, arg,
+                                                  e->policy, e->check_writes)
+                                : fl_policy_new(e->parts, e->nparts);
     if (p == NULL) {
         if (path == NULL && err != NULL)
             err(arg, "out of memory");

@@ -67,6 +67,11 @@ typedef struct fl_engine_options {
                                  syslog, jsonl); bans still apply */
     bool no_ban_table;        /* neither read nor write the policy's BanTable
                                  (checking a policy, simulating a trace) */
+    bool check_writes;        /* a policy naming a file the engine would write
+                                 (BanTable's directory, a jsonl file) that this
+                                 process's effective user cannot write is an
+                                 error at its line (the daemon, and checking
+                                 for it); not for simulating a trace */
 } fl_engine_options;
 
 /* Create an engine (opts may be NULL). Returns NULL with errno on failure.

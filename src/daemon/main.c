@@ -271,6 +271,20 @@ static int drop_privileges(const struct passwd *pw, gid_t gid)
     return 0;
 }
 
+/* Act as pw's user and gid for a while (on), or as root again (off). */
+static int as_user(const struct passwd *pw, gid_t gid, bool on)
+{
+    if (getuid() != 0)
+        return 0; /* not root: the daemon is its own user already */
+    int rc = on ? (initgroups(pw->pw_name, gid) < 0 || setegid(gid) < 0 ||
+                   seteuid(pw->pw_uid) < 0)
+                : (seteuid(0) < 0 || setegid(0) < 0);
+    if (rc != 0)
+        fprintf(stderr, "ftplimitd: cannot act as %s: %s\n", pw->pw_name,
+                strerror(errno));
+    return rc != 0 ? -1 : 0;
+}
+
 /* Detaches from the terminal. The command that started the daemon returns
  * only once the daemon is ready (its pidfile written): *ready is a pipe that
  * daemon_ready() closes; if it closes without a byte, startup failed. */
@@ -381,7 +395,8 @@ static void print_description_line(void *arg, const char *line)
 
 static int check_policy(const char *policy)
 {
-    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+    fl_engine_options opts = {
+        .no_alerts = true, .no_ban_table = true, .check_writes = true};
     fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimitd: cannot create the engine");
@@ -410,14 +425,6 @@ int main(int argc, char **argv)
     else if ((size_t)snprintf(key_buf, sizeof key_buf, "%s.key", o.socket) <
              sizeof key_buf)
         o.key = key_buf;
-    if (o.check)
-        return check_policy(o.policy);
-    if (log_open(o.log, o.foreground) < 0) {
-        fprintf(stderr, "ftplimitd: cannot open the log '%s': %s\n", o.log,
-                strerror(errno));
-        return 2;
-    }
-
     struct passwd *pw = NULL;
     gid_t gid = (gid_t)-1;
     if (o.user != NULL && (pw = getpwnam(o.user)) == NULL) {
@@ -434,6 +441,16 @@ int main(int argc, char **argv)
         }
         gid = gr->gr_gid;
     }
+    /* -t checks the policy as the daemon would read it: as its user, who
+     * must also be able to write the files it names. */
+    if (o.check)
+        return (pw != NULL && drop_privileges(pw, gid) < 0) ? 2
+                                                            : check_policy(o.policy);
+    if (log_open(o.log, o.foreground) < 0) {
+        fprintf(stderr, "ftplimitd: cannot open the log '%s': %s\n", o.log,
+                strerror(errno));
+        return 2;
+    }
 
     /* Descriptors for every session of a busy server: as many as the hard
      * limit allows (raised while root, which may). */
@@ -443,13 +460,17 @@ int main(int argc, char **argv)
         (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
-    fl_engine *e = fl_engine_new(NULL);
+    fl_engine_options opts = {.check_writes = true};
+    fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimitd: cannot create the engine");
         return 1;
     }
     fl_engine_set_log(e, engine_log, NULL);
-    if (fl_engine_load(e, o.policy, print_policy_error, NULL) < 0) {
+    /* Read as the user it will reload it as, who writes what it names. */
+    if ((pw != NULL && as_user(pw, gid, true) < 0) ||
+        fl_engine_load(e, o.policy, print_policy_error, NULL) < 0 ||
+        (pw != NULL && as_user(pw, gid, false) < 0)) {
         fprintf(stderr, "ftplimitd: %s has errors; not starting\n", o.policy);
         fl_engine_free(e);
         return 2;

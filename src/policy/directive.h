@@ -82,6 +82,12 @@ void *fl_parser_conf(struct fl_parser *p);
 void fl_perr(struct fl_parser *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void fl_parser_oom(struct fl_parser *p);
+/* path, which the engine will write -- replaced (written anew and renamed
+ * into place) or appended to --, when the policy is loaded to be put in
+ * force (fl_engine_options.check_writes): an error unless this process's
+ * effective user can write it. */
+void fl_parser_check_write(struct fl_parser *p, const char *what, const char *path,
+                           bool replaced);
 /* The line of the directive being read. */
 int fl_parser_line(const struct fl_parser *p);
 

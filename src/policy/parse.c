@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/text.h"
@@ -236,6 +238,34 @@ struct class_ref *fl_parser_class_ref(struct fl_parser *p, const char *name,
     }
     p->nrefs++;
     return r;
+}
+
+void fl_parser_check_write(struct fl_parser *p, const char *what, const char *path,
+                           bool replaced)
+{
+    if (!p->check_writes)
+        return;
+    bool exists = faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
+    if (exists && faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
+        fl_perr(p, "%s: %s cannot be read and written by uid %d: %s", what, path,
+                (int)geteuid(), strerror(errno));
+        return;
+    }
+    if (exists && !replaced)
+        return;
+    /* A new file is made in its directory; a replaced one, renamed there. */
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
+                 path);
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+        fl_perr(p, "%s: the directory %s %s by uid %d, which writes %s", what, dir,
+                errno == ENOENT ? "does not exist: it cannot be written"
+                                : "cannot be written",
+                (int)geteuid(), path);
 }
 
 fl_cond *fl_parser_cond(struct fl_parser *p)
@@ -874,10 +904,14 @@ static void parser_free_refs(struct fl_parser *p)
 
 fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const *parts,
                            size_t nparts, void (*err)(void *, const char *), void *arg,
-                           const fl_policy *previous)
+                           const fl_policy *previous, bool check_writes)
 {
-    struct fl_parser p = {
-        .previous = previous, .err = err, .err_arg = arg, .file = path, .line = 0};
+    struct fl_parser p = {.previous = previous,
+                          .err = err,
+                          .err_arg = arg,
+                          .file = path,
+                          .line = 0,
+                          .check_writes = check_writes};
     fl_limits_init(&p.global.lim);
 
     p.pol = fl_policy_new(parts, nparts);

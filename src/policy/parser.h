@@ -55,7 +55,8 @@ struct fl_parser {
     char *country_limit_file; /* where MaxClientsPerCountry was set */
     int country_limit_line;
 
-    size_t part; /* the part whose directive is being read (pol->nparts: ours) */
+    size_t part;       /* the part whose directive is being read (pol->nparts: ours) */
+    bool check_writes; /* fl_parser_check_write checks */
 
     /* Scope blocks (scopes.c): the scope directives go to (0: the main
      * server), the open blocks, and what <Global> sets. */

@@ -295,10 +295,11 @@ void fl_policy_free(fl_policy *p);
 
 /* Parse path into a new policy; NULL after reporting every error. previous
  * (may be NULL) is the policy in force: a database it has open stands in,
- * with a notice, for one that cannot be opened again. */
+ * with a notice, for one that cannot be opened again. check_writes: a file
+ * the engine would write that this process cannot is an error. */
 fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const *parts,
                            size_t nparts, void (*err)(void *, const char *), void *arg,
-                           const fl_policy *previous);
+                           const fl_policy *previous, bool check_writes);
 /* The settings p holds for part (as part->conf_new made them and its
  * directives filled them); NULL if p was made without it. */
 void *fl_policy_conf(const fl_policy *p, const struct fl_policy_part *part);

@@ -596,7 +596,15 @@ static const char *policy_errors(pool *p, const struct settings *s,
             dup2(out[1], STDOUT_FILENO) < 0 || dup2(out[1], STDERR_FILENO) < 0)
             _exit(126);
         closefrom(3);
-        execl(s->daemon, s->daemon, "-t", "-c", s->policy, (char *)NULL);
+        /* As the daemon's user: what it reads and writes, it can. */
+        const char *user = get_param_ptr(main_server->conf, "UserName", FALSE);
+        const char *group = get_param_ptr(main_server->conf, "GroupName", FALSE);
+        if (getuid() == 0 && user != NULL && group != NULL &&
+            seteuid(0) == 0) /* ftplimitd -t becomes the user itself */
+            execl(s->daemon, s->daemon, "-t", "-c", s->policy, "-u", user, "-g", group,
+                  (char *)NULL);
+        else
+            execl(s->daemon, s->daemon, "-t", "-c", s->policy, (char *)NULL);
         dprintf(STDERR_FILENO, "cannot run %s: %s\n", s->daemon, strerror(errno));
         _exit(127);
     }

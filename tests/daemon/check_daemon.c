@@ -1784,6 +1784,53 @@ static void use_as_daemon_user(void *arg)
 
 /* -n: a daemon whose uid its server's session processes share (ProFTPD's
  * User) gives that uid no rights: it takes tokens, and root. */
+/* Issue 24, point 9: ftplimitd -t -u USER, and ftplimit check -u USER,
+ * check the policy as that user: a BanTable in a directory only root may
+ * write is an error, which it was not. */
+START_TEST(test_checking_as_the_daemons_user_finds_a_ban_table_it_cannot_write)
+{
+    if (geteuid() != 0) {
+        tdaemon_start(&D, "MaxClients 1\n", NULL); /* needs a second uid */
+        return;
+    }
+    tdaemon_start(&D, "MaxClients 1\n", NULL);
+    char dir[4200], policy[4300], cmd[9000];
+    snprintf(dir, sizeof dir, "%s/root-only", D.dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(policy, sizeof policy, "%s/table.conf", D.dir);
+    FILE *f = fopen(policy, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "MaxClients 5\nBanTable %s/bans.state\n", dir);
+    fclose(f);
+    chmod(policy, 0644);
+    char out_path[4300];
+    snprintf(out_path, sizeof out_path, "%s/t.out", D.dir);
+    const char *runs[][2] = {
+        {tdaemon_binary(), "-t -u nobody -c"},
+        {tcli_binary(), "check -u nobody"},
+    };
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' %s '%s' > '%s' 2>&1", runs[i][0], runs[i][1],
+                 policy, out_path);
+        int status = system(cmd);
+        char *out = read_file(out_path);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s: %s", cmd,
+                      out);
+        ck_assert_msg(strstr(out, "table.conf:2: BanTable: the directory") != NULL &&
+                          strstr(out, "cannot be written by uid 65534") != NULL,
+                      "%s", out);
+        free(out);
+    }
+    /* As root, and for ftplimit check without -u, it is fine. */
+    snprintf(cmd, sizeof cmd, "'%s' -t -c '%s' > /dev/null 2>&1", tdaemon_binary(),
+             policy);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' check '%s' > /dev/null 2>&1", tcli_binary(),
+             policy);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_with_n_the_daemons_own_uid_has_no_rights)
 {
     if (geteuid() != 0)
@@ -2240,6 +2287,8 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_a_logins_groups_reach_the_ifgroup_blocks);
     tcase_add_test(tc, test_one_uid_cannot_hold_the_daemons_connections);
     tcase_add_test(tc, test_a_ban_list_of_twenty_thousand_bans_is_listed_whole);
+    tcase_add_test(tc,
+                   test_checking_as_the_daemons_user_finds_a_ban_table_it_cannot_write);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);

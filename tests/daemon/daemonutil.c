@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,9 @@ void tdaemon_start(tdaemon *d, const char *policy_text, const char *const *extra
     memset(d, 0, sizeof *d);
     d->dir = tmpdir_new();
     d->policy = write_file(d->dir, "policy.conf", policy_text);
+    /* A daemon started with -u reads its policy as that user. */
+    chmod(d->dir, 0755);
+    chmod(d->policy, 0644);
     d->socket = malloc(strlen(d->dir) + 8);
     sprintf(d->socket, "%s/d.sock", d->dir);
     d->log = malloc(strlen(d->dir) + 8);

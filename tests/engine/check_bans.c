@@ -708,6 +708,44 @@ START_TEST(test_an_unwritable_ban_table_is_reported_and_bans_still_work)
 }
 END_TEST
 
+/* Issue 24, point 9: a BanTable whose directory the engine could not write
+ * is an error at its line when the policy is to be put in force (or
+ * checked for the daemon: check_writes), not a silent loss at the next
+ * restart; simulating a trace does not ask. */
+static char load_errors[4096];
+
+static void collect(void *arg, const char *message)
+{
+    (void)arg;
+    size_t len = strlen(load_errors);
+    snprintf(load_errors + len, sizeof load_errors - len, "%s\n", message);
+}
+
+START_TEST(test_a_ban_table_the_daemon_cannot_write_is_an_error_at_its_line)
+{
+    start(NULL);
+    char policy[4096];
+    snprintf(policy, sizeof policy, "%s/strict.conf", T.dir);
+    FILE *f = fopen(policy, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "MaxClients 5\nBanTable %s/no/such/dir/bans.state\n", T.dir);
+    fclose(f);
+    fl_engine_options strict = {.check_writes = true}, loose = {.no_ban_table = true};
+    fl_engine *e = fl_engine_new(&strict);
+    load_errors[0] = '\0';
+    ck_assert_int_eq(fl_engine_load(e, policy, collect, NULL), -1);
+    char want[4300];
+    snprintf(want, sizeof want,
+             "strict.conf:2: BanTable: the directory %s/no/such/dir does not exist",
+             T.dir);
+    ck_assert_msg(strstr(load_errors, want) != NULL, "%s", load_errors);
+    fl_engine_free(e);
+    e = fl_engine_new(&loose);
+    ck_assert_int_eq(fl_engine_load(e, policy, NULL, NULL), 0);
+    fl_engine_free(e);
+}
+END_TEST
+
 START_TEST(test_checking_a_policy_never_touches_its_ban_table)
 {
     tenv_start(&T, "MaxClients 1\n");
@@ -800,6 +838,8 @@ static Suite *bans_suite(void)
                    test_the_ban_table_is_saved_at_shutdown_and_bad_lines_are_skipped);
     tcase_add_test(tc, test_an_unwritable_ban_table_is_reported_and_bans_still_work);
     tcase_add_test(tc, test_checking_a_policy_never_touches_its_ban_table);
+    tcase_add_test(tc,
+                   test_a_ban_table_the_daemon_cannot_write_is_an_error_at_its_line);
     tcase_add_test(tc, test_ban_directives_with_mistakes_are_errors_with_file_and_line);
     tcase_add_test(tc, test_ban_exempt_may_name_a_class_defined_after_it);
     tcase_add_test(tc, test_the_ban_table_loader_takes_only_what_the_protocol_takes);

@@ -181,6 +181,7 @@ static void h_ban_table(struct fl_parser *p, const struct fl_args *a,
     char *path = fl_policy_path(p, a->v[1].text);
     if (path == NULL)
         return;
+    fl_parser_check_write(p, d->name, path, true);
     struct fl_ban_conf *conf = fl_parser_conf(p);
     fl_free(conf->table);
     conf->table = path;
