@@ -26,6 +26,16 @@ int log_open(const char *dest, bool foreground)
         return 0;
     }
     if (dest != NULL || !foreground) {
+        if (!fl_syslog_reachable()) {
+            /* syslog(3) would drop every line without a word. */
+            if (foreground) {
+                fprintf(stderr, "ftplimitd: no syslog daemon listens on /dev/log: "
+                                "logging to standard error\n");
+                return 0;
+            }
+            fprintf(stderr, "ftplimitd: no syslog daemon listens on /dev/log: the log "
+                            "is lost until one does (-l FILE writes it to a file)\n");
+        }
         openlog("ftplimitd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
         log_fd = -1;
     }

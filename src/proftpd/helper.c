@@ -393,6 +393,18 @@ static bool daemon_answers(const char *socket)
     return ok;
 }
 
+/* What a helper serves, as ENV_HELPER keeps it: another daemon's socket,
+ * or our daemon's policy, binary and log. A restart that changes it (a
+ * new FtpLimitLog, say) starts a new helper, and so a new daemon; the
+ * sessions declare themselves to it. */
+static const char *serves_text(pool *p, const struct settings *s)
+{
+    if (s->socket != NULL)
+        return pstrcat(p, "socket:", s->socket, NULL);
+    return pstrcat(p, s->policy, "\tdaemon:", s->daemon != NULL ? s->daemon : "-",
+                   "\tlog:", s->log != NULL ? s->log : "-", NULL);
+}
+
 /* Fork the helper (as root, so that it can start ftplimitd as root). */
 static void start_helper(const struct settings *s)
 {
@@ -420,10 +432,9 @@ static void start_helper(const struct settings *s)
         return;
     }
     helper_pid = pid;
-    char value[PR_TUNABLE_PATH_MAX + 64];
-    snprintf(value, sizeof value, "%ld %s%s", (long)pid,
-             s->socket != NULL ? "socket:" : "",
-             s->socket != NULL ? s->socket : s->policy);
+    char value[3 * PR_TUNABLE_PATH_MAX + 64];
+    snprintf(value, sizeof value, "%ld %s", (long)pid,
+             serves_text(main_server->pool, s));
     setenv(ENV_HELPER, value, 1);
     /* The first sessions should find the engine there. */
     for (int waited = 0; waited < STARTUP_WAIT_MS; waited += 10) {
@@ -765,9 +776,7 @@ void master_postparse(void)
     const char *serves = NULL;
     helper_pid = recall_helper(&serves);
     bool same =
-        helper_pid > 0 && (s.socket != NULL ? strncmp(serves, "socket:", 7) == 0 &&
-                                                  strcmp(serves + 7, s.socket) == 0
-                                            : strcmp(serves, s.policy) == 0);
+        helper_pid > 0 && strcmp(serves, serves_text(main_server->pool, &s)) == 0;
     if (same && s.socket != NULL) {
         reload_external(&s);
     } else if (same) {
@@ -777,7 +786,14 @@ void master_postparse(void)
         pr_log_pri(PR_LOG_NOTICE, MOD_FTPLIMIT_VERSION ": ftplimitd reloads %s",
                    s.policy);
     } else {
-        stop_helper(); /* it served another daemon or policy */
+        /* It served another daemon, or ours with other settings. */
+        if (helper_pid > 0)
+            pr_log_pri(PR_LOG_NOTICE,
+                       MOD_FTPLIMIT_VERSION ": ftplimitd's settings changed (%s): it "
+                                            "starts again, and the sessions declare "
+                                            "themselves to it",
+                       serves_text(main_server->pool, &s));
+        stop_helper();
         start_helper(&s);
     }
 }

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 int fl_file_open_write(const char *path, bool append)
@@ -32,4 +35,26 @@ int fl_file_open_write(const char *path, bool append)
         return -1;
     }
     return fd;
+}
+
+bool fl_syslog_reachable(void)
+{
+    static struct timespec asked;
+    static bool reachable;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (asked.tv_sec != 0 && now.tv_sec == asked.tv_sec)
+        return reachable;
+    asked = now;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+    reachable = false;
+    for (int type = SOCK_DGRAM; !reachable; type = SOCK_STREAM) {
+        int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        reachable = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (type == SOCK_STREAM)
+            break;
+    }
+    return reachable;
 }

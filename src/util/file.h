@@ -15,4 +15,9 @@
  * errno on failure. */
 int fl_file_open_write(const char *path, bool append);
 
+/* Whether a syslog daemon listens on /dev/log, where syslog(3) writes (and
+ * from where it says nothing when none does). Asked of the socket at most
+ * once a second. */
+bool fl_syslog_reachable(void);
+
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemonutil.h"
+#include "util/file.h"
 #include "testutil.h"
 
 static tdaemon D;
@@ -1831,6 +1832,25 @@ START_TEST(test_checking_as_the_daemons_user_finds_a_ban_table_it_cannot_write)
 }
 END_TEST
 
+/* Issue 24, point 11: with no syslog daemon on /dev/log, syslog(3) drops
+ * every line without a word; ftplimitd in the foreground logs to standard
+ * error instead (mod_ftplimit puts it in ProFTPD's SystemLog), and says so. */
+START_TEST(test_without_a_syslog_daemon_the_log_goes_to_standard_error)
+{
+    const char *const extra[] = {"-l", "syslog", NULL};
+    tdaemon_start(&D, "MaxClients 5\n", extra);
+    char *log = read_file(D.log);
+    if (fl_syslog_reachable()) {
+        ck_assert_ptr_null(strstr(log, "listening on")); /* syslog has it */
+    } else {
+        ck_assert_ptr_nonnull(strstr(
+            log, "no syslog daemon listens on /dev/log: logging to standard error"));
+        ck_assert_ptr_nonnull(strstr(log, "listening on"));
+    }
+    free(log);
+}
+END_TEST
+
 START_TEST(test_with_n_the_daemons_own_uid_has_no_rights)
 {
     if (geteuid() != 0)
@@ -2289,6 +2309,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_a_ban_list_of_twenty_thousand_bans_is_listed_whole);
     tcase_add_test(tc,
                    test_checking_as_the_daemons_user_finds_a_ban_table_it_cannot_write);
+    tcase_add_test(tc, test_without_a_syslog_daemon_the_log_goes_to_standard_error);
     tcase_add_test(tc, test_bans_survive_a_restart_of_the_daemon);
     tcase_add_test(tc, test_only_the_administrators_may_list_or_change_bans);
     tcase_add_test(tc, test_the_daemon_logs_what_its_listeners_cannot_do);

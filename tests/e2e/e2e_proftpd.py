@@ -773,6 +773,31 @@ class E2E(unittest.TestCase):
         self.assertEqual(a.sendcmd("NOOP")[:3], "200")
         close_all(a, b, c)
 
+    def test_sighup_with_a_new_ftplimitlog_restarts_the_daemon_and_keeps_the_counts(self):
+        # Issue 24, point 11: a changed FtpLimitLog was ignored at a restart.
+        s = self.serve("MaxClientsPerHost 1\n")
+        a, _ = s.login("alice")
+        new_log = s.path("ftplimitd-new.log")
+        with open(s.conf) as f:
+            conf = f.read()
+        self.assertIn(s.path("ftplimitd.log"), conf)
+        with open(s.conf, "w") as f:
+            f.write(conf.replace(s.path("ftplimitd.log"), new_log))
+        os.kill(s.proc.pid, signal.SIGHUP)
+        deadline = time.time() + 15
+        while time.time() < deadline and not (
+                os.path.exists(new_log) and "listening on" in open(new_log).read()):
+            time.sleep(0.1)
+        self.assertIn("listening on", open(new_log).read())
+        # The new daemon counts alice's session again: bob from her host is
+        # refused.
+        self.assertEqual(s.wait_clients(1), 1)
+        b, reply = s.login("bob")
+        self.assertIsNone(b)
+        self.assertRefused(reply, "530", "maximum number of clients (1)")
+        self.assertEqual(a.sendcmd("NOOP")[:3], "200")
+        close_all(a)
+
     def test_sighup_with_a_broken_policy_keeps_the_server_and_the_old_policy(self):
         s = self.serve("MaxClientsPerHost 1\n")
         a, _ = s.login("alice")

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engineutil.h"
+#include "util/file.h"
 
 #define SEC FL_USEC_PER_SEC
 
@@ -388,6 +389,31 @@ START_TEST(test_syslog_writes_one_line_per_event_with_control_characters_escaped
                      "mod_auth.max-clients-per-host sid=d address=192.0.2.2 "
                      "user=caf\\xc3\\xa9\\x9b[2J "
                      "limit=MaxClientsPerHost max=1 count=2,");
+}
+END_TEST
+
+/* Issue 24, point 10: syslog(3) says nothing when no syslog daemon listens
+ * on /dev/log; such an alert was counted sent. It is counted failed, and
+ * said once. (Where a syslog daemon listens, it is sent.) */
+START_TEST(test_a_syslog_alert_no_syslog_daemon_takes_is_counted_failed)
+{
+    tenv_start(&T, "MaxClientsPerHost 1\n"
+                   "OnEvent mod_auth.max-clients-per-host syslog local3.warning\n");
+    trail log;
+    trail_reset(&log);
+    fl_engine_set_log(T.e, trail_log, &log);
+    refuse_second("a", "b", "192.0.2.1", "alice");
+    refuse_second("c", "d", "192.0.2.2", "bob");
+    if (fl_syslog_reachable()) {
+        ck_assert_int_eq(stats().sent[FL_ALERT_SYSLOG], 2);
+        ck_assert_int_eq(stats().failed[FL_ALERT_SYSLOG], 0);
+        return;
+    }
+    ck_assert_int_eq(stats().sent[FL_ALERT_SYSLOG], 0);
+    ck_assert_int_eq(stats().failed[FL_ALERT_SYSLOG], 2);
+    const char *said = strstr(log.text, "no syslog daemon listens on /dev/log");
+    ck_assert_ptr_nonnull(said);
+    ck_assert_ptr_null(strstr(said + 1, "no syslog daemon listens on /dev/log"));
 }
 END_TEST
 
@@ -782,6 +808,7 @@ static Suite *alerts_suite(void)
     tcase_add_test(tc, test_a_program_that_fails_is_counted_failed);
     tcase_add_test(
         tc, test_syslog_writes_one_line_per_event_with_control_characters_escaped);
+    tcase_add_test(tc, test_a_syslog_alert_no_syslog_daemon_takes_is_counted_failed);
     tcase_add_test(tc, test_listeners_are_modules_dispatched_in_load_order);
     tcase_add_test(tc, test_an_engine_without_alerts_loads_no_listener);
     tcase_add_test(tc, test_jsonl_writes_valid_json_for_hostile_strings);

@@ -258,12 +258,27 @@ static void syslog_write(void *arg, int priority, const char *line)
     syslog(priority, "%s", line);
 }
 
+/* syslog(3) says nothing when no syslog daemon listens: an alert that
+ * cannot reach one is counted failed, and said once until one listens. */
 static void alert_syslog(struct alert_listener *l, const struct alert_event *ev)
 {
+    struct fl_alerts *a = l->owner;
+    if (a->syslog_fn == syslog_write && !fl_syslog_reachable()) {
+        a->stats.failed[l->sink]++;
+        if (!a->syslog_down)
+            fl_log(a->e, LOG_WARNING,
+                   "OnEvent syslog: no syslog daemon listens on /dev/log: alerts to "
+                   "syslog fail until one does");
+        a->syslog_down = true;
+        return;
+    }
+    if (a->syslog_down && a->syslog_fn == syslog_write)
+        fl_log(a->e, LOG_NOTICE, "OnEvent syslog: a syslog daemon listens again");
+    a->syslog_down = false;
     char line[2048];
     alert_line(ev, line, sizeof line);
-    l->owner->syslog_fn(l->owner->syslog_arg, l->syslog_priority, line);
-    l->owner->stats.sent[l->sink]++;
+    a->syslog_fn(a->syslog_arg, l->syslog_priority, line);
+    a->stats.sent[l->sink]++;
 }
 
 void fl_alerts_set_syslog(fl_engine *e,

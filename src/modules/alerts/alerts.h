@@ -80,6 +80,7 @@ struct fl_alerts {
     bool exec_failing; /* a program's failure was logged (exec.c) */
     void (*syslog_fn)(void *arg, int priority, const char *line);
     void *syslog_arg;
+    bool syslog_down; /* no syslog daemon listened: said once */
 };
 
 /* What an alert says about an event, ready for any output. */
