@@ -446,11 +446,18 @@ int main(int argc, char **argv)
     if (o.check)
         return (pw != NULL && drop_privileges(pw, gid) < 0) ? 2
                                                             : check_policy(o.policy);
-    if (log_open(o.log, o.foreground) < 0) {
-        fprintf(stderr, "ftplimitd: cannot open the log '%s': %s\n", o.log,
+    /* The log is opened as the daemon's user too: a link planted in its
+     * place, or a directory that user may not write in, cannot make root
+     * write there. */
+    if ((pw != NULL && as_user(pw, gid, true) < 0) ||
+        log_open(o.log, o.foreground) < 0) {
+        fprintf(stderr, "ftplimitd: cannot open the log '%s'%s%s: %s\n", o.log,
+                pw != NULL ? " as " : "", pw != NULL ? pw->pw_name : "",
                 strerror(errno));
         return 2;
     }
+    if (pw != NULL && as_user(pw, gid, false) < 0)
+        return 2;
 
     /* Descriptors for every session of a busy server: as many as the hard
      * limit allows (raised while root, which may). */

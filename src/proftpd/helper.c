@@ -170,6 +170,29 @@ static void helper_read_stderr(struct helper *h, bool gone)
     }
 }
 
+/* ftplimitd opens its log as ProFTPD's User: the file is made here, by
+ * root (no link followed, a regular file only), and given to that user,
+ * unless it is some other file's second name. */
+static void prepare_log(const struct helper *h)
+{
+    const char *log = h->s->log;
+    struct passwd *pw = h->user[0] != '\0' ? getpwnam(h->user) : NULL;
+    if (log == NULL || strcmp(log, "syslog") == 0 || pw == NULL || getuid() != 0)
+        return;
+    struct group *gr = h->group[0] != '\0' ? getgrnam(h->group) : NULL;
+    gid_t gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
+    PRIVS_ROOT
+    int fd = open(
+        log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        (st.st_uid != pw->pw_uid || st.st_gid != gid))
+        (void)fchown(fd, pw->pw_uid, gid);
+    if (fd >= 0)
+        close(fd);
+    PRIVS_RELINQUISH
+}
+
 /* Our ftplimitd, as ProFTPD's User and Group, its standard error to us.
  * Its socket is open to every uid (mode 0666): a session process that has
  * become its user must still reach it after a restart, with its token. */
@@ -210,6 +233,7 @@ static void helper_spawn(struct helper *h)
                    h->s->daemon, strerror(errno));
         return;
     }
+    prepare_log(h);
     pid_t helper = getpid(), pid = fork();
     if (pid == 0) {
         sigset_t none;

@@ -1822,6 +1822,21 @@ START_TEST(test_checking_as_the_daemons_user_finds_a_ban_table_it_cannot_write)
                       "%s", out);
         free(out);
     }
+    /* Issue 24, point 1: the log too is opened as the daemon's user: not in
+     * a directory only root may write (where root would have made it). */
+    snprintf(cmd, sizeof cmd,
+             "'%s' -f -u nobody -c '%s' -s '%s/other.sock' -l '%s/d.log' > '%s' 2>&1",
+             tdaemon_binary(), D.policy, D.dir, dir, out_path);
+    int status = system(cmd);
+    char *out = read_file(out_path);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "d.log' as nobody: Permission denied"));
+    free(out);
+    struct stat st;
+    ck_assert_int_ne(stat(dir, &st), -1);
+    char made[4400];
+    snprintf(made, sizeof made, "%s/d.log", dir);
+    ck_assert_int_eq(access(made, F_OK), -1); /* nothing was made there */
     /* As root, and for ftplimit check without -u, it is fine. */
     snprintf(cmd, sizeof cmd, "'%s' -t -c '%s' > /dev/null 2>&1", tdaemon_binary(),
              policy);
@@ -1981,6 +1996,11 @@ static void start_and_wait(void *arg)
     struct starter *st = arg;
     char parent[32];
     snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    /* It opens its log as nobody: the administrator gives it the file. */
+    int log = open(st->log, O_WRONLY | O_CREAT, 0640);
+    if (log < 0 || fchown(log, 65534, 65534) < 0)
+        _exit(1);
+    close(log);
     pid_t pid = fork();
     if (pid == 0) {
         execl(tdaemon_binary(), tdaemon_binary(), "-f", "-c", D.policy, "-s", D.socket,

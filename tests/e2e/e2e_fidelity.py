@@ -463,6 +463,7 @@ class Fidelity(unittest.TestCase):
             f.write(conf)
 
         def start_daemon():
+            s._own(s.path("external.log"))  # it opens its log as nobody
             d = subprocess.Popen([e2e.FTPLIMITD, "-f", "-c", s.policy, "-s", s.external_sock,
                                   "-u", "nobody", "-n", "-m", "0666",
                                   "-l", s.path("external.log")], start_new_session=True)

@@ -708,6 +708,7 @@ class E2E(unittest.TestCase):
         return s
 
     def start_external(self, s):
+        s._own(s.path("external.log"))  # it opens its log as nobody
         d = subprocess.Popen([FTPLIMITD, "-f", "-c", s.policy, "-s", s.external_sock,
                               "-u", "nobody", "-l", s.path("external.log")],
                              start_new_session=True)
