@@ -23,20 +23,21 @@
 #define TIMEOUT_MS 5000
 #define REQUEST_MAX 4000 /* under the protocol's 4096-byte line */
 
+const char cli_ban_usage[] =
+    "usage: ftplimit ban list [-s SOCKET] [--json]\n"
+    "       ftplimit ban add host|user|class|user@host TARGET DURATION [MESSAGE] "
+    "[--scope SERVER] [-s SOCKET]\n"
+    "       ftplimit ban remove host|user|class|user@host TARGET [--scope SERVER] "
+    "[-s SOCKET]\n"
+    "DURATION is hh:mm:ss or a number of seconds, with an optional unit: 90, 30m, "
+    "1h, 7d.\n"
+    "SERVER is a server's name as `ftplimit status` shows it, or one of its "
+    "ADDR:PORT;\nwithout --scope, add bans from every server and remove lifts "
+    "the target's bans\nfrom every server and each.\n";
+
 static int usage(void)
 {
-    fputs(
-        "usage: ftplimit ban list [-s SOCKET] [--json]\n"
-        "       ftplimit ban add host|user|class|user@host TARGET DURATION [MESSAGE] "
-        "[--scope SERVER] [-s SOCKET]\n"
-        "       ftplimit ban remove host|user|class|user@host TARGET [--scope SERVER] "
-        "[-s SOCKET]\n"
-        "DURATION is hh:mm:ss or a number of seconds, with an optional unit: 90, 30m, "
-        "1h, 7d.\n"
-        "SERVER is a server's name as `ftplimit status` shows it, or one of its "
-        "ADDR:PORT;\nwithout --scope, add bans from every server and remove lifts "
-        "the target's bans\nfrom every server and each.\n",
-        stderr);
+    fputs(cli_ban_usage, stderr);
     return EXIT_USAGE;
 }
 

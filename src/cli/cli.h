@@ -17,6 +17,7 @@ int cmd_metrics(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_ban(int argc, char **argv);
+extern const char cli_ban_usage[]; /* "usage: ftplimit ban ..." */
 
 /* The policy commands use when none is given. */
 #ifndef FL_DEFAULT_POLICY

@@ -15,7 +15,8 @@ static void usage(FILE *out)
     fputs(
         "usage: ftplimit COMMAND [ARGS]\n"
         "\n"
-        "  check POLICY               check a policy and summarise what it enforces\n"
+        "  check POLICY [-u USER]     check a policy and summarise what it enforces\n"
+        "                             (-u: as the daemon's USER, what it writes too)\n"
         "  simulate [--listeners] POLICY [TRACE]\n"
         "                             replay a trace (or standard input) through the "
         "engine\n"
@@ -49,14 +50,38 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
+        const char *usage; /* NULL: ban's own */
     } commands[] = {
-        {"check", cmd_check},   {"simulate", cmd_simulate}, {"lookup", cmd_lookup},
-        {"status", cmd_status}, {"metrics", cmd_metrics},   {"reload", cmd_reload},
-        {"watch", cmd_watch},   {"ban", cmd_ban},
+        {"check", cmd_check, "check POLICY [-u USER]"},
+        {"simulate", cmd_simulate, "simulate [--listeners] POLICY [TRACE]"},
+        {"lookup", cmd_lookup, "lookup ADDRESS [POLICY]"},
+        {"status", cmd_status, "status [-s SOCKET] [--scope SERVER] [--json]"},
+        {"metrics", cmd_metrics, "metrics [-s SOCKET] [--openmetrics]"},
+        {"reload", cmd_reload, "reload [-s SOCKET]"},
+        {"watch", cmd_watch, "watch [PATTERN] [-s SOCKET] [--json]"},
+        {"ban", cmd_ban, NULL},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(cmd, commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(cmd, commands[i].name) != 0)
+            continue;
+        /* --help and --version anywhere: the command's usage or the
+         * version on standard output, and success. */
+        for (int a = 2; a < argc; a++) {
+            if (strcmp(argv[a], "--help") == 0 ||
+                (a == 2 && strcmp(argv[a], "-h") == 0)) {
+                if (commands[i].usage != NULL)
+                    printf("usage: ftplimit %s\n", commands[i].usage);
+                else
+                    fputs(cli_ban_usage, stdout);
+                printf("See ftplimit(1).\n");
+                return EXIT_OK;
+            }
+            if (strcmp(argv[a], "--version") == 0) {
+                printf("ftplimit %s\n", FL_VERSION);
+                return EXIT_OK;
+            }
+        }
+        return commands[i].run(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ftplimit %s\n", FL_VERSION);

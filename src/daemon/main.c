@@ -59,7 +59,8 @@ static void usage(FILE *out)
         out,
         "usage: ftplimitd [-c POLICY] [-s SOCKET] [-k KEYFILE] [-u USER] [-g GROUP] "
         "[-m MODE] [-f] [-p PIDFILE] [-l syslog|FILE] [-n] [-P PID] [-T SECONDS]\n"
-        "       ftplimitd -t [-c POLICY]\n"
+        "       ftplimitd -t [-c POLICY] [-u USER] [-g GROUP]\n"
+        "       ftplimitd --help | --version\n"
         "  -c POLICY   policy file (default %s)\n"
         "  -s SOCKET   Unix socket to listen on (default %s)\n"
         "  -k KEYFILE  the session key shared with the servers, made if missing\n"
@@ -85,6 +86,16 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            printf("ftplimitd %s\n", FL_VERSION);
+            exit(0);
+        }
+    }
     *o = (struct options){
         .policy = FL_DEFAULT_POLICY, .socket = FL_DEFAULT_SOCKET, .mode = 0660};
     int opt;

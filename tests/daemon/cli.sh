@@ -50,6 +50,20 @@ printf 'GeoIPDatabase %s/none.mmdb\n' "$work" >"$work/nodb.conf"
 expect "check of a policy with a missing database exits 2" 2 "$cli" check "$work/nodb.conf"
 contains "$work/err" "nodb.conf:1: GeoIPDatabase: cannot open" "check names the database line"
 
+# --help and --version on every command: usage or version on standard
+# output, status 0 (issue 25); a bad argument keeps status 2.
+for c in check simulate lookup status metrics reload watch ban; do
+    expect "$c --help succeeds" 0 "$cli" "$c" --help
+    contains "$work/out" "usage: ftplimit $c" "$c --help prints its usage on standard output"
+done
+expect "status --version succeeds" 0 "$cli" status --version
+contains "$work/out" "ftplimit " "status --version prints the version"
+expect "ftplimitd --help succeeds" 0 "$top_builddir/src/daemon/ftplimitd" --help
+contains "$work/out" "usage: ftplimitd" "ftplimitd --help prints its usage on standard output"
+expect "ftplimitd --version succeeds" 0 "$top_builddir/src/daemon/ftplimitd" --version
+contains "$work/out" "ftplimitd " "ftplimitd --version prints the version"
+expect "a bad option still fails" 2 "$cli" status --bogus
+
 # check shows mod_ifsession's blocks as written, <IfAuthenticated> with no
 # expression.
 expect "check of a policy with <IfGroup> and <IfAuthenticated>" 0 "$cli" check "$top_srcdir/tests/traces/groups.conf"
