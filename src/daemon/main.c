@@ -460,15 +460,14 @@ int main(int argc, char **argv)
     /* The log is opened as the daemon's user too: a link planted in its
      * place, or a directory that user may not write in, cannot make root
      * write there. */
-    if ((pw != NULL && as_user(pw, gid, true) < 0) ||
-        log_open(o.log, o.foreground) < 0) {
+    bool as = pw != NULL && as_user(pw, gid, true) == 0;
+    int logged = pw == NULL || as ? log_open(o.log, o.foreground) : -1;
+    int err = errno;
+    if ((as && as_user(pw, gid, false) < 0) || logged < 0) {
         fprintf(stderr, "ftplimitd: cannot open the log '%s'%s%s: %s\n", o.log,
-                pw != NULL ? " as " : "", pw != NULL ? pw->pw_name : "",
-                strerror(errno));
+                pw != NULL ? " as " : "", pw != NULL ? pw->pw_name : "", strerror(err));
         return 2;
     }
-    if (pw != NULL && as_user(pw, gid, false) < 0)
-        return 2;
 
     /* Descriptors for every session of a busy server: as many as the hard
      * limit allows (raised while root, which may). */
@@ -486,9 +485,10 @@ int main(int argc, char **argv)
     }
     fl_engine_set_log(e, engine_log, NULL);
     /* Read as the user it will reload it as, who writes what it names. */
-    if ((pw != NULL && as_user(pw, gid, true) < 0) ||
-        fl_engine_load(e, o.policy, print_policy_error, NULL) < 0 ||
-        (pw != NULL && as_user(pw, gid, false) < 0)) {
+    bool as_loaded = pw != NULL && as_user(pw, gid, true) == 0;
+    bool loaded = (pw == NULL || as_loaded) &&
+                  fl_engine_load(e, o.policy, print_policy_error, NULL) == 0;
+    if ((as_loaded && as_user(pw, gid, false) < 0) || !loaded) {
         fprintf(stderr, "ftplimitd: %s has errors; not starting\n", o.policy);
         fl_engine_free(e);
         return 2;
