@@ -540,6 +540,15 @@ static void conn_kill(struct server *srv, struct conn *c)
     if (c->state == C_WATCH)
         srv->nwatchers--;
     pending_set(c, false);
+    /* Not served again: the graveyard frees it at the end of this turn. */
+    for (struct conn **at = &srv->backlog; c->backlog && *at != NULL;
+         at = &(*at)->next_backlog) {
+        if (*at == c) {
+            *at = c->next_backlog;
+            c->backlog = false;
+            break;
+        }
+    }
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
