@@ -76,8 +76,8 @@ static void usage(FILE *out)
         "              with the server's session processes)\n"
         "  -P PID      stop when process PID, which started the daemon, ends\n"
         "  -T SECONDS  close a connection that is neither a session nor a watcher\n"
-        "              after SECONDS (default 30; root's and the daemon's own uid's\n"
-        "              stay)\n"
+        "              once it has sent no request for SECONDS (default 30; root's\n"
+        "              and the daemon's own uid's stay)\n"
         "  -t          check the policy and exit: 0 if it loads, 2 with each error on\n"
         "              standard error\n"
         "See ftplimitd(8).\n",

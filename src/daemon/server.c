@@ -11,9 +11,8 @@
  * the loop serves at most REQUESTS_PER_TURN requests of one client, the
  * rest of its lines on the next turns, after the others'. A uid holds at
  * most PENDING_PER_UID connections that are neither a session nor a
- * watcher, each for IDLE_PENDING_SEC at most. A client's connection is its
- * session: when it closes, for any reason, the session is closed in the
- * engine.
+ * watcher, each closed after IDLE_PENDING_SEC without a request. A client's connection
+ * is its session: when it closes, for any reason, the session is closed in the engine.
  *
  * Clients are freed only at the end of a loop iteration, so an event later
  * in the same epoll batch never finds freed memory.
@@ -1143,6 +1142,8 @@ static void serve_lines(struct server *srv, struct conn *c, int budget)
             handle_request(srv, c, start, (size_t)(lf - start));
         start = lf + 1;
         budget--;
+        if (c->pending)
+            c->since = time(NULL); /* idle is without a request */
         if (!c->dead && c->out_mem > OUT_PAUSE && c->state != C_WATCH) {
             /* Replies wait unread: its next requests wait too. */
             c->paused = true;
@@ -1308,8 +1309,8 @@ static void sweep(struct server *srv, time_t now)
         } else if (c->pending && c->cred.uid != 0 && c->cred.uid != srv->self &&
                    now - c->since >= srv->idle_seconds) {
             log_limited(LOG_KIND_IDLE, LOG_NOTICE,
-                        "client pid %d uid %d was neither a session nor a watcher for "
-                        "%d s; disconnecting it",
+                        "client pid %d uid %d, neither a session nor a watcher, sent "
+                        "nothing for %d s; disconnecting it",
                         (int)c->cred.pid, (int)c->cred.uid, srv->idle_seconds);
             conn_kill(srv, c);
         }

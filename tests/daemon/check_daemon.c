@@ -685,7 +685,7 @@ static void hold_connections_as_nobody(void *arg)
     struct flooder *f = arg;
     close(f->ready[0]);
     close(f->done[1]);
-    int kept = 0;
+    int kept = 0, active = -1;
     if (setgid(65534) == 0 && setuid(65534) == 0) {
         for (int i = 0; i < 300; i++) {
             int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -694,9 +694,23 @@ static void hold_connections_as_nobody(void *arg)
             if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
                 send(fd, "HELLO 1\n", 8, MSG_NOSIGNAL) == 8)
                 kept++;
+            if (i == 0)
+                active = fd;
         }
     }
     char byte = kept == 300 ? 'R' : 'F';
+    if (write(f->ready[1], &byte, 1) != 1)
+        _exit(1);
+    /* The first one keeps asking, every 150 ms for 4.5 s: it stays. */
+    char buf[256];
+    int answered = 0;
+    for (int i = 0; i < 30 && active >= 0; i++) {
+        nanosleep(&(struct timespec){0, 150000000}, NULL);
+        if (send(active, "PING\n", 5, MSG_NOSIGNAL) == 5 &&
+            read(active, buf, sizeof buf) > 0)
+            answered++;
+    }
+    byte = answered == 30 ? 'A' : 'X';
     if (write(f->ready[1], &byte, 1) != 1)
         _exit(1);
     (void)read(f->done[0], &byte, 1); /* hold them until told */
@@ -741,14 +755,18 @@ START_TEST(test_one_uid_cannot_hold_the_daemons_connections)
     ck_assert_int_eq(refused, 300 - 256);
     /* The 256 it kept go after 2 s (swept every 2 s); the session stays. */
     long long conns = -1;
-    for (int i = 0; i < 100 && (conns = ttotal(&D, "daemon_clients")) > 2; i++)
+    for (int i = 0; i < 100 && (conns = ttotal(&D, "daemon_clients")) > 3; i++)
         sleep_ms(100);
-    ck_assert_int_le(conns, 2); /* the session, and the status request's own */
+    ck_assert_int_le(conns, 3); /* the session, one that asks, the status request */
+    /* The one that kept asking was answered all along. */
+    ck_assert_int_eq(read(f.ready[0], &byte, 1), 1);
+    ck_assert_int_eq(byte, 'A');
     ck_assert_int_eq(ttotal(&D, "sessions"), 1);
     char *log = read_file(D.log);
     ck_assert_ptr_nonnull(
         strstr(log, "uid 65534 holds 256 connections that are neither"));
-    ck_assert_ptr_nonnull(strstr(log, "was neither a session nor a watcher for 2 s"));
+    ck_assert_ptr_nonnull(
+        strstr(log, "neither a session nor a watcher, sent nothing for 2 s"));
     /* A flood of them is logged in a few lines, not 300. */
     int lines = 0;
     for (const char *at = log; (at = strstr(at, "uid 65534")) != NULL; at++)
