@@ -657,11 +657,14 @@ static void probe_as_nobody(void *arg)
             fl_client_free(c); /* a session's connection: session rights only */
         }
         if ((c = fl_client_open(a->d->socket, 5000)) != NULL) {
-            char *out;
+            char *out = NULL;
             results[1] = fl_client_command(c, "STATUS", &out, NULL) == 0 ? 'A' : 'D';
+            free(out);
+            out = NULL;
             results[2] =
                 fl_client_command(c, "RELOAD", &out, NULL) < 0 && errno == EACCES ? 'D'
                                                                                   : 'A';
+            free(out);
             fl_client_free(c);
         }
     }
@@ -691,9 +694,11 @@ static void hold_connections_as_nobody(void *arg)
             int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             struct sockaddr_un sun = {.sun_family = AF_UNIX};
             memcpy(sun.sun_path, f->socket, strlen(f->socket) + 1);
-            if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
-                send(fd, "HELLO 1\n", 8, MSG_NOSIGNAL) == 8)
+            /* Past 256 the daemon closes them: a HELLO may then fail. */
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+                (void)send(fd, "HELLO 1\n", 8, MSG_NOSIGNAL);
                 kept++;
+            }
             if (i == 0)
                 active = fd;
         }
