@@ -197,26 +197,10 @@ int main(int argc, char **argv)
     fputs("MaxClients 100000\nMaxConnectionsPerHost 100000\n", f);
     fclose(f);
 
-    pid_t daemon_pid = fork();
-    if (daemon_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        struct rlimit small = {1024, 1024}; /* a distribution's default */
-        (void)setrlimit(RLIMIT_NOFILE, &small);
-        if (freopen(log, "w", stderr) == NULL)
-            _exit(126);
-        execl(daemon_bin, daemon_bin, "-f", "-m", "0666", "-c", policy, "-s", socket,
-              (char *)NULL);
-        _exit(127);
-    }
-    fl_client *probe = NULL;
-    for (int i = 0; i < 500 && (probe = fl_client_open(socket, 1000)) == NULL; i++)
-        usleep(10000);
-    if (probe == NULL) {
-        fprintf(stderr, "bench: ftplimitd (%s) did not start; see %s\n", daemon_bin,
-                log);
-        return 1;
-    }
-    fl_client_free(probe);
+    /* 1024 descriptors: a distribution's default. */
+    char *const args[] = {
+        (char *)daemon_bin, "-f", "-m", "0666", "-c", policy, "-s", socket, NULL};
+    pid_t daemon_pid = bench_start_daemon(args, log, socket, 1024);
 
     int ready[2], result[2];
     if (pipe(ready) < 0 || pipe(result) < 0)

@@ -555,22 +555,8 @@ int main(int argc, char **argv)
           f);
     fclose(f);
 
-    pid_t daemon_pid = fork();
-    if (daemon_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        freopen(log, "w", stderr);
-        execl(daemon_bin, daemon_bin, "-f", "-c", policy, "-s", socket, (char *)NULL);
-        _exit(127);
-    }
-    fl_client *probe = NULL;
-    for (int i = 0; i < 500 && (probe = fl_client_open(socket, 1000)) == NULL; i++)
-        usleep(10000);
-    if (probe == NULL) {
-        fprintf(stderr, "bench: ftplimitd (%s) did not start; see %s\n", daemon_bin,
-                log);
-        return 1;
-    }
-    fl_client_free(probe);
+    char *const args[] = {(char *)daemon_bin, "-f", "-c", policy, "-s", socket, NULL};
+    pid_t daemon_pid = bench_start_daemon(args, log, socket, 0);
 
     struct run paced, loaded, unpipelined;
     lifecycle_run(socket, daemon_pid, CLIENT_SERIAL, 1, seconds, &paced);

@@ -172,6 +172,24 @@ struct page {
     bool failed;
 };
 
+/* Room for n more bytes and a NUL; false (and failed) without memory. */
+static bool page_reserve(struct page *p, size_t n)
+{
+    if (p->failed)
+        return false;
+    if (n < p->cap - p->len)
+        return true;
+    size_t cap = (p->cap + n + 1) * 2;
+    char *grown = realloc(p->buf, cap);
+    if (grown == NULL) {
+        p->failed = true;
+        return false;
+    }
+    p->buf = grown;
+    p->cap = cap;
+    return true;
+}
+
 static void put(struct page *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -188,35 +206,21 @@ static void put(struct page *p, const char *fmt, ...)
             p->len += (size_t)n;
             return;
         }
-        size_t cap = (p->cap + (size_t)n) * 2;
-        char *grown = realloc(p->buf, cap);
-        if (grown == NULL) {
-            p->failed = true;
+        if (!page_reserve(p, (size_t)n))
             return;
-        }
-        p->buf = grown;
-        p->cap = cap;
     }
 }
 
-/* s as a JSON string at the end of the page. */
+/* s as a JSON string at the end of the page: written where there is room,
+ * else again once there is. */
 static void put_quoted(struct page *p, const char *s)
 {
     size_t room = p->failed ? 0 : p->cap - p->len;
-    size_t n = fl_json_quote(p->buf != NULL ? p->buf + p->len : NULL, room, s);
-    if (n < room) {
+    size_t n = fl_json_quote(room > 0 ? p->buf + p->len : NULL, room, s);
+    if (n < room)
         p->len += n;
-        return;
-    }
-    size_t cap = (p->cap + n + 1) * 2;
-    char *grown = p->failed ? NULL : realloc(p->buf, cap);
-    if (grown == NULL) {
-        p->failed = true;
-        return;
-    }
-    p->buf = grown;
-    p->cap = cap;
-    p->len += fl_json_quote(p->buf + p->len, p->cap - p->len, s);
+    else if (page_reserve(p, n))
+        p->len += fl_json_quote(p->buf + p->len, p->cap - p->len, s);
 }
 
 struct ban_page {

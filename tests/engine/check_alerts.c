@@ -399,9 +399,8 @@ START_TEST(test_a_syslog_alert_no_syslog_daemon_takes_is_counted_failed)
 {
     tenv_start(&T, "MaxClientsPerHost 1\n"
                    "OnEvent mod_auth.max-clients-per-host syslog local3.warning\n");
-    trail log;
-    trail_reset(&log);
-    fl_engine_set_log(T.e, trail_log, &log);
+    trail_reset(&LOG);
+    fl_engine_set_log(T.e, trail_log, &LOG);
     refuse_second("a", "b", "192.0.2.1", "alice");
     refuse_second("c", "d", "192.0.2.2", "bob");
     if (fl_syslog_reachable()) {
@@ -411,7 +410,7 @@ START_TEST(test_a_syslog_alert_no_syslog_daemon_takes_is_counted_failed)
     }
     ck_assert_int_eq(stats().sent[FL_ALERT_SYSLOG], 0);
     ck_assert_int_eq(stats().failed[FL_ALERT_SYSLOG], 2);
-    const char *said = strstr(log.text, "no syslog daemon listens on /dev/log");
+    const char *said = strstr(LOG.text, "no syslog daemon listens on /dev/log");
     ck_assert_ptr_nonnull(said);
     ck_assert_ptr_null(strstr(said + 1, "no syslog daemon listens on /dev/log"));
 }

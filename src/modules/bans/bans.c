@@ -29,7 +29,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -245,44 +244,56 @@ struct fl_ban_save {
     const char *what; /* ... and what it was doing */
 };
 
-/* text += s as a JSON string. false without memory. */
-static bool text_quote(char **text, size_t *len, size_t *cap, const char *s)
-{
-    for (;;) {
-        size_t n = fl_json_quote(*text + *len, *cap - *len, s);
-        if (n < *cap - *len) {
-            *len += n;
-            return true;
-        }
-        size_t grown_cap = (*cap + n + 1) * 2;
-        char *grown = fl_realloc(*text, grown_cap);
-        if (grown == NULL)
-            return false;
-        *text = grown;
-        *cap = grown_cap;
-    }
-}
+/* The table's text as it is made: one buffer, grown as needed; failed
+ * once memory ran out (the save is then abandoned). */
+struct text {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
 
-/* text += the n bytes at s. */
-static bool text_put(char **text, size_t *len, size_t *cap, const char *s, size_t n)
+/* Room for n more bytes (and a NUL). */
+static bool text_reserve(struct text *t, size_t n)
 {
-    if (n >= *cap - *len) {
-        size_t grown_cap = (*cap + n + 1) * 2;
-        char *grown = fl_realloc(*text, grown_cap);
-        if (grown == NULL)
-            return false;
-        *text = grown;
-        *cap = grown_cap;
+    if (t->failed)
+        return false;
+    if (n < t->cap - t->len)
+        return true;
+    size_t cap = (t->cap + n + 1) * 2;
+    char *grown = fl_realloc(t->buf, cap);
+    if (grown == NULL) {
+        t->failed = true;
+        return false;
     }
-    memcpy(*text + *len, s, n);
-    *len += n;
+    t->buf = grown;
+    t->cap = cap;
     return true;
 }
 
-#define TEXT_PUT(text, len, cap, lit) text_put(text, len, cap, lit, sizeof lit - 1)
+static void text_put(struct text *t, const char *s, size_t n)
+{
+    if (text_reserve(t, n)) {
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+    }
+}
 
-/* text += usec since 1970 as seconds with six decimals. */
-static bool text_seconds(char **text, size_t *len, size_t *cap, long long usec)
+#define TEXT_PUT(t, lit) text_put(t, lit, sizeof lit - 1)
+
+/* s as a JSON string: written where there is room, else again once there
+ * is. */
+static void text_quote(struct text *t, const char *s)
+{
+    size_t room = t->failed ? 0 : t->cap - t->len;
+    size_t n = fl_json_quote(room > 0 ? t->buf + t->len : NULL, room, s);
+    if (n < room)
+        t->len += n;
+    else if (text_reserve(t, n))
+        t->len += fl_json_quote(t->buf + t->len, t->cap - t->len, s);
+}
+
+/* usec since 1970 as seconds with six decimals. */
+static void text_seconds(struct text *t, long long usec)
 {
     char digits[32], *d = digits + sizeof digits;
     bool negative = usec < 0;
@@ -296,47 +307,49 @@ static bool text_seconds(char **text, size_t *len, size_t *cap, long long usec)
     while ((v /= 10) != 0);
     if (negative)
         *--d = '-';
-    return text_put(text, len, cap, d, (size_t)(digits + sizeof digits - d));
+    text_put(t, d, (size_t)(digits + sizeof digits - d));
 }
 
 /* The table as the file holds it: one JSON object per line. NULL without
  * memory. */
 static char *table_text(fl_engine *e, size_t *out_len)
 {
-    size_t len = 0, cap = 4096;
-    char *text = fl_malloc(cap);
-    if (text == NULL)
-        return NULL;
+    struct text t = {0};
     fl_usec now = fl_now(e);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     long long wall = (long long)ts.tv_sec * FL_USEC_PER_SEC + ts.tv_nsec / 1000;
-    bool ok = true;
-    for (const struct fl_ban *b = e->bans->table; ok && b != NULL; b = b->hh.next) {
+    for (const struct fl_ban *b = e->bans->table; !t.failed && b != NULL;
+         b = b->hh.next) {
         char target[KEY_MAX + FL_ADDR_TEXT_MAX];
         key_text(b->key, b->keylen, target, sizeof target);
         const char *server = key_server_name(e, b->key);
         const char *kind = fl_ban_kind_name((fl_ban_kind)b->key[0]);
-        ok = TEXT_PUT(&text, &len, &cap, "{\"kind\":\"") &&
-             text_put(&text, &len, &cap, kind, strlen(kind)) &&
-             TEXT_PUT(&text, &len, &cap, "\",\"target\":") &&
-             text_quote(&text, &len, &cap, target) &&
-             (server == NULL || (TEXT_PUT(&text, &len, &cap, ",\"server\":") &&
-                                 text_quote(&text, &len, &cap, server))) &&
-             TEXT_PUT(&text, &len, &cap, ",\"expires\":") &&
-             text_seconds(&text, &len, &cap, wall + (b->expires - now)) &&
-             TEXT_PUT(&text, &len, &cap, ",\"reason\":") &&
-             text_quote(&text, &len, &cap, b->reason) &&
-             (b->message == NULL || (TEXT_PUT(&text, &len, &cap, ",\"message\":") &&
-                                     text_quote(&text, &len, &cap, b->message))) &&
-             TEXT_PUT(&text, &len, &cap, "}\n");
+        TEXT_PUT(&t, "{\"kind\":\"");
+        text_put(&t, kind, strlen(kind));
+        TEXT_PUT(&t, "\",\"target\":");
+        text_quote(&t, target);
+        if (server != NULL) {
+            TEXT_PUT(&t, ",\"server\":");
+            text_quote(&t, server);
+        }
+        TEXT_PUT(&t, ",\"expires\":");
+        text_seconds(&t, wall + (b->expires - now));
+        TEXT_PUT(&t, ",\"reason\":");
+        text_quote(&t, b->reason);
+        if (b->message != NULL) {
+            TEXT_PUT(&t, ",\"message\":");
+            text_quote(&t, b->message);
+        }
+        TEXT_PUT(&t, "}\n");
     }
-    if (!ok) {
-        fl_free(text);
+    /* An empty table is an empty file: a buffer all the same. */
+    if (t.failed || !text_reserve(&t, 0)) {
+        fl_free(t.buf);
         return NULL;
     }
-    *out_len = len;
-    return text;
+    *out_len = t.len;
+    return t.buf;
 }
 
 /* Write text to path: to PATH.tmp, checked, flushed and synced, then
