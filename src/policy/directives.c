@@ -498,6 +498,7 @@ static void h_geoip_database(struct fl_parser *p, const struct fl_args *a,
         if (old == NULL) {
             fl_perr(p, "GeoIPDatabase: cannot open '%s': %s", FL_SHOWN(a->v[1].text),
                     why);
+            p->geodb_failed = true;
             return;
         }
         fl_pnotice(

@@ -35,6 +35,91 @@
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------- */
 
+/* Messages are held until the policy is read, then reported in the order
+ * of their lines, file by file (in the order each file first had one):
+ * checks made after the reading (a class named before its <Class>, say)
+ * find their place among the others. One that cannot be held (no memory)
+ * is reported at once. */
+struct fl_pmsg {
+    unsigned file; /* index in p->msg_files */
+    int line;
+    size_t seq;
+    char *text;
+};
+
+static void hold(struct fl_parser *p, const char *msg)
+{
+    if (p->err == NULL)
+        return;
+    unsigned file = 0;
+    while (file < p->nmsg_files && strcmp(p->msg_files[file], p->file) != 0)
+        file++;
+    if (file == p->nmsg_files) {
+        const char **files =
+            fl_realloc(p->msg_files, (p->nmsg_files + 1) * sizeof *files);
+        char *name = files != NULL ? fl_strdup(p->file) : NULL;
+        if (files != NULL)
+            p->msg_files = files;
+        if (name == NULL) {
+            p->err(p->err_arg, msg);
+            return;
+        }
+        files[p->nmsg_files++] = name;
+    }
+    if (p->nmsgs == p->capmsgs) {
+        size_t cap = p->capmsgs != 0 ? 2 * p->capmsgs : 16;
+        struct fl_pmsg *m = fl_realloc(p->msgs, cap * sizeof *m);
+        if (m == NULL) {
+            p->err(p->err_arg, msg);
+            return;
+        }
+        p->msgs = m;
+        p->capmsgs = cap;
+    }
+    char *text = fl_strdup(msg);
+    if (text == NULL) {
+        p->err(p->err_arg, msg);
+        return;
+    }
+    p->msgs[p->nmsgs] = (struct fl_pmsg){file, p->line, p->nmsgs, text};
+    p->nmsgs++;
+}
+
+static int msg_order(const void *a, const void *b)
+{
+    const struct fl_pmsg *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Report what was held, in order, and forget it. */
+static void report_held(struct fl_parser *p)
+{
+    if (p->nmsgs > 1)
+        qsort(p->msgs, p->nmsgs, sizeof *p->msgs, msg_order);
+    for (size_t i = 0; i < p->nmsgs; i++) {
+        p->err(p->err_arg, p->msgs[i].text);
+        fl_free(p->msgs[i].text);
+    }
+    if (p->errors >= POLICY_ERRORS_MAX && p->err != NULL) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s: %d errors: the rest of the policy is not read",
+                 p->pol != NULL && p->pol->path != NULL ? p->pol->path : p->file,
+                 POLICY_ERRORS_MAX);
+        p->err(p->err_arg, msg);
+    }
+    for (size_t i = 0; i < p->nmsg_files; i++)
+        fl_free((char *)p->msg_files[i]);
+    fl_free(p->msgs);
+    fl_free(p->msg_files);
+    p->msgs = NULL;
+    p->msg_files = NULL;
+    p->nmsgs = p->capmsgs = p->nmsg_files = 0;
+}
+
 void fl_perr(struct fl_parser *p, const char *fmt, ...)
 {
     char msg[1024];
@@ -49,17 +134,9 @@ void fl_perr(struct fl_parser *p, const char *fmt, ...)
     va_end(ap);
     if (++p->errors > POLICY_ERRORS_MAX)
         return; /* counted, not reported */
-    if (p->err != NULL)
-        p->err(p->err_arg, msg);
-    if (p->errors == POLICY_ERRORS_MAX) {
+    hold(p, msg);
+    if (p->errors == POLICY_ERRORS_MAX)
         p->stop = true;
-        if (p->err != NULL) {
-            snprintf(msg, sizeof msg,
-                     "%s: %d errors: the rest of the policy is not read",
-                     p->pol->path != NULL ? p->pol->path : p->file, POLICY_ERRORS_MAX);
-            p->err(p->err_arg, msg);
-        }
-    }
 }
 
 /* A message that is not an error: the policy still loads. */
@@ -73,8 +150,7 @@ void fl_pnotice(struct fl_parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
     va_end(ap);
-    if (p->err != NULL)
-        p->err(p->err_arg, msg);
+    hold(p, msg);
 }
 
 void fl_parser_oom(struct fl_parser *p)
@@ -502,6 +578,23 @@ static const char *directive_suggest(const struct fl_parser *p, const char *name
     return best_d <= tolerance ? best : NULL;
 }
 
+/* The defined class closest to name, if it is close enough to be a typo. */
+static const char *class_suggest(const struct fl_parser *p, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < p->pol->nclasses; i++) {
+        size_t dist = edit_distance(name, p->pol->classes[i].name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = p->pol->classes[i].name;
+        }
+    }
+    size_t len = strlen(name);
+    size_t tolerance = len < 6 ? 2 : len / 3;
+    return best_d <= tolerance ? best : NULL;
+}
+
 /* Split line into a->v; false (after an error) on bad quoting or too many
  * arguments. */
 static bool tokenize(struct fl_parser *p, char *line, struct fl_args *a)
@@ -863,8 +956,13 @@ static void resolve_class_refs(struct fl_parser *p)
         if (c == NULL) {
             p->file = r->file;
             p->line = r->line;
-            fl_perr(p, "%s: unknown class '%s' (define it with <Class %s>)",
-                    r->directive, FL_SHOWN(r->class_name), FL_SHOWN(r->class_name));
+            const char *hint = class_suggest(p, r->class_name);
+            if (hint != NULL)
+                fl_perr(p, "%s: unknown class '%s' (did you mean '%s'?)", r->directive,
+                        FL_SHOWN(r->class_name), hint);
+            else
+                fl_perr(p, "%s: unknown class '%s' (define it with <Class %s>)",
+                        r->directive, FL_SHOWN(r->class_name), FL_SHOWN(r->class_name));
             continue;
         }
     }
@@ -873,8 +971,8 @@ static void resolve_class_refs(struct fl_parser *p)
 /* Geographic items and MaxClientsPerCountry need a database. */
 static void check_geo_uses(struct fl_parser *p)
 {
-    if (p->pol->ngeodbs > 0)
-        return;
+    if (p->pol->ngeodbs > 0 || p->geodb_failed)
+        return; /* a database that failed is the one error to fix */
     for (size_t i = 0; i < p->pol->nclasses; i++) {
         const fl_class_def *c = &p->pol->classes[i];
         if (c->geo_line == 0)
@@ -917,6 +1015,7 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
     p.pol = fl_policy_new(parts, nparts);
     if (p.pol == NULL) {
         fl_parser_oom(&p);
+        report_held(&p);
         return NULL;
     }
     p.pol->path = fl_strdup(path);
@@ -932,6 +1031,7 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
     }
     resolve_class_refs(&p);
     check_geo_uses(&p);
+    report_held(&p);
     parser_free_refs(&p);
     fl_free(p.country_limit_file);
     fl_scope_clear(&p.global, 0);

@@ -71,6 +71,13 @@ struct fl_parser {
     long long vhost_port;                 /* Port in the open <VirtualHost>, -1: none */
     char block_text[LINE_MAX_BYTES + 16]; /* fl_parser_block()'s answer */
     char *proftpd_file; /* the file that said `ProFTPDLimits on`, or NULL */
+    bool geodb_failed;  /* a GeoIPDatabase could not be opened */
+
+    /* Errors and notices, held to be reported in line order (parse.c). */
+    struct fl_pmsg *msgs;
+    size_t nmsgs, capmsgs;
+    const char **msg_files;
+    unsigned nmsg_files;
 };
 
 /* A scope's limit set at set_file (NULL: not set) and set again at the

@@ -123,6 +123,51 @@ START_TEST(test_an_unknown_directive_is_reported_with_the_nearest_known_name)
 }
 END_TEST
 
+START_TEST(test_errors_come_in_line_order_and_unknown_classes_get_a_suggestion)
+{
+    /* The class is checked once the file is read; its error still comes
+     * first, at its line. */
+    trail_reset(&errs);
+    ck_assert_int_eq(load_text("MaxClientsPerClass ofice 3\n"
+                               "<Class office>\n From 10.0.0.0/8\n</Class>\n"
+                               "MaxClient 3\n"
+                               "BanExempt staff\n"),
+                     -1);
+    ck_assert_int_eq(nerrs, 3);
+    const char *one =
+        strstr(errs.text, "policy.conf:1: MaxClientsPerClass: unknown class "
+                          "'ofice' (did you mean 'office'?)");
+    const char *five =
+        strstr(errs.text, "policy.conf:5: unknown directive 'MaxClient'");
+    const char *six =
+        strstr(errs.text, "policy.conf:6: BanExempt: unknown class 'staff' "
+                          "(define it with <Class staff>)");
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(five);
+    ck_assert_ptr_nonnull(six);
+    ck_assert(one < five && five < six);
+}
+END_TEST
+
+START_TEST(test_a_database_that_cannot_be_opened_is_the_only_error_of_its_classes)
+{
+    trail_reset(&errs);
+    ck_assert_int_eq(load_text("GeoIPDatabase /nonexistent/country.mmdb\n"
+                               "<Class fr>\n FromCountry FR\n</Class>\n"
+                               "MaxClientsPerCountry 5\n"),
+                     -1);
+    ck_assert_int_eq(nerrs, 1);
+    ck_assert_ptr_nonnull(strstr(errs.text, "policy.conf:1: GeoIPDatabase: cannot open "
+                                            "'/nonexistent/country.mmdb'"));
+    /* Without any GeoIPDatabase line, the uses are the errors. */
+    trail_reset(&errs);
+    ck_assert_int_eq(load_text("<Class fr>\n FromCountry FR\n</Class>\n"), -1);
+    ck_assert_ptr_nonnull(strstr(errs.text,
+                                 "policy.conf:2: <Class fr> uses geographic "
+                                 "items but no GeoIPDatabase is configured"));
+}
+END_TEST
+
 START_TEST(test_directive_names_ignore_case)
 {
     ck_assert_int_eq(load_text("maxclientsperhost 3\nMAXCLIENTS 9\n"), 0);
@@ -574,6 +619,10 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_an_empty_policy_has_proftpds_defaults);
     tcase_add_test(tc,
                    test_an_unknown_directive_is_reported_with_the_nearest_known_name);
+    tcase_add_test(tc,
+                   test_errors_come_in_line_order_and_unknown_classes_get_a_suggestion);
+    tcase_add_test(
+        tc, test_a_database_that_cannot_be_opened_is_the_only_error_of_its_classes);
     tcase_add_test(tc, test_directive_names_ignore_case);
     tcase_add_test(tc, test_a_wrong_number_of_arguments_names_the_usage);
     tcase_add_test(tc, test_numbers_out_of_range_or_not_numbers_are_errors);
