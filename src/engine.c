@@ -220,6 +220,11 @@ void fl_policy_describe(fl_engine *e, void (*out)(void *arg, const char *line),
         fl_policy_lines(e->policy, out, arg);
 }
 
+int fl_engine_reopen(fl_engine *e)
+{
+    return e != NULL ? fl_alerts_reopen(e) : 0;
+}
+
 void fl_engine_alert_stats(fl_engine *e, fl_alert_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -32,6 +32,13 @@ FL_EXPORT int fl_engine_load(fl_engine *e, const char *path, fl_error_fn err,
 FL_EXPORT int fl_engine_reload(fl_engine *e, const char *path, fl_error_fn err,
                                void *arg);
 
+/* Close and open again the files the policy's listeners append to (OnEvent
+ * ... jsonl), after logrotate has moved them: lines go to a new file of the
+ * same name. Counts, bans and the policy are untouched. Returns the number
+ * of files that could not be opened (each logged once through the engine's
+ * log, and tried again with the next alert). */
+FL_EXPORT int fl_engine_reopen(fl_engine *e);
+
 /* The path of the policy in force, or NULL. */
 FL_EXPORT const char *fl_engine_policy_path(fl_engine *e);
 

@@ -7,6 +7,7 @@
 #include "util/file.h"
 #include "util/text.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 static int log_fd = STDERR_FILENO; /* -1: syslog */
+static const char *log_path;       /* -l FILE, or NULL */
 
 int log_open(const char *dest, bool foreground)
 {
@@ -23,6 +25,7 @@ int log_open(const char *dest, bool foreground)
         if (fd < 0)
             return -1;
         log_fd = fd;
+        log_path = dest;
         return 0;
     }
     if (dest != NULL || !foreground) {
@@ -39,6 +42,24 @@ int log_open(const char *dest, bool foreground)
         openlog("ftplimitd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
         log_fd = -1;
     }
+    return 0;
+}
+
+int log_reopen(void)
+{
+    if (log_path == NULL)
+        return 0;
+    int fd = fl_file_open_write(log_path, true);
+    if (fd < 0)
+        return -1;
+    /* In place: a line being written elsewhere never meets a closed fd. */
+    if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 

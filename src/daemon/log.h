@@ -14,6 +14,10 @@
  * foreground and syslog otherwise. -1 with errno if the file cannot be
  * opened. */
 int log_open(const char *dest, bool foreground);
+/* A log file (-l FILE) opened again under its name, after logrotate moved
+ * it: 0, or -1 (errno set) with the old file kept. Nothing for syslog or
+ * standard error. */
+int log_reopen(void);
 
 /* Log a message at a syslog priority. Any string that came from a client
  * must go through fl_text_escape (util/text.h) first. */

@@ -1232,6 +1232,14 @@ static void handle_signals(struct server *srv)
         if (si.ssi_signo == SIGHUP) {
             struct reload_errors errs = {{0}};
             reload_policy(srv, &errs);
+        } else if (si.ssi_signo == SIGUSR1) {
+            /* logrotate moved the files: new ones under the same names. */
+            if (log_reopen() < 0)
+                log_msg(LOG_ERR, "cannot open the log again: %s; it stays where it was",
+                        strerror(errno));
+            int failed = fl_engine_reopen(srv->engine);
+            log_msg(LOG_NOTICE, "signal %u: log files opened again%s", si.ssi_signo,
+                    failed > 0 ? " (some jsonl files could not be: see above)" : "");
         } else {
             log_msg(LOG_NOTICE, "signal %u: shutting down", si.ssi_signo);
             srv->stopping = true;
@@ -1253,6 +1261,7 @@ int server_init(struct server *srv, fl_engine *e, int listen_fd,
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, NULL);

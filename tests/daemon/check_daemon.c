@@ -1592,6 +1592,76 @@ START_TEST(test_the_daemon_logs_what_its_listeners_cannot_do)
 }
 END_TEST
 
+/* One login of user from addr, let in. */
+static void login_once(fl_client *c, const char *addr, const char *user)
+{
+    fl_decision d;
+    fl_client_connect(c, NULL, addr, NULL, &d);
+    fl_client_user(c, user, &d);
+    fl_client_pass(c, true, NULL, &d);
+    ck_assert_int_eq(d.verdict, FL_ALLOW);
+}
+
+/* Wait (up to 5 s) until path exists and has text in it. */
+static bool wait_for_text(const char *path, const char *text)
+{
+    for (int i = 0; i < 500; i++) {
+        char *s = read_file(path);
+        bool found = s != NULL && strstr(s, text) != NULL;
+        free(s);
+        if (found)
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+START_TEST(test_sigusr1_opens_the_log_and_jsonl_files_again_after_logrotate)
+{
+    char events[4096], log[4096], moved_events[4200], moved_log[4200];
+    char *dir = tmpdir_new();
+    snprintf(events, sizeof events, "%s/e.jsonl", dir);
+    snprintf(log, sizeof log, "%s/ftplimitd.log", dir);
+    snprintf(moved_events, sizeof moved_events, "%s.1", events);
+    snprintf(moved_log, sizeof moved_log, "%s.1", log);
+    char policy[8600];
+    snprintf(policy, sizeof policy, "OnEvent core.exit jsonl %s\n", events);
+    const char *const extra[] = {"-l", log, NULL};
+    tdaemon_start(&D, policy, extra);
+    /* Each session's end (core.exit) is a line. */
+    fl_client *a = tclient(&D);
+    login_once(a, "10.0.0.1", "before");
+    fl_client_free(a);
+    ck_assert(wait_for_text(events, "\"before\""));
+    /* logrotate: the files moved (the daemon still holds them), then USR1. */
+    ck_assert_int_eq(rename(events, moved_events), 0);
+    ck_assert_int_eq(rename(log, moved_log), 0);
+    kill(D.pid, SIGUSR1);
+    ck_assert(wait_for_text(log, "log files opened again"));
+    fl_client *b = tclient(&D);
+    login_once(b, "10.0.0.2", "after");
+    fl_client *c = tclient(&D);
+    login_once(c, "10.0.0.3", "stays");
+    fl_client_free(b);
+    ck_assert(wait_for_text(events, "\"after\""));
+    char *old = read_file(moved_events), *now = read_file(events);
+    ck_assert_ptr_null(strstr(old, "\"after\""));
+    ck_assert_ptr_null(strstr(now, "\"before\""));
+    free(old);
+    free(now);
+    /* The counts and the policy are as they were. */
+    ck_assert_int_eq(ttotal(&D, "clients"), 1);
+    /* A file that cannot be made again is said once; the old one stays shut. */
+    ck_assert_int_eq(rename(events, moved_events), 0);
+    ck_assert_int_eq(mkdir(events, 0755), 0);
+    kill(D.pid, SIGUSR1);
+    ck_assert(wait_for_text(log, "some jsonl files could not be"));
+    ck_assert_int_eq(rmdir(events), 0);
+    fl_client_free(c);
+    tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_a_session_let_in_while_the_daemon_was_away_is_declared_and_classified)
 {
     char extra_log[4200];
@@ -2372,6 +2442,8 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, test_login_in_two_halves_and_logout);
     tcase_add_test(tc, test_ten_thousand_user_names_from_one_host_leave_nothing_behind);
     tcase_add_test(tc, test_sigpipe_and_clients_that_vanish_mid_reply_are_not_fatal);
+    tcase_add_test(tc,
+                   test_sigusr1_opens_the_log_and_jsonl_files_again_after_logrotate);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -505,6 +505,23 @@ const struct fl_engine_module fl_alerts_module = {
     .abort = abort_prepared,
 };
 
+int fl_alerts_reopen(fl_engine *e)
+{
+    struct fl_alerts *a = e->alerts;
+    int failed = 0;
+    for (size_t i = 0; a != NULL && i < a->n; i++) {
+        struct alert_listener *l = a->list[i];
+        if (l->sink != FL_ALERT_JSONL)
+            continue;
+        if (l->fd >= 0)
+            close(l->fd);
+        l->fd = -1;
+        if (open_jsonl(l) < 0) /* reported once by alert_failure() */
+            failed++;
+    }
+    return failed;
+}
+
 fl_alert_stats fl_alerts_stats(const struct fl_alerts *a)
 {
     fl_alert_stats out = a->stats;

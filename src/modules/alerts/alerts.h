@@ -100,6 +100,9 @@ void alert_recovery(struct alert_listener *l, const char *what);
 void alert_exec(struct alert_listener *l, const struct alert_event *ev);
 void alert_exec_stop_all(struct fl_alerts *a);
 
+/* Open each jsonl file again (fl_engine_reopen): how many could not be. */
+int fl_alerts_reopen(fl_engine *e);
+
 /* What the listeners did so far (the bans fields are left 0). */
 fl_alert_stats fl_alerts_stats(const struct fl_alerts *a);
 
