@@ -361,6 +361,23 @@ static void emit_conditional(server_rec *s, const char *scope, const char *inden
     }
 }
 
+/* MaxInstances and MaxConnectionRate read before this module was loaded
+ * (Debian's proftpd.conf sets MaxInstances 30 above the conf.d files):
+ * not noted, but in the master's variables, which config_take_over()
+ * empties -- so they go into the policy from there. */
+static void emit_master_limits(xaset_t *set)
+{
+    const char *origin = "the ProFTPD configuration (main server, read before "
+                         "LoadModule mod_ftplimit.c)";
+    if (ServerMaxInstances > 0 &&
+        !noted(set, fl_limit_descs[FL_L_MAX_INSTANCES].directive))
+        emit(origin, "%s %lu", fl_limit_descs[FL_L_MAX_INSTANCES].directive,
+             ServerMaxInstances);
+    if (max_connects > 0 && !noted(set, fl_limit_descs[FL_L_RATE].directive))
+        emit(origin, "%s %lu %u", fl_limit_descs[FL_L_RATE].directive, max_connects,
+             max_connect_interval);
+}
+
 /* The policy's lines: the daemon's and the main server's, then each
  * <VirtualHost>. */
 static void generate(const struct settings *main_s)
@@ -387,6 +404,8 @@ static void generate(const struct settings *main_s)
             emit(scope, "%s", scope);
         if (st.engine)
             emit_limits(s->conf, NULL, scope, indent, NULL);
+        if (is_main)
+            emit_master_limits(s->conf);
         if (st.engine) {
             emit_anonymous(s, scope, indent);
             emit_conditional(s, scope, indent);
@@ -401,12 +420,7 @@ static void generate(const struct settings *main_s)
 
 const char *config_policy_path(pool *p)
 {
-    const char *scoreboard = pr_get_scoreboard();
-    const char *slash = scoreboard != NULL ? strrchr(scoreboard, '/') : NULL;
-    if (slash == NULL)
-        return pstrdup(p, "/run/" POLICY_NAME);
-    return pstrcat(p, pstrndup(p, scoreboard, (size_t)(slash - scoreboard)),
-                   "/" POLICY_NAME, NULL);
+    return pstrcat(p, run_dir(p), "/" POLICY_NAME, NULL);
 }
 
 /* Write the lines to path: a new file beside it, renamed over it, so that

@@ -39,6 +39,19 @@
 extern xaset_t *server_list;       /* ProFTPD's, not in its headers */
 extern unsigned long max_connects; /* MaxConnectionRate, src/main.c */
 
+/* Who a daemon of our own runs as: FtpLimitDaemonUser (its group, or the
+ * user's own when it names none), or ProFTPD's User and Group. */
+static void daemon_user(const struct settings *s, const char **user, const char **group)
+{
+    if (s->daemon_user != NULL) {
+        *user = s->daemon_user;
+        *group = s->daemon_group;
+        return;
+    }
+    *user = get_param_ptr(main_server->conf, "UserName", FALSE);
+    *group = get_param_ptr(main_server->conf, "GroupName", FALSE);
+}
+
 /* --- the session key -------------------------------------------------------- */
 
 static fl_session_key key;
@@ -186,8 +199,12 @@ static void prepare_log(const struct helper *h)
         log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-        (st.st_uid != pw->pw_uid || st.st_gid != gid))
-        (void)fchown(fd, pw->pw_uid, gid);
+        (st.st_uid != pw->pw_uid || st.st_gid != gid) &&
+        fchown(fd, pw->pw_uid, gid) < 0)
+        pr_log_pri(PR_LOG_WARNING,
+                   MOD_FTPLIMIT_VERSION ": cannot give %s to %s: %s (ftplimitd opens "
+                                        "it as that user)",
+                   log, h->user, strerror(errno));
     if (fd >= 0)
         close(fd);
     PRIVS_RELINQUISH
@@ -426,7 +443,9 @@ static const char *serves_text(pool *p, const struct settings *s)
     if (s->socket != NULL)
         return pstrcat(p, "socket:", s->socket, NULL);
     return pstrcat(p, s->policy, "\tdaemon:", s->daemon != NULL ? s->daemon : "-",
-                   "\tlog:", s->log != NULL ? s->log : "-", NULL);
+                   "\tlog:", s->log != NULL ? s->log : "-",
+                   "\tuser:", s->daemon_user != NULL ? s->daemon_user : "-", ":",
+                   s->daemon_group != NULL ? s->daemon_group : "-", NULL);
 }
 
 /* Fork the helper (as root, so that it can start ftplimitd as root). */
@@ -441,8 +460,8 @@ static void start_helper(const struct settings *s)
         .no_self_rights = have_key,
         .master = getpid(),
     };
-    const char *user = get_param_ptr(main_server->conf, "UserName", FALSE);
-    const char *group = get_param_ptr(main_server->conf, "GroupName", FALSE);
+    const char *user, *group;
+    daemon_user(s, &user, &group);
     snprintf(h.user, sizeof h.user, "%s", user != NULL ? user : "");
     snprintf(h.group, sizeof h.group, "%s", group != NULL ? group : "");
     PRIVS_ROOT
@@ -632,11 +651,14 @@ static const char *policy_errors(pool *p, const struct settings *s,
             _exit(126);
         closefrom(3);
         /* As the daemon's user: what it reads and writes, it can. */
-        const char *user = get_param_ptr(main_server->conf, "UserName", FALSE);
-        const char *group = get_param_ptr(main_server->conf, "GroupName", FALSE);
+        const char *user, *group;
+        daemon_user(s, &user, &group);
         if (getuid() == 0 && user != NULL && group != NULL &&
             seteuid(0) == 0) /* ftplimitd -t becomes the user itself */
             execl(s->daemon, s->daemon, "-t", "-c", s->policy, "-u", user, "-g", group,
+                  (char *)NULL);
+        else if (getuid() == 0 && user != NULL && seteuid(0) == 0)
+            execl(s->daemon, s->daemon, "-t", "-c", s->policy, "-u", user,
                   (char *)NULL);
         else
             execl(s->daemon, s->daemon, "-t", "-c", s->policy, (char *)NULL);
@@ -757,6 +779,40 @@ static void check_policy(const struct settings *s, bool restart)
     destroy_pool(p);
 }
 
+/* What a daemon of our own leaves in run_dir(): its socket (the daemon,
+ * no longer root, may not remove it there), the session key and the
+ * policy written for it. Only at a stop of ProFTPD: a restart keeps them. */
+static void remove_run_files(const struct settings *s)
+{
+    pool *p = make_sub_pool(permanent_pool);
+    const char *socket = socket_path(p, s);
+    const char *policy = config_policy_path(p);
+    PRIVS_ROOT
+    struct stat st;
+    if (lstat(socket, &st) == 0 && S_ISSOCK(st.st_mode) && !daemon_answers(socket))
+        (void)unlink(socket);
+    (void)unlink(key_path(p, socket));
+    (void)unlink(policy);
+    (void)unlink(pstrcat(p, policy, ".new", NULL));
+    PRIVS_RELINQUISH
+    destroy_pool(p);
+}
+
+/* The directory of run_dir(), made if it is not there (root's, 0755): the
+ * daemon binds its socket there as root. */
+static const char *make_run_dir(void)
+{
+    pool *p = make_sub_pool(permanent_pool);
+    const char *dir = run_dir(p), *why = NULL;
+    PRIVS_ROOT
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        why = pstrcat(main_server->pool, "cannot make ", dir, ": ", strerror(errno),
+                      NULL);
+    PRIVS_RELINQUISH
+    destroy_pool(p);
+    return why;
+}
+
 /* The settings the master runs with: the main server's, and for a daemon
  * of its own, the policy written from ProFTPD's configuration. */
 static void master_settings(struct settings *s, pool *p)
@@ -776,8 +832,9 @@ void master_postparse(void)
     if (s.socket == NULL) {
         /* A daemon of our own: ProFTPD's limits, with FtpLimitPolicy, are
          * its policy, and ftplimit enforces them in place of mod_auth. */
-        const char *why = NULL;
-        const char *policy = config_write_policy(main_server->pool, &s, &why);
+        const char *why = make_run_dir();
+        const char *policy =
+            why == NULL ? config_write_policy(main_server->pool, &s, &why) : NULL;
         if (policy == NULL) {
             pr_log_pri(PR_LOG_ERR, "%s" MOD_FTPLIMIT_VERSION ": %s",
                        restart ? "" : "fatal: ", why);
@@ -839,5 +896,10 @@ void master_startup(void)
 
 void master_shutdown(void)
 {
+    struct settings s;
+    settings_read(main_server, &s);
+    bool ours = helper_pid > 0 && s.engine && s.socket == NULL;
     stop_helper();
+    if (ours)
+        remove_run_files(&s);
 }

@@ -41,29 +41,41 @@ void settings_read(const server_rec *srv, struct settings *s)
     const int *timeout = setting(srv, "FtpLimitTimeout");
     const char *daemon = setting(srv, "FtpLimitDaemon");
     const char *log = setting(srv, "FtpLimitLog");
+    const config_rec *user =
+        find_config(srv->conf, CONF_PARAM, "FtpLimitDaemonUser", FALSE);
+    const server_rec *main_srv = (const server_rec *)server_list->xas_list;
+    if (user == NULL && main_srv != NULL && srv != main_srv)
+        user = find_config(main_srv->conf, CONF_PARAM, "FtpLimitDaemonUser", FALSE);
     s->engine = engine != NULL && *engine;
     s->policy = setting(srv, "FtpLimitPolicy");
     s->socket = setting(srv, "FtpLimitSocket");
     s->fail_closed = fail != NULL && *fail;
     s->daemon = daemon != NULL ? daemon : FTPLIMITD_PATH;
     s->log = log != NULL ? log : "syslog";
+    s->daemon_user = user != NULL ? user->argv[0] : NULL;
+    s->daemon_group = user != NULL ? user->argv[1] : NULL;
     s->timeout_ms = timeout != NULL ? *timeout : DEFAULT_TIMEOUT_MS;
 }
 
-/* The socket of the daemon we start: beside the scoreboard. */
-static const char *own_socket(pool *p)
+const char *run_dir(pool *p)
 {
+    static const char default_socket[] = FL_DEFAULT_SOCKET;
     const char *scoreboard = pr_get_scoreboard();
     const char *slash = scoreboard != NULL ? strrchr(scoreboard, '/') : NULL;
-    if (slash == NULL)
-        return pstrdup(p, "/run/ftplimitd.sock");
-    return pstrcat(p, pstrndup(p, scoreboard, (size_t)(slash - scoreboard)),
-                   "/ftplimitd.sock", NULL);
+    if (scoreboard == NULL ||
+        strcmp(scoreboard, PR_RUN_DIR "/proftpd.scoreboard") == 0 || slash == NULL)
+        return pstrndup(p, default_socket,
+                        strrchr(default_socket, '/') - default_socket);
+    /* Another instance of ProFTPD, which needs a scoreboard of its own. */
+    return pstrndup(p, scoreboard, (size_t)(slash - scoreboard));
 }
 
 const char *socket_path(pool *p, const struct settings *s)
 {
-    return s->socket != NULL ? s->socket : own_socket(p);
+    if (s->socket != NULL)
+        return s->socket;
+    const char *name = strrchr(FL_DEFAULT_SOCKET, '/');
+    return pstrcat(p, run_dir(p), name != NULL ? name : "/ftplimitd.sock", NULL);
 }
 
 /* Each server's settings, read in the master once the configuration is
@@ -159,6 +171,18 @@ MODRET set_path(cmd_rec *cmd)
     return PR_HANDLED(cmd);
 }
 
+/* usage: FtpLimitDaemonUser USER [GROUP] -- who the daemon of our own runs
+ * as (default: ProFTPD's User and Group); GROUP defaults to USER's. */
+MODRET set_daemon_user(cmd_rec *cmd)
+{
+    if (cmd->argc != 2 && cmd->argc != 3)
+        CONF_ERROR(cmd, "expected a user, and optionally a group");
+    CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL);
+    add_config_param_str(cmd->argv[0], 2, cmd->argv[1],
+                         cmd->argc == 3 ? cmd->argv[2] : NULL);
+    return PR_HANDLED(cmd);
+}
+
 /* usage: FtpLimitFailMode open|closed */
 MODRET set_fail_mode(cmd_rec *cmd)
 {
@@ -251,6 +275,7 @@ static conftable ftplimit_conftab[] = {
     {"FtpLimitFailMode", set_fail_mode, NULL},
     {"FtpLimitDaemon", set_path, NULL},
     {"FtpLimitLog", set_path, NULL},
+    {"FtpLimitDaemonUser", set_daemon_user, NULL},
     {"FtpLimitTimeout", set_timeout, NULL},
 /* Every limit of catalog/limits.def: ProFTPD's own are noted as written
  * (config.c), the others declined, so that ProFTPD still calls them

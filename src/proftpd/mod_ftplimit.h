@@ -18,6 +18,9 @@
 #ifndef FTPLIMITD_PATH
 #define FTPLIMITD_PATH "/usr/local/sbin/ftplimitd"
 #endif
+#ifndef FL_DEFAULT_SOCKET
+#define FL_DEFAULT_SOCKET "/run/ftplimit/ftplimitd.sock"
+#endif
 
 extern module ftplimit_module;
 
@@ -29,11 +32,17 @@ struct settings {
     bool fail_closed;   /* FtpLimitFailMode closed */
     const char *daemon; /* FtpLimitDaemon: the ftplimitd binary */
     const char *log;    /* FtpLimitLog: "syslog" or a file */
-    int timeout_ms;     /* FtpLimitTimeout */
+    const char *daemon_user, *daemon_group; /* FtpLimitDaemonUser, or NULL */
+    int timeout_ms;                         /* FtpLimitTimeout */
 };
 
 void settings_read(const server_rec *srv, struct settings *s);
-/* The daemon's socket: FtpLimitSocket, or ours beside the scoreboard. */
+/* Where the daemon of our own keeps its socket, key and policy: the
+ * directory of FL_DEFAULT_SOCKET (configure's --runstatedir), or, for a
+ * ProFTPD whose ScoreboardFile is not its default (another instance on the
+ * machine), the scoreboard's directory. */
+const char *run_dir(pool *p);
+/* The daemon's socket: FtpLimitSocket, or ours in run_dir(). */
 const char *socket_path(pool *p, const struct settings *s);
 /* The settings of the server a session came to, and its daemon's socket. */
 void session_settings(struct settings *s, const char **socket);

@@ -13,6 +13,7 @@ either the suite is skipped (exit 77) and says why.
 """
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -80,7 +81,8 @@ class Server:
     runs), its files in a temporary directory."""
 
     def __init__(self, policy="", conf="", module=True, ftplimit_conf=None, hash_method=None,
-                 own_uids=False):
+                 own_uids=False, before_load=""):
+        self.before_load = before_load
         self.hash_method = hash_method or crypt.METHOD_SHA512
         self.dir = tempfile.mkdtemp(prefix="ftplimit-e2e-")
         LIVE.add(self)
@@ -189,6 +191,7 @@ AuthUserFile {d}/passwd
 AuthGroupFile {d}/group
 {"" if "RequireValidShell" in extra else "RequireValidShell off"}
 TimeoutIdle 600
+{self.before_load}
 <IfModule mod_dso.c>
 {load}</IfModule>
 {ftplimit_conf if module else ""}
@@ -798,6 +801,55 @@ class E2E(unittest.TestCase):
         self.assertRefused(reply, "530", "maximum number of clients (1)")
         self.assertEqual(a.sendcmd("NOOP")[:3], "200")
         close_all(a)
+
+    def test_a_clean_stop_removes_the_socket_key_and_policy_and_daemonuser_runs_it(self):
+        # Issue 25: the socket was left behind (the daemon, no longer root,
+        # may not remove it from a root's directory). FtpLimitDaemonUser
+        # runs the daemon as a user of its own instead of ProFTPD's User.
+        conf = ("FtpLimitEngine on\n"
+                f"FtpLimitPolicy {{policy}}\n"
+                f"FtpLimitDaemon {FTPLIMITD}\n"
+                "FtpLimitDaemonUser daemon\n")
+        s = Server("MaxClientsPerHost 1\n", ftplimit_conf=conf.replace("{policy}", "@DIR@/policy.conf"))
+        self.addCleanup(s.cleanup)
+        s.start()
+        files = [s.path(n) for n in ("ftplimitd.sock", "ftplimitd.sock.key",
+                                     "ftplimit-proftpd.conf")]
+        for f in files:
+            self.assertTrue(os.path.exists(f), f)
+        with open(f"/proc/{s.ftplimitd_pid()}/status") as f:
+            uid = [line.split()[1] for line in f if line.startswith("Uid:")][0]
+        self.assertEqual(int(uid), pwd.getpwnam("daemon").pw_uid)
+        a, _ = s.login("alice")
+        b, reply = s.login("bob")
+        self.assertIsNone(b)
+        self.assertRefused(reply, "530", "maximum number of clients (1)")
+        close_all(a)
+        s.stop()
+        self.assertEqual([f for f in files if os.path.lexists(f)], [])
+
+    def test_master_limits_written_above_loadmodule_are_carried_not_lost(self):
+        # Issue 25: Debian's proftpd.conf sets MaxInstances 30 above
+        # conf.d/, where the package loads the module: it was neither noted
+        # nor left to ProFTPD (the master's variable was emptied), so no
+        # MaxInstances held at all.
+        s = Server("OnEvent * jsonl events.jsonl\n",
+                   before_load="MaxInstances 2\nMaxConnectionRate 50 2\n")
+        self.addCleanup(s.cleanup)
+        s.start()
+        self.addCleanup(self.dump_logs_on_failure, s)
+        limits = s.status()["limits"]
+        self.assertEqual(limits.get("MaxInstances"), 2)
+        a, b = s.connect(2), s.connect(3)
+        c, reply = s.login("carol", host=4)
+        self.assertIsNone(c)
+        self.assertRefused(reply, "421", "maximum number of connections (2) to this server")
+        self.assertEqual(len(s.wait_events("core.max-instances", 1)), 1)
+        with open(s.path("ftplimit-proftpd.conf")) as f:
+            policy = f.read()
+        self.assertIn("MaxInstances 2\n", policy)
+        self.assertIn("MaxConnectionRate 50 2\n", policy)
+        close_all(a, b)
 
     def test_sighup_with_a_broken_policy_keeps_the_server_and_the_old_policy(self):
         s = self.serve("MaxClientsPerHost 1\n")
