@@ -6,13 +6,56 @@
 #
 # Installs what is missing and builds first. Runs as root (through sudo when
 # started as another user): ProFTPD switches users.
+#
+#   sh tools/demo.sh [--port PORT] [--dir DIR]   start (port: 2121 if free,
+#                                                else any; dir: /tmp/ftplimit-demo)
+#   sh tools/demo.sh [--dir DIR] stop            stop the demo's server
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-demo=${FTPLIMIT_DEMO_DIR:-/tmp/ftplimit-demo}
+demo=/tmp/ftplimit-demo
+want_port=
+action=start
+
+usage() {
+    cat <<'EOF'
+usage: sh tools/demo.sh [--port PORT] [--dir DIR] [stop]
+  --port PORT  the port ProFTPD listens on, on 127.0.0.1 (default: 2121 if
+               it is free, else any free port)
+  --dir DIR    the demo's directory: configuration, logs, users' homes
+               (default /tmp/ftplimit-demo; it is emptied at each start)
+  stop         stop the demo's server (and its ftplimitd) in DIR
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --port) [ $# -ge 2 ] || { usage >&2; exit 2; }; want_port=$2; shift 2 ;;
+    --port=*) want_port=${1#--port=}; shift ;;
+    --dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; demo=$2; shift 2 ;;
+    --dir=*) demo=${1#--dir=}; shift ;;
+    stop) action=stop; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "demo: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+case $want_port in
+'') ;;
+*[!0-9]*) echo "demo: --port wants a number" >&2; exit 2 ;;
+*) [ "$want_port" -ge 1 ] && [ "$want_port" -le 65535 ] ||
+    { echo "demo: --port wants 1 to 65535" >&2; exit 2; } ;;
+esac
+case $demo in
+/*) ;;
+*) demo=$(pwd)/$demo ;;
+esac
+case ${demo%/} in
+'' | /tmp | /root | /home | /etc | /usr | /var | /run)
+    echo "demo: --dir $demo would be emptied: name a directory of its own" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "demo: run as root (ProFTPD switches users)" >&2; exit 1; }
-    exec sudo FTPLIMIT_DEMO_DIR="$demo" sh "$0" "$@"
+    exec sudo sh "$0" --dir "$demo" ${want_port:+--port "$want_port"} $action
 fi
 
 stop() {
@@ -28,7 +71,7 @@ stop() {
     fi
 }
 
-if [ "${1:-}" = stop ]; then
+if [ "$action" = stop ]; then
     stop
     exit 0
 fi
@@ -65,14 +108,16 @@ cp "$top/policies/demo.conf" "$demo/policy.conf"
 : >"$demo/events.jsonl"
 chown nobody "$demo/events.jsonl"
 
-# Port 2121 if it is free, else any free one.
-port=$(python3 -c 'import socket
-for p in [2121, 0]:
+# --port, or 2121 if it is free, else any free one.
+port=$(python3 -c 'import socket, sys
+want = [int(sys.argv[1])] if sys.argv[1] else [2121, 0]
+for p in want:
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); print(s.getsockname()[1]); break
     except OSError: pass
-    finally: s.close()')
+    finally: s.close()' "$want_port")
+[ -n "$port" ] || { echo "demo: port $want_port on 127.0.0.1 is taken" >&2; exit 1; }
 
 cat >"$demo/proftpd.conf" <<EOF
 # Two lines make ftplimit enforce the limits below: LoadModule, first (on
@@ -146,6 +191,8 @@ sed -n 's/.*mod_ftplimit[^:]*: enforces /   /p' "$demo/system.log"
 echo
 python3 "$top/tools/demo_clients.py" "$port" "$demo" "$build/src/cli/ftplimit"
 
+demo_arg=
+[ "$demo" = /tmp/ftplimit-demo ] || demo_arg=" --dir $demo"
 cat <<EOF
 == The server is still running
 
@@ -155,5 +202,5 @@ cat <<EOF
   status:   $build/src/cli/ftplimit status -s $demo/ftplimitd.sock
   bans:     $build/src/cli/ftplimit ban list -s $demo/ftplimitd.sock
   logs:     $demo/system.log, $demo/events.jsonl
-  stop:     sh tools/demo.sh stop
+  stop:     sh tools/demo.sh${demo_arg} stop
 EOF

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Install every Debian package that building and testing ftplimit needs.
-# Idempotent: packages already present are not downloaded again.
+# Install every Debian package that building and testing ftplimit needs;
+# with --packaging, also what building and checking its Debian packages
+# needs (tests/debian/packages.sh). Idempotent: packages already present
+# are not downloaded again.
 set -eu
 
 PACKAGES="
@@ -11,6 +13,9 @@ PACKAGES="
   proftpd-mod-crypto python3-paramiko openssh-client python3-prometheus-client
   valgrind clang libclang-rt-14-dev
 "
+if [ "${1:-}" = --packaging ]; then
+    PACKAGES="$PACKAGES debhelper devscripts lintian fakeroot logrotate"
+fi
 
 missing=""
 for p in $PACKAGES; do
