@@ -249,7 +249,8 @@ wait "$hold"
 echo "=== logrotate: rotated files, and ftplimitd told to open its own again"
 echo "a line" >/var/log/ftplimit/rotated.log
 chown ftplimit /var/log/ftplimit/rotated.log
-reopened() { grep -c 'log files opened again' /var/log/proftpd/proftpd.log 2>/dev/null; }
+# ProFTPD -n logs to its standard error, the daemon's lines with it.
+reopened() { grep -c 'log files opened again' "$work/proftpd.out" 2>/dev/null; }
 before=$(reopened)
 if logrotate -f -s "$work/logrotate.state" /etc/logrotate.d/ftplimit >"$work/logrotate.out" 2>&1 &&
     [ -s /var/log/ftplimit/rotated.log.1 ]; then
@@ -258,7 +259,6 @@ else
     fail "logrotate"
     cat "$work/logrotate.out"
 fi
-# ProFTPD's daemon logs to ProFTPD's SystemLog here (no syslog daemon).
 for _ in $(seq 50); do [ "$(reopened)" -gt "${before:-0}" ] && break; sleep 0.1; done
 [ "$(reopened)" -gt "${before:-0}" ] && ok "ftplimitd opened its files again (SIGUSR1)" ||
     fail "ftplimitd did not say it opened its files again"
@@ -270,7 +270,7 @@ proftpd_pid=
 for f in /run/ftplimit/ftplimitd.sock /run/ftplimit/ftplimitd.sock.key /run/ftplimit/ftplimit-proftpd.conf; do
     [ -e "$f" ] && fail "$f is left after ProFTPD stopped" || ok "$f removed at stop"
 done
-grep 'ftplimit' /var/log/proftpd/proftpd.log | tail -5
+grep 'ftplimit' "$work/proftpd.out" | grep -v enforces
 
 echo "=== purge"
 rm -f /etc/proftpd/conf.d/zz-ftplimit-test.conf
