@@ -65,7 +65,7 @@ const char *run_dir(pool *p)
     if (scoreboard == NULL ||
         strcmp(scoreboard, PR_RUN_DIR "/proftpd.scoreboard") == 0 || slash == NULL)
         return pstrndup(p, default_socket,
-                        strrchr(default_socket, '/') - default_socket);
+                        (size_t)(strrchr(default_socket, '/') - default_socket));
     /* Another instance of ProFTPD, which needs a scoreboard of its own. */
     return pstrndup(p, scoreboard, (size_t)(slash - scoreboard));
 }
@@ -178,6 +178,12 @@ MODRET set_daemon_user(cmd_rec *cmd)
     if (cmd->argc != 2 && cmd->argc != 3)
         CONF_ERROR(cmd, "expected a user, and optionally a group");
     CHECK_CONF(cmd, CONF_ROOT | CONF_GLOBAL);
+    if (getpwnam(cmd->argv[1]) == NULL)
+        CONF_ERROR(
+            cmd, pstrcat(cmd->tmp_pool, "no such user: ", (char *)cmd->argv[1], NULL));
+    if (cmd->argc == 3 && getgrnam(cmd->argv[2]) == NULL)
+        CONF_ERROR(
+            cmd, pstrcat(cmd->tmp_pool, "no such group: ", (char *)cmd->argv[2], NULL));
     add_config_param_str(cmd->argv[0], 2, cmd->argv[1],
                          cmd->argc == 3 ? cmd->argv[2] : NULL);
     return PR_HANDLED(cmd);

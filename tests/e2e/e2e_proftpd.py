@@ -876,6 +876,18 @@ class E2E(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(f"{s.policy}:2: unknown directive 'MaxClient'", out.stdout + out.stderr)
 
+    def test_an_unknown_ftplimitdaemonuser_is_a_configuration_error(self):
+        conf = ("FtpLimitEngine on\n"
+                f"FtpLimitDaemon {FTPLIMITD}\n"
+                "FtpLimitDaemonUser no-such-user-here\n")
+        s = Server("", ftplimit_conf=conf)
+        self.addCleanup(s.cleanup)
+        out = subprocess.run([PROFTPD, "-t", "-c", s.conf], capture_output=True, text=True,
+                             env=dict(os.environ, **sanitizer_env()))
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("FtpLimitDaemonUser: no such user: no-such-user-here",
+                      out.stdout + out.stderr)
+
     def test_a_policy_check_that_never_ends_is_stopped(self):
         """Issue 24, point 6: `ftplimitd -t` has a deadline in the module (a
         daemon stuck on the policy's files cannot hold ProFTPD's start)."""
