@@ -28,7 +28,7 @@ import time
 import unittest
 
 import e2e_proftpd as e2e
-from e2e_proftpd import PASSWORD, Server, close_all
+from e2e_proftpd import PASSWORD, Server, close_all, test_failed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-paramiko
@@ -119,7 +119,7 @@ class Fidelity(unittest.TestCase):
         return s
 
     def dump_logs_on_failure(self, s):
-        if not getattr(getattr(self, "_outcome", None), "success", True):
+        if test_failed(self):
             sys.stderr.write(s.logs())
 
     def both(self, policy, stock_conf, conf="", anon_block=""):

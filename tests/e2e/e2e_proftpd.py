@@ -363,6 +363,13 @@ TimeoutIdle 600
         return None
 
 
+def test_failed(test):
+    """Whether test has failed so far, from one of its cleanups. (Not
+    _outcome.success: unittest sets it anew for each cleanup it runs.)"""
+    result = getattr(getattr(test, "_outcome", None), "result", None)
+    return result is not None and any(t is test for t, _ in result.failures + result.errors)
+
+
 def close_all(*clients):
     for c in clients:
         if c is not None:
@@ -383,7 +390,7 @@ class E2E(unittest.TestCase):
         return s
 
     def dump_logs_on_failure(self, s):
-        if not getattr(getattr(self, "_outcome", None), "success", True):
+        if test_failed(self):
             sys.stderr.write(s.logs())
 
     def assertRefused(self, reply, code, text=None):
