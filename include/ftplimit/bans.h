@@ -35,7 +35,21 @@ typedef struct fl_ban_entry {
     fl_usec remaining;  /* until it expires */
     char reason[128];   /* the rule (BanOnEvent name) or "manual" */
     char message[512];  /* what the banned client is told */
+    bool in_kernel;     /* BanFirewall: the kernel's set holds this host */
 } fl_ban_entry;
+
+/* BanFirewall nftables [TABLE]: host bans in the kernel too. */
+#define FL_FIREWALL_TABLE_MAX 64
+#define FL_FIREWALL_PORTS_MAX 16
+typedef struct fl_ban_firewall {
+    bool configured;                   /* the policy has BanFirewall */
+    bool on;                           /* and its last command worked */
+    char table[FL_FIREWALL_TABLE_MAX]; /* inet TABLE */
+    size_t in_kernel;                  /* hosts in its sets */
+    unsigned long long done, failed;   /* commands run, and failed */
+    char error[256];                   /* why it is off */
+} fl_ban_firewall;
+FL_EXPORT void fl_ban_firewall_status(fl_engine *e, fl_ban_firewall *out);
 
 /* The longest ban: 100,000 hours. */
 #define FL_BAN_SECONDS_MAX (100000LL * 3600)

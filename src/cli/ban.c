@@ -115,8 +115,9 @@ static void print_bans(json_t *doc)
         if (len > swidth)
             swidth = len > 40 ? 40 : len;
     }
-    printf("%-9s %-*s %-*s %10s  %-24s %s\n", "KIND", width, "TARGET", swidth, "SERVER",
-           "REMAINING", "REASON", "MESSAGE");
+    bool firewall = json_is_true(json_object_get(doc, "firewall"));
+    printf("%-9s %-*s %-*s %10s  %s%-24s %s\n", "KIND", width, "TARGET", swidth,
+           "SERVER", "REMAINING", firewall ? "KERNEL " : "", "REASON", "MESSAGE");
     json_array_foreach(bans, i, b)
     {
         const char *server = json_string_value(json_object_get(b, "server"));
@@ -125,6 +126,9 @@ static void print_bans(json_t *doc)
         putchar(' ');
         print_safe(server != NULL ? server : "*", swidth); /* *: every server */
         print_remaining(json_integer_value(json_object_get(b, "remaining")));
+        if (firewall)
+            printf("%-6s ",
+                   json_is_true(json_object_get(b, "in_kernel")) ? "yes" : "no");
         print_safe(json_string_value(json_object_get(b, "reason")), 24);
         putchar(' ');
         print_safe(json_string_value(json_object_get(b, "message")), 0);

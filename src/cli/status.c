@@ -168,6 +168,20 @@ static void print_status(json_t *doc)
            num(totals, "evictions"), num(totals, "daemon_clients"),
            num(totals, "watchers"));
 
+    json_t *fw = json_object_get(doc, "firewall");
+    if (fw != NULL) {
+        bool on = json_is_true(json_object_get(fw, "on"));
+        printf("firewall: nftables table inet %s: %s, %lld host(s) in the kernel",
+               json_string_value(json_object_get(fw, "table")), on ? "on" : "OFF",
+               num(fw, "in_kernel"));
+        if (!on) {
+            const char *why = json_string_value(json_object_get(fw, "error"));
+            char buf[1024];
+            printf(" (%s; bans hold in ftplimitd alone)",
+                   fl_text_escape(why != NULL ? why : "", buf, sizeof buf));
+        }
+        printf("\n");
+    }
     json_t *refusals = json_object_get(doc, "refusals");
     if (json_object_size(refusals) > 0) {
         printf("refused:");

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -267,19 +269,49 @@ static int follow_parent(pid_t parent)
     return 0;
 }
 
-/* Become user (and group), for good. */
-static int drop_privileges(const struct passwd *pw, gid_t gid)
+/* The capabilities a daemon that is not root keeps: CAP_NET_ADMIN for
+ * BanFirewall (its sets in the kernel), else none -- whatever it was given
+ * (systemd's AmbientCapabilities=). None is passed on to exec listeners:
+ * the ambient set is emptied. */
+static int settle_capabilities(bool net_admin)
 {
+    if (geteuid() == 0)
+        return 0; /* root keeps root's */
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (net_admin)
+        data[CAP_NET_ADMIN / 32].effective = data[CAP_NET_ADMIN / 32].permitted =
+            1u << (CAP_NET_ADMIN % 32);
+    if (syscall(SYS_capset, &head, data) < 0) {
+        fprintf(stderr, "ftplimitd: cannot %s: %s\n",
+                net_admin ? "keep CAP_NET_ADMIN for BanFirewall (bans stay out of the "
+                            "kernel)"
+                          : "drop its capabilities",
+                strerror(errno));
+        return net_admin ? 0 : -1; /* BanFirewall then says it is off */
+    }
+    return 0;
+}
+
+/* Become user (and group), for good; with net_admin, keeping
+ * CAP_NET_ADMIN alone. */
+static int drop_privileges(const struct passwd *pw, gid_t gid, bool net_admin)
+{
+    if (net_admin && pw->pw_uid != 0)
+        (void)prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
     if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
         fprintf(stderr, "ftplimitd: cannot become %s: %s\n", pw->pw_name,
                 strerror(errno));
         return -1;
     }
+    (void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     if (pw->pw_uid != 0 && setuid(0) == 0) {
         fprintf(stderr, "ftplimitd: privileges were not dropped\n");
         return -1;
     }
-    return 0;
+    return settle_capabilities(net_admin);
 }
 
 /* Act as pw's user and gid for a while (on), or as root again (off). */
@@ -455,8 +487,9 @@ int main(int argc, char **argv)
     /* -t checks the policy as the daemon would read it: as its user, who
      * must also be able to write the files it names. */
     if (o.check)
-        return (pw != NULL && drop_privileges(pw, gid) < 0) ? 2
-                                                            : check_policy(o.policy);
+        return (pw != NULL && drop_privileges(pw, gid, false) < 0)
+                   ? 2
+                   : check_policy(o.policy);
     /* The log is opened as the daemon's user too: a link planted in its
      * place, or a directory that user may not write in, cannot make root
      * write there. */
@@ -497,7 +530,10 @@ int main(int argc, char **argv)
     int fd = open_socket(o.socket, o.mode, pw != NULL ? pw->pw_uid : (uid_t)-1, gid);
     fl_session_key key;
     bool have_key = fd >= 0 && o.key != NULL && load_session_key(o.key, &key);
-    if (fd < 0 || (pw != NULL && drop_privileges(pw, gid) < 0) ||
+    fl_ban_firewall firewall;
+    fl_ban_firewall_status(e, &firewall);
+    if (fd < 0 || (pw != NULL && drop_privileges(pw, gid, firewall.configured) < 0) ||
+        (pw == NULL && settle_capabilities(firewall.configured) < 0) ||
         follow_parent(o.parent) < 0) {
         if (fd >= 0) {
             close(fd);

@@ -150,6 +150,20 @@ char *render_status_json(struct server *srv, const char *server, size_t *len)
         doc, "refusals",
         refusals_json(counts, n < REFUSAL_KINDS_MAX ? n : REFUSAL_KINDS_MAX));
 
+    fl_ban_firewall fw;
+    fl_ban_firewall_status(e, &fw);
+    if (fw.configured) {
+        json_t *f = json_object();
+        json_object_set_new(f, "kind", json_string("nftables"));
+        json_object_set_new(f, "table", json_string(fw.table));
+        json_object_set_new(f, "on", json_boolean(fw.on));
+        json_object_set_new(f, "in_kernel", json_integer((json_int_t)fw.in_kernel));
+        json_object_set_new(f, "failed", json_integer((json_int_t)fw.failed));
+        if (!fw.on)
+            json_object_set_new(f, "error", fl_json_string(fw.error));
+        json_object_set_new(doc, "firewall", f);
+    }
+
     json_object_set_new(doc, "servers", servers_json(e));
     if (server != NULL)
         json_object_set_new(doc, "server", fl_json_string(server));
@@ -239,8 +253,9 @@ static void put_ban(const fl_ban_entry *b, void *arg)
         put(p, ",\"server\":");
         put_quoted(p, b->server);
     }
-    put(p, ",\"remaining\":%lld,\"reason\":",
-        (long long)((b->remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC));
+    put(p, ",\"remaining\":%lld,\"in_kernel\":%s,\"reason\":",
+        (long long)((b->remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC),
+        b->in_kernel ? "true" : "false");
     put_quoted(p, b->reason);
     put(p, ",\"message\":");
     put_quoted(p, b->message);
@@ -253,7 +268,9 @@ char *render_bans_json(struct server *srv, size_t *len)
 {
     struct ban_page bp = {{0}, 0};
     struct page *p = &bp.page;
-    put(p, "{\"bans\":[");
+    fl_ban_firewall fw;
+    fl_ban_firewall_status(srv->engine, &fw);
+    put(p, "{\"firewall\":%s,\"bans\":[", fw.configured ? "true" : "false");
     fl_ban_each(srv->engine, put_ban, &bp);
     put(p, "]}");
     if (p->failed) {
@@ -435,6 +452,22 @@ char *render_metrics(struct server *srv, size_t *len)
     metric(&p, "ftplimit_ban_table_save_failures_total", "counter",
            "BanTable saves that failed and kept the table as it was.");
     put(&p, "ftplimit_ban_table_save_failures_total %llu\n", a.ban_save_failures);
+    fl_ban_firewall fw;
+    fl_ban_firewall_status(e, &fw);
+    if (fw.configured) {
+        metric(&p, "ftplimit_ban_firewall_up", "gauge",
+               "BanFirewall: 1 while its last nftables command worked, else 0.");
+        put(&p, "ftplimit_ban_firewall_up %d\n", fw.on ? 1 : 0);
+        metric(&p, "ftplimit_ban_firewall_hosts", "gauge",
+               "BanFirewall: hosts in the kernel's sets.");
+        put(&p, "ftplimit_ban_firewall_hosts %zu\n", fw.in_kernel);
+        metric(&p, "ftplimit_ban_firewall_commands_total", "counter",
+               "BanFirewall: nftables commands, by outcome.");
+        put(&p, "ftplimit_ban_firewall_commands_total{outcome=\"done\"} %llu\n",
+            fw.done);
+        put(&p, "ftplimit_ban_firewall_commands_total{outcome=\"failed\"} %llu\n",
+            fw.failed);
+    }
 
     metric(&p, "ftplimit_limit", "gauge",
            "Limits of the policy in force (unset ones omitted).");

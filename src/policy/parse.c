@@ -1026,9 +1026,11 @@ fl_policy *fl_policy_parse(const char *path, const struct fl_policy_part *const 
 
     p.file = path;
     for (size_t i = 0; i < p.pol->nparts; i++) {
+        p.part = i; /* fl_parser_conf() gives the part's settings */
         if (p.pol->parts[i].part->finish != NULL)
             p.pol->parts[i].part->finish(&p);
     }
+    p.part = p.pol->nparts;
     resolve_class_refs(&p);
     check_geo_uses(&p);
     report_held(&p);

@@ -168,6 +168,30 @@ START_TEST(test_a_database_that_cannot_be_opened_is_the_only_error_of_its_classe
 }
 END_TEST
 
+START_TEST(test_ban_firewall_takes_nftables_a_table_and_ports)
+{
+    ck_assert_int_eq(load_text("BanFirewall nftables\n"), 0);
+    ck_assert_ptr_nonnull(strstr(desc.text,
+                                 "BanFirewall nftables: host bans also in table "
+                                 "inet ftplimit, a SYN to port 21 dropped"));
+    trail_reset(&desc);
+    ck_assert_int_eq(
+        load_text("BanFirewall nftables ftp_bans\nBanFirewallPorts 21 990\n"), 0);
+    ck_assert_ptr_nonnull(
+        strstr(desc.text, "table inet ftp_bans, a SYN to port 21, 990"));
+    ASSERT_ERROR("BanFirewall iptables\n",
+                 "policy.conf:1: BanFirewall: unknown firewall 'iptables' (expected "
+                 "nftables)");
+    ASSERT_ERROR("BanFirewall nftables \"a b\"\n",
+                 "BanFirewall: 'a b' is no table name");
+    ASSERT_ERROR("BanFirewall nftables 9t\n", "BanFirewall: '9t' is no table name");
+    ASSERT_ERROR("BanFirewallPorts 0\n",
+                 "BanFirewallPorts: '0' is no port (1 to 65535)");
+    ASSERT_ERROR("BanFirewallPorts 21 65536\n", "BanFirewallPorts: '65536' is no port");
+    ASSERT_ERROR("BanFirewallPorts -21\n", "BanFirewallPorts: '-21' is no port");
+}
+END_TEST
+
 START_TEST(test_directive_names_ignore_case)
 {
     ck_assert_int_eq(load_text("maxclientsperhost 3\nMAXCLIENTS 9\n"), 0);
@@ -624,6 +648,7 @@ static Suite *policy_suite(void)
     tcase_add_test(
         tc, test_a_database_that_cannot_be_opened_is_the_only_error_of_its_classes);
     tcase_add_test(tc, test_directive_names_ignore_case);
+    tcase_add_test(tc, test_ban_firewall_takes_nftables_a_table_and_ports);
     tcase_add_test(tc, test_a_wrong_number_of_arguments_names_the_usage);
     tcase_add_test(tc, test_numbers_out_of_range_or_not_numbers_are_errors);
     tcase_add_test(tc, test_none_means_unlimited);

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -473,7 +474,13 @@ static void save_now(fl_engine *e, bool background)
         return;
     }
     atomic_init(&s->done, false);
-    if (!background || pthread_create(&s->thread, NULL, save_thread, s) != 0) {
+    /* The thread takes no signal: they are the embedding program's. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int started = background ? pthread_create(&s->thread, NULL, save_thread, s) : -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != 0) {
         const char *what = NULL;
         if (table_write(s->path, s->text, s->len, &what) < 0)
             save_failed(e, s->path, what, errno);
@@ -617,8 +624,25 @@ static void pending_free(fl_engine *e)
     }
 }
 
+/* A ban the kernel holds too under BanFirewall: a host's, on every server
+ * (or on the main server of a policy that has no other). *a: the host. */
+static bool kernel_host(const fl_engine *e, const uint8_t *key, fl_addr *a)
+{
+    if (e->bans->firewall == NULL || key[0] != FL_BAN_HOST)
+        return false;
+    unsigned tag = key_server(key);
+    if (tag != EVERY_SERVER &&
+        !(e->policy->nscopes <= 1 && strcmp(key_server_name(e, key), "main") == 0))
+        return false;
+    memcpy(a->b, key + KEY_HEAD, 16);
+    return true;
+}
+
 static void ban_free(fl_engine *e, struct fl_ban *b)
 {
+    fl_addr a;
+    if (kernel_host(e, b->key, &a))
+        fl_firewall_unban(e, &a);
     HASH_DEL(e->bans->table, b);
     if (b->timerno >= 0)
         (void)fl_timer_remove(e, b->timerno, e->bans->module);
@@ -698,6 +722,9 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
         (void)fl_timer_remove(e, b->timerno, e->bans->module);
     b->timerno = timerno;
     b->expires = fl_now(e) + duration;
+    fl_addr a;
+    if (kernel_host(e, b->key, &a))
+        fl_firewall_ban(e, &a, duration, *fresh);
     fl_free(b->message);
     b->message = msg;
     fl_free(b->reason);
@@ -854,6 +881,18 @@ static void entry_of(fl_engine *e, const struct fl_ban *b, fl_usec now, fl_ban_e
     x->remaining = b->expires > now ? b->expires - now : 0;
     snprintf(x->reason, sizeof x->reason, "%s", b->reason != NULL ? b->reason : "");
     snprintf(x->message, sizeof x->message, "%s", ban_message(b));
+    fl_addr a;
+    x->in_kernel = kernel_host(e, b->key, &a) && fl_firewall_has(e, &a);
+}
+
+void fl_ban_firewall_status(fl_engine *e, fl_ban_firewall *out)
+{
+    if (e == NULL || out == NULL) {
+        if (out != NULL)
+            memset(out, 0, sizeof *out);
+        return;
+    }
+    fl_firewall_stats(e, out);
 }
 
 size_t fl_ban_each(fl_engine *e, void (*fn)(const fl_ban_entry *b, void *arg),
@@ -1125,6 +1164,29 @@ fail:
 
 static void load_table(fl_engine *e, const char *path);
 
+/* BanFirewall as the policy in force has it: when its table was made
+ * anew, every host ban the kernel should hold goes into it. A firewall
+ * that cannot start is logged; the bans hold in the engine all the same. */
+static void firewall_sync(fl_engine *e)
+{
+    int made = fl_firewall_configure(e, conf_of(e));
+    if (made < 0)
+        fl_log(e, LOG_ERR,
+               "BanFirewall: cannot start: %s; bans hold in "
+               "ftplimit alone",
+               strerror(errno));
+    if (made <= 0)
+        return;
+    fl_usec now = fl_now(e);
+    struct fl_ban *b, *tmp;
+    HASH_ITER(hh, e->bans->table, b, tmp)
+    {
+        fl_addr a;
+        if (b->expires > now && kernel_host(e, b->key, &a))
+            fl_firewall_ban(e, &a, b->expires - now, true);
+    }
+}
+
 /* The policy in force is p: its taps replace the old ones, counts toward
  * the old rules are forgotten (rule numbers start again), and a BanTable
  * it names anew is read. */
@@ -1148,6 +1210,7 @@ static void commit(fl_engine *e, void *prepared)
             load_table(e, next->table);
     }
     fl_free(next);
+    firewall_sync(e);
 }
 
 static void abort_prepared(fl_engine *e, void *prepared)
@@ -1260,6 +1323,7 @@ static void bans_free(fl_engine *e)
 {
     if (e->bans == NULL)
         return;
+    fl_firewall_free(e); /* first: the bans below leave the engine, not the kernel */
     (void)save_reap(e, true);
     struct fl_ban *b, *next;
     HASH_ITER(hh, e->bans->table, b, next)

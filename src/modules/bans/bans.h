@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ftplimit/bans.h>
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
 
@@ -18,6 +19,7 @@
 #include "policy/directive.h"
 
 struct fl_ban;
+struct fl_firewall;
 struct fl_ban_counter;
 struct fl_ban_tap;
 struct fl_ban_pending;
@@ -31,9 +33,10 @@ struct fl_bans {
     char *table_path;               /* BanTable in force */
     int save_timer, sweep_timer;
     uint64_t made, expired;
-    struct fl_ban_save *saving; /* a save being written by its thread, or NULL */
-    bool resave;                /* bans changed while it was */
-    uint64_t save_failures;     /* saves that kept the old table */
+    struct fl_ban_save *saving;   /* a save being written by its thread, or NULL */
+    bool resave;                  /* bans changed while it was */
+    uint64_t save_failures;       /* saves that kept the old table */
+    struct fl_firewall *firewall; /* BanFirewall's worker, or NULL */
 };
 
 /* BanOnEvent EVENT N/window duration ["message"] */
@@ -60,7 +63,24 @@ struct fl_ban_conf {
     char *table;           /* BanTable: where bans persist, or NULL */
     bool match_any_server; /* BanOptions MatchAnyServer: a rule bans from every
                               server, not the one its event came from */
+    bool firewall;         /* BanFirewall nftables */
+    char firewall_table[FL_FIREWALL_TABLE_MAX];
+    unsigned firewall_ports[FL_FIREWALL_PORTS_MAX]; /* BanFirewallPorts (21) */
+    size_t nfirewall_ports;
 };
+
+/* firewall.c: BanFirewall. Start, restart or stop the worker for the
+ * policy's settings; the table is made anew (the caller then adds every
+ * host ban the kernel should hold). 0, or -1 (no thread). */
+int fl_firewall_configure(fl_engine *e, const struct fl_ban_conf *c);
+/* A host banned for remaining more, or no longer: queued for the kernel. */
+void fl_firewall_ban(fl_engine *e, const fl_addr *a, fl_usec remaining, bool fresh);
+void fl_firewall_unban(fl_engine *e, const fl_addr *a);
+/* The kernel holds a (as far as the worker knows). */
+bool fl_firewall_has(fl_engine *e, const fl_addr *a);
+void fl_firewall_stats(fl_engine *e, fl_ban_firewall *out);
+/* The worker stopped; the kernel keeps the bans until their timeouts. */
+void fl_firewall_free(fl_engine *e);
 
 extern const struct fl_policy_part fl_bans_part;     /* directives.c */
 extern const struct fl_engine_module fl_bans_module; /* bans.c */

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,74 @@ static void h_ban_options(struct fl_parser *p, const struct fl_args *a,
     }
 }
 
+/* BanFirewall nftables [TABLE] */
+static void h_ban_firewall(struct fl_parser *p, const struct fl_args *a,
+                           const struct fl_directive *d)
+{
+    if (!fl_check_argc(p, d, a, 1, 2, "nftables [TABLE]"))
+        return;
+    if (strcasecmp(a->v[1].text, "nftables") != 0) {
+        fl_perr(p, "BanFirewall: unknown firewall '%s' (expected nftables)",
+                FL_SHOWN(a->v[1].text));
+        return;
+    }
+#ifndef HAVE_NFTABLES
+    fl_perr(p, "BanFirewall: this ftplimit was built without nftables (configure found "
+               "no libnftables: install the Debian package libnftables-dev)");
+    return;
+#endif
+    const char *table = a->n > 2 ? a->v[2].text : "ftplimit";
+    size_t len = strlen(table);
+    bool valid = len > 0 && len < FL_FIREWALL_TABLE_MAX &&
+                 strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_-") == len &&
+                 !(table[0] >= '0' && table[0] <= '9');
+    if (!valid) {
+        fl_perr(p,
+                "BanFirewall: '%s' is no table name (letters, digits, _ and -, at "
+                "most %d, not starting with a digit)",
+                FL_SHOWN(table), FL_FIREWALL_TABLE_MAX - 1);
+        return;
+    }
+    struct fl_ban_conf *conf = fl_parser_conf(p);
+    conf->firewall = true;
+    memcpy(conf->firewall_table, table, len + 1);
+}
+
+/* BanFirewallPorts PORT... */
+static void h_ban_firewall_ports(struct fl_parser *p, const struct fl_args *a,
+                                 const struct fl_directive *d)
+{
+    if (!fl_check_argc(p, d, a, 1, FL_FIREWALL_PORTS_MAX, "PORT..."))
+        return;
+    struct fl_ban_conf *conf = fl_parser_conf(p);
+    unsigned ports[FL_FIREWALL_PORTS_MAX];
+    size_t n = 0;
+    for (int i = 1; i < a->n; i++) {
+        char *end;
+        errno = 0;
+        unsigned long port = strtoul(a->v[i].text, &end, 10);
+        if (errno != 0 || end == a->v[i].text || *end != '\0' || port < 1 ||
+            port > 65535 || a->v[i].text[0] == '-' || a->v[i].text[0] == '+') {
+            fl_perr(p, "BanFirewallPorts: '%s' is no port (1 to 65535)",
+                    FL_SHOWN(a->v[i].text));
+            return;
+        }
+        ports[n++] = (unsigned)port;
+    }
+    memcpy(conf->firewall_ports, ports, n * sizeof *ports);
+    conf->nfirewall_ports = n;
+}
+
+static void finish(struct fl_parser *p)
+{
+    struct fl_ban_conf *conf = fl_parser_conf(p);
+    if (conf->firewall && conf->nfirewall_ports == 0) {
+        conf->firewall_ports[0] = 21;
+        conf->nfirewall_ports = 1;
+    }
+}
+
 static void *conf_new(void)
 {
     return fl_calloc(1, sizeof(struct fl_ban_conf));
@@ -264,6 +333,19 @@ static void describe(const void *v, void (*out)(void *, const char *), void *arg
         snprintf(buf, sizeof buf, "BanTable %s", c->table);
         out(arg, buf);
     }
+    if (c->firewall) {
+        size_t o =
+            (size_t)snprintf(buf, sizeof buf,
+                             "BanFirewall nftables: host bans also in table inet "
+                             "%s, a SYN to port",
+                             c->firewall_table);
+        for (size_t i = 0; i < c->nfirewall_ports && o < sizeof buf; i++)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s %u", i > 0 ? "," : "",
+                                  c->firewall_ports[i]);
+        if (o < sizeof buf)
+            snprintf(buf + o, sizeof buf - o, " dropped");
+        out(arg, buf);
+    }
     if (c->nrules > 0)
         out(arg, c->match_any_server
                      ? "BanOptions MatchAnyServer: a rule bans from every server"
@@ -275,6 +357,8 @@ static const struct fl_directive directives[] = {
     {"BanExempt", FL_TOP, h_ban_exempt, 0},
     {"BanTable", FL_TOP, h_ban_table, 0},
     {"BanOptions", FL_TOP, h_ban_options, 0},
+    {"BanFirewall", FL_TOP, h_ban_firewall, 0},
+    {"BanFirewallPorts", FL_TOP, h_ban_firewall_ports, 0},
 };
 
 const struct fl_policy_part fl_bans_part = {
@@ -284,4 +368,5 @@ const struct fl_policy_part fl_bans_part = {
     .conf_new = conf_new,
     .conf_free = conf_free,
     .describe = describe,
+    .finish = finish,
 };
