@@ -85,9 +85,15 @@ start_daemon() { # extra arguments; -u nobody by default
     for _ in $(seq 100); do "$cli" status -s "$sock" >/dev/null 2>&1 && return 0; sleep 0.05; done
     echo "FAIL: ftplimitd did not start"; cat "$work/d.log"; exit 1
 }
-stop_daemon() {
+stop_daemon() { # a clean stop: exit 0, and no sanitizer report (ASan builds)
     kill "$dpid"
     wait "$dpid" 2>/dev/null
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "ftplimitd exited with status $rc"
+    if grep -q 'Sanitizer\|runtime error:' "$work/d.log"; then
+        fail "sanitizer report from ftplimitd"
+        cat "$work/d.log"
+    fi
 }
 in_set() { nft list set inet fltest banned4 2>/dev/null | grep -q "[ {]$1[ ,}]"; }
 ms() { date +%s%3N; }
