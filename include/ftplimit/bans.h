@@ -2,7 +2,7 @@
  * ftplimit/bans.h - bans: hosts, users, classes or user@host pairs refused
  * for a while, made by BanOnEvent rules or by hand (doc/bans.md).
  *
- * A banned host or class is refused at connect (421), a banned user or
+ * A banned host, network or class is refused at connect (421), a banned user or
  * user@host at PASS (530), with the ban's message. Making a ban generates
  * ftplimit.ban, its end ftplimit.ban-expired; bans end on the engine's
  * timers, and persist in the policy's BanTable file when it has one.
@@ -21,9 +21,10 @@ typedef enum fl_ban_kind {
     FL_BAN_USER,      /* a user name */
     FL_BAN_CLASS,     /* a class name */
     FL_BAN_USER_HOST, /* "user@address" */
+    FL_BAN_NETWORK,   /* "ADDRESS/LEN": every host in it */
 } fl_ban_kind;
 
-/* "host", "user", "class", "user@host"; and back (-1/EINVAL). */
+/* "host", "user", "class", "user@host", "network"; and back (-1/EINVAL). */
 FL_EXPORT const char *fl_ban_kind_name(fl_ban_kind kind);
 FL_EXPORT int fl_ban_kind_parse(const char *name, fl_ban_kind *out);
 
@@ -59,8 +60,12 @@ FL_EXPORT void fl_ban_firewall_status(fl_engine *e, fl_ban_firewall *out);
  * ("main", or a <VirtualHost>'s "ADDR:PORT ..."), or one of its ADDR:PORT
  * addresses; NULL bans from every server. message NULL: the default for
  * the kind. A target is an address, a user name (no control byte), a
- * class name (as <Class> takes it) or user@address (split at the last
- * '@'). An address is normalised; a host in BanExempt is refused (EPERM).
+ * class name (as <Class> takes it), user@address (split at the last
+ * '@') or a network ADDRESS/LEN (its host bits cleared). An address is
+ * normalised; a host in BanExempt, or a network that overlaps an address
+ * or network of BanExempt, is refused (EPERM); a host of an exempt class
+ * in a banned network is let in. A network that overlaps another network
+ * banned on the same server is refused (EEXIST): lift that one first.
  * A ban that exists (same target, same server) is extended and its message
  * replaced. 0, or -1 with EINVAL, ENOENT (no such server), EPERM, ENOSPC
  * (MaxTrackedHosts bans) or ENOMEM. */

@@ -25,9 +25,11 @@
 
 const char cli_ban_usage[] =
     "usage: ftplimit ban list [-s SOCKET] [--json]\n"
-    "       ftplimit ban add host|user|class|user@host TARGET DURATION [MESSAGE] "
+    "       ftplimit ban add host|user|class|user@host|network TARGET DURATION "
+    "[MESSAGE] "
     "[--scope SERVER] [-s SOCKET]\n"
-    "       ftplimit ban remove host|user|class|user@host TARGET [--scope SERVER] "
+    "       ftplimit ban remove host|user|class|user@host|network TARGET [--scope "
+    "SERVER] "
     "[-s SOCKET]\n"
     "DURATION is hh:mm:ss or a number of seconds, with an optional unit: 90, 30m, "
     "1h, 7d.\n"
@@ -170,7 +172,8 @@ int cmd_ban(int argc, char **argv)
                (strcmp(op, "remove") == 0 && npos == 3)) {
         if (fl_ban_kind_parse(pos[1], &r.ban_kind) < 0) {
             fprintf(stderr,
-                    "ftplimit: '%s' is not a ban kind (host, user, class, user@host)\n",
+                    "ftplimit: '%s' is not a ban kind (host, user, class, user@host, "
+                    "network)\n",
                     pos[1]);
             return EXIT_USAGE;
         }

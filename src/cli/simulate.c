@@ -156,8 +156,10 @@ static void run_ban(struct sim *s, const struct trace_op *op)
                      ? (op->verb == TRACE_BAN ? "no such server" : "no such ban")
                  : errno == EPERM  ? "the target is in BanExempt"
                  : errno == ENOSPC ? "the ban table is full (MaxTrackedHosts)"
+                 : errno == EEXIST ? "the network overlaps another network banned on "
+                                     "that server"
                  : errno == EINVAL ? "bad target (a host is an address; user@host is "
-                                     "user@address)"
+                                     "user@address; a network ADDRESS/LEN)"
                                    : "out of memory");
         print_error(s, msg);
         return;

@@ -888,6 +888,10 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
     case EPERM:
         reply_err(srv, c, "exempt", "the target is in BanExempt");
         break;
+    case EEXIST:
+        reply_err(srv, c, "overlap",
+                  "the network overlaps another network banned on that server");
+        break;
     case ENOSPC:
         reply_err(srv, c, "table-full", "the ban table holds MaxTrackedHosts bans");
         break;
@@ -895,6 +899,7 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
         snprintf(text, sizeof text, "not a %s target%s", kind,
                  r->ban_kind == FL_BAN_HOST        ? " (an IPv4 or IPv6 address)"
                  : r->ban_kind == FL_BAN_USER_HOST ? " (user@address)"
+                 : r->ban_kind == FL_BAN_NETWORK   ? " (ADDRESS/LEN)"
                                                    : "");
         reply_err(srv, c, "bad-field", text);
         break;

@@ -138,6 +138,25 @@ in_set 127.0.0.4 && ok "a 2 s ban is in the set" || fail "a 2 s ban is not in th
 sleep 2.3
 in_set 127.0.0.4 && fail "an expired ban stays in the set" || ok "its expiry takes it out"
 
+echo "=== a network ban: the interval set"
+in_nets() { nft list set inet fltest nets4 2>/dev/null | grep -q "[ {]$1[ ,}]"; }
+t0=$(ms)
+"$cli" ban add network 127.0.1.0/24 60 -s "$sock" >/dev/null || fail "ban add network"
+while ! in_nets 127.0.1.0/24 && [ $(($(ms) - t0)) -lt 2000 ]; do sleep 0.005; done
+elapsed=$(($(ms) - t0))
+in_nets 127.0.1.0/24 && [ "$elapsed" -le 100 ] && ok "the network in nets4 in $elapsed ms" ||
+    fail "the network not in nets4 within 100 ms ($elapsed ms)"
+[ "$(connect 127.0.1.77)" = timeout ] && ok "a host in the network is dropped" ||
+    fail "a host in the banned network connects"
+[ "$(connect 127.0.2.1)" = banner ] && ok "a host outside it connects" || fail "outside"
+"$cli" ban add network 127.0.1.128/25 60 -s "$sock" >/dev/null 2>&1 &&
+    fail "an overlapping network was banned" || ok "an overlapping network is refused"
+"$cli" ban remove network 127.0.1.0/24 -s "$sock" >/dev/null || fail "ban remove network"
+for _ in $(seq 40); do in_nets 127.0.1.0/24 || break; sleep 0.005; done
+in_nets 127.0.1.0/24 && fail "the network stays in nets4" || ok "lifted: out of nets4"
+[ "$(connect 127.0.1.77)" = banner ] && ok "the network's hosts connect again" ||
+    fail "still dropped"
+
 echo "=== an exempt host never gets in"
 if "$cli" ban add host 127.0.0.1 60 -s "$sock" >/dev/null 2>&1; then
     fail "an exempt host was banned"
@@ -148,14 +167,18 @@ in_set 127.0.0.1 && fail "an exempt host is in the set" || ok "nor put in the ke
 
 echo "=== a restart puts the BanTable's bans back"
 "$cli" ban add host 127.0.0.5 1h -s "$sock" >/dev/null
+"$cli" ban add network 127.0.3.0/24 1h -s "$sock" >/dev/null
 sleep 0.2
 stop_daemon
 nft flush set inet fltest banned4 # what a reboot would leave: nothing
+nft flush set inet fltest nets4
 in_set 127.0.0.5 && fail "flush" || true
 start_daemon
 for _ in $(seq 100); do in_set 127.0.0.5 && break; sleep 0.01; done
 in_set 127.0.0.5 && ok "after a restart, the table's ban is in the kernel again" ||
     fail "not re-synced after a restart"
+for _ in $(seq 100); do in_nets 127.0.3.0/24 && break; sleep 0.01; done
+in_nets 127.0.3.0/24 && ok "and its network ban" || fail "the network ban not re-synced"
 [ "$(connect 127.0.0.5)" = timeout ] && ok "and the host is dropped" || fail "not dropped after restart"
 stop_daemon
 

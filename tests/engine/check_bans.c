@@ -329,6 +329,74 @@ START_TEST(test_exempt_addresses_networks_and_classes_are_never_banned)
 }
 END_TEST
 
+START_TEST(test_a_network_ban_refuses_every_host_in_it_at_connect)
+{
+    start("<Class office>\n From 10.9.0.5\n</Class>\n"
+          "BanExempt 192.0.2.0/24 office\n"
+          "BanTable bans.state\n");
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_NETWORK, "10.9.0.0/16", NULL, 60 * SEC, NULL), 0);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_NETWORK, "2001:db8:1::/48", NULL, 60 * SEC, NULL), 0);
+    ck_assert_int_eq(t_connect(&T, "a", "10.9.200.1", &D), FL_DISCONNECT);
+    ck_assert_int_eq(D.code, 421);
+    ck_assert_str_eq(D.message,
+                     "Sorry, your network is banned from this server for a while.");
+    ck_assert_int_eq(t_connect(&T, "b", "::ffff:10.9.0.1", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(t_connect(&T, "c", "2001:db8:1:ffff::9", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(t_connect(&T, "d", "10.10.0.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(t_connect(&T, "e", "2001:db8:2::1", NULL), FL_ALLOW);
+    /* A host of an exempt class in the network is let in. */
+    ck_assert_int_eq(t_connect(&T, "f", "10.9.0.5", NULL), FL_ALLOW);
+    /* Host bits are cleared; the same network again extends the ban. */
+    fl_ban_entry list[2];
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_NETWORK, "10.9.8.7/16", NULL, 120 * SEC, NULL), 0);
+    ck_assert_int_eq(fl_ban_list(T.e, list, 2), 2);
+    const fl_ban_entry *v4 = list[0].target[0] == '1' ? &list[0] : &list[1];
+    ck_assert_str_eq(v4->target, "10.9.0.0/16");
+    ck_assert_int_gt(v4->remaining, 110 * SEC);
+    ck_assert_str_eq(fl_ban_kind_name(v4->kind), "network");
+    /* Overlapping networks, exempt networks, addresses without a length. */
+    errno = 0;
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "10.9.1.0/24", NULL, SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, EEXIST);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "10.0.0.0/8", NULL, SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, EEXIST);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "192.0.0.0/16", NULL, SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, EPERM);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "192.0.2.128/25", NULL, SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, EPERM);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "10.11.0.1", NULL, SEC, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(fl_ban_add(T.e, FL_BAN_NETWORK, "10.11.0.0/33", NULL, SEC, NULL),
+                     -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* Lifted: the hosts come back. */
+    ck_assert_int_eq(fl_ban_remove(T.e, FL_BAN_NETWORK, "10.9.0.0/16", NULL), 0);
+    ck_assert_int_eq(t_connect(&T, "g", "10.9.200.1", NULL), FL_ALLOW);
+    ck_assert_int_eq(
+        fl_ban_add(T.e, FL_BAN_NETWORK, "10.9.1.0/24", NULL, 60 * SEC, NULL), 0);
+
+    /* The BanTable keeps them. */
+    advance(SEC);
+    tenv second;
+    tenv_start(&second, NULL);
+    char policy[8192];
+    snprintf(policy, sizeof policy, "BanTable %s/bans.state\n", T.dir);
+    ck_assert_int_eq(tenv_reload(&second, policy), 0);
+    ck_assert_int_eq(fl_ban_list(second.e, NULL, 0), 2);
+    ck_assert_int_eq(t_connect(&second, "h", "10.9.1.77", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(t_connect(&second, "i", "2001:db8:1::1", NULL), FL_DISCONNECT);
+    ck_assert_int_eq(t_connect(&second, "j", "10.9.2.1", NULL), FL_ALLOW);
+    tenv_stop(&second);
+}
+END_TEST
+
 /* --- expiry and the administrator's API ------------------------------------- */
 
 START_TEST(test_a_ban_expires_on_time_with_ftplimit_ban_expired)
@@ -827,6 +895,7 @@ static Suite *bans_suite(void)
     tcase_add_test(tc, test_anon_reject_passwords_and_a_full_event_name_ban_the_host);
     tcase_add_test(tc, test_banning_the_anonymous_user_bans_every_anonymous_login);
     tcase_add_test(tc, test_exempt_addresses_networks_and_classes_are_never_banned);
+    tcase_add_test(tc, test_a_network_ban_refuses_every_host_in_it_at_connect);
     tcase_add_test(tc, test_a_ban_expires_on_time_with_ftplimit_ban_expired);
     tcase_add_test(tc, test_bans_added_by_hand_are_listed_extended_and_removed);
     tcase_add_test(tc, test_bad_targets_and_durations_are_refused);

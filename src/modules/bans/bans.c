@@ -101,6 +101,8 @@ static const char *default_message(fl_ban_kind kind)
         return "Sorry, user %u is banned from this server for a while.";
     case FL_BAN_CLASS:
         return "Sorry, your class (%c) is banned from this server for a while.";
+    case FL_BAN_NETWORK:
+        return "Sorry, your network is banned from this server for a while.";
     default:
         return "Sorry, user %u from %a is banned from this server for a while.";
     }
@@ -136,6 +138,18 @@ static const char *key_server_name(const fl_engine *e, const uint8_t *key)
     return tag == EVERY_SERVER ? NULL : e->t.counts[tag - 1]->name;
 }
 
+/* A network's key: its address (host bits cleared) and its length in the
+ * 128-bit space. */
+static size_t key_make_net(uint8_t *key, unsigned server, const fl_addr *net,
+                           unsigned bits)
+{
+    key[0] = (uint8_t)FL_BAN_NETWORK;
+    key_set_server(key, server);
+    memcpy(key + KEY_HEAD, net->b, 16);
+    key[KEY_HEAD + 16] = (uint8_t)bits;
+    return KEY_HEAD + 17;
+}
+
 static size_t key_make(uint8_t *key, fl_ban_kind kind, unsigned server,
                        const fl_addr *addr, const char *name)
 {
@@ -165,7 +179,7 @@ static int key_from_text(fl_ban_kind kind, const char *target, unsigned server,
     char user[FL_USER_MAX + 1];
 
     errno = EINVAL;
-    if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_USER_HOST)
+    if (tlen == 0 || tlen > FL_USER_MAX || (unsigned)kind > FL_BAN_NETWORK)
         return -1;
     if (fl_text_has_control(target, tlen))
         return -1; /* as the protocol refuses them */
@@ -175,6 +189,11 @@ static int key_from_text(fl_ban_kind kind, const char *target, unsigned server,
         if (fl_addr_parse(target, &a) < 0)
             return -1;
         *len = key_make(key, kind, server, &a, NULL);
+    } else if (kind == FL_BAN_NETWORK) {
+        unsigned bits;
+        if (strchr(target, '/') == NULL || fl_cidr_parse(target, &a, &bits) < 0)
+            return -1;
+        *len = key_make_net(key, server, &a, bits);
     } else if (kind == FL_BAN_USER_HOST) {
         if (at == NULL || at == target || fl_addr_parse(at + 1, &a) < 0)
             return -1;
@@ -201,6 +220,11 @@ static void key_text(const uint8_t *key, size_t len, char *out, size_t size)
         snprintf(out, size, "%.*s@%s", (int)(len - KEY_HEAD - 16),
                  (const char *)key + KEY_HEAD + 16,
                  fl_addr_format(&a, addr, sizeof addr));
+        break;
+    case FL_BAN_NETWORK:
+        memcpy(a.b, key + KEY_HEAD, 16);
+        snprintf(out, size, "%s/%u", fl_addr_format(&a, addr, sizeof addr),
+                 key[KEY_HEAD + 16] - (fl_addr_v4(&a) ? 96u : 0u));
         break;
     default:
         snprintf(out, size, "%.*s", (int)(len - KEY_HEAD),
@@ -563,6 +587,8 @@ static void ban_event(fl_engine *e, const char *event, const struct fl_ban *b,
     case FL_BAN_CLASS:
         info.class_name = target;
         break;
+    case FL_BAN_NETWORK:
+        break; /* ban and target say it */
     }
     if (strcmp(event, FL_EV_BAN) == 0)
         info.duration =
@@ -624,25 +650,39 @@ static void pending_free(fl_engine *e)
     }
 }
 
-/* A ban the kernel holds too under BanFirewall: a host's, on every server
- * (or on the main server of a policy that has no other). *a: the host. */
-static bool kernel_host(const fl_engine *e, const uint8_t *key, fl_addr *a)
+static const struct fl_ban_conf *conf_of(fl_engine *e);
+static bool exempt(const struct fl_ban_conf *c, const fl_addr *addr, const char *cls);
+
+/* A ban the kernel holds too under BanFirewall: a host's or a network's,
+ * on every server (or on the main server of a policy that has no other);
+ * a network's only while BanExempt names no class (the kernel cannot tell
+ * a class's hosts in it). *a and *bits: the host (128) or the network. */
+static bool kernel_target(fl_engine *e, const uint8_t *key, fl_addr *a, unsigned *bits)
 {
-    if (e->bans->firewall == NULL || key[0] != FL_BAN_HOST)
+    if (e->bans->firewall == NULL ||
+        (key[0] != FL_BAN_HOST && key[0] != FL_BAN_NETWORK))
+        return false;
+    if (key[0] == FL_BAN_NETWORK && conf_of(e)->nexempt_classes > 0)
         return false;
     unsigned tag = key_server(key);
     if (tag != EVERY_SERVER &&
         !(e->policy->nscopes <= 1 && strcmp(key_server_name(e, key), "main") == 0))
         return false;
     memcpy(a->b, key + KEY_HEAD, 16);
+    *bits = key[0] == FL_BAN_NETWORK ? key[KEY_HEAD + 16] : 128;
     return true;
 }
 
 static void ban_free(fl_engine *e, struct fl_ban *b)
 {
     fl_addr a;
-    if (kernel_host(e, b->key, &a))
-        fl_firewall_unban(e, &a);
+    unsigned bits;
+    if (kernel_target(e, b->key, &a, &bits))
+        fl_firewall_unban(e, &a, bits);
+    if (b->key[0] == FL_BAN_NETWORK) {
+        e->bans->net_bits[b->key[KEY_HEAD + 16]]--;
+        e->bans->nnets--;
+    }
     HASH_DEL(e->bans->table, b);
     if (b->timerno >= 0)
         (void)fl_timer_remove(e, b->timerno, e->bans->module);
@@ -703,6 +743,9 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
             if (!FL_HASH_ADDED(b)) {
                 fl_free(b);
                 b = NULL;
+            } else if (key[0] == FL_BAN_NETWORK) {
+                e->bans->net_bits[key[KEY_HEAD + 16]]++;
+                e->bans->nnets++;
             }
         }
     }
@@ -723,8 +766,9 @@ static struct fl_ban *ban_put(fl_engine *e, const uint8_t *key, size_t len,
     b->timerno = timerno;
     b->expires = fl_now(e) + duration;
     fl_addr a;
-    if (kernel_host(e, b->key, &a))
-        fl_firewall_ban(e, &a, duration, *fresh);
+    unsigned bits;
+    if (kernel_target(e, b->key, &a, &bits))
+        fl_firewall_ban(e, &a, bits, duration, *fresh);
     fl_free(b->message);
     b->message = msg;
     fl_free(b->reason);
@@ -747,6 +791,17 @@ static const char *at_connect(fl_engine *e, unsigned server, const fl_addr *addr
     uint8_t key[KEY_MAX];
     size_t len = key_make(key, FL_BAN_HOST, EVERY_SERVER, addr, NULL);
     const struct fl_ban *b = ban_find_for(e, key, len, server + 1);
+    /* The networks it is in, the narrowest first, unless it is exempt. */
+    for (int bits = 128; b == NULL && e->bans->nnets > 0 && bits >= 0; bits--) {
+        if (e->bans->net_bits[bits] == 0)
+            continue;
+        fl_addr net;
+        fl_addr_mask(addr, (unsigned)bits, &net);
+        len = key_make_net(key, EVERY_SERVER, &net, (unsigned)bits);
+        b = ban_find_for(e, key, len, server + 1);
+        if (b != NULL && exempt(conf_of(e), addr, cls))
+            b = NULL;
+    }
     if (b == NULL && cls != NULL) {
         len = key_make(key, FL_BAN_CLASS, EVERY_SERVER, NULL, cls);
         b = ban_find_for(e, key, len, server + 1);
@@ -785,6 +840,43 @@ static bool exempt(const struct fl_ban_conf *c, const fl_addr *addr, const char 
     }
     for (size_t i = 0; cls != NULL && i < c->nexempt_classes; i++) {
         if (strcmp(c->exempt_classes[i], cls) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A network key that holds an exempt address or network, or lies in one. */
+static bool overlaps_exempt(const struct fl_ban_conf *c, const uint8_t *key)
+{
+    fl_addr net;
+    memcpy(net.b, key + KEY_HEAD, 16);
+    unsigned bits = key[KEY_HEAD + 16];
+    for (size_t i = 0; i < c->nexempt; i++) {
+        unsigned common = bits < c->exempt[i].bits ? bits : c->exempt[i].bits;
+        if (fl_addr_in_prefix(&net, &c->exempt[i].net, common))
+            return true;
+    }
+    return false;
+}
+
+/* Another network ban on the same server that overlaps this one (holds
+ * it, or lies in it): one of the two is enough, and the kernel's interval
+ * sets take no overlapping elements. */
+static bool overlaps_network(fl_engine *e, const uint8_t *key, size_t len)
+{
+    if (e->bans->nnets == 0)
+        return false;
+    fl_addr net;
+    memcpy(net.b, key + KEY_HEAD, 16);
+    unsigned bits = key[KEY_HEAD + 16];
+    for (const struct fl_ban *b = e->bans->table; b != NULL; b = b->hh.next) {
+        if (b->key[0] != FL_BAN_NETWORK || key_server(b->key) != key_server(key) ||
+            (b->keylen == len && memcmp(b->key, key, len) == 0))
+            continue;
+        fl_addr other;
+        memcpy(other.b, b->key + KEY_HEAD, 16);
+        unsigned obits = b->key[KEY_HEAD + 16];
+        if (fl_addr_in_prefix(&net, &other, bits < obits ? bits : obits))
             return true;
     }
     return false;
@@ -832,6 +924,14 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, const char *s
     }
     if (kind == FL_BAN_CLASS && exempt(conf_of(e), NULL, target)) {
         errno = EPERM;
+        return -1;
+    }
+    if (kind == FL_BAN_NETWORK && overlaps_exempt(conf_of(e), key)) {
+        errno = EPERM;
+        return -1;
+    }
+    if (kind == FL_BAN_NETWORK && overlaps_network(e, key, len)) {
+        errno = EEXIST;
         return -1;
     }
     bool fresh;
@@ -882,7 +982,8 @@ static void entry_of(fl_engine *e, const struct fl_ban *b, fl_usec now, fl_ban_e
     snprintf(x->reason, sizeof x->reason, "%s", b->reason != NULL ? b->reason : "");
     snprintf(x->message, sizeof x->message, "%s", ban_message(b));
     fl_addr a;
-    x->in_kernel = kernel_host(e, b->key, &a) && fl_firewall_has(e, &a);
+    unsigned bits;
+    x->in_kernel = kernel_target(e, b->key, &a, &bits) && fl_firewall_has(e, &a, bits);
 }
 
 void fl_ban_firewall_status(fl_engine *e, fl_ban_firewall *out)
@@ -1182,8 +1283,9 @@ static void firewall_sync(fl_engine *e)
     HASH_ITER(hh, e->bans->table, b, tmp)
     {
         fl_addr a;
-        if (b->expires > now && kernel_host(e, b->key, &a))
-            fl_firewall_ban(e, &a, b->expires - now, true);
+        unsigned bits;
+        if (b->expires > now && kernel_target(e, b->key, &a, &bits))
+            fl_firewall_ban(e, &a, bits, b->expires - now, true);
     }
 }
 

@@ -37,6 +37,8 @@ struct fl_bans {
     bool resave;                  /* bans changed while it was */
     uint64_t save_failures;       /* saves that kept the old table */
     struct fl_firewall *firewall; /* BanFirewall's worker, or NULL */
+    unsigned net_bits[129];       /* network bans by length (128-bit space) */
+    size_t nnets;                 /* network bans in all */
 };
 
 /* BanOnEvent EVENT N/window duration ["message"] */
@@ -73,11 +75,13 @@ struct fl_ban_conf {
  * policy's settings; the table is made anew (the caller then adds every
  * host ban the kernel should hold). 0, or -1 (no thread). */
 int fl_firewall_configure(fl_engine *e, const struct fl_ban_conf *c);
-/* A host banned for remaining more, or no longer: queued for the kernel. */
-void fl_firewall_ban(fl_engine *e, const fl_addr *a, fl_usec remaining, bool fresh);
-void fl_firewall_unban(fl_engine *e, const fl_addr *a);
-/* The kernel holds a (as far as the worker knows). */
-bool fl_firewall_has(fl_engine *e, const fl_addr *a);
+/* A host (bits 128) or a network (its length in the 128-bit space) banned
+ * for remaining more, or no longer: queued for the kernel. */
+void fl_firewall_ban(fl_engine *e, const fl_addr *a, unsigned bits, fl_usec remaining,
+                     bool fresh);
+void fl_firewall_unban(fl_engine *e, const fl_addr *a, unsigned bits);
+/* The kernel holds it (as far as the worker knows). */
+bool fl_firewall_has(fl_engine *e, const fl_addr *a, unsigned bits);
 void fl_firewall_stats(fl_engine *e, fl_ban_firewall *out);
 /* The worker stopped; the kernel keeps the bans until their timeouts. */
 void fl_firewall_free(fl_engine *e);

@@ -46,16 +46,22 @@
 
 enum op_kind { OP_SETUP, OP_ADD, OP_DEL, OP_DROP, OP_STOP };
 
+/* A host (bits 128) or a network. */
+struct target {
+    fl_addr addr;
+    uint8_t bits;
+};
+
 struct op {
     struct op *next;
     enum op_kind kind;
-    fl_addr addr;
+    struct target t;
     char cmd[];
 };
 
 struct in_kernel {
     UT_hash_handle hh;
-    fl_addr addr;
+    struct target t;
 };
 
 struct fl_firewall {
@@ -98,14 +104,14 @@ static bool nft_run(struct nft_ctx *nft, const char *cmd, char *why, size_t size
 
 /* With fw->lock held. The set is keyed with the engine's key, which never
  * changes once the engine is made. */
-static void member_set(struct fl_firewall *fw, const fl_addr *a, bool in)
+static void member_set(struct fl_firewall *fw, const struct target *t, bool in)
 {
     const fl_hash_key *hash_key = &fw->e->hash_key;
     struct in_kernel *m;
-    HASH_FIND(hh, fw->members, a, sizeof *a, m);
+    HASH_FIND(hh, fw->members, t, sizeof *t, m);
     if (in && m == NULL && (m = fl_calloc(1, sizeof *m)) != NULL) {
-        m->addr = *a;
-        HASH_ADD(hh, fw->members, addr, sizeof m->addr, m);
+        m->t = *t;
+        HASH_ADD(hh, fw->members, t, sizeof m->t, m);
         if (FL_HASH_ADDED(m))
             fw->nmembers++;
         else
@@ -173,9 +179,9 @@ static void *worker(void *arg)
         if (op->kind == OP_SETUP || op->kind == OP_DROP)
             members_clear(fw);
         if (op->kind == OP_ADD && ok)
-            member_set(fw, &op->addr, true);
+            member_set(fw, &op->t, true);
         if (op->kind == OP_DEL)
-            member_set(fw, &op->addr, false);
+            member_set(fw, &op->t, false);
         if (ok) {
             fw->done++;
             fw->failing = false;
@@ -196,9 +202,9 @@ static void *worker(void *arg)
 
 /* Queue a command (printf-style); false if there is no memory for it (the
  * kernel then misses it: counted as a failure). */
-static bool queue(struct fl_firewall *fw, enum op_kind kind, const fl_addr *a,
+static bool queue(struct fl_firewall *fw, enum op_kind kind, const struct target *t,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static bool queue(struct fl_firewall *fw, enum op_kind kind, const fl_addr *a,
+static bool queue(struct fl_firewall *fw, enum op_kind kind, const struct target *t,
                   const char *fmt, ...)
 {
     va_list ap;
@@ -218,8 +224,8 @@ static bool queue(struct fl_firewall *fw, enum op_kind kind, const fl_addr *a,
     vsnprintf(op->cmd, (size_t)n + 1, fmt, ap);
     va_end(ap);
     op->kind = kind;
-    if (a != NULL)
-        op->addr = *a;
+    if (t != NULL)
+        op->t = *t;
     pthread_mutex_lock(&fw->lock);
     if (fw->tail != NULL)
         fw->tail->next = op;
@@ -284,46 +290,61 @@ static int harvest_cb(fl_usec interval, int timerno, fl_usec elapsed, void *data
     return 1; /* again */
 }
 
-void fl_firewall_ban(fl_engine *e, const fl_addr *a, fl_usec remaining, bool fresh)
+/* The element's set and text: a host in banned4/6, a network ("a/len")
+ * in nets4/6. */
+static const char *element(const struct target *t, char *text, size_t size)
+{
+    bool v4 = fl_addr_v4(&t->addr);
+    fl_addr_format(&t->addr, text, size);
+    if (t->bits == 128)
+        return v4 ? "banned4" : "banned6";
+    size_t n = strlen(text);
+    snprintf(text + n, size - n, "/%u", t->bits - (v4 ? 96u : 0u));
+    return v4 ? "nets4" : "nets6";
+}
+
+void fl_firewall_ban(fl_engine *e, const fl_addr *a, unsigned bits, fl_usec remaining,
+                     bool fresh)
 {
     struct fl_firewall *fw = e->bans->firewall;
     if (fw == NULL)
         return;
-    char text[FL_ADDR_TEXT_MAX];
-    fl_addr_format(a, text, sizeof text);
-    const char *set = fl_addr_v4(a) ? "banned4" : "banned6";
+    struct target t = {*a, (uint8_t)bits};
+    char text[FL_ADDR_TEXT_MAX + 8];
+    const char *set = element(&t, text, sizeof text);
     long long sec = (remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC;
     /* A ban made longer: the element again, with its new timeout ("add"
      * keeps an element's old one). */
     if (!fresh)
-        queue(fw, OP_DEL, a, "delete element inet %s %s { %s }", fw->table, set, text);
+        queue(fw, OP_DEL, &t, "delete element inet %s %s { %s }", fw->table, set, text);
     if (sec > TIMEOUT_MAX_SEC)
-        queue(fw, OP_ADD, a, "add element inet %s %s { %s }", fw->table, set, text);
+        queue(fw, OP_ADD, &t, "add element inet %s %s { %s }", fw->table, set, text);
     else
-        queue(fw, OP_ADD, a, "add element inet %s %s { %s timeout %llds }", fw->table,
+        queue(fw, OP_ADD, &t, "add element inet %s %s { %s timeout %llds }", fw->table,
               set, text, sec < 1 ? 1 : sec);
 }
 
-void fl_firewall_unban(fl_engine *e, const fl_addr *a)
+void fl_firewall_unban(fl_engine *e, const fl_addr *a, unsigned bits)
 {
     struct fl_firewall *fw = e->bans->firewall;
     if (fw == NULL)
         return;
-    char text[FL_ADDR_TEXT_MAX];
-    fl_addr_format(a, text, sizeof text);
-    queue(fw, OP_DEL, a, "delete element inet %s %s { %s }", fw->table,
-          fl_addr_v4(a) ? "banned4" : "banned6", text);
+    struct target t = {*a, (uint8_t)bits};
+    char text[FL_ADDR_TEXT_MAX + 8];
+    const char *set = element(&t, text, sizeof text);
+    queue(fw, OP_DEL, &t, "delete element inet %s %s { %s }", fw->table, set, text);
 }
 
-bool fl_firewall_has(fl_engine *e, const fl_addr *a)
+bool fl_firewall_has(fl_engine *e, const fl_addr *a, unsigned bits)
 {
     struct fl_firewall *fw = e->bans->firewall;
     if (fw == NULL)
         return false;
     const fl_hash_key *hash_key = &e->hash_key;
+    struct target t = {*a, (uint8_t)bits};
     struct in_kernel *m;
     pthread_mutex_lock(&fw->lock);
-    HASH_FIND(hh, fw->members, a, sizeof *a, m);
+    HASH_FIND(hh, fw->members, &t, sizeof t, m);
     pthread_mutex_unlock(&fw->lock);
     return m != NULL;
 }
@@ -392,13 +413,19 @@ static void setup(struct fl_firewall *fw)
           "add table inet %s\n"
           "add set inet %s banned4 { type ipv4_addr; flags timeout; }\n"
           "add set inet %s banned6 { type ipv6_addr; flags timeout; }\n"
+          "add set inet %s nets4 { type ipv4_addr; flags interval, timeout; }\n"
+          "add set inet %s nets6 { type ipv6_addr; flags interval, timeout; }\n"
           "add chain inet %s input { type filter hook input priority -10; policy "
           "accept; }\n"
           "add rule inet %s input tcp dport { %s } tcp flags & (syn | ack) == syn ip "
           "saddr @banned4 drop\n"
           "add rule inet %s input tcp dport { %s } tcp flags & (syn | ack) == syn ip6 "
-          "saddr @banned6 drop\n",
-          t, t, t, t, t, t, t, ports, t, ports);
+          "saddr @banned6 drop\n"
+          "add rule inet %s input tcp dport { %s } tcp flags & (syn | ack) == syn ip "
+          "saddr @nets4 drop\n"
+          "add rule inet %s input tcp dport { %s } tcp flags & (syn | ack) == syn ip6 "
+          "saddr @nets6 drop\n",
+          t, t, t, t, t, t, t, t, t, ports, t, ports, t, ports, t, ports);
 }
 
 int fl_firewall_configure(fl_engine *e, const struct fl_ban_conf *c)
