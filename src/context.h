@@ -48,7 +48,7 @@ struct fl_engine {
     void *log_arg;
     fl_error_fn report_fn; /* the load or reload under way's, or NULL */
     void *report_arg;
-    bool no_alerts, no_ban_table, check_writes;
+    bool no_alerts, no_ban_table, no_firewall, check_writes;
     struct fl_bans *bans;     /* mod_ban's state */
     struct fl_alerts *alerts; /* mod_alerts' state */
     /* The engine's own modules (engine.c lists them) that may refuse a

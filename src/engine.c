@@ -76,6 +76,7 @@ fl_engine *fl_engine_new(const fl_engine_options *opts)
     e->state = FL_ENGINE_NEW;
     e->no_alerts = opts != NULL && opts->no_alerts;
     e->no_ban_table = opts != NULL && opts->no_ban_table;
+    e->no_firewall = opts != NULL && opts->no_firewall;
     e->check_writes = opts != NULL && opts->check_writes;
     for (size_t i = 0; i < NMODULES; i++) {
         if (modules[i]->init(e) < 0) {

@@ -67,6 +67,8 @@ typedef struct fl_engine_options {
                                  syslog, jsonl); bans still apply */
     bool no_ban_table;        /* neither read nor write the policy's BanTable
                                  (checking a policy, simulating a trace) */
+    bool no_firewall;         /* never touch the kernel's firewall for
+                                 BanFirewall (checking, simulating) */
     bool check_writes;        /* a policy naming a file the engine would write
                                  (BanTable's directory, a jsonl file) that this
                                  process's effective user cannot write is an

@@ -56,8 +56,10 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     /* Checking has no effects: no listener runs, no ban table is touched.
      * As the daemon's user (-u), what the daemon would write is checked. */
-    fl_engine_options opts = {
-        .no_alerts = true, .no_ban_table = true, .check_writes = user != NULL};
+    fl_engine_options opts = {.no_alerts = true,
+                              .no_ban_table = true,
+                              .no_firewall = true,
+                              .check_writes = user != NULL};
     fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimit: cannot create an engine");

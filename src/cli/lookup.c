@@ -34,7 +34,8 @@ int cmd_lookup(int argc, char **argv)
         fprintf(stderr, "ftplimit: '%s' is not an IPv4 or IPv6 address\n", argv[1]);
         return EXIT_USAGE;
     }
-    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+    fl_engine_options opts = {
+        .no_alerts = true, .no_ban_table = true, .no_firewall = true};
     fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimit: cannot create an engine");

@@ -349,7 +349,8 @@ int cmd_simulate(int argc, char **argv)
     fl_engine_options opts = {.clock = fl_vclock_read,
                               .clock_arg = &s.clock,
                               .no_alerts = !listeners_on,
-                              .no_ban_table = true};
+                              .no_ban_table = true,
+                              .no_firewall = true};
     s.e = fl_engine_new(&opts);
     if (s.e == NULL) {
         perror("ftplimit: cannot create an engine");

@@ -438,8 +438,10 @@ static void print_description_line(void *arg, const char *line)
 
 static int check_policy(const char *policy)
 {
-    fl_engine_options opts = {
-        .no_alerts = true, .no_ban_table = true, .check_writes = true};
+    fl_engine_options opts = {.no_alerts = true,
+                              .no_ban_table = true,
+                              .no_firewall = true,
+                              .check_writes = true};
     fl_engine *e = fl_engine_new(&opts);
     if (e == NULL) {
         perror("ftplimitd: cannot create the engine");

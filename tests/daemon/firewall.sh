@@ -182,9 +182,20 @@ in_nets 127.0.3.0/24 && ok "and its network ban" || fail "the network ban not re
 [ "$(connect 127.0.0.5)" = timeout ] && ok "and the host is dropped" || fail "not dropped after restart"
 stop_daemon
 
+echo "=== check and simulate never touch the firewall"
+nft delete table inet fltest
+printf '0 ban host 127.0.0.8 60\n1 tick\n2 tick\n' >"$work/t.trace"
+"$cli" simulate "$work/policy.conf" "$work/t.trace" >"$work/sim.out" 2>&1 ||
+    { fail "simulate"; cat "$work/sim.out"; }
+grep -q '"op":"ban"' "$work/sim.out" && ok "simulate bans in its engine" || fail "simulate's ban"
+"$cli" check "$work/policy.conf" >/dev/null 2>&1 || fail "check"
+"$cli" lookup 127.0.0.8 "$work/policy.conf" >/dev/null 2>&1
+sleep 0.3
+[ -z "$(nft list tables)" ] && ok "no table made by check, simulate or lookup" ||
+    { fail "a table was made"; nft list tables; }
+
 echo "=== without CAP_NET_ADMIN: bans in-process, the firewall off"
 : >"$work/d.log"
-nft delete table inet fltest
 start_daemon setpriv --inh-caps=-all --bounding-set=-net_admin
 "$cli" ban add host 127.0.0.6 60 -s "$sock" >/dev/null || fail "ban add without the capability"
 sleep 0.5

@@ -106,7 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(fwrite(data, 1, size, f) == size);
     FUZZ_ASSERT(fclose(f) == 0);
 
-    fl_engine_options opts = {.no_alerts = true, .no_ban_table = true};
+    fl_engine_options opts = {
+        .no_alerts = true, .no_ban_table = true, .no_firewall = true};
     fl_engine *e = fl_engine_new(&opts);
     FUZZ_ASSERT(e != NULL);
     struct errors errs = {0};
