@@ -125,8 +125,6 @@ static void member_set(struct fl_firewall *fw, const struct target *t, bool in)
 
 static void members_clear(struct fl_firewall *fw)
 {
-    const fl_hash_key *hash_key = &fw->e->hash_key;
-    (void)hash_key;
     struct in_kernel *m, *tmp;
     HASH_ITER(hh, fw->members, m, tmp)
     {
@@ -316,7 +314,7 @@ void fl_firewall_ban(fl_engine *e, const fl_addr *a, unsigned bits, fl_usec rema
     /* A ban made longer: the element again, with its new timeout ("add"
      * keeps an element's old one). */
     if (!fresh)
-        queue(fw, OP_DEL, &t, "delete element inet %s %s { %s }", fw->table, set, text);
+        fl_firewall_unban(e, a, bits);
     if (sec > TIMEOUT_MAX_SEC)
         queue(fw, OP_ADD, &t, "add element inet %s %s { %s }", fw->table, set, text);
     else
