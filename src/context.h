@@ -51,6 +51,7 @@ struct fl_engine {
     bool no_alerts, no_ban_table, no_firewall, check_writes;
     struct fl_bans *bans;     /* mod_ban's state */
     struct fl_alerts *alerts; /* mod_alerts' state */
+    struct fl_farm_claims *farm; /* the last decision's (decide/farm.h), or NULL */
     /* The engine's own modules (engine.c lists them) that may refuse a
      * client at connect or login (session.c asks them), and the policy's
      * parts: the parser's own, then the modules'. */

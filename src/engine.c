@@ -96,6 +96,7 @@ void fl_engine_free(fl_engine *e)
     for (size_t i = NMODULES; i-- > 0;)
         modules[i]->free(e);
     fl_tables_free(e);
+    fl_free(e->farm);
     fl_policy_free(e->policy);
     fl_timer_set_free(e);
     fl_event_bus_free(e);

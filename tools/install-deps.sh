@@ -8,6 +8,7 @@ set -eu
 PACKAGES="
   build-essential autoconf automake libtool pkg-config
   libmaxminddb-dev uthash-dev libjansson-dev libpcre2-dev libnftables-dev nftables check
+  libhiredis-dev redis-server
   mmdb-bin libmaxmind-db-writer-perl
   proftpd-core proftpd-dev lftp python3
   proftpd-mod-crypto python3-paramiko openssh-client python3-prometheus-client

@@ -72,6 +72,13 @@ FL_EXPORT void fl_ban_firewall_status(fl_engine *e, fl_ban_firewall *out);
 FL_EXPORT int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target,
                          const char *server, fl_usec duration, const char *message);
 
+/* fl_ban_add, with the reason the ban list and ftplimit.ban give (NULL:
+ * "manual"): a farm's node applies another node's ban as that node made it
+ * (doc/cluster.md). */
+FL_EXPORT int fl_ban_add_from(fl_engine *e, fl_ban_kind kind, const char *target,
+                              const char *server, fl_usec duration, const char *message,
+                              const char *reason);
+
 /* Lift the ban on target from server (named as for fl_ban_add); server
  * NULL lifts the target's bans from every server and from each one. No
  * ftplimit.ban-expired. 0, or -1/ENOENT (no such ban, or server). */

@@ -7,6 +7,7 @@
 #include <ftplimit/bans.h>
 #include <ftplimit/engine.h>
 #include <ftplimit/events.h>
+#include <ftplimit/farm.h>
 #include <ftplimit/geoip.h>
 #include <ftplimit/policy.h>
 #include <ftplimit/session.h>

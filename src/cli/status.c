@@ -144,6 +144,52 @@ static void print_table(json_t *doc, const char *key, const char *title)
     }
 }
 
+/* Cluster: the farm's connection and nodes, and each server's sessions
+ * and clients, the farm's beside this node's. */
+static void print_cluster(json_t *cl)
+{
+    if (cl == NULL)
+        return;
+    char buf[1024], node[160];
+    bool up = json_is_true(json_object_get(cl, "up"));
+    printf(
+        "cluster %s: node %s, %s, fail %s",
+        fl_text_escape(json_string_value(json_object_get(cl, "url")), buf, sizeof buf),
+        fl_text_escape(json_string_value(json_object_get(cl, "node")), node,
+                       sizeof node),
+        up ? "connected" : "DISCONNECTED",
+        json_string_value(json_object_get(cl, "fail_mode")));
+    const char *err = json_string_value(json_object_get(cl, "last_error"));
+    if (!up && err != NULL)
+        printf(" (%s)", fl_text_escape(err, buf, sizeof buf));
+    printf("\n");
+    json_t *nodes = json_object_get(cl, "nodes");
+    size_t i;
+    json_t *n;
+    printf("  live nodes %zu:", json_array_size(nodes));
+    json_array_foreach(nodes, i, n)
+    {
+        printf(" %s", fl_text_escape(json_string_value(n), node, sizeof node));
+    }
+    printf("\n");
+    const char *name;
+    json_t *s;
+    json_t *servers = json_object_get(cl, "servers");
+    if (json_object_size(servers) > 0)
+        printf("  %-24s %9s %9s %9s %9s\n", "SERVER", "SESSIONS", "(NODE)", "CLIENTS",
+               "(NODE)");
+    json_object_foreach(servers, name, s)
+    {
+        printf("  %-24.48s %9lld %9lld %9lld %9lld\n",
+               fl_text_escape(name, buf, sizeof buf), num(s, "sessions"),
+               num(s, "node_sessions"), num(s, "clients"), num(s, "node_clients"));
+    }
+    printf("  round trips %lld, errors %lld, timeouts %lld, lease renewals %lld, "
+           "declarations %lld\n",
+           num(cl, "round_trips"), num(cl, "errors"), num(cl, "timeouts"),
+           num(cl, "lease_renewals"), num(cl, "declarations"));
+}
+
 static void print_status(json_t *doc)
 {
     json_t *totals = json_object_get(doc, "totals");
@@ -182,6 +228,7 @@ static void print_status(json_t *doc)
         }
         printf("\n");
     }
+    print_cluster(json_object_get(doc, "cluster"));
     json_t *refusals = json_object_get(doc, "refusals");
     if (json_object_size(refusals) > 0) {
         printf("refused:");

@@ -30,6 +30,7 @@ enum log_kind {
     LOG_KIND_OFFENCE,
     LOG_KIND_SLOW,
     LOG_KIND_IDLE,
+    LOG_KIND_CLUSTER,
     LOG_KINDS
 };
 void log_limited(enum log_kind kind, int priority, const char *fmt, ...)

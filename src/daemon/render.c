@@ -15,6 +15,7 @@
 #include <ftplimit/json.h>
 
 #include "catalog/limits.h"
+#include "cluster.h"
 #include "server.h"
 
 #define TOP_N 10
@@ -163,6 +164,10 @@ char *render_status_json(struct server *srv, const char *server, size_t *len)
             json_object_set_new(f, "error", fl_json_string(fw.error));
         json_object_set_new(doc, "firewall", f);
     }
+
+    json_t *farm = cluster_status_json(srv);
+    if (farm != NULL)
+        json_object_set_new(doc, "cluster", farm);
 
     json_object_set_new(doc, "servers", servers_json(e));
     if (server != NULL)
@@ -467,6 +472,59 @@ char *render_metrics(struct server *srv, size_t *len)
             fw.done);
         put(&p, "ftplimit_ban_firewall_commands_total{outcome=\"failed\"} %llu\n",
             fw.failed);
+    }
+
+    struct cluster_stats cs;
+    cluster_stats(srv, &cs);
+    if (cs.on) {
+        metric(&p, "ftplimit_cluster_up", "gauge",
+               "Cluster: 1 while connected to the farm's Redis, else 0.");
+        put(&p, "ftplimit_cluster_up %d\n", cs.up ? 1 : 0);
+        metric(&p, "ftplimit_cluster_nodes", "gauge",
+               "Cluster: live nodes at the last heartbeat, this one included.");
+        put(&p, "ftplimit_cluster_nodes %u\n", cs.live_nodes);
+        metric(&p, "ftplimit_cluster_round_trips_total", "counter",
+               "Cluster: decisions sent to Redis.");
+        put(&p, "ftplimit_cluster_round_trips_total %llu\n",
+            (unsigned long long)cs.round_trips);
+        metric(&p, "ftplimit_cluster_round_trip_seconds_total", "counter",
+               "Cluster: the decisions' round trips, summed.");
+        put(&p, "ftplimit_cluster_round_trip_seconds_total %.6f\n", cs.rtt_seconds_sum);
+        metric(&p, "ftplimit_cluster_errors_total", "counter",
+               "Cluster: Redis errors and lost connections.");
+        put(&p, "ftplimit_cluster_errors_total %llu\n", (unsigned long long)cs.errors);
+        metric(&p, "ftplimit_cluster_timeouts_total", "counter",
+               "Cluster: decisions past ClusterTimeout.");
+        put(&p, "ftplimit_cluster_timeouts_total %llu\n",
+            (unsigned long long)cs.timeouts);
+        metric(&p, "ftplimit_cluster_fail_mode_total", "counter",
+               "Cluster: decisions ClusterFailMode made, by mode.");
+        put(&p, "ftplimit_cluster_fail_mode_total{mode=\"open\"} %llu\n",
+            (unsigned long long)cs.fail_open);
+        put(&p, "ftplimit_cluster_fail_mode_total{mode=\"closed\"} %llu\n",
+            (unsigned long long)cs.fail_closed);
+        metric(&p, "ftplimit_cluster_refusals_total", "counter",
+               "Cluster: decisions the farm's counts refused.");
+        put(&p, "ftplimit_cluster_refusals_total %llu\n",
+            (unsigned long long)cs.refusals);
+        metric(&p, "ftplimit_cluster_lease_renewals_total", "counter",
+               "Cluster: heartbeats answered.");
+        put(&p, "ftplimit_cluster_lease_renewals_total %llu\n",
+            (unsigned long long)cs.lease_renewals);
+        metric(&p, "ftplimit_cluster_declarations_total", "counter",
+               "Cluster: this node's counts declared anew.");
+        put(&p, "ftplimit_cluster_declarations_total %llu\n",
+            (unsigned long long)cs.declares);
+        metric(&p, "ftplimit_cluster_reconnects_total", "counter",
+               "Cluster: connection attempts after a loss.");
+        put(&p, "ftplimit_cluster_reconnects_total %llu\n",
+            (unsigned long long)cs.reconnects);
+        metric(&p, "ftplimit_cluster_bans_total", "counter",
+               "Cluster: bans published to the farm, and applied from it.");
+        put(&p, "ftplimit_cluster_bans_total{way=\"published\"} %llu\n",
+            (unsigned long long)cs.bans_published);
+        put(&p, "ftplimit_cluster_bans_total{way=\"applied\"} %llu\n",
+            (unsigned long long)cs.bans_applied);
     }
 
     metric(&p, "ftplimit_limit", "gauge",

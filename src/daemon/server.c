@@ -40,6 +40,7 @@
 
 #include <ftplimit/json.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "util/text.h"
 #include "proto/reply.h"
@@ -104,6 +105,7 @@ struct conn {
     bool dead;
     bool peer_gone;    /* the peer closed: replies can no longer reach it */
     bool session_conn; /* it sent TOKEN, CONNECT or RESUME: session rights only */
+    bool farm_wait;    /* its decision waits for the farm (cluster.c) */
     char token[FL_TOKEN_LEN + 1]; /* TOKEN's, "" for none */
     char *pattern;                /* WATCH pattern, NULL for every event */
     unsigned long long dropped;
@@ -463,11 +465,11 @@ static void reply_err(struct server *srv, struct conn *c, const char *reason,
  * watcher whose pattern matches. */
 /* A ban a BanOnEvent rule made, in the log as a manual one is (do_ban logs
  * those, with who asked). */
-static void log_rule_ban(const char *event, const void *data)
+static void log_rule_ban(struct server *srv, const char *event, const void *data)
 {
     const fl_event_info *info = fl_event_info_of(event, data);
     if (strcmp(event, FL_EV_BAN) != 0 || info == NULL || info->limit == NULL ||
-        strcmp(info->limit, "manual") == 0)
+        strcmp(info->limit, "manual") == 0 || cluster_applying(srv))
         return;
     char target[FL_ADDR_TEXT_MAX + 300], rule[200], server[300];
     log_msg(LOG_NOTICE,
@@ -484,7 +486,8 @@ static void on_event(const void *data, void *user_data)
     struct event_tap *tap = user_data;
     struct server *srv = tap->srv;
     srv->event_counts[tap->index]++;
-    log_rule_ban(tap->event, data);
+    log_rule_ban(srv, tap->event, data);
+    cluster_event(srv, tap->event, data);
     struct conn *requester = srv->current != NULL && srv->current->state != C_WATCH &&
                                      !srv->current->peer_gone
                                  ? srv->current
@@ -526,6 +529,8 @@ static void conn_kill(struct server *srv, struct conn *c)
     if (c->dead)
         return;
     c->dead = true;
+    if (c->farm_wait)
+        cluster_conn_gone(srv, c);
     close(c->fd); /* which also takes it out of the epoll set */
     c->fd = -1;
     if (c->session != NULL) {
@@ -757,6 +762,8 @@ static void reply_engine_error(struct server *srv, struct conn *c, const char *w
     reply_err(srv, c, fl_reply_reason_of(err), text);
 }
 
+static void reply_connect(struct server *srv, struct conn *c, const fl_decision *d);
+
 static void do_connect(struct server *srv, struct conn *c, const struct fl_request *r)
 {
     fl_connect_info ci = {.sid = r->sid,
@@ -778,9 +785,47 @@ static void do_connect(struct server *srv, struct conn *c, const struct fl_reque
     }
     c->session = s;
     conn_settle(c, C_SESSION);
-    const char *cls = fl_session_class(s);
-    reply_words(srv, c, "ALLOW", fl_session_id(s), cls != NULL ? cls : "-",
+    if (srv->cluster != NULL) {
+        c->farm_wait = true;
+        if (cluster_decide(srv, c, s, FL_FARM_STEP_CONNECT, &d))
+            return; /* server_farm_answer() replies */
+        c->farm_wait = false;
+    }
+    reply_connect(srv, c, &d);
+}
+
+/* A CONNECT's answer: ALLOW with the session's id and class, or the
+ * refusal (the session then ended). */
+static void reply_connect(struct server *srv, struct conn *c, const fl_decision *d)
+{
+    if (d->verdict != FL_ALLOW || c->session == NULL) {
+        reply_decision(srv, c, d);
+        return;
+    }
+    const char *cls = fl_session_class(c->session);
+    reply_words(srv, c, "ALLOW", fl_session_id(c->session), cls != NULL ? cls : "-",
                 (char *)NULL);
+}
+
+void server_farm_answer(struct server *srv, struct conn *c, fl_session *s,
+                        fl_farm_step step, const fl_decision *d)
+{
+    c->farm_wait = false;
+    if (c->dead)
+        return;
+    if (s == NULL && d->verdict == FL_ALLOW && c->session != NULL) {
+        /* Cannot happen: the client's session ends only with the client. */
+        c->session = NULL;
+        conn_settle(c, C_CLOSING);
+        reply(srv, c, "DISCONNECT 421 - Internal error");
+    } else if (step == FL_FARM_STEP_CONNECT) {
+        reply_connect(srv, c, d);
+    } else {
+        reply_decision(srv, c, d);
+    }
+    if (!c->dead && c->state != C_CLOSING && memchr(c->in, '\n', c->inlen) != NULL)
+        backlog_add(srv, c);
+    conn_flush(srv, c);
 }
 
 static void do_resume(struct server *srv, struct conn *c, const struct fl_request *r)
@@ -801,6 +846,7 @@ static void do_resume(struct server *srv, struct conn *c, const struct fl_reques
         reply_engine_error(srv, c, "RESUME");
         return;
     }
+    cluster_count(srv, s);
     c->session = s;
     conn_settle(c, C_SESSION);
     const char *cls = fl_session_class(s);
@@ -825,10 +871,11 @@ static int reload_policy(struct server *srv, struct reload_errors *errs)
     int rc = fl_engine_reload(srv->engine, NULL, collect_reload_error, errs);
     char safe[1600];
     fl_text_escape(errs->text, safe, sizeof safe);
-    if (rc == 0)
+    if (rc == 0) {
         log_msg(LOG_NOTICE, "policy %s reloaded%s%s",
                 fl_engine_policy_path(srv->engine), errs->text[0] ? ": " : "", safe);
-    else
+        cluster_configure(srv);
+    } else
         log_msg(LOG_ERR, "policy reload failed, the old policy stays: %s", safe);
     return rc;
 }
@@ -864,6 +911,7 @@ static void do_ban(struct server *srv, struct conn *c, const struct fl_request *
         break;
     case FL_BAN_REMOVE:
         if (fl_ban_remove(srv->engine, r->ban_kind, r->target, r->server_name) == 0) {
+            cluster_ban_lifted(srv, r->ban_kind, r->target, r->server_name);
             log_msg(LOG_NOTICE, "uid %d lifted the ban on %s %s from %s",
                     (int)c->cred.uid, kind,
                     fl_text_escape(r->target, safe, sizeof safe),
@@ -964,10 +1012,18 @@ static void do_login_step(struct server *srv, struct conn *c,
         break;
     }
     srv->current = NULL;
-    if (rc < 0)
+    if (rc < 0) {
         reply_engine_error(srv, c, fl_verb_name(r->verb));
-    else
-        reply_decision(srv, c, &d);
+        return;
+    }
+    if (r->verb == FL_VERB_PASS && srv->cluster != NULL && c->session != NULL &&
+        d.verdict == FL_ALLOW) {
+        c->farm_wait = true;
+        if (cluster_decide(srv, c, c->session, FL_FARM_STEP_LOGIN, &d))
+            return; /* server_farm_answer() replies */
+        c->farm_wait = false;
+    }
+    reply_decision(srv, c, &d);
 }
 
 /* GROUPS: the groups of the user of the session's USER, for <IfGroup>. */
@@ -987,6 +1043,7 @@ static void do_logout(struct server *srv, struct conn *c, const struct fl_reques
         reply_engine_error(srv, c, "LOGOUT");
         return;
     }
+    cluster_logout(srv, fl_session_id(c->session));
     srv->logouts++;
     reply_words(srv, c, "OK", "logged-out", (char *)NULL);
 }
@@ -1138,8 +1195,8 @@ static void handle_request(struct server *srv, struct conn *c, char *line, size_
 static void serve_lines(struct server *srv, struct conn *c, int budget)
 {
     char *start = c->in, *end = c->in + c->inlen, *lf;
-    while (!c->dead && c->state != C_CLOSING && !c->paused && budget != 0 &&
-           (lf = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+    while (!c->dead && c->state != C_CLOSING && !c->paused && !c->farm_wait &&
+           budget != 0 && (lf = memchr(start, '\n', (size_t)(end - start))) != NULL) {
         *lf = '\0';
         if (c->discarding)
             c->discarding = false; /* the tail of a line too long */
@@ -1169,7 +1226,8 @@ static void serve_lines(struct server *srv, struct conn *c, int budget)
         c->discarding = true;
         c->inlen = 0;
     }
-    if (!c->paused && c->state != C_CLOSING && memchr(c->in, '\n', c->inlen) != NULL)
+    if (!c->paused && !c->farm_wait && c->state != C_CLOSING &&
+        memchr(c->in, '\n', c->inlen) != NULL)
         backlog_add(srv, c);
     conn_flush(srv, c);
 }
@@ -1223,7 +1281,7 @@ static void serve_backlog(struct server *srv)
         struct conn *c = list;
         list = c->next_backlog;
         c->backlog = false;
-        if (!c->dead && !c->paused)
+        if (!c->dead && !c->paused && !c->farm_wait)
             serve_lines(srv, c, REQUESTS_PER_TURN);
     }
 }
@@ -1301,6 +1359,7 @@ int server_init(struct server *srv, fl_engine *e, int listen_fd,
         taps[i] = (struct event_tap){srv, i, names[i]};
         fl_event_register(e, srv->module, names[i], on_event, &taps[i]);
     }
+    cluster_configure(srv);
     return 0;
 }
 
@@ -1340,6 +1399,9 @@ int server_run(struct server *srv)
         int ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
         if (ms < 0 || ms > SWEEP_SEC * 1000)
             ms = SWEEP_SEC * 1000;
+        int cms = cluster_wait_ms(srv);
+        if (cms >= 0 && cms < ms)
+            ms = cms;
         if (srv->backlog != NULL)
             ms = 0; /* lines wait: poll, and serve them */
         int n = epoll_wait(srv->epoll_fd, events, MAX_EVENTS, ms);
@@ -1353,6 +1415,8 @@ int server_run(struct server *srv)
                 accept_client(srv);
             } else if (tag == &tag_signal) {
                 handle_signals(srv);
+            } else if (cluster_owns(srv, tag)) {
+                cluster_io(srv, tag, events[i].events);
             } else {
                 struct conn *c = tag;
                 if (c->dead)
@@ -1370,6 +1434,7 @@ int server_run(struct server *srv)
         }
         serve_backlog(srv);
         fl_timers_run(srv->engine);
+        cluster_tick(srv);
         time_t now = time(NULL);
         if (now - swept >= SWEEP_SEC) {
             sweep(srv, now);
@@ -1386,6 +1451,7 @@ void server_shutdown(struct server *srv)
      * the clients must not close them a second time. */
     for (struct conn *c = srv->conns; c != NULL; c = c->next)
         c->session = NULL;
+    cluster_stop(srv); /* the farm counts this node no more */
     fl_engine_shutdown(srv->engine);
     for (struct conn *c = srv->conns; c != NULL; c = c->next)
         conn_flush(srv, c);

@@ -39,7 +39,14 @@ struct server {
     uint64_t connections_total, protocol_errors, permission_denied, slow_clients;
     uint64_t refused_connections; /* PENDING_PER_UID, or out of descriptors */
     uint64_t logouts;             /* logins undone by LOGOUT */
+
+    struct cluster *cluster; /* Cluster (cluster.c), or NULL */
 };
+
+/* cluster.c's answer to a decision conn waited for: s is its session (NULL:
+ * ended), d what to reply. */
+void server_farm_answer(struct server *srv, struct conn *c, fl_session *s,
+                        fl_farm_step step, const fl_decision *d);
 
 /* Set up the loop around a loaded engine and a listening socket. 0, or -1
  * with a message logged. */

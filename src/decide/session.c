@@ -16,6 +16,7 @@
 
 #include "util/alloc.h"
 #include "util/text.h"
+#include "decide/farm.h"
 #include "decide/limits.h"
 #include "decide/message.h"
 
@@ -521,6 +522,7 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         return -1;
     }
     *out = NULL;
+    fl_farm_reset(e);
 
     /* The host's and the session's buckets are asked for first: their
      * misses overlap. */
@@ -587,6 +589,8 @@ int fl_connect(fl_engine *e, const fl_connect_info *ci, fl_session **out,
         fl_rate_record(e->t.rate, now);
     if (c->lim->rate_per_host.count != FL_UNLIMITED)
         fl_rate_record(h->rate, now);
+    if (p->cluster.on)
+        fl_farm_note_connect(e, c, s);
     *out = s;
     return 0;
 }
@@ -1009,6 +1013,7 @@ int fl_anon_pass_check(fl_engine *e, fl_session *s, const char *password,
 
 int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decision *d)
 {
+    fl_farm_reset(e);
     if (pass_allowed(e, s, password, d) < 0)
         return -1;
 
@@ -1085,8 +1090,89 @@ int fl_pass(fl_engine *e, fl_session *s, bool ok, const char *password, fl_decis
     if (login_plan_commit(e, s, &lp) < 0) {
         refuse_for(e, d, FL_L_NO_MEMORY, FL_DISCONNECT, &v);
         session_end(e, s);
+    } else if (p->cluster.on) {
+        const struct fl_farm_login fl = {
+            .lim = lim,
+            .class_limit = class_limit,
+            .in_block = in_block,
+            .user = fl_session_user_entry(s)->name, /* the login is freed */
+            .user_len = lp.name_len,
+            .net_key = s->host->u.live.net->key,
+            .country = lp.cc,
+        };
+        fl_farm_note_login(e, s, &fl);
     }
     return 0;
+}
+
+/* --- a farm's answer (ftplimit/farm.h) --------------------------------------- */
+
+/* Undo s's step: a CONNECT's session is released, quietly (the refusal
+ * below gives its core.exit); a PASS's login is, as fl_logout() does. */
+static int farm_undo(fl_engine *e, fl_session *s, fl_farm_step step)
+{
+    if (step == FL_FARM_STEP_CONNECT) {
+        session_end_quietly(e, s);
+        return 0;
+    }
+    const char *name = fl_session_user_entry(s)->name;
+    fl_login *login = fl_login_new(e, name, strlen(name), FL_ANON_BY_POLICY, NULL);
+    if (login == NULL)
+        return -1;
+    release_login(e, s);
+    s->u.login = login;
+    return 0;
+}
+
+static int farm_refuse(fl_engine *e, fl_session *s, fl_farm_step step,
+                       const struct fl_hit *hit, fl_decision *d)
+{
+    if (e == NULL || s == NULL || d == NULL ||
+        (step == FL_FARM_STEP_LOGIN) != s->authenticated) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* The view outlives a CONNECT's session: copies of what it names. */
+    char sid[FL_SID_MAX + 1], user[FL_USER_MAX + 1], cls[FL_CLASS_NAME_MAX + 1];
+    fl_addr addr = s->host->addr;
+    const char *u = fl_session_user(s);
+    snprintf(sid, sizeof sid, "%s", s->sid);
+    snprintf(user, sizeof user, "%s", u != NULL ? u : "");
+    snprintf(cls, sizeof cls, "%s", s->cls != NULL ? s->cls->name : "");
+    struct view v;
+    view_init(&v, sid, &addr, u != NULL ? user : NULL, s->cls != NULL ? cls : NULL);
+    view_set_geo(&v, &s->host->geo);
+    view_set_server(&v, fl_host_server(e, s->host));
+    decision_allow(d, e->policy->dry_run);
+    decision_refuse(e, d, hit, FL_DISCONNECT, &v);
+    if (d->verdict == FL_ALLOW) { /* DryRun: counted, as locally */
+        emit(e, fl_limit_descs[hit->id].event, &v, hit, d);
+        return 0;
+    }
+    if (farm_undo(e, s, step) < 0)
+        return -1;
+    emit(e, fl_limit_descs[hit->id].event, &v, hit, d);
+    if (step == FL_FARM_STEP_CONNECT)
+        return connect_refused(e, &v);
+    session_end(e, s);
+    return 0;
+}
+
+int fl_farm_refuse(fl_engine *e, fl_session *s, fl_farm_step step, int limit,
+                   long long max, long long count, const char *message, fl_decision *d)
+{
+    if (limit < 0 || limit >= (int)FL_L_COUNT) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct fl_hit hit = {(enum fl_limit_id)limit, max, count, message};
+    return farm_refuse(e, s, step, &hit, d);
+}
+
+int fl_farm_unavailable(fl_engine *e, fl_session *s, fl_farm_step step, fl_decision *d)
+{
+    struct fl_hit hit = {FL_L_CLUSTER_UNAVAILABLE, -1, -1, NULL};
+    return farm_refuse(e, s, step, &hit, d);
 }
 
 /* --- logout -------------------------------------------------------------- */
@@ -1140,6 +1226,7 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         return -1;
     }
     *out = NULL;
+    fl_farm_reset(e);
 
     unsigned sid_hv, host_hv;
     sid_hv = sid_hash(e, ri->sid, sid_len);
@@ -1178,11 +1265,25 @@ int fl_resume(fl_engine *e, const fl_resume_info *ri, fl_session **out)
         struct login_plan lp;
         login_plan_begin(e, s, login, &lp);
         login_plan_lookup(e, s, &lp);
+        bool in_block = login_in_block(login);
         if (login_plan_commit(e, s, &lp) < 0) {
             session_end_quietly(e, s);
             errno = ENOMEM;
             return -1;
         }
+        if (e->policy->cluster.on) {
+            const struct fl_farm_login fl = {
+                .lim = c->lim,
+                .in_block = in_block,
+                .user = fl_session_user_entry(s)->name, /* the login is freed */
+                .user_len = lp.name_len,
+                .net_key = s->host->u.live.net->key,
+                .country = lp.cc,
+            };
+            fl_farm_note_resume(e, c, s, &fl);
+        }
+    } else if (e->policy->cluster.on) {
+        fl_farm_note_resume(e, c, s, NULL);
     }
 
     if (reserved && !e->t.sid_past_u64 && resumed_no > e->t.next_sid)

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "policy/cluster.h"
 #include "policy/parser.h"
 #include "util/addr.h"
 #include "util/alloc.h"
@@ -699,6 +700,14 @@ static const struct fl_directive directives[] = {
     {"AllowSessions", FL_TOP, h_allow, FL_ACCESS_SESSIONS},
     {"AllowStatus", FL_TOP, h_allow, FL_ACCESS_STATUS},
     {"AllowAdmin", FL_TOP, h_allow, FL_ACCESS_ADMIN},
+    /* A farm's (cluster.c). */
+    {"Cluster", FL_TOP, fl_cluster_cluster, 0},
+    {"ClusterNode", FL_TOP, fl_cluster_node, 0},
+    {"ClusterLease", FL_TOP, fl_cluster_lease, 0},
+    {"ClusterTimeout", FL_TOP, fl_cluster_timeout, 0},
+    {"ClusterFailMode", FL_TOP, fl_cluster_fail_mode, 0},
+    {"ClusterLocal", FL_TOP, fl_cluster_local, 0},
+    {"ClusterPasswordFile", FL_TOP, fl_cluster_password_file, 0},
     /* Scope blocks (scopes.c). */
     {"<VirtualHost", FL_ANYWHERE, fl_scope_vhost_open, 0},
     {"</VirtualHost", FL_ANYWHERE, fl_scope_vhost_close, 0},
@@ -723,9 +732,15 @@ static const struct fl_directive directives[] = {
 #undef FL_SCOPED
 #undef FL_NOFIELD
 
+static void finish(struct fl_parser *p)
+{
+    fl_scopes_finish(p);
+    fl_cluster_finish(p);
+}
+
 const struct fl_policy_part fl_policy_core_part = {
     .name = "core",
     .directives = directives,
     .ndirectives = sizeof directives / sizeof directives[0],
-    .finish = fl_scopes_finish,
+    .finish = finish,
 };

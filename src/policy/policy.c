@@ -11,6 +11,7 @@
 
 #include "util/addr.h"
 #include "util/alloc.h"
+#include "policy/cluster.h"
 #include "policy/directive.h"
 #include "policy/types.h"
 
@@ -295,6 +296,7 @@ fl_policy *fl_policy_new(const struct fl_policy_part *const *parts, size_t npart
     p->net_v4_bits = FL_DEFAULT_NET_V4_BITS + 96;
     p->net_v6_bits = FL_DEFAULT_NET_V6_BITS;
     p->max_tracked_hosts = FL_DEFAULT_MAX_TRACKED_HOSTS;
+    fl_cluster_cfg_init(&p->cluster);
     if (fl_policy_add_scope(p, FL_SCOPE_SERVER, 0) == NULL ||
         (p->scopes[0].name = fl_strdup("main")) == NULL) {
         fl_policy_free(p);
@@ -345,6 +347,7 @@ void fl_policy_free(fl_policy *p)
     if (p == NULL)
         return;
     fl_free(p->path);
+    fl_cluster_cfg_clear(&p->cluster);
     fl_free(p->max_instances.message);
     fl_free(p->rate.message);
     for (size_t i = 0; i < p->nscopes; i++)
@@ -679,6 +682,7 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
         snprintf(buf, sizeof buf, "GeoIPDatabase %s", fl_geodb_path(p->geodbs[i]));
         out(arg, buf);
     }
+    fl_cluster_describe(&p->cluster, out, arg);
 
     for (size_t i = 0; i < p->nparts; i++) {
         if (p->parts[i].part->describe != NULL)
@@ -693,6 +697,80 @@ void fl_policy_lines(const fl_policy *p, void (*out)(void *, const char *), void
             char item[128];
             fl_class_item_format(&c->items[j], item, sizeof item);
             o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", item);
+        }
+        out(arg, buf);
+    }
+}
+
+/* --- Cluster (policy/cluster.c parses it) ------------------------------------ */
+
+bool fl_cluster_farm_limit(enum fl_limit_id id)
+{
+    switch (id) {
+    case FL_L_RATE:
+    case FL_L_RATE_PER_HOST:
+    case FL_L_CONNS_PER_HOST:
+    case FL_L_PER_CLASS:
+    case FL_L_PER_HOST:
+    case FL_L_PER_NETWORK:
+    case FL_L_PER_COUNTRY:
+    case FL_L_PER_USER:
+    case FL_L_CLIENTS:
+    case FL_L_HOSTS_PER_USER:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void fl_cluster_cfg_init(fl_cluster_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->lease = FL_CLUSTER_LEASE_DEFAULT;
+    c->timeout = FL_CLUSTER_TIMEOUT_DEFAULT;
+}
+
+void fl_cluster_cfg_clear(fl_cluster_cfg *c)
+{
+    fl_free(c->host);
+    fl_free(c->socket);
+    fl_free(c->url);
+    fl_free(c->password_file);
+    fl_free(c->node);
+    fl_free(c->other_file);
+    fl_cluster_cfg_init(c);
+}
+
+void fl_cluster_describe(const fl_cluster_cfg *c, void (*out)(void *, const char *),
+                         void *arg)
+{
+    if (!c->on)
+        return;
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "Cluster %s: node %s, lease %lld s, timeout %lld ms, fail %s%s", c->url,
+             c->node != NULL ? c->node : "(the host name)",
+             (long long)(c->lease / FL_USEC_PER_SEC), (long long)(c->timeout / 1000),
+             c->fail_closed ? "closed" : "open",
+             c->password_file != NULL ? ", password from ClusterPasswordFile" : "");
+    out(arg, buf);
+    size_t o = (size_t)snprintf(buf, sizeof buf, "farm-wide:");
+    for (size_t j = 0; j < FL_L_COUNT; j++) {
+        if (c->counted >> j & 1)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " %s",
+                                  fl_limit_descs[j].directive);
+    }
+    if (c->counted == 0)
+        snprintf(buf + o, sizeof buf - o,
+                 " no limit (the farm counts sessions and "
+                 "logins, for status)");
+    out(arg, buf);
+    if (c->local != 0) {
+        o = (size_t)snprintf(buf, sizeof buf, "ClusterLocal (this node's own):");
+        for (size_t j = 0; j < FL_L_COUNT; j++) {
+            if (c->local >> j & 1)
+                o += (size_t)snprintf(buf + o, sizeof buf - o, " %s",
+                                      fl_limit_descs[j].directive);
         }
         out(arg, buf);
     }

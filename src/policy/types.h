@@ -205,6 +205,31 @@ int fl_cond_matches(const fl_cond *cond, const char *user, const char *class_nam
 /* What cond holds, its limits (a policy of nclasses classes) included. */
 void fl_cond_clear(fl_cond *cond, size_t nclasses);
 
+/* Cluster and its directives (policy/cluster.c, doc/cluster.md): the farm's
+ * shared store, and how this node takes part. */
+typedef struct fl_cluster_cfg {
+    bool on;    /* the policy has Cluster */
+    bool tls;   /* rediss:// */
+    char *host; /* redis://HOST:PORT, or NULL */
+    unsigned port;
+    char *socket;        /* unix:///PATH, or NULL */
+    int db;              /* /DB or ?db=N, 0 by default */
+    char *url;           /* as written, its password left out */
+    char *password_file; /* ClusterPasswordFile, or NULL */
+    char *node;          /* ClusterNode, NULL: the host name */
+    fl_usec lease;       /* ClusterLease */
+    fl_usec timeout;     /* ClusterTimeout */
+    bool fail_closed;    /* ClusterFailMode closed */
+    uint64_t local;      /* ClusterLocal: bit (1 << enum fl_limit_id) */
+    uint64_t counted;    /* the farm limits some scope sets, less the
+                            ClusterLocal ones: what the farm counts */
+    char *other_file;    /* the first other Cluster* directive's place */
+    int other_line;
+} fl_cluster_cfg;
+
+#define FL_CLUSTER_LEASE_DEFAULT (10 * FL_USEC_PER_SEC)
+#define FL_CLUSTER_TIMEOUT_DEFAULT (250 * FL_USEC_PER_SEC / 1000)
+
 typedef struct fl_policy {
     char *path;
 
@@ -234,6 +259,7 @@ typedef struct fl_policy {
 
     bool dry_run;
     long long max_tracked_hosts;
+    fl_cluster_cfg cluster;
 
     fl_class_def *classes; /* in file order */
     size_t nclasses;

@@ -901,11 +901,19 @@ static int server_named(fl_engine *e, const char *text)
 int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, const char *server,
                fl_usec duration, const char *message)
 {
+    return fl_ban_add_from(e, kind, target, server, duration, message, NULL);
+}
+
+int fl_ban_add_from(fl_engine *e, fl_ban_kind kind, const char *target,
+                    const char *server, fl_usec duration, const char *message,
+                    const char *reason)
+{
     uint8_t key[KEY_MAX];
     size_t len;
     if (e == NULL || duration <= 0 || duration > FL_BAN_SECONDS_MAX * FL_USEC_PER_SEC ||
         key_from_text(kind, target, EVERY_SERVER, key, &len) < 0 ||
-        (message != NULL && strnlen(message, FL_MESSAGE_MAX) >= FL_MESSAGE_MAX)) {
+        (message != NULL && strnlen(message, FL_MESSAGE_MAX) >= FL_MESSAGE_MAX) ||
+        (reason != NULL && (reason[0] == '\0' || strlen(reason) > 127))) {
         errno = EINVAL;
         return -1;
     }
@@ -935,7 +943,8 @@ int fl_ban_add(fl_engine *e, fl_ban_kind kind, const char *target, const char *s
         return -1;
     }
     bool fresh;
-    struct fl_ban *b = ban_put(e, key, len, duration, message, "manual", &fresh);
+    struct fl_ban *b = ban_put(e, key, len, duration, message,
+                               reason != NULL ? reason : "manual", &fresh);
     if (b == NULL)
         return -1;
     e->bans->made++;
