@@ -144,8 +144,8 @@ static void print_table(json_t *doc, const char *key, const char *title)
     }
 }
 
-/* Cluster: the farm's connection and nodes, and each server's sessions
- * and clients, the farm's beside this node's. */
+/* Cluster: the farm's connection and nodes, and each server's clients,
+ * the farm's beside this node's. */
 static void print_cluster(json_t *cl)
 {
     if (cl == NULL)
@@ -176,13 +176,11 @@ static void print_cluster(json_t *cl)
     json_t *s;
     json_t *servers = json_object_get(cl, "servers");
     if (json_object_size(servers) > 0)
-        printf("  %-24s %9s %9s %9s %9s\n", "SERVER", "SESSIONS", "(NODE)", "CLIENTS",
-               "(NODE)");
+        printf("  %-32s %9s %9s\n", "SERVER", "CLIENTS", "(NODE)");
     json_object_foreach(servers, name, s)
     {
-        printf("  %-24.48s %9lld %9lld %9lld %9lld\n",
-               fl_text_escape(name, buf, sizeof buf), num(s, "sessions"),
-               num(s, "node_sessions"), num(s, "clients"), num(s, "node_clients"));
+        printf("  %-32.48s %9lld %9lld\n", fl_text_escape(name, buf, sizeof buf),
+               num(s, "clients"), num(s, "node_clients"));
     }
     printf("  round trips %lld, errors %lld, timeouts %lld, lease renewals %lld, "
            "declarations %lld\n",

@@ -120,9 +120,11 @@ void cluster_stats(struct server *srv, struct cluster_stats *out)
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define DECLARE_CHUNK 500 /* field, count pairs a declaration sends at once */
+#define DECLARE_CHUNK 500 /* sessions a declaration sends at once */
 #define UNSENT_BANS_MAX 10000
 #define ARGS_MAX (5 + 4 * FL_FARM_CLAIMS_MAX)
+#define BATCH_MAX 64     /* decisions one script decides */
+#define RELEASE_MAX 2048 /* session id, fields entries one script releases */
 
 enum script { S_DECIDE, S_RELEASE, S_DECLARE, S_HEARTBEAT, S_REAP, S_LEAVE, NSCRIPTS };
 static const char *const script_text[NSCRIPTS] = {
@@ -139,6 +141,7 @@ struct packed {
 struct record {
     UT_hash_handle hh;
     struct packed fields[2]; /* by fl_farm_step */
+    struct dec *pending;     /* declare(): its decision waited for, or NULL */
     char sid[];
 };
 
@@ -151,33 +154,43 @@ struct claim {
     uint16_t off, len; /* in the decision's field bytes */
 };
 
-enum pend_kind { P_NONE, P_DECIDE, P_HEARTBEAT, P_DECLARE, P_BANS };
+/* Where a decision stands while the farm's answer is awaited. */
+enum dec_state {
+    D_PENDING, /* the session waits for the farm */
+    D_OPEN,    /* ClusterFailMode open let it in: recorded */
+    D_CLOSED,  /* ClusterFailMode closed refused it: its session ended */
+    D_GONE,    /* its session ended meanwhile */
+};
 
-struct pend {
-    struct pend *next;
-    enum pend_kind kind;
-    fl_usec sent; /* monotonic */
-    /* P_DECIDE */
-    struct conn *conn; /* NULL: gone, or answered already */
-    bool answered;     /* answered by ClusterFailMode (timeout) */
-    bool fail_open;    /* ... with the session let in and recorded */
+/* A decision of one session for the farm: its claims, and the fields it
+ * counts in once allowed (each once, without the rate windows). */
+struct dec {
+    struct dec *next;  /* in the batch not sent yet */
+    struct conn *conn; /* waits for the answer; NULL once answered or gone */
+    enum dec_state state;
+    bool in_declare; /* a declaration sent after it counted it */
     bool retried;
     fl_farm_step step;
     uint32_t policy_gen;
-    uint64_t declares_before; /* cl->declares when it was sent */
+    fl_usec made; /* monotonic: ClusterTimeout runs from here */
     size_t nclaims;
     struct claim claims[FL_FARM_CLAIMS_MAX];
-    char *fields;
-    size_t fields_len;
+    char *bytes; /* the claims' fields */
+    struct packed counted;
     char sid[FL_SID_MAX + 1];
 };
 
-/* A field's count, summed over the records for a declaration. */
-struct field_count {
-    UT_hash_handle hh;
-    long long n;
-    size_t len;
-    char field[];
+enum pend_kind { P_NONE, P_DECIDE, P_HEARTBEAT, P_DECLARE, P_BANS };
+
+/* A command sent, in the order of the replies to come. */
+struct pend {
+    struct pend *next;
+    enum pend_kind kind;
+    uint64_t declares_before; /* cl->declares_sent when it was sent */
+    struct dec **decs;        /* P_DECIDE: the decisions of its batch */
+    size_t ndecs;
+    char **servers; /* P_HEARTBEAT: the servers its totals are of */
+    size_t nservers;
 };
 
 struct link {
@@ -200,6 +213,10 @@ struct cluster {
     bool sha_known;
     struct pend *head, *tail;
     size_t npending;
+    struct dec *batch, **batch_tail; /* decisions to send at the next flush */
+    size_t nbatch;
+    struct packed releases; /* fields to release at the next flush */
+    uint64_t declares_sent;
     struct record *records;
     size_t nrecords;
     uint64_t seq;
@@ -310,28 +327,51 @@ static void record_free(struct cluster *cl, struct record *r)
     cl->nrecords--;
 }
 
-/* The counted fields of a decision (its rate windows are not a session's)
- * into the session's record. */
-static void record_add(struct cluster *cl, const struct pend *p)
+/* The fields a decision counts into its session's record: a connection's
+ * ("C...") until the session ends, the others until a logout. */
+static void record_add(struct cluster *cl, const struct dec *d)
 {
-    struct record *r = record_get(cl, p->sid);
-    if (r == NULL) {
-        cl->dirty = true; /* the next declaration is short of it */
-        return;
-    }
-    struct packed *into = &r->fields[p->step];
-    for (size_t i = 0; i < p->nclaims; i++) {
-        const struct claim *k = &p->claims[i];
-        if (k->op == FL_FARM_RATE)
-            continue;
-        bool seen = false; /* a field checked twice is counted once */
-        for (size_t j = 0; j < i && !seen; j++)
-            seen =
-                p->claims[j].op != FL_FARM_RATE && p->claims[j].len == k->len &&
-                memcmp(p->fields + p->claims[j].off, p->fields + k->off, k->len) == 0;
-        if (!seen && !packed_add(into, p->fields + k->off, k->len))
+    struct record *r = record_get(cl, d->sid);
+    size_t at = 0, len;
+    const char *field;
+    while (r != NULL && (field = packed_next(&d->counted, &at, &len)) != NULL) {
+        struct packed *into =
+            &r->fields[field[0] == 'C' ? FL_FARM_STEP_CONNECT : FL_FARM_STEP_LOGIN];
+        if (!packed_add(into, field, len))
             cl->dirty = true;
     }
+    if (r == NULL)
+        cl->dirty = true; /* the next declaration is short of it */
+}
+
+/* What the farm counts a session in: "\n" between its fields -- those of
+ * a (record, NULL: none; logged-in part only if login) and of d (or NULL).
+ * malloc'd, with its length; NULL without memory. */
+static char *session_value(const struct record *r, bool login, const struct dec *d,
+                           size_t *out_len)
+{
+    const struct packed *parts[3] = {r != NULL ? &r->fields[0] : NULL,
+                                     r != NULL && login ? &r->fields[1] : NULL,
+                                     d != NULL ? &d->counted : NULL};
+    size_t cap = 1;
+    for (int i = 0; i < 3; i++)
+        cap += parts[i] != NULL ? parts[i]->len : 0;
+    char *v = malloc(cap);
+    size_t n = 0;
+    for (int i = 0; v != NULL && i < 3; i++) {
+        size_t at = 0, len;
+        const char *field;
+        while (parts[i] != NULL && (field = packed_next(parts[i], &at, &len)) != NULL) {
+            if (n > 0)
+                v[n++] = '\n';
+            memcpy(v + n, field, len);
+            n += len;
+        }
+    }
+    if (v != NULL)
+        v[n] = '\0';
+    *out_len = n;
+    return v;
 }
 
 /* --- the command connection -------------------------------------------------- */
@@ -371,7 +411,7 @@ static int link_flush(struct server *srv, struct link *l)
 static void pend_push(struct cluster *cl, struct pend *p)
 {
     p->next = NULL;
-    p->sent = mono_now();
+    p->declares_before = cl->declares_sent;
     if (cl->tail != NULL)
         cl->tail->next = p;
     else
@@ -380,12 +420,38 @@ static void pend_push(struct cluster *cl, struct pend *p)
     cl->npending++;
 }
 
+/* A command's entry; its decisions are freed by whoever answered them. */
 static void pend_free(struct pend *p)
 {
     if (p == NULL)
         return;
-    free(p->fields);
+    free(p->decs);
+    for (size_t i = 0; i < p->nservers; i++)
+        free(p->servers[i]);
+    free(p->servers);
     free(p);
+}
+
+static void dec_free(struct dec *d);
+
+/* A command's entry and its decisions, when nothing will answer them. */
+static void pend_drop(struct pend *p)
+{
+    for (size_t i = 0; p != NULL && i < p->ndecs; i++)
+        dec_free(p->decs[i]);
+    pend_free(p);
+}
+
+/* Every command sent, forgotten (the connection is gone). */
+static void pends_drop(struct cluster *cl)
+{
+    while (cl->head != NULL) {
+        struct pend *p = cl->head;
+        cl->head = p->next;
+        pend_drop(p);
+    }
+    cl->tail = NULL;
+    cl->npending = 0;
 }
 
 /* Queue a command whose reply is awaited as kind (P_NONE: read and
@@ -438,212 +504,6 @@ static int script(struct cluster *cl, enum script s, enum pend_kind kind,
         l[3 + i] = lens[i];
     }
     return command(cl, kind, p, 3 + argc, v, l);
-}
-
-/* --- answers to the sessions --------------------------------------------------- */
-
-/* A decision's answer by ClusterFailMode: open lets the session in on the
- * node's own counts (and records it, declared to the farm later); closed
- * refuses it. d: the answer; s: the session, or NULL when gone. */
-static void fail_mode(struct server *srv, struct cluster *cl, struct pend *p,
-                      fl_session *s, fl_decision *d)
-{
-    memset(d, 0, sizeof *d);
-    d->verdict = d->would = FL_ALLOW;
-    if (s == NULL)
-        return;
-    if (!cl->conf.fail_closed) {
-        cl->st.fail_open++;
-        record_add(cl, p);
-        p->fail_open = true;
-        cl->dirty = true;
-        return;
-    }
-    cl->st.fail_closed++;
-    struct conn *saved = srv->current;
-    srv->current = p->conn;
-    if (fl_farm_unavailable(srv->engine, s, p->step, d) < 0)
-        d->verdict = d->would = FL_ALLOW; /* cannot undo: let it be */
-    srv->current = saved;
-}
-
-static void answer(struct server *srv, struct pend *p, fl_session *s,
-                   const fl_decision *d)
-{
-    if (p->conn == NULL)
-        return;
-    struct conn *c = p->conn;
-    p->conn = NULL;
-    server_farm_answer(srv, c, s, p->step, d);
-}
-
-/* The session a decision was for, if it is still the one that waits. */
-static fl_session *pend_session(struct server *srv, const struct pend *p)
-{
-    return p->conn != NULL || p->answered ? fl_session_find(srv->engine, p->sid) : NULL;
-}
-
-/* Every decision not answered yet (and older than deadline, when > 0) is
- * answered by ClusterFailMode. */
-static void answer_overdue(struct server *srv, struct cluster *cl, fl_usec deadline)
-{
-    for (struct pend *p = cl->head; p != NULL; p = p->next) {
-        if (p->kind != P_DECIDE || p->answered)
-            continue;
-        if (deadline > 0 && p->sent > deadline)
-            break;
-        fl_session *s = p->conn != NULL ? fl_session_find(srv->engine, p->sid) : NULL;
-        fl_decision d;
-        fail_mode(srv, cl, p, s, &d);
-        p->answered = true;
-        if (deadline > 0)
-            cl->st.timeouts++;
-        answer(srv, p, s, &d);
-    }
-}
-
-/* --- the release of a session's counts ----------------------------------------- */
-
-static void release_fields(struct server *srv, struct cluster *cl,
-                           const struct packed *f)
-{
-    (void)srv;
-    if (f->len == 0)
-        return;
-    if (!cl->up) {
-        cl->dirty = true; /* the declaration after the reconnect says it */
-        return;
-    }
-    const char *argv[ARGS_MAX];
-    size_t lens[ARGS_MAX];
-    int argc = 2;
-    argv[0] = KEY_TOTAL;
-    lens[0] = strlen(KEY_TOTAL);
-    argv[1] = cl->node_key;
-    lens[1] = strlen(cl->node_key);
-    size_t at = 0, len;
-    const char *field;
-    while ((field = packed_next(f, &at, &len)) != NULL) {
-        argv[argc] = field;
-        lens[argc++] = len;
-        if (argc == ARGS_MAX) {
-            if (script(cl, S_RELEASE, P_NONE, NULL, 2, argc, argv, lens) < 0)
-                cl->dirty = true;
-            argc = 2;
-        }
-    }
-    if (argc > 2 && script(cl, S_RELEASE, P_NONE, NULL, 2, argc, argv, lens) < 0)
-        cl->dirty = true;
-}
-
-/* A decision the farm counted for a session that is gone, or that
- * ClusterFailMode closed refused meanwhile: released again. */
-static void release_pend(struct server *srv, struct cluster *cl, const struct pend *p)
-{
-    struct packed f = {0};
-    for (size_t i = 0; i < p->nclaims; i++) {
-        const struct claim *k = &p->claims[i];
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen =
-                p->claims[j].op != FL_FARM_RATE && p->claims[j].len == k->len &&
-                memcmp(p->fields + p->claims[j].off, p->fields + k->off, k->len) == 0;
-        if (k->op != FL_FARM_RATE && !seen &&
-            !packed_add(&f, p->fields + k->off, k->len))
-            cl->dirty = true;
-    }
-    release_fields(srv, cl, &f);
-    packed_free(&f);
-}
-
-/* --- declaring this node's counts ----------------------------------------------- */
-
-static void count_field(struct field_count **all, const char *field, size_t len,
-                        bool *oom)
-{
-    struct field_count *fc;
-    HASH_FIND(hh, *all, field, len, fc);
-    if (fc == NULL) {
-        if ((fc = malloc(sizeof *fc + len)) == NULL) {
-            *oom = true;
-            return;
-        }
-        fc->n = 0;
-        fc->len = len;
-        memcpy(fc->field, field, len);
-        HASH_ADD_KEYPTR(hh, *all, fc->field, len, fc);
-    }
-    fc->n++;
-}
-
-/* Declare every session's counts: the farm's part of this node is
- * replaced by them. */
-static void declare(struct server *srv, struct cluster *cl)
-{
-    (void)srv;
-    struct field_count *all = NULL, *fc, *tmp;
-    bool oom = false;
-    struct record *r, *rtmp;
-    HASH_ITER(hh, cl->records, r, rtmp)
-    {
-        for (int s = 0; s < 2; s++) {
-            size_t at = 0, len;
-            const char *field;
-            while ((field = packed_next(&r->fields[s], &at, &len)) != NULL)
-                count_field(&all, field, len, &oom);
-        }
-    }
-    char lease[32];
-    snprintf(lease, sizeof lease, "%lld", lease_hold_ms(cl));
-    /* EVALSHA's arguments, past script()'s bound. */
-    static const char *argv[9 + 2 * DECLARE_CHUNK];
-    static size_t lens[9 + 2 * DECLARE_CHUNK];
-    char(*nums)[24] = calloc(DECLARE_CHUNK, 24);
-    if (nums == NULL)
-        oom = true;
-    int first = 1, argc = 0;
-    bool sent_any = false;
-    fc = all;
-    while (!oom) {
-        argv[0] = "EVALSHA";
-        argv[1] = cl->sha[S_DECLARE];
-        argv[2] = "3";
-        argv[3] = KEY_TOTAL;
-        argv[4] = cl->node_key;
-        argv[5] = KEY_NODES;
-        argv[6] = cl->conf.node;
-        argv[7] = lease;
-        argv[8] = first ? "1" : "0";
-        argc = 9;
-        for (int i = 0; i < 9; i++)
-            lens[i] = strlen(argv[i]);
-        int pairs = 0;
-        for (; fc != NULL && pairs < DECLARE_CHUNK; fc = fc->hh.next, pairs++) {
-            snprintf(nums[pairs], 24, "%lld", fc->n);
-            argv[argc] = fc->field;
-            lens[argc++] = fc->len;
-            argv[argc] = nums[pairs];
-            lens[argc++] = strlen(nums[pairs]);
-        }
-        if (command(cl, P_DECLARE, NULL, argc, argv, lens) < 0) {
-            oom = true;
-            break;
-        }
-        sent_any = true;
-        first = 0;
-        if (fc == NULL)
-            break;
-    }
-    free(nums);
-    HASH_ITER(hh, all, fc, tmp)
-    {
-        HASH_DEL(all, fc);
-        free(fc);
-    }
-    if (sent_any) {
-        cl->st.declares++;
-        cl->dirty = oom;
-    }
 }
 
 /* --- bans --------------------------------------------------------------------------
@@ -779,76 +639,14 @@ static void note_error(struct cluster *cl, const char *what, const char *why)
                 fl_text_escape(why, safe, sizeof safe));
 }
 
-static void resend(struct server *srv, struct cluster *cl, struct pend *p);
-
+static void declare(struct server *srv, struct cluster *cl);
 static void on_decide(struct server *srv, struct cluster *cl, struct pend *p,
-                      const redisReply *r)
-{
-    fl_usec now = mono_now();
-    cl->st.rtt_seconds_sum += (double)(now - p->sent) / 1e6;
-    bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1;
-    long long hit = ok ? int_at(r, 0) : -2;
-    if (r != NULL && r->type == REDIS_REPLY_ERROR)
-        note_error(cl, "a decision", r->str);
+                      const redisReply *r);
 
-    if (hit == -1 && !p->retried) {
-        /* This node holds no lease (it expired, or Redis lost it): declare
-         * what it counts, then ask again. */
-        if (cl->st.declares == p->declares_before)
-            declare(srv, cl);
-        p->retried = true;
-        resend(srv, cl, p);
-        return;
-    }
-    fl_session *s = pend_session(srv, p);
-    bool counted = hit == 0 || (hit > 0 && int_at(r, 2) == 1);
-    if (p->answered) {
-        /* ClusterFailMode answered it already. */
-        if (counted && !p->fail_open)
-            release_pend(srv, cl, p); /* refused meanwhile, or gone */
-        else if (!counted && p->fail_open)
-            cl->dirty = true; /* in the records, not in the farm */
-        pend_free(p);
-        return;
-    }
-    fl_decision d;
-    if (hit < 0 || hit > (long long)p->nclaims) {
-        fail_mode(srv, cl, p, s, &d); /* an error: as if Redis were away */
-        answer(srv, p, s, &d);
-        pend_free(p);
-        return;
-    }
-    if (s == NULL) {
-        if (counted)
-            release_pend(srv, cl, p);
-        pend_free(p);
-        return;
-    }
-    memset(&d, 0, sizeof d);
-    d.verdict = d.would = FL_ALLOW;
-    if (counted)
-        record_add(cl, p);
-    if (hit > 0) {
-        const struct claim *k = &p->claims[hit - 1];
-        const char *message =
-            p->policy_gen == fl_farm_policy_gen(srv->engine) ? k->message : NULL;
-        cl->st.refusals++;
-        srv->current = p->conn; /* its events go before its answer */
-        int rc = fl_farm_refuse(srv->engine, s, p->step, k->limit, k->max, int_at(r, 1),
-                                message, &d);
-        srv->current = NULL;
-        if (rc < 0) {
-            memset(&d, 0, sizeof d);
-            d.verdict = d.would = FL_ALLOW;
-        }
-    }
-    answer(srv, p, fl_session_find(srv->engine, p->sid), &d);
-    pend_free(p);
-}
-
-static void on_heartbeat(struct server *srv, struct cluster *cl, const redisReply *r)
+static void on_heartbeat(struct server *srv, struct cluster *cl, const struct pend *p,
+                         const redisReply *r)
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 5) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4) {
         if (r != NULL && r->type == REDIS_REPLY_ERROR)
             note_error(cl, "the heartbeat", r->str);
         return;
@@ -881,26 +679,22 @@ static void on_heartbeat(struct server *srv, struct cluster *cl, const redisRepl
         (void)script(cl, S_REAP, P_NONE, NULL, (int)(2 + n), (int)(2 + 2 * n), argv,
                      lens);
     }
-    /* The farm's sessions and clients beside this node's, by server. */
+    /* The farm's clients beside this node's, by server. */
     json_decref(cl->totals);
     cl->totals = json_object();
-    const redisReply *farm = r->element[3], *own = r->element[4];
+    const redisReply *farm = r->element[3];
     fl_server_info servers[64];
     size_t ns = fl_engine_servers(srv->engine, servers, 64);
-    for (size_t i = 0;
-         i < ns && 2 * i + 1 < farm->elements && 2 * i + 1 < own->elements; i++) {
+    for (size_t i = 0; i < p->nservers && i < farm->elements; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "sessions",
-                            json_integer(strtoll(farm->element[2 * i]->str, NULL, 10)));
-        json_object_set_new(
-            o, "clients",
-            json_integer(strtoll(farm->element[2 * i + 1]->str, NULL, 10)));
-        json_object_set_new(o, "node_sessions",
-                            json_integer(strtoll(own->element[2 * i]->str, NULL, 10)));
-        json_object_set_new(
-            o, "node_clients",
-            json_integer(strtoll(own->element[2 * i + 1]->str, NULL, 10)));
-        json_object_set_new(cl->totals, servers[i].name, o);
+        long long own = 0;
+        for (size_t j = 0; j < ns; j++)
+            if (strcmp(servers[j].name, p->servers[i]) == 0)
+                own = (long long)servers[j].clients;
+        json_object_set_new(o, "clients",
+                            json_integer(strtoll(farm->element[i]->str, NULL, 10)));
+        json_object_set_new(o, "node_clients", json_integer(own));
+        json_object_set_new(cl->totals, p->servers[i], o);
     }
     cl->beat_at = mono_now();
 }
@@ -961,10 +755,9 @@ static void read_replies(struct server *srv, struct cluster *cl)
         switch (p->kind) {
         case P_DECIDE:
             on_decide(srv, cl, p, r);
-            p = NULL; /* freed, or sent again */
             break;
         case P_HEARTBEAT:
-            on_heartbeat(srv, cl, r);
+            on_heartbeat(srv, cl, p, r);
             break;
         case P_BANS:
             on_bans(srv, cl, r);
@@ -987,105 +780,500 @@ static void read_replies(struct server *srv, struct cluster *cl)
         link_lost(srv, cl, cl->cmd.ctx->errstr);
 }
 
-/* --- decisions ------------------------------------------------------------------ */
+/* --- decisions -------------------------------------------------------------------
+ *
+ * A decision is made (dec_new), waits in the batch, and goes with the
+ * others of the loop's turn in one script (flush). Its answer comes in
+ * order (on_decide); one not answered within ClusterTimeout is answered by
+ * ClusterFailMode (answer_overdue), and its late reply only settles what
+ * the farm counts. A declaration replaces the farm's part of this node by
+ * what it counts: the records, and the decisions sent but not answered
+ * (in_declare). Whatever a reply finds, the farm must end up counting a
+ * decision's fields exactly when its session is alive and counted here;
+ * settle() sends a release when the farm has them and must not, and asks
+ * for a declaration when it lacks them. */
 
-static int send_decide(struct cluster *cl, struct pend *p)
+static void dec_free(struct dec *d)
 {
-    const char *argv[ARGS_MAX + 3];
-    size_t lens[ARGS_MAX + 3];
-    char nums[FL_FARM_CLAIMS_MAX][2][24], seq[24], n[8];
-    char rate_keys[FL_FARM_CLAIMS_MAX][sizeof KEY_RATE + FL_FARM_FIELD_MAX];
-    int nkeys = 3, argc = 0;
-    argv[argc] = KEY_TOTAL;
-    lens[argc++] = strlen(KEY_TOTAL);
-    argv[argc] = cl->node_key;
-    lens[argc++] = strlen(cl->node_key);
-    argv[argc] = KEY_NODES;
-    lens[argc++] = strlen(KEY_NODES);
-    for (size_t i = 0; i < p->nclaims; i++) {
-        const struct claim *k = &p->claims[i];
-        if (k->op != FL_FARM_RATE)
-            continue;
-        int len = snprintf(rate_keys[i], sizeof rate_keys[i], "%s%.*s", KEY_RATE,
-                           (int)k->len, p->fields + k->off);
-        argv[argc] = rate_keys[i];
-        lens[argc++] = (size_t)len;
-        nkeys++;
-    }
-    snprintf(seq, sizeof seq, "%" PRIu64, ++cl->seq);
-    snprintf(n, sizeof n, "%zu", p->nclaims);
-    argv[argc] = cl->conf.node;
-    lens[argc++] = strlen(cl->conf.node);
-    argv[argc] = cl->conf.dry_run ? "1" : "0";
-    lens[argc++] = 1;
-    argv[argc] = seq;
-    lens[argc++] = strlen(seq);
-    argv[argc] = n;
-    lens[argc++] = strlen(n);
-    for (size_t i = 0; i < p->nclaims; i++) {
-        const struct claim *k = &p->claims[i];
-        snprintf(nums[i][0], 24, "%lld", k->limit >= 0 ? k->max : -1LL);
-        snprintf(nums[i][1], 24, "%lld", k->interval_ms);
-        argv[argc] = k->op == FL_FARM_COUNT   ? "c"
-                     : k->op == FL_FARM_HOSTS ? "x"
-                     : k->op == FL_FARM_RATE  ? "r"
-                                              : "+";
-        lens[argc++] = 1;
-        argv[argc] = p->fields + k->off;
-        lens[argc++] = k->len;
-        argv[argc] = nums[i][0];
-        lens[argc++] = strlen(nums[i][0]);
-        argv[argc] = nums[i][1];
-        lens[argc++] = strlen(nums[i][1]);
-    }
-    p->declares_before = cl->st.declares;
-    cl->st.round_trips++;
-    return script(cl, S_DECIDE, P_DECIDE, p, nkeys, argc, argv, lens);
+    if (d == NULL)
+        return;
+    free(d->bytes);
+    packed_free(&d->counted);
+    free(d);
 }
 
-static void resend(struct server *srv, struct cluster *cl, struct pend *p)
+/* A decision of s's step from the engine's claims. NULL without memory. */
+static struct dec *dec_new(struct conn *conn, fl_session *s, fl_farm_step step,
+                           uint32_t policy_gen, const fl_farm_claim *claims, size_t n)
 {
-    if (send_decide(cl, p) < 0) {
-        fl_session *s = pend_session(srv, p);
-        fl_decision d;
-        fail_mode(srv, cl, p, s, &d);
-        answer(srv, p, s, &d);
-        pend_free(p);
-    }
-}
-
-/* A decision's entry, its claims copied. NULL without memory. */
-static struct pend *pend_new(struct server *srv, struct conn *conn, fl_session *s,
-                             fl_farm_step step, const fl_farm_claim *claims, size_t n)
-{
-    struct pend *p = calloc(1, sizeof *p);
+    struct dec *d = calloc(1, sizeof *d);
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += claims[i].len;
-    if (p == NULL || (p->fields = malloc(bytes + 1)) == NULL) {
-        free(p);
+    if (d == NULL || (d->bytes = malloc(bytes + 1)) == NULL) {
+        free(d);
         return NULL;
     }
-    p->kind = P_DECIDE;
-    p->conn = conn;
-    p->step = step;
-    p->policy_gen = fl_farm_policy_gen(srv->engine);
-    snprintf(p->sid, sizeof p->sid, "%s", fl_session_id(s));
+    d->conn = conn;
+    d->step = step;
+    d->policy_gen = policy_gen;
+    d->made = mono_now();
+    snprintf(d->sid, sizeof d->sid, "%s", fl_session_id(s));
+    size_t off = 0;
     for (size_t i = 0; i < n; i++) {
-        struct claim *k = &p->claims[i];
+        struct claim *k = &d->claims[i];
         k->op = (char)claims[i].op;
         k->limit = claims[i].limit;
         k->max = claims[i].max;
         k->interval_ms = claims[i].interval_ms;
         k->message = claims[i].message;
-        k->off = (uint16_t)p->fields_len;
+        k->off = (uint16_t)off;
         k->len = (uint16_t)claims[i].len;
-        memcpy(p->fields + p->fields_len, claims[i].field, claims[i].len);
-        p->fields_len += claims[i].len;
+        memcpy(d->bytes + off, claims[i].field, claims[i].len);
+        off += claims[i].len;
+        /* What it counts: each field once (fl_farm_claims says so), no
+         * window. */
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = d->claims[j].op != FL_FARM_RATE && d->claims[j].len == k->len &&
+                   memcmp(d->bytes + d->claims[j].off, d->bytes + k->off, k->len) == 0;
+        if (k->op != FL_FARM_RATE && !seen &&
+            !packed_add(&d->counted, d->bytes + k->off, k->len)) {
+            dec_free(d);
+            return NULL;
+        }
     }
-    p->nclaims = n;
-    return p;
+    d->nclaims = n;
+    return d;
 }
+
+static void batch_add(struct cluster *cl, struct dec *d)
+{
+    d->next = NULL;
+    *cl->batch_tail = d;
+    cl->batch_tail = &d->next;
+    cl->nbatch++;
+}
+
+/* From the next flush, the farm counts session sid in what its record
+ * says (its logged-in fields only if login; without a record, nothing). */
+static void release(struct cluster *cl, const char *sid, const struct record *r,
+                    bool login)
+{
+    size_t len;
+    char *value = session_value(r, login, NULL, &len);
+    if (value == NULL || !packed_add(&cl->releases, sid, strlen(sid)) ||
+        !packed_add(&cl->releases, value, len))
+        cl->dirty = true;
+    free(value);
+}
+
+static void answer(struct server *srv, struct dec *d, fl_session *s,
+                   const fl_decision *dn)
+{
+    if (d->conn == NULL)
+        return;
+    struct conn *c = d->conn;
+    d->conn = NULL;
+    server_farm_answer(srv, c, s, d->step, dn);
+}
+
+/* ClusterFailMode answers d now: open lets the session in on this node's
+ * counts (recorded, and declared to the farm later), closed refuses it. */
+static void fail_mode(struct server *srv, struct cluster *cl, struct dec *d)
+{
+    fl_session *s = d->conn != NULL ? fl_session_find(srv->engine, d->sid) : NULL;
+    fl_decision dn;
+    memset(&dn, 0, sizeof dn);
+    dn.verdict = dn.would = FL_ALLOW;
+    if (s == NULL) {
+        d->state = D_GONE;
+        return;
+    }
+    if (!cl->conf.fail_closed) {
+        cl->st.fail_open++;
+        record_add(cl, d);
+        d->state = D_OPEN;
+        cl->dirty = true;
+    } else {
+        cl->st.fail_closed++;
+        struct conn *saved = srv->current;
+        srv->current = d->conn; /* its events go before its answer */
+        if (fl_farm_unavailable(srv->engine, s, d->step, &dn) < 0) {
+            dn.verdict = dn.would = FL_ALLOW; /* cannot undo: let it be, counted */
+            record_add(cl, d);
+            d->state = D_OPEN;
+            cl->dirty = true;
+        } else {
+            d->state = D_CLOSED;
+        }
+        srv->current = saved;
+        s = fl_session_find(srv->engine, d->sid);
+    }
+    answer(srv, d, s, &dn);
+}
+
+/* After a reply: the farm counts d's fields (farm_has) but must not --
+ * it goes back to the session's record --, or must and does not. */
+static void settle(struct cluster *cl, struct dec *d, bool farm_has, bool wanted)
+{
+    if (farm_has && !wanted)
+        release(cl, d->sid, record_find(cl, d->sid), true);
+    else if (!farm_has && wanted)
+        cl->dirty = true; /* only a declaration adds without a check */
+}
+
+/* The engine's answer to a reply for a decision still waited for: allowed
+ * (counted), or refused at claim hit (count: the farm's). */
+static void decide_now(struct server *srv, struct cluster *cl, struct dec *d,
+                       long long hit, long long count, bool counted)
+{
+    fl_session *s = fl_session_find(srv->engine, d->sid);
+    fl_decision dn;
+    memset(&dn, 0, sizeof dn);
+    dn.verdict = dn.would = FL_ALLOW;
+    if (hit > 0) {
+        const struct claim *k = &d->claims[hit - 1];
+        const char *message =
+            d->policy_gen == fl_farm_policy_gen(srv->engine) ? k->message : NULL;
+        cl->st.refusals++;
+        srv->current = d->conn; /* its events go before its answer */
+        int rc = fl_farm_refuse(srv->engine, s, d->step, k->limit, k->max, count,
+                                message, &dn);
+        srv->current = NULL;
+        if (rc < 0) {
+            memset(&dn, 0, sizeof dn);
+            dn.verdict = dn.would = FL_ALLOW;
+        }
+    }
+    bool in = dn.verdict == FL_ALLOW;
+    if (in)
+        record_add(cl, d);
+    /* Counted by the farm (or by a declaration) but refused here: out. */
+    settle(cl, d, counted || d->in_declare, in);
+    answer(srv, d, fl_session_find(srv->engine, d->sid), &dn);
+}
+
+/* One decision's reply: r is 0 (counted), {hit, count} (refused, nothing
+ * counted) or {hit, count, 1} (DryRun: counted all the same); NULL for an
+ * error. declared: a declaration was sent after it. */
+static void on_result(struct server *srv, struct cluster *cl, struct dec *d,
+                      const redisReply *r, bool declared)
+{
+    long long hit = 0, count = 0;
+    bool counted = false, ok = true;
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        counted = true;
+    } else if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+               r->element[0]->type == REDIS_REPLY_INTEGER &&
+               r->element[0]->integer >= 1 &&
+               r->element[0]->integer <= (long long)d->nclaims) {
+        hit = r->element[0]->integer;
+        count =
+            r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer : -1;
+        counted = r->elements >= 3;
+    } else {
+        ok = false;
+    }
+    /* What the farm counts of d now: a declaration sent after it decided
+     * (it counted d when d was still waited for); else the script. */
+    bool farm_has = declared ? d->in_declare : counted;
+    if (d->state == D_PENDING && d->conn == NULL &&
+        fl_session_find(srv->engine, d->sid) == NULL)
+        d->state = D_GONE;
+    switch (d->state) {
+    case D_PENDING:
+        if (!ok) {
+            settle(cl, d, farm_has, false);
+            fail_mode(srv, cl, d);
+        } else {
+            decide_now(srv, cl, d, hit, count, farm_has);
+        }
+        break;
+    case D_OPEN: /* recorded: the farm must count it */
+        settle(cl, d, declared || counted, true);
+        break;
+    case D_CLOSED:
+    case D_GONE:
+        /* Its session's end released whatever the farm counts of it: that
+         * release went after this decision. */
+        break;
+    }
+    dec_free(d);
+}
+
+/* A batch's reply: -1 when this node held no lease (nothing was done: it
+ * declares, and asks again once), else one result a decision. */
+static void on_decide(struct server *srv, struct cluster *cl, struct pend *p,
+                      const redisReply *r)
+{
+    bool declared = p->declares_before != cl->declares_sent;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        note_error(cl, "a decision", r->str);
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+        if (!declared)
+            declare(srv, cl);
+        for (size_t i = 0; i < p->ndecs; i++) {
+            struct dec *d = p->decs[i];
+            if (d->in_declare) /* the declaration counted it */
+                release(cl, d->sid, record_find(cl, d->sid), true);
+            d->in_declare = false;
+            if (d->state == D_PENDING && !d->retried) {
+                d->retried = true;
+                batch_add(cl, d); /* after the declaration */
+            } else {
+                on_result(srv, cl, d, NULL, false);
+            }
+        }
+        return;
+    }
+    bool array = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == p->ndecs;
+    for (size_t i = 0; i < p->ndecs; i++)
+        on_result(srv, cl, p->decs[i], array ? r->element[i] : NULL, declared);
+}
+
+/* Every decision waited for (made before deadline, when > 0) is answered
+ * by ClusterFailMode. */
+static void answer_overdue(struct server *srv, struct cluster *cl, fl_usec deadline)
+{
+    for (struct pend *p = cl->head; p != NULL; p = p->next) {
+        for (size_t i = 0; p->kind == P_DECIDE && i < p->ndecs; i++) {
+            struct dec *d = p->decs[i];
+            if (d->state != D_PENDING || d->conn == NULL)
+                continue;
+            if (deadline > 0 && d->made > deadline)
+                return;
+            if (deadline > 0)
+                cl->st.timeouts++;
+            fail_mode(srv, cl, d);
+        }
+    }
+}
+
+/* The batch, all at once: -1 without memory. */
+static int send_batch(struct cluster *cl, struct dec **decs, size_t n)
+{
+    size_t cap = 8 + n * (4 + 5 * FL_FARM_CLAIMS_MAX);
+    const char **argv = malloc(cap * sizeof *argv);
+    size_t *lens = malloc(cap * sizeof *lens);
+    char *text = malloc(
+        n * (FL_FARM_CLAIMS_MAX * (sizeof KEY_RATE + FL_FARM_FIELD_MAX + 48) + 16) +
+        64);
+    struct pend *p = calloc(1, sizeof *p);
+    struct dec **list = malloc(n * sizeof *list);
+    if (argv == NULL || lens == NULL || text == NULL || p == NULL || list == NULL) {
+        free(argv);
+        free(lens);
+        free(text);
+        free(p);
+        free(list);
+        return -1;
+    }
+    size_t argc = 0, at = 0, nkeys = 3;
+#define ARG(s, l) (argv[argc] = (s), lens[argc++] = (l))
+#define ARG_TEXT(...)                                                                  \
+    do {                                                                               \
+        int w_ = sprintf(text + at, __VA_ARGS__);                                      \
+        ARG(text + at, (size_t)w_);                                                    \
+        at += (size_t)w_ + 1;                                                          \
+    } while (0)
+    ARG("EVALSHA", 7);
+    ARG(cl->sha[S_DECIDE], 40);
+    size_t nkeys_at = argc;
+    ARG("", 0); /* the number of keys, once known */
+    ARG(KEY_TOTAL, strlen(KEY_TOTAL));
+    ARG(cl->node_key, strlen(cl->node_key));
+    ARG(KEY_NODES, strlen(KEY_NODES));
+    for (size_t i = 0; i < n; i++) { /* the windows: keys, in order */
+        const struct dec *d = decs[i];
+        for (size_t j = 0; j < d->nclaims; j++) {
+            const struct claim *k = &d->claims[j];
+            if (k->op == FL_FARM_RATE) {
+                ARG_TEXT("%s%.*s", KEY_RATE, (int)k->len, d->bytes + k->off);
+                nkeys++;
+            }
+        }
+    }
+    ARG(cl->conf.node, strlen(cl->conf.node));
+    ARG(cl->conf.dry_run ? "1" : "0", 1);
+    ARG_TEXT("%llu", (unsigned long long)++cl->seq);
+    ARG_TEXT("%zu", n);
+    char *values[BATCH_MAX] = {0};
+    bool oom = false;
+    for (size_t i = 0; i < n; i++) {
+        const struct dec *d = decs[i];
+        /* A record from now: the session's end releases what it counts. */
+        struct record *r = record_get(cl, d->sid);
+        size_t vlen = 0;
+        values[i] = session_value(r, d->step == FL_FARM_STEP_LOGIN, d, &vlen);
+        oom |= r == NULL || values[i] == NULL;
+        ARG_TEXT("%zu", d->nclaims);
+        ARG(d->sid, strlen(d->sid));
+        ARG(values[i] != NULL ? values[i] : "", vlen);
+        for (size_t j = 0; j < d->nclaims; j++) {
+            const struct claim *k = &d->claims[j];
+            ARG(k->op == FL_FARM_COUNT   ? "c"
+                : k->op == FL_FARM_HOSTS ? "x"
+                : k->op == FL_FARM_RATE  ? "r"
+                                         : "+",
+                1);
+            ARG(d->bytes + k->off, k->len);
+            ARG_TEXT("%lld", k->limit >= 0 ? k->max : -1LL);
+            ARG_TEXT("%lld", k->interval_ms);
+        }
+        list[i] = decs[i];
+    }
+    char nk[16];
+    lens[nkeys_at] = (size_t)snprintf(nk, sizeof nk, "%zu", nkeys);
+    argv[nkeys_at] = nk;
+#undef ARG
+#undef ARG_TEXT
+    p->decs = list;
+    p->ndecs = n;
+    int rc = oom ? -1 : command(cl, P_DECIDE, p, (int)argc, argv, lens);
+    for (size_t i = 0; i < n; i++)
+        free(values[i]);
+    if (rc < 0)
+        pend_free(p);
+    else
+        cl->st.round_trips += n;
+    free(argv);
+    free(lens);
+    free(text);
+    return rc;
+}
+
+/* What the turn queued: the releases first (a count that goes down never
+ * refuses anyone wrongly), then the batch of decisions. */
+static void flush(struct server *srv, struct cluster *cl)
+{
+    if (cl->releases.len > 0) {
+        if (!cl->up) {
+            cl->dirty = true; /* the declaration after the reconnect says it */
+        } else {
+            const char *argv[5 + RELEASE_MAX];
+            size_t lens[5 + RELEASE_MAX];
+            size_t at = 0, len;
+            const char *field;
+            bool more = true;
+            while (more) {
+                int argc = 0;
+                argv[argc] = "EVALSHA", lens[argc++] = 7;
+                argv[argc] = cl->sha[S_RELEASE], lens[argc++] = 40;
+                argv[argc] = "2", lens[argc++] = 1;
+                argv[argc] = KEY_TOTAL, lens[argc++] = strlen(KEY_TOTAL);
+                argv[argc] = cl->node_key, lens[argc++] = strlen(cl->node_key);
+                /* session id, fields: two entries each */
+                while (argc < 5 + RELEASE_MAX &&
+                       (field = packed_next(&cl->releases, &at, &len)) != NULL)
+                    argv[argc] = field, lens[argc++] = len;
+                more = argc == 5 + RELEASE_MAX;
+                if (argc > 5 && command(cl, P_NONE, NULL, argc, argv, lens) < 0)
+                    cl->dirty = true;
+            }
+        }
+        packed_free(&cl->releases);
+    }
+    while (cl->batch != NULL) {
+        struct dec *decs[BATCH_MAX];
+        size_t n = 0;
+        while (cl->batch != NULL && n < BATCH_MAX) {
+            struct dec *d = cl->batch;
+            cl->batch = d->next;
+            cl->nbatch--;
+            if (d->state == D_GONE) /* its session ended: nothing to ask */
+                dec_free(d);
+            else
+                decs[n++] = d;
+        }
+        if (cl->batch == NULL)
+            cl->batch_tail = &cl->batch;
+        if (n > 0 && (!cl->up || send_batch(cl, decs, n) < 0)) {
+            for (size_t i = 0; i < n; i++) {
+                if (decs[i]->state == D_PENDING)
+                    fail_mode(srv, cl, decs[i]);
+                dec_free(decs[i]);
+            }
+        }
+    }
+    if (cl->cmd.ctx != NULL && link_flush(srv, &cl->cmd) < 0)
+        link_lost(srv, cl, cl->cmd.ctx->errstr);
+}
+
+/* --- declaring this node's counts ----------------------------------------------- */
+
+/* Declare what this node counts -- each session's record, with the
+ * decisions sent and still waited for -- in place of the farm's part of
+ * it. The releases not sent yet are in neither: dropped. */
+static void declare(struct server *srv, struct cluster *cl)
+{
+    (void)srv;
+    /* The decisions waited for, by session. */
+    struct record *r, *rtmp;
+    HASH_ITER(hh, cl->records, r, rtmp)
+    r->pending = NULL;
+    for (struct pend *p = cl->head; p != NULL; p = p->next) {
+        for (size_t i = 0; p->kind == P_DECIDE && i < p->ndecs; i++) {
+            struct dec *d = p->decs[i];
+            d->in_declare =
+                d->state == D_PENDING && (r = record_find(cl, d->sid)) != NULL;
+            if (d->in_declare)
+                r->pending = d;
+        }
+    }
+    packed_free(&cl->releases);
+    char lease[32], *values[DECLARE_CHUNK];
+    snprintf(lease, sizeof lease, "%lld", lease_hold_ms(cl));
+    static const char *argv[9 + 2 * DECLARE_CHUNK];
+    static size_t lens[9 + 2 * DECLARE_CHUNK];
+    bool oom = false, first = true;
+    r = cl->records;
+    while (!oom) {
+        int argc = 0;
+        argv[argc++] = "EVALSHA";
+        argv[argc++] = cl->sha[S_DECLARE];
+        argv[argc++] = "3";
+        argv[argc++] = KEY_TOTAL;
+        argv[argc++] = cl->node_key;
+        argv[argc++] = KEY_NODES;
+        argv[argc++] = cl->conf.node;
+        argv[argc++] = lease;
+        argv[argc++] = first ? "1" : "0";
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        int n = 0;
+        for (; r != NULL && n < DECLARE_CHUNK; r = r->hh.next) {
+            size_t len;
+            if ((values[n] = session_value(r, true, r->pending, &len)) == NULL) {
+                oom = true;
+                break;
+            }
+            if (len == 0) { /* asked about, counted in nothing */
+                free(values[n]);
+                continue;
+            }
+            argv[argc] = r->sid;
+            lens[argc++] = strlen(r->sid);
+            argv[argc] = values[n];
+            lens[argc++] = len;
+            n++;
+        }
+        if (!oom && command(cl, P_DECLARE, NULL, argc, argv, lens) < 0)
+            oom = true;
+        for (int i = 0; i < n; i++)
+            free(values[i]);
+        first = false;
+        if (r == NULL)
+            break;
+    }
+    if (!first) {
+        cl->declares_sent++;
+        cl->st.declares++;
+    }
+    cl->dirty = oom;
+}
+
+/* --- the daemon's requests ------------------------------------------------------- */
 
 bool cluster_decide(struct server *srv, struct conn *conn, fl_session *s,
                     fl_farm_step step, fl_decision *d)
@@ -1095,21 +1283,28 @@ bool cluster_decide(struct server *srv, struct conn *conn, fl_session *s,
     size_t n = fl_farm_claims(srv->engine, &claims);
     if (cl == NULL || n == 0)
         return false;
-    struct pend *p = pend_new(srv, conn, s, step, claims, n);
-    if (p == NULL) {
+    struct dec *dc = dec_new(conn, s, step, fl_farm_policy_gen(srv->engine), claims, n);
+    if (dc == NULL) {
         cl->dirty = true; /* counted here alone: the next declaration tells */
         return false;
     }
-    if (!cl->up || send_decide(cl, p) < 0) {
-        fail_mode(srv, cl, p, s, d);
-        pend_free(p);
+    if (!cl->up) {
+        /* Redis is away: ClusterFailMode, now. */
+        if (!cl->conf.fail_closed) {
+            cl->st.fail_open++;
+            record_add(cl, dc);
+            cl->dirty = true;
+        } else {
+            cl->st.fail_closed++;
+            srv->current = conn; /* its events go before its answer */
+            if (fl_farm_unavailable(srv->engine, s, step, d) < 0)
+                record_add(cl, dc); /* cannot undo: it stays, counted */
+            srv->current = NULL;
+        }
+        dec_free(dc);
         return false;
     }
-    if (link_flush(srv, &cl->cmd) < 0) {
-        /* The reply will not come: answered by ClusterFailMode at once. */
-        link_lost(srv, cl, cl->cmd.ctx->errstr);
-        return true;
-    }
+    batch_add(cl, dc); /* sent at the end of the loop's turn */
     return true;
 }
 
@@ -1120,21 +1315,22 @@ void cluster_count(struct server *srv, fl_session *s)
     size_t n = fl_farm_claims(srv->engine, &claims);
     if (cl == NULL || n == 0)
         return;
-    struct pend *p = pend_new(srv, NULL, s, FL_FARM_STEP_CONNECT, claims, n);
-    if (p == NULL) {
+    struct dec *dc = dec_new(NULL, s, FL_FARM_STEP_CONNECT,
+                             fl_farm_policy_gen(srv->engine), claims, n);
+    if (dc == NULL) {
         cl->dirty = true;
         return;
     }
     /* Counted here now, as ClusterFailMode open would: the farm's answer
      * only confirms it (or the next declaration corrects it). */
-    record_add(cl, p);
-    p->answered = p->fail_open = true;
-    if (!cl->up || send_decide(cl, p) < 0) {
+    record_add(cl, dc);
+    dc->state = D_OPEN;
+    if (!cl->up) {
         cl->dirty = true;
-        pend_free(p);
+        dec_free(dc);
         return;
     }
-    link_flush(srv, &cl->cmd);
+    batch_add(cl, dc);
 }
 
 bool cluster_applying(struct server *srv)
@@ -1148,8 +1344,20 @@ void cluster_conn_gone(struct server *srv, struct conn *conn)
     if (cl == NULL)
         return;
     for (struct pend *p = cl->head; p != NULL; p = p->next) {
-        if (p->kind == P_DECIDE && p->conn == conn)
-            p->conn = NULL;
+        for (size_t i = 0; p->kind == P_DECIDE && i < p->ndecs; i++) {
+            if (p->decs[i]->conn == conn) {
+                p->decs[i]->conn = NULL;
+                if (p->decs[i]->state == D_PENDING)
+                    p->decs[i]->state = D_GONE;
+            }
+        }
+    }
+    for (struct dec *d = cl->batch; d != NULL; d = d->next) {
+        if (d->conn == conn) {
+            d->conn = NULL;
+            if (d->state == D_PENDING)
+                d->state = D_GONE;
+        }
     }
 }
 
@@ -1166,11 +1374,9 @@ void cluster_event(struct server *srv, const char *event, const void *data)
         return;
     if (strcmp(event, FL_EV_EXIT) == 0 && info->sid != NULL) {
         struct record *r = record_find(cl, info->sid);
-        if (r != NULL) {
-            release_fields(srv, cl, &r->fields[FL_FARM_STEP_LOGIN]);
-            release_fields(srv, cl, &r->fields[FL_FARM_STEP_CONNECT]);
+        if (r != NULL) { /* counted, or asked about: nothing from now on */
+            release(cl, info->sid, NULL, false);
             record_free(cl, r);
-            link_flush(srv, &cl->cmd);
         }
     } else if (strcmp(event, FL_EV_BAN) == 0 && !cl->applying && info->target != NULL) {
         long long end = unix_ms() + info->duration * 1000;
@@ -1186,9 +1392,8 @@ void cluster_logout(struct server *srv, const char *sid)
     struct record *r = cl != NULL ? record_find(cl, sid) : NULL;
     if (r == NULL)
         return;
-    release_fields(srv, cl, &r->fields[FL_FARM_STEP_LOGIN]);
+    release(cl, sid, r, false); /* its connection only */
     packed_free(&r->fields[FL_FARM_STEP_LOGIN]);
-    link_flush(srv, &cl->cmd);
 }
 
 void cluster_ban_lifted(struct server *srv, fl_ban_kind kind, const char *target,
@@ -1251,13 +1456,7 @@ static void link_lost(struct server *srv, struct cluster *cl, const char *why)
     /* Nothing sent will be answered: decisions by ClusterFailMode, and the
      * node declares everything once it is back. */
     answer_overdue(srv, cl, 0);
-    while (cl->head != NULL) {
-        struct pend *p = cl->head;
-        cl->head = p->next;
-        pend_free(p); /* the declaration after the reconnect counts right */
-    }
-    cl->tail = NULL;
-    cl->npending = 0;
+    pends_drop(cl); /* the declaration after the reconnect counts right */
     cl->dirty = true;
     json_decref(cl->live);
     cl->live = NULL;
@@ -1442,10 +1641,15 @@ static void heartbeat(struct server *srv, struct cluster *cl)
 {
     fl_server_info servers[64];
     size_t ns = fl_engine_servers(srv->engine, servers, 64);
-    const char *argv[5 + 2 * 64];
-    size_t lens[5 + 2 * 64];
-    char fields[2 * 64][220];
+    const char *argv[5 + 64];
+    size_t lens[5 + 64];
+    char fields[64][220];
     char lease[32];
+    struct pend *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->servers = calloc(ns + 1, sizeof *p->servers)) == NULL) {
+        free(p);
+        return;
+    }
     snprintf(lease, sizeof lease, "%lld", lease_hold_ms(cl));
     argv[0] = KEY_NODES;
     argv[1] = KEY_TOTAL;
@@ -1454,17 +1658,20 @@ static void heartbeat(struct server *srv, struct cluster *cl)
     argv[4] = lease;
     int argc = 5;
     for (size_t i = 0; i < ns; i++) {
-        /* The fields decide/farm.c names a server's sessions and clients
-         * by (a long name's digest is not repeated here: such a server's
-         * totals show as 0). */
-        snprintf(fields[2 * i], sizeof fields[0], "Q%s", servers[i].name);
-        snprintf(fields[2 * i + 1], sizeof fields[0], "S%s", servers[i].name);
-        argv[argc++] = fields[2 * i];
-        argv[argc++] = fields[2 * i + 1];
+        /* The field decide/farm.c counts a server's clients in (a name
+         * past 200 bytes is a digest there: such a server shows 0). */
+        snprintf(fields[i], sizeof fields[0], "S%s", servers[i].name);
+        argv[argc++] = fields[i];
+        if ((p->servers[p->nservers] = strdup(servers[i].name)) != NULL)
+            p->nservers++;
+        else
+            break;
     }
+    argc = 5 + (int)p->nservers;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    (void)script(cl, S_HEARTBEAT, P_HEARTBEAT, NULL, 3, argc, argv, lens);
+    if (script(cl, S_HEARTBEAT, P_HEARTBEAT, p, 3, argc, argv, lens) < 0)
+        pend_free(p);
 }
 
 int cluster_wait_ms(struct server *srv)
@@ -1478,8 +1685,12 @@ int cluster_wait_ms(struct server *srv)
     if (cl->up && (next < 0 || cl->next_beat < next))
         next = cl->next_beat;
     for (struct pend *p = cl->head; p != NULL; p = p->next) {
-        if (p->kind == P_DECIDE && !p->answered) {
-            fl_usec due = p->sent + cl->conf.timeout;
+        struct dec *d = NULL;
+        for (size_t i = 0; p->kind == P_DECIDE && i < p->ndecs && d == NULL; i++)
+            if (p->decs[i]->state == D_PENDING && p->decs[i]->conn != NULL)
+                d = p->decs[i];
+        if (d != NULL) {
+            fl_usec due = d->made + cl->conf.timeout;
             if (next < 0 || due < next)
                 next = due;
             break;
@@ -1495,6 +1706,7 @@ void cluster_tick(struct server *srv)
     struct cluster *cl = cl_of(srv);
     if (cl == NULL)
         return;
+    flush(srv, cl); /* what this turn queued */
     fl_usec now = mono_now();
     if (cl->retry_at > 0 && now >= cl->retry_at && cl->cmd.ctx == NULL) {
         cl->st.reconnects++;
@@ -1519,11 +1731,13 @@ static void cluster_free(struct server *srv, struct cluster *cl)
     link_close(&cl->cmd);
     link_close(&cl->sub);
     answer_overdue(srv, cl, 0);
-    while (cl->head != NULL) {
-        struct pend *p = cl->head;
-        cl->head = p->next;
-        pend_free(p);
+    pends_drop(cl);
+    while (cl->batch != NULL) {
+        struct dec *d = cl->batch;
+        cl->batch = d->next;
+        dec_free(d);
     }
+    packed_free(&cl->releases);
     struct record *r, *tmp;
     HASH_ITER(hh, cl->records, r, tmp)
     record_free(cl, r);
@@ -1536,10 +1750,6 @@ static void cluster_free(struct server *srv, struct cluster *cl)
     srv->cluster = NULL;
 }
 
-/* The sessions the engine has, as records: what a node that starts (or
- * takes part anew) declares. Their fields come from RESUME's claims when
- * the sessions were resumed; sessions decided before Cluster was in the
- * policy count from the next decision on. */
 static void sha_of(const char *text, char out[41]);
 
 int cluster_configure(struct server *srv)
@@ -1569,6 +1779,7 @@ int cluster_configure(struct server *srv)
     cl->cmd.tag = 'c';
     cl->sub.tag = 's';
     cl->backoff_ms = BACKOFF_MIN_MS;
+    cl->batch_tail = &cl->batch;
     cl->st.on = true;
     snprintf(cl->node_key, sizeof cl->node_key, "%s%s", KEY_NODE, conf.node);
     for (int s = 0; s < NSCRIPTS; s++)
@@ -1606,8 +1817,9 @@ void cluster_stop(struct server *srv)
             while (cl->head != NULL && redisGetReply(cl->cmd.ctx, &reply) == REDIS_OK) {
                 struct pend *p = cl->head;
                 cl->head = p->next;
+                cl->npending--;
                 freeReplyObject(reply);
-                pend_free(p);
+                pend_drop(p);
             }
             if (cl->head == NULL)
                 log_msg(LOG_NOTICE, "Cluster %s: node %s left the farm", cl->conf.url,

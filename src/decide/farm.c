@@ -4,7 +4,7 @@
  *
  * A field names one count: its kind (a letter), the server (its name),
  * then what is counted, "|" between them:
- *   Q<server>           sessions          S<server>          logged in
+ *   S<server>           logged in (MaxClients; and the farm's total in status)
  *   C<server>|<addr>    connections (MaxConnectionsPerHost)
  *   H<server>|<addr>    logged in from a host (MaxClientsPerHost)
  *   N<server>|<net>/<len>  from a network   G<server>|<cc>  from a country
@@ -140,7 +140,6 @@ static void connect_claims(struct fl_farm_claims *fc, const fl_policy *p,
                 k->op = FL_FARM_COUNT;
         }
     }
-    (void)claim_new(fc, FL_FARM_ADD, 'Q', c);
 }
 
 /* The claims of e, emptied for a decision of the policy in force; NULL

@@ -47,15 +47,14 @@ START_TEST(test_no_cluster_no_claims)
 }
 END_TEST
 
-START_TEST(test_connect_claims_rates_then_connections_then_sessions)
+START_TEST(test_connect_claims_the_rates_then_the_connections)
 {
     tenv_start(&T, FARM "MaxConnectionRate 100 10\nMaxConnectionRatePerHost 5 2\n"
                         "MaxConnectionsPerHost 3\n");
     ck_assert_int_eq(t_connect(&T, "a", "10.0.0.1", NULL), FL_ALLOW);
     ck_assert_str_eq(claims_text(), "r:R:MaxConnectionRate:100,"
                                     "r:Rmain|10.0.0.1:MaxConnectionRatePerHost:5,"
-                                    "c:Cmain|10.0.0.1:MaxConnectionsPerHost:3,"
-                                    "+:Qmain:-:-1,");
+                                    "c:Cmain|10.0.0.1:MaxConnectionsPerHost:3,");
     const fl_farm_claim *c;
     fl_farm_claims(T.e, &c);
     ck_assert_int_eq(c[0].interval_ms, 10000);
@@ -109,7 +108,7 @@ START_TEST(test_a_farm_refusal_at_connect_ends_the_session_as_a_local_one)
     tenv_start(&T, FARM "MaxConnectionsPerHost 3\n");
     ck_assert_int_eq(t_connect(&T, "a", "10.0.0.1", NULL), FL_ALLOW);
     const fl_farm_claim *c;
-    ck_assert_uint_eq(fl_farm_claims(T.e, &c), 2);
+    ck_assert_uint_eq(fl_farm_claims(T.e, &c), 1);
     ck_assert_str_eq(c[0].directive, "MaxConnectionsPerHost");
     fl_session *s = fl_session_find(T.e, "a");
     trail_reset(&T.events);
@@ -199,7 +198,7 @@ START_TEST(test_a_resumed_session_is_counted_never_checked)
     ck_assert_int_eq(fl_addr_parse("10.0.0.1", &ri.addr), 0);
     fl_session *s;
     ck_assert_int_eq(fl_resume(T.e, &ri, &s), 0);
-    ck_assert_str_eq(claims_text(), "+:Qmain:-:-1,+:Umain|bob:-:-1,+:Smain:-:-1,");
+    ck_assert_str_eq(claims_text(), "+:Umain|bob:-:-1,+:Smain:-:-1,");
 }
 END_TEST
 
@@ -222,7 +221,7 @@ static Suite *farm_suite(void)
     TCase *tc = tcase_create("farm");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_no_cluster_no_claims);
-    tcase_add_test(tc, test_connect_claims_rates_then_connections_then_sessions);
+    tcase_add_test(tc, test_connect_claims_the_rates_then_the_connections);
     tcase_add_test(tc,
                    test_login_claims_follow_proftpds_order_and_count_each_field_once);
     tcase_add_test(tc, test_cluster_local_limits_are_neither_checked_nor_counted);
