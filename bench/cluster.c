@@ -8,6 +8,8 @@
  *   1node     one ftplimitd with Cluster
  *   3nodes    three ftplimitd nodes of one farm, each driven by its own
  *             client processes
+ *   1node_user  one node of a farm whose policy has MaxClientsPerUser alone
+ *             (the others: bench/daemon's, every limit set)
  * Each run is done twice: "paced" (each client process runs one session
  * after the other: the latency of a decision on a quiet farm) and
  * "loaded" (SESSIONS sessions in flight in each client process, as a busy
@@ -20,7 +22,8 @@
  *                       session ended (0: every release arrived)
  * Targets: p99 under 1 ms, and 20,000 lifecycles/s per node.
  *
- * Usage: bench/cluster [SECONDS [SESSIONS]]   (defaults 5 and 8). Runs
+ * Usage: bench/cluster [SECONDS [SESSIONS]]   (defaults 5 and 8); the runs
+ * $BENCH_CLUSTER_RUNS names ("alone 1node 3nodes" by default). Runs
  * $FTPLIMITD (default src/daemon/ftplimitd) and $REDIS_SERVER (default
  * redis-server from PATH) in a temporary directory.
  */
@@ -44,11 +47,15 @@
 #define NODES_MAX 3
 #define CLIENTS_PER_NODE 2
 
-static const char *policy_text =
+/* bench/daemon's: every limit, so every field counted. */
+static const char *policy_full =
     "MaxInstances 100000\nMaxConnectionsPerHost 10\nMaxClientsPerHost 10\n"
     "MaxLoginAttempts none\nMaxClientsPerUser 100\nMaxClients 100000\n"
     "MaxHostsPerUser 100\n<Class lan>\nFrom 10.0.0.0/8\n</Class>\n"
     "MaxClientsPerClass lan 100000\n";
+/* One farm-wide limit: a CONNECT needs no round trip, a PASS counts two
+ * fields (the user's, the server's clients). */
+static const char *policy_user = "MaxLoginAttempts none\nMaxClientsPerUser 100\n";
 
 static int free_port(void)
 {
@@ -110,7 +117,7 @@ struct node {
 };
 
 static void start_node(struct node *n, const char *daemon, const char *dir, int i,
-                       int redis_port)
+                       int redis_port, const char *policy_text)
 {
     snprintf(n->policy, sizeof n->policy, "%s/n%d.conf", dir, i);
     snprintf(n->socket, sizeof n->socket, "%s/n%d.sock", dir, i);
@@ -152,14 +159,15 @@ static void stop_node(struct node *n)
 
 /* One run: nnodes nodes (of a farm when redis_port > 0), paced then
  * loaded; its figures printed under name. */
-static void run(const char *name, const char *daemon, const char *dir, int nnodes,
-                int redis_port, pid_t redis_pid, double seconds, int sessions)
+static void run(const char *name, const char *policy, const char *daemon,
+                const char *dir, int nnodes, int redis_port, pid_t redis_pid,
+                double seconds, int sessions)
 {
     struct node nodes[NODES_MAX];
     const char *sockets[NODES_MAX];
     pid_t pids[NODES_MAX];
     for (int i = 0; i < nnodes; i++) {
-        start_node(&nodes[i], daemon, dir, i, redis_port);
+        start_node(&nodes[i], daemon, dir, i, redis_port, policy);
         sockets[i] = nodes[i].socket;
         pids[i] = nodes[i].pid;
     }
@@ -218,9 +226,18 @@ int main(int argc, char **argv)
     int port = free_port();
     pid_t redis_pid = start_redis(redis, dir, port);
 
-    run("alone", daemon, dir, 1, 0, 0, seconds, sessions);
-    run("1node", daemon, dir, 1, port, redis_pid, seconds, sessions);
-    run("3nodes", daemon, dir, 3, port, redis_pid, seconds, sessions);
+    /* $BENCH_CLUSTER_RUNS: some of "alone 1node 3nodes 1node_user" (default
+     * all). */
+    const char *runs = getenv("BENCH_CLUSTER_RUNS");
+    if (runs == NULL || strstr(runs, "alone") != NULL)
+        run("alone", policy_full, daemon, dir, 1, 0, 0, seconds, sessions);
+    if (runs == NULL || strstr(runs, "1node ") != NULL || strcmp(runs, "1node") == 0)
+        run("1node", policy_full, daemon, dir, 1, port, redis_pid, seconds, sessions);
+    if (runs == NULL || strstr(runs, "3nodes") != NULL)
+        run("3nodes", policy_full, daemon, dir, 3, port, redis_pid, seconds, sessions);
+    if (runs == NULL || strstr(runs, "1node_user") != NULL)
+        run("1node_user", policy_user, daemon, dir, 1, port, redis_pid, seconds,
+            sessions);
 
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, NULL, 0);

@@ -63,6 +63,13 @@ typedef enum fl_farm_step {
  * order, then what is only counted; a field appears once. */
 FL_EXPORT size_t fl_farm_claims(fl_engine *e, const fl_farm_claim **out);
 
+/* The fields live session s counts in under the policy in force, as claims
+ * that only count (no check, no window): what a node declares again for
+ * its sessions after a reload changed what the farm counts. Valid until
+ * e's next decision; 0 without Cluster. */
+FL_EXPORT size_t fl_farm_session_claims(fl_engine *e, fl_session *s,
+                                        const fl_farm_claim **out);
+
 /* The policy generation the claims' messages belong to. */
 FL_EXPORT uint32_t fl_farm_policy_gen(fl_engine *e);
 
@@ -94,7 +101,9 @@ typedef struct fl_farm_conf {
     char node[65];           /* ClusterNode, or the host name */
     fl_usec lease, timeout;
     bool fail_closed;
-    bool dry_run; /* DryRun: the farm counts past its limits too */
+    bool dry_run;     /* DryRun: the farm counts past its limits too */
+    uint64_t counted; /* what the farm counts: a bit for each limit, in
+                         ftplimit check's order */
 } fl_farm_conf;
 FL_EXPORT void fl_farm_config(fl_engine *e, fl_farm_conf *out);
 

@@ -210,7 +210,6 @@ struct cluster {
     fl_usec next_beat;
     bool dirty; /* the farm may count this node wrongly: declare */
     char sha[NSCRIPTS][41];
-    bool sha_known;
     struct pend *head, *tail;
     size_t npending;
     struct dec *batch, **batch_tail; /* decisions to send at the next flush */
@@ -459,10 +458,13 @@ static void pends_drop(struct cluster *cl)
 static int command(struct cluster *cl, enum pend_kind kind, struct pend *p, int argc,
                    const char **argv, const size_t *lens)
 {
-    if (redisAppendCommandArgv(cl->cmd.ctx, argc, argv, lens) != REDIS_OK)
+    struct pend *own = p == NULL ? calloc(1, sizeof *p) : NULL;
+    if (p == NULL && (p = own) == NULL)
         return -1;
-    if (p == NULL && (p = calloc(1, sizeof *p)) == NULL)
-        return -1; /* cannot happen often; the reply would be mismatched */
+    if (redisAppendCommandArgv(cl->cmd.ctx, argc, argv, lens) != REDIS_OK) {
+        free(own);
+        return -1;
+    }
     p->kind = kind;
     pend_push(cl, p);
     return 0;
@@ -1752,6 +1754,30 @@ static void cluster_free(struct server *srv, struct cluster *cl)
 
 static void sha_of(const char *text, char out[41]);
 
+/* A live session's fields under the policy in force, in place of its
+ * record's (a reload changed what the farm counts). */
+static void recount_session(fl_session *s, void *arg)
+{
+    struct server *srv = arg;
+    struct cluster *cl = srv->cluster;
+    const fl_farm_claim *claims;
+    size_t n = fl_farm_session_claims(srv->engine, s, &claims);
+    struct record *r = record_find(cl, fl_session_id(s));
+    if (n == 0 && r == NULL)
+        return;
+    struct dec *d = dec_new(NULL, s, FL_FARM_STEP_CONNECT, 0, claims, n);
+    if (d == NULL) {
+        cl->dirty = true;
+        return;
+    }
+    if (r != NULL) {
+        packed_free(&r->fields[0]);
+        packed_free(&r->fields[1]);
+    }
+    record_add(cl, d);
+    dec_free(d);
+}
+
 int cluster_configure(struct server *srv)
 {
     fl_farm_conf conf;
@@ -1766,9 +1792,22 @@ int cluster_configure(struct server *srv)
     }
     if (!conf.on)
         return 0;
-    if (cl != NULL) { /* lease, timeout, fail mode, password */
+    if (cl != NULL) { /* lease, timeout, fail mode, what the farm counts */
+        bool recount = conf.counted != cl->conf.counted;
         cl->conf = conf;
-        snprintf(cl->node_key, sizeof cl->node_key, "%s%s", KEY_NODE, conf.node);
+        if (recount) {
+            /* Each session counts in what the new policy's limits use: its
+             * fields anew, then declared. */
+            server_each_session(srv, recount_session, srv);
+            if (cl->up)
+                declare(srv, cl);
+            else
+                cl->dirty = true;
+            log_msg(LOG_NOTICE,
+                    "Cluster %s: the farm counts other limits now; "
+                    "%zu session(s) declared again",
+                    conf.url, cl->nrecords);
+        }
         return 0;
     }
     if ((cl = calloc(1, sizeof *cl)) == NULL) {

@@ -807,6 +807,15 @@ static void reply_connect(struct server *srv, struct conn *c, const fl_decision 
                 (char *)NULL);
 }
 
+void server_each_session(struct server *srv, void (*fn)(fl_session *s, void *arg),
+                         void *arg)
+{
+    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+        if (!c->dead && c->session != NULL)
+            fn(c->session, arg);
+    }
+}
+
 void server_farm_answer(struct server *srv, struct conn *c, fl_session *s,
                         fl_farm_step step, const fl_decision *d)
 {

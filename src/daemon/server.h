@@ -43,6 +43,10 @@ struct server {
     struct cluster *cluster; /* Cluster (cluster.c), or NULL */
 };
 
+/* fn for each session a client holds. */
+void server_each_session(struct server *srv, void (*fn)(fl_session *s, void *arg),
+                         void *arg);
+
 /* cluster.c's answer to a decision conn waited for: s is its session (NULL:
  * ended), d what to reply. */
 void server_farm_answer(struct server *srv, struct conn *c, fl_session *s,

@@ -378,4 +378,29 @@ void fl_farm_config(fl_engine *e, fl_farm_conf *out)
     out->timeout = c->timeout;
     out->fail_closed = c->fail_closed;
     out->dry_run = e->policy->dry_run;
+    out->counted = c->counted;
+}
+
+size_t fl_farm_session_claims(fl_engine *e, fl_session *s, const fl_farm_claim **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (e == NULL || s == NULL || !e->policy->cluster.on)
+        return 0;
+    const fl_server_counts *c = fl_host_server(e, s->host);
+    struct fl_farm_login l, *lp = NULL;
+    char cc[3] = {s->country[0], s->country[0] != '\0' ? s->country[1] : '\0', '\0'};
+    if (s->authenticated) {
+        const fl_user_entry *u = fl_session_user_entry(s);
+        l = (struct fl_farm_login){
+            .lim = c->lim,
+            .user = u->name,
+            .user_len = strlen(u->name),
+            .net_key = s->host->u.live.net->key,
+            .country = cc,
+        };
+        lp = &l;
+    }
+    fl_farm_note_resume(e, c, s, lp);
+    return fl_farm_claims(e, out);
 }

@@ -141,28 +141,40 @@ class Node:
     def start(self, wait_connected=True):
         if os.path.exists(self.sock):
             os.unlink(self.sock)
+        self.stderr = open(os.path.join(self.dir, "stderr"), "ab")
         self.proc = subprocess.Popen(
             [FTPLIMITD, "-f", "-c", self.policy, "-s", self.sock, "-l", self.log],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=self.stderr, start_new_session=True)
         if not wait_for(lambda: os.path.exists(self.sock), 10):
             raise RuntimeError(f"node {self.name} did not start: {self.read_log()}")
         if wait_connected and not wait_for(lambda: self.cluster().get("up"), 10):
             raise RuntimeError(f"node {self.name} did not reach Redis: {self.read_log()}")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """SIGTERM; the daemon must exit 0, and a sanitizer build must have
+        reported nothing (the CI runs this suite under ASan and UBSan)."""
+        if self.proc is None:
+            return
+        rc = self.proc.poll()
+        if rc is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                rc = self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                rc = self.proc.wait()
         self.proc = None
+        self.stderr.close()
+        with open(self.stderr.name, errors="replace") as f:
+            err = f.read()
+        if rc != 0 or "Sanitizer" in err or "runtime error" in err:
+            raise AssertionError(f"node {self.name} exited {rc}:\n{err}\n{self.read_log()}")
 
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
         self.proc = None
+        self.stderr.close()
 
     def read_log(self):
         try:
@@ -588,6 +600,25 @@ class Resume(Farm):
             self.sessions.append(type("S", (), {"close": c.close})())
         self.wait_total("Umain|frank", 2)
         self.assertFalse(self.session(b, "10.8.0.3", "frank").in_)
+
+
+class Reload(Farm):
+    POLICY = "MaxClientsPerHost 10\n"
+
+    def test_a_limit_added_by_a_reload_counts_the_live_sessions(self):
+        a, b = self.nodes["a"], self.nodes["b"]
+        self.assertTrue(self.session(a, "10.9.0.1", "gina").in_)
+        self.assertTrue(self.session(a, "10.9.0.2", "gina").in_)
+        self.assertEqual(self.farm_total("Umain|gina"), 0)  # no user limit: not counted
+        for n in (a, b):
+            with open(n.policy, "a") as f:
+                f.write("MaxClientsPerUser 2\n")
+            r = n.cli("reload")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_total("Umain|gina", 2)
+        s = self.session(b, "10.9.0.3", "gina")
+        self.assertTrue(s.login.startswith("DISCONNECT 530 MaxClientsPerUser"), s.login)
+        self.assertIn("the farm counts other limits now", a.read_log())
 
 
 class Policy(unittest.TestCase):
