@@ -91,7 +91,6 @@ FL_EXPORT int fl_farm_unavailable(fl_engine *e, fl_session *s, fl_farm_step step
 /* The Cluster settings of the policy in force. */
 typedef struct fl_farm_conf {
     bool on;        /* the policy has Cluster; the rest is then set */
-    bool tls;       /* rediss:// */
     char host[256]; /* redis://HOST..., "" for a socket */
     unsigned port;
     char socket[256]; /* unix:///PATH, "" for a host */

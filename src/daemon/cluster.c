@@ -180,7 +180,7 @@ struct dec {
     char sid[FL_SID_MAX + 1];
 };
 
-enum pend_kind { P_NONE, P_DECIDE, P_HEARTBEAT, P_DECLARE, P_BANS };
+enum pend_kind { P_NONE, P_AUTH, P_DECIDE, P_HEARTBEAT, P_DECLARE, P_BANS };
 
 /* A command sent, in the order of the replies to come. */
 struct pend {
@@ -764,6 +764,17 @@ static void read_replies(struct server *srv, struct cluster *cl)
         case P_BANS:
             on_bans(srv, cl, r);
             break;
+        case P_AUTH:
+            if (r->type == REDIS_REPLY_ERROR) {
+                /* Said once; the connection is made again later (the
+                 * password file may be mended meanwhile). */
+                note_error(cl, "AUTH (ClusterPasswordFile)", r->str);
+                freeReplyObject(reply);
+                pend_free(p);
+                link_lost(srv, cl, NULL);
+                return;
+            }
+            break;
         case P_DECLARE:
         case P_NONE:
             if (r->type == REDIS_REPLY_ERROR)
@@ -890,6 +901,7 @@ static void fail_mode(struct server *srv, struct cluster *cl, struct dec *d)
     dn.verdict = dn.would = FL_ALLOW;
     if (s == NULL) {
         d->state = D_GONE;
+        answer(srv, d, NULL, &dn); /* a client still waiting: an error */
         return;
     }
     if (!cl->conf.fail_closed) {
@@ -980,9 +992,13 @@ static void on_result(struct server *srv, struct cluster *cl, struct dec *d,
     /* What the farm counts of d now: a declaration sent after it decided
      * (it counted d when d was still waited for); else the script. */
     bool farm_has = declared ? d->in_declare : counted;
-    if (d->state == D_PENDING && d->conn == NULL &&
-        fl_session_find(srv->engine, d->sid) == NULL)
+    if (d->state == D_PENDING && fl_session_find(srv->engine, d->sid) == NULL) {
+        /* Its session ended meanwhile; a client still waiting (it cannot
+         * be: a session ends with its client) is told of an error. */
+        fl_decision dn = {.verdict = FL_ALLOW, .would = FL_ALLOW};
         d->state = D_GONE;
+        answer(srv, d, NULL, &dn);
+    }
     switch (d->state) {
     case D_PENDING:
         if (!ok) {
@@ -1450,8 +1466,8 @@ static char *read_password(struct cluster *cl)
 static void link_lost(struct server *srv, struct cluster *cl, const char *why)
 {
     bool was_up = cl->up || cl->cmd.connecting;
-    if (was_up)
-        note_error(cl, "connection lost", why != NULL && why[0] ? why : "closed");
+    if (was_up && why != NULL) /* NULL: the reason was said already */
+        note_error(cl, "connection lost", why[0] ? why : "closed");
     link_close(&cl->cmd);
     link_close(&cl->sub);
     cl->up = cl->sub_up = false;
@@ -1508,15 +1524,21 @@ static void setup(struct cluster *cl, redisContext *ctx, bool subscriber)
 {
     char *password = read_password(cl);
     if (password != NULL) {
-        const char *argv[2] = {"AUTH", password};
-        size_t lens[2] = {4, strlen(password)};
-        redisAppendCommandArgv(ctx, 2, argv, lens);
+        /* "PASSWORD", or "USER PASSWORD" for a Redis 6 ACL user. */
+        char *space = strchr(password, ' ');
+        const char *argv[3] = {"AUTH", password, space != NULL ? space + 1 : NULL};
+        if (space != NULL)
+            *space = '\0';
+        size_t lens[3] = {4, strlen(argv[1]), space != NULL ? strlen(argv[2]) : 0};
+        redisAppendCommandArgv(ctx, space != NULL ? 3 : 2, argv, lens);
         if (!subscriber) {
             struct pend *p = calloc(1, sizeof *p);
-            if (p != NULL)
+            if (p != NULL) {
+                p->kind = P_AUTH;
                 pend_push(cl, p);
+            }
         }
-        memset(password, 0, strlen(password));
+        explicit_bzero(password, lens[1] + (space != NULL ? 1 + lens[2] : 0));
         free(password);
     }
     if (subscriber) {
@@ -1597,6 +1619,11 @@ static void sub_read(struct server *srv, struct cluster *cl)
                 (void)command_v(cl, P_BANS, 2, "HGETALL", KEY_BANS);
         } else if (r->type == REDIS_REPLY_ERROR) {
             note_error(cl, "the ban subscription", r->str);
+            if (!cl->sub_up) { /* its AUTH or SUBSCRIBE: no bans from the farm */
+                freeReplyObject(reply);
+                link_lost(srv, cl, NULL);
+                return;
+            }
         }
         freeReplyObject(reply);
         if (cl->sub.ctx == NULL)

@@ -362,7 +362,6 @@ void fl_farm_config(fl_engine *e, fl_farm_conf *out)
         return;
     const fl_cluster_cfg *c = &e->policy->cluster;
     out->on = true;
-    out->tls = c->tls;
     snprintf(out->host, sizeof out->host, "%s", c->host != NULL ? c->host : "");
     out->port = c->port;
     snprintf(out->socket, sizeof out->socket, "%s", c->socket != NULL ? c->socket : "");

@@ -127,15 +127,11 @@ void fl_cluster_cluster(struct fl_parser *p, const struct fl_args *a,
     if (strncasecmp(url, "redis://", 8) == 0) {
         ok = url_redis(p, url + 8, c);
     } else if (strncasecmp(url, "rediss://", 9) == 0) {
-#ifdef HAVE_HIREDIS_SSL
-        c->tls = true;
-        ok = url_redis(p, url + 9, c);
-#else
-        fl_perr(p, "Cluster: rediss:// needs hiredis with TLS (1.0 or later); this "
-                   "build's has none (use redis:// on a trusted network, or a "
-                   "TLS tunnel)");
+        /* Debian 12's hiredis (0.14) has no TLS: refused rather than sent
+         * in clear. */
+        fl_perr(p, "Cluster: rediss:// (TLS) is not supported: reach Redis over a "
+                   "trusted network, a Unix socket, or a TLS tunnel to a local port");
         return;
-#endif
     } else if (strncasecmp(url, "unix://", 7) == 0) {
         ok = url_unix(p, url + 7, c);
     } else {

@@ -209,7 +209,6 @@ void fl_cond_clear(fl_cond *cond, size_t nclasses);
  * shared store, and how this node takes part. */
 typedef struct fl_cluster_cfg {
     bool on;    /* the policy has Cluster */
-    bool tls;   /* rediss:// */
     char *host; /* redis://HOST:PORT, or NULL */
     unsigned port;
     char *socket;        /* unix:///PATH, or NULL */

@@ -82,16 +82,18 @@ def resp_read(f):
 
 
 class Redis:
-    def __init__(self, work):
+    def __init__(self, work, password=None):
         self.work = work
         self.port = free_port()
         self.proc = None
+        self.password = password
 
     def start(self):
+        auth = ["--requirepass", self.password] if self.password else []
         self.proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.work, "--logfile",
-             os.path.join(self.work, "redis.log")],
+             os.path.join(self.work, "redis.log")] + auth,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         if not wait_for(self.ping, 10):
             raise RuntimeError("redis-server did not start")
@@ -104,8 +106,12 @@ class Redis:
 
     def cmd(self, *args):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            f = s.makefile("rb")
+            if self.password:
+                s.sendall(resp_encode(("AUTH", self.password)))
+                resp_read(f)
             s.sendall(resp_encode(args))
-            return resp_read(s.makefile("rb"))
+            return resp_read(f)
 
     def total(self):
         """The farm's counts: {field: count}."""
@@ -270,11 +276,12 @@ class Farm(unittest.TestCase):
     """A test with a redis-server and nodes it stops at the end."""
     POLICY = "MaxClientsPerUser 2\n"
     NODES = ("a", "b")
+    PASSWORD = None
 
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="ftplimit-cluster-")
         self.addCleanup(shutil.rmtree, self.work, True)
-        self.redis = Redis(self.work)
+        self.redis = Redis(self.work, self.PASSWORD)
         self.redis.start()
         self.addCleanup(self.redis.kill)
         self.sessions = []
@@ -621,6 +628,41 @@ class Reload(Farm):
         self.assertIn("the farm counts other limits now", a.read_log())
 
 
+class Auth(Farm):
+    PASSWORD = "s3cret farm"
+    NODES = ()
+
+    def password_file(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def test_the_password_file_authenticates_a_node_and_a_wrong_one_is_said(self):
+        # requirepass: the file's line is the password (a space in it is
+        # an ACL user's "USER PASSWORD", so the default user is named).
+        good = self.password_file("good", "default " + self.PASSWORD)
+        bad = self.password_file("bad", "default wrong")
+        a = self.node("a", f"ClusterPasswordFile {good}\nMaxClientsPerUser 1\n")
+        self.assertTrue(self.session(a, "10.4.0.1", "hal").in_)
+        self.assertEqual(self.farm_total("Umain|hal"), 1)
+        b = self.node("b", f"ClusterPasswordFile {bad}\nMaxClientsPerUser 1\n",
+                      start=False)
+        b.start(wait_connected=False)
+        err = wait_for(lambda: "WRONGPASS" in b.cluster().get("last_error", "") and
+                       b.cluster()["last_error"], 5)
+        self.assertTrue(err, b.cluster())
+        self.assertNotIn("wrong", b.read_log())  # the password is never logged
+        # An ACL user of its own, limited to the farm's keys and channel.
+        self.redis.cmd("ACL", "SETUSER", "ftplimit", "on", ">farm-pw", "~{ftplimit}*",
+                       "&ftplimit:*", "+@all")
+        acl = self.password_file("acl", "ftplimit farm-pw")
+        c = self.node("c", f"ClusterPasswordFile {acl}\nMaxClientsPerUser 1\n")
+        s = self.session(c, "10.4.0.2", "hal")
+        self.assertTrue(s.login.startswith("DISCONNECT 530 MaxClientsPerUser"), s.login)
+
+
 class Policy(unittest.TestCase):
     def check(self, text):
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
@@ -636,6 +678,7 @@ class Policy(unittest.TestCase):
             ("Cluster http://x\n", "expected redis://HOST[:PORT][/DB] or unix:///PATH"),
             ("Cluster redis://h:0\n", "PORT 1-65535"),
             ("Cluster redis://:pw@h\n", "put the password in ClusterPasswordFile"),
+            ("Cluster rediss://h\n", "rediss:// (TLS) is not supported"),
             ("Cluster unix://relative\n", "an absolute path"),
             ("Cluster redis://h\nClusterLocal MaxInstances\n", "not a limit the farm counts"),
             ("Cluster redis://h\nClusterFailMode maybe\n", "expected open or closed"),
@@ -664,8 +707,10 @@ def main():
     if REDIS is None:
         print("SKIP: redis-server is missing (Debian: redis-server)")
         return 77
-    probe = subprocess.run([FTPLIMIT, "check", "/dev/stdin"], input="Cluster redis://h\n",
-                           capture_output=True, text=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write("Cluster redis://127.0.0.1\n")
+        f.flush()
+        probe = subprocess.run([FTPLIMIT, "check", f.name], capture_output=True, text=True)
     if "no Redis client" in probe.stderr:
         print("SKIP: this build has no hiredis (libhiredis-dev)")
         return 77
