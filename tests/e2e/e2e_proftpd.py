@@ -669,6 +669,76 @@ class E2E(unittest.TestCase):
         self.assertIsNotNone(e, reply)
         close_all(a, e)
 
+    # --- a farm (issue 27, doc/cluster.md) ---------------------------------------
+
+    def redis(self):
+        """A redis-server on 127.0.0.1 and a free port, stopped at the end:
+        its port."""
+        binary = shutil.which("redis-server", path=os.environ.get("PATH", "") + ":/usr/bin")
+        if binary is None:
+            self.fail("redis-server is missing (tools/install-deps.sh installs it)")
+        work = tempfile.mkdtemp(prefix="ftplimit-e2e-redis-")
+        port = free_port()
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", work],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(shutil.rmtree, work, True)
+        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                time.sleep(0.05)
+        self.fail("redis-server did not start")
+
+    def test_a_farm_of_two_servers_shares_a_users_limit_and_its_bans(self):
+        port = self.redis()
+        policy = (f"Cluster redis://127.0.0.1:{port}\nClusterNode @NODE@\n"
+                  "MaxClientsPerUser 1\nOnEvent * jsonl events.jsonl\n")
+        a = self.serve(policy.replace("@NODE@", "ftp-a"))
+        b = self.serve(policy.replace("@NODE@", "ftp-b"))
+        for s in (a, b):  # both nodes in the farm
+            deadline = time.time() + 10
+            while time.time() < deadline and not (s.status() or {}).get("cluster", {}).get("up"):
+                time.sleep(0.1)
+            self.assertTrue(s.status()["cluster"]["up"], s.logs())
+        x, reply = a.login("alice", host=2)
+        self.assertIsNotNone(x, reply)
+        # alice's one session is on a: b refuses her, as ProFTPD would on one
+        # server, after the PASS, with its 530 and its event.
+        y, reply = b.login("alice", host=3)
+        self.assertIsNone(y)
+        self.assertRefused(reply, "530", "maximum number of clients (1) for this user")
+        self.assertEqual(len(b.wait_events("mod_auth.max-clients-per-user", 1)), 1)
+        z, reply = b.login("bob", host=3)
+        self.assertIsNotNone(z, reply)
+        # a ban on a: b refuses the host at its connect.
+        out = subprocess.run([FTPLIMIT, "ban", "add", "host", "127.0.0.5", "600",
+                              "farm says no", "-s", a.path("ftplimitd.sock")],
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        deadline = time.time() + 2
+        while time.time() < deadline and not any(
+                x["target"] == "127.0.0.5" for x in json.loads(subprocess.run(
+                    [FTPLIMIT, "ban", "list", "--json", "-s", b.path("ftplimitd.sock")],
+                    capture_output=True, text=True, timeout=20).stdout)["bans"]):
+            time.sleep(0.02)
+        w, reply = b.login("carol", host=5)
+        self.assertIsNone(w)
+        self.assertRefused(reply, "421", "farm says no")
+        # alice leaves a: b lets her in.
+        x.quit()
+        deadline = time.time() + 5
+        y = None
+        while time.time() < deadline and y is None:
+            y, reply = b.login("alice", host=3)
+            if y is None:
+                time.sleep(0.1)
+        self.assertIsNotNone(y, reply)
+        close_all(y, z)
+
     # --- kill -9 -------------------------------------------------------------------
 
     def test_kill_9_of_session_processes_releases_their_counts(self):
