@@ -114,6 +114,7 @@ void cluster_stats(struct server *srv, struct cluster_stats *out)
 #define KEY_TOTAL TAG ":total"
 #define KEY_NODES TAG ":nodes"
 #define KEY_BANS TAG ":bans"
+#define KEY_BAN_ENDS TAG ":ban-ends"
 #define KEY_NODE TAG ":node:"
 #define KEY_RATE TAG ":rate:"
 #define CHANNEL "ftplimit:bans"
@@ -533,7 +534,10 @@ static void ban_publish(struct cluster *cl, const char *kind, const char *server
         }
         return;
     }
+    char end[24];
+    snprintf(end, sizeof end, "%lld", end_ms);
     (void)command_v(cl, P_NONE, 4, "HSET", KEY_BANS, field, value);
+    (void)command_v(cl, P_NONE, 4, "ZADD", KEY_BAN_ENDS, end, field);
     (void)command_v(cl, P_NONE, 3, "PUBLISH", CHANNEL, msg);
     cl->st.bans_published++;
 }
@@ -554,7 +558,10 @@ static void ban_republish(struct cluster *cl, const char *line)
         return;
     char field[1024];
     snprintf(field, sizeof field, "%.*s", (int)(v - p - 1), p);
+    char end[24];
+    snprintf(end, sizeof end, "%lld", strtoll(v, NULL, 10));
     (void)command_v(cl, P_NONE, 4, "HSET", KEY_BANS, field, v);
+    (void)command_v(cl, P_NONE, 4, "ZADD", KEY_BAN_ENDS, end, field);
     (void)command_v(cl, P_NONE, 3, "PUBLISH", CHANNEL, line);
     cl->st.bans_published++;
 }
@@ -715,6 +722,7 @@ static void on_bans(struct server *srv, struct cluster *cl, const redisReply *r)
             continue;
         if (strtoll(f[3], NULL, 10) <= now) {
             (void)command_v(cl, P_NONE, 3, "HDEL", KEY_BANS, r->element[i]->str);
+            (void)command_v(cl, P_NONE, 3, "ZREM", KEY_BAN_ENDS, r->element[i]->str);
             continue;
         }
         ban_apply(srv, cl, f);
@@ -1427,15 +1435,19 @@ void cluster_ban_lifted(struct server *srv, fl_ban_kind kind, const char *target
     if (server != NULL) {
         snprintf(field, sizeof field, "%s\t%s\t%s", k, server, target);
         (void)command_v(cl, P_NONE, 3, "HDEL", KEY_BANS, field);
+        (void)command_v(cl, P_NONE, 3, "ZREM", KEY_BAN_ENDS, field);
     } else {
         /* Without a server: the target's bans on every server and each. */
         fl_server_info servers[64];
         size_t ns = fl_engine_servers(srv->engine, servers, 64);
         snprintf(field, sizeof field, "%s\t*\t%s", k, target);
         (void)command_v(cl, P_NONE, 3, "HDEL", KEY_BANS, field);
+        (void)command_v(cl, P_NONE, 3, "ZREM", KEY_BAN_ENDS, field);
         for (size_t i = 0; i < ns; i++) {
             snprintf(field, sizeof field, "%s\t%s\t%s", k, servers[i].name, target);
             (void)command_v(cl, P_NONE, 3, "HDEL", KEY_BANS, field);
+            (void)command_v(cl, P_NONE, 3, "ZREM", KEY_BAN_ENDS, field);
+            (void)command_v(cl, P_NONE, 3, "ZREM", KEY_BAN_ENDS, field);
         }
     }
     (void)command_v(cl, P_NONE, 3, "PUBLISH", CHANNEL, msg);
@@ -1670,8 +1682,8 @@ static void heartbeat(struct server *srv, struct cluster *cl)
 {
     fl_server_info servers[64];
     size_t ns = fl_engine_servers(srv->engine, servers, 64);
-    const char *argv[5 + 64];
-    size_t lens[5 + 64];
+    const char *argv[7 + 64];
+    size_t lens[7 + 64];
     char fields[64][220];
     char lease[32];
     struct pend *p = calloc(1, sizeof *p);
@@ -1682,10 +1694,12 @@ static void heartbeat(struct server *srv, struct cluster *cl)
     snprintf(lease, sizeof lease, "%lld", lease_hold_ms(cl));
     argv[0] = KEY_NODES;
     argv[1] = KEY_TOTAL;
-    argv[2] = cl->node_key;
-    argv[3] = cl->conf.node;
-    argv[4] = lease;
-    int argc = 5;
+    argv[2] = KEY_BANS;
+    argv[3] = KEY_BAN_ENDS;
+    argv[4] = cl->node_key;
+    argv[5] = cl->conf.node;
+    argv[6] = lease;
+    int argc = 7;
     for (size_t i = 0; i < ns; i++) {
         /* The field decide/farm.c counts a server's clients in (a name
          * past 200 bytes is a digest there: such a server shows 0). */
@@ -1696,10 +1710,10 @@ static void heartbeat(struct server *srv, struct cluster *cl)
         else
             break;
     }
-    argc = 5 + (int)p->nservers;
+    argc = 7 + (int)p->nservers;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (script(cl, S_HEARTBEAT, P_HEARTBEAT, p, 3, argc, argv, lens) < 0)
+    if (script(cl, S_HEARTBEAT, P_HEARTBEAT, p, 5, argc, argv, lens) < 0)
         pend_free(p);
 }
 

@@ -8,6 +8,8 @@
  *   {ftplimit}:nodes        sorted set: NAME -> the end of its lease (ms)
  *   {ftplimit}:rate:FIELD   sorted set: a connection-rate window
  *   {ftplimit}:bans         hash: ban -> its end, reason and message
+ *   {ftplimit}:ban-ends     sorted set: ban -> its end (ms): the heartbeats
+ *                           drop the bans past it
  * The total is the sum of the nodes' sessions' fields. A field "P..." (a
  * user's sessions from one host) also keeps the total's "D..." (the user's
  * distinct hosts) as it goes to and from 0.
@@ -156,9 +158,11 @@
     "redis.call('ZADD', KEYS[3], clock() + tonumber(ARGV[2]), ARGV[1])\n"          \
     "return 1\n"
 
-/* KEYS: nodes, total. ARGV: node, lease (ms), then the fields whose farm
- * counts to return. Renews the lease of a node that holds one. Returns
- * {held (0: declare), {live nodes}, {expired nodes}, {farm counts}}. */
+/* KEYS: nodes, total, bans, ban ends, this node's hash. ARGV: node, lease
+ * (ms), then the fields whose farm counts to return. Renews the lease of a
+ * node that holds one, and drops bans past their end (a thousand at a
+ * time). Returns {held (0: declare), {live nodes}, {expired nodes}, {farm
+ * counts}}. */
 #define LUA_HEARTBEAT                                                              \
     LUA_PRELUDE                                                                    \
     "local held = 0\n"                                                             \
@@ -168,6 +172,12 @@
     "end\n"                                                                        \
     "local live = redis.call('ZRANGEBYSCORE', KEYS[1], clock(), '+inf')\n"         \
     "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. clock())\n"  \
+    "local ended = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', clock(),\n"        \
+    "                         'LIMIT', 0, 1000)\n"                                  \
+    "if #ended > 0 then\n"                                                         \
+    "  redis.call('HDEL', KEYS[3], unpack(ended))\n"                               \
+    "  redis.call('ZREM', KEYS[4], unpack(ended))\n"                               \
+    "end\n"                                                                        \
     "local farm = {}\n"                                                            \
     "for i = 3, #ARGV do\n"                                                        \
     "  farm[#farm + 1] = redis.call('HGET', KEYS[2], ARGV[i]) or '0'\n"            \

@@ -469,6 +469,21 @@ class Bans(Farm):
         for n in (a, c):
             self.assertTrue(wait_for(lambda: probe(n, "192.0.2.7"), 2), n.name)
         self.assertEqual(self.redis.cmd("HGETALL", "{ftplimit}:bans"), [])
+        self.assertEqual(self.redis.cmd("ZCARD", "{ftplimit}:ban-ends"), 0)
+
+    def test_an_ended_ban_leaves_the_farms_table(self):
+        a, b = self.nodes["a"], self.nodes["b"]
+        with Conn(a.sock) as admin:
+            self.assertEqual(admin.ask("BAN ADD host 1 192.0.2.99"), "OK banned host for 1s")
+        self.assertTrue(wait_for(lambda: not probe(b, "192.0.2.99"), 2))
+        self.assertEqual(len(self.redis.cmd("HGETALL", "{ftplimit}:bans")), 2)
+        # Each node ends it by itself; a heartbeat (a quarter lease: 2.5 s)
+        # drops it from the farm's table.
+        self.assertTrue(wait_for(lambda: probe(b, "192.0.2.99"), 3))
+        self.assertTrue(wait_for(
+            lambda: self.redis.cmd("HGETALL", "{ftplimit}:bans") == [] and
+            self.redis.cmd("ZCARD", "{ftplimit}:ban-ends") == 0, 6), 
+            self.redis.cmd("HGETALL", "{ftplimit}:bans"))
 
     def test_a_rule_ban_spreads(self):
         a, b = self.nodes["a"], self.nodes["b"]
