@@ -60,7 +60,9 @@ typedef enum fl_farm_step {
 /* The claims of the last fl_connect() or fl_pass() of e that allowed a
  * session (0 after one that refused, or without Cluster): how many, and
  * *out, valid until e's next decision. Checks come first, in ProFTPD's
- * order, then what is only counted; a field appears once. */
+ * order, then what is only counted; a field is counted once, even where
+ * two checks read it (an <Anonymous> block's user count: MaxClientsPerUser
+ * and MaxClients). */
 FL_EXPORT size_t fl_farm_claims(fl_engine *e, const fl_farm_claim **out);
 
 /* The fields live session s counts in under the policy in force, as claims
@@ -73,8 +75,8 @@ FL_EXPORT size_t fl_farm_session_claims(fl_engine *e, fl_session *s,
 /* The policy generation the claims' messages belong to. */
 FL_EXPORT uint32_t fl_farm_policy_gen(fl_engine *e);
 
-/* The farm refused s's step at claim c (count: the farm's count with this
- * session): undo the step -- a CONNECT's session ends, a PASS's login is
+/* The farm refused s's step at a claim's limit (its index, its max; count:
+ * the farm's count with this session): undo the step -- a CONNECT's session ends, a PASS's login is
  * released -- and refuse as the limit does locally: its event, its reply
  * in d, the session ended for a DISCONNECT. message: the claim's (NULL or
  * stale: the default). Under DryRun d allows, nothing is undone, and the
