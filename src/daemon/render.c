@@ -16,6 +16,7 @@
 
 #include "catalog/limits.h"
 #include "cluster.h"
+#include "util/buf.h"
 #include "server.h"
 
 #define TOP_N 10
@@ -184,87 +185,36 @@ char *render_status_json(struct server *srv, const char *server, size_t *len)
     return text;
 }
 
-/* A growing text buffer for the metrics page. */
-struct page {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-};
+/* The pages are written as they go, into a growing buffer (util/buf.h). */
 
-/* Room for n more bytes and a NUL; false (and failed) without memory. */
-static bool page_reserve(struct page *p, size_t n)
+static void put_quoted(fl_buf *p, const char *s)
 {
-    if (p->failed)
-        return false;
-    if (n < p->cap - p->len)
-        return true;
-    size_t cap = (p->cap + n + 1) * 2;
-    char *grown = realloc(p->buf, cap);
-    if (grown == NULL) {
-        p->failed = true;
-        return false;
-    }
-    p->buf = grown;
-    p->cap = cap;
-    return true;
-}
-
-static void put(struct page *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put(struct page *p, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = p->failed ? 0 : vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-        va_end(ap);
-        if (p->failed || n < 0)
-            return;
-        if ((size_t)n < p->cap - p->len) {
-            p->len += (size_t)n;
-            return;
-        }
-        if (!page_reserve(p, (size_t)n))
-            return;
-    }
-}
-
-/* s as a JSON string at the end of the page: written where there is room,
- * else again once there is. */
-static void put_quoted(struct page *p, const char *s)
-{
-    size_t room = p->failed ? 0 : p->cap - p->len;
-    size_t n = fl_json_quote(room > 0 ? p->buf + p->len : NULL, room, s);
-    if (n < room)
-        p->len += n;
-    else if (page_reserve(p, n))
-        p->len += fl_json_quote(p->buf + p->len, p->cap - p->len, s);
+    fl_buf_put_with(p, fl_json_quote, s);
 }
 
 struct ban_page {
-    struct page page;
+    fl_buf page;
     size_t n; /* bans on it */
 };
 
 static void put_ban(const fl_ban_entry *b, void *arg)
 {
     struct ban_page *bp = arg;
-    struct page *p = &bp->page;
-    put(p, "%s{\"kind\":\"%s\",\"target\":", bp->n++ > 0 ? "," : "",
-        fl_ban_kind_name(b->kind));
+    fl_buf *p = &bp->page;
+    fl_buf_printf(p, "%s{\"kind\":\"%s\",\"target\":", bp->n++ > 0 ? "," : "",
+                  fl_ban_kind_name(b->kind));
     put_quoted(p, b->target);
     if (b->server != NULL) {
-        put(p, ",\"server\":");
+        fl_buf_printf(p, ",\"server\":");
         put_quoted(p, b->server);
     }
-    put(p, ",\"remaining\":%lld,\"in_kernel\":%s,\"reason\":",
-        (long long)((b->remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC),
-        b->in_kernel ? "true" : "false");
+    fl_buf_printf(p, ",\"remaining\":%lld,\"in_kernel\":%s,\"reason\":",
+                  (long long)((b->remaining + FL_USEC_PER_SEC - 1) / FL_USEC_PER_SEC),
+                  b->in_kernel ? "true" : "false");
     put_quoted(p, b->reason);
-    put(p, ",\"message\":");
+    fl_buf_printf(p, ",\"message\":");
     put_quoted(p, b->message);
-    put(p, "}");
+    fl_buf_printf(p, "}");
 }
 
 /* The BAN LIST document, written as it goes: no JSON tree and no array of
@@ -272,18 +222,18 @@ static void put_ban(const fl_ban_entry *b, void *arg)
 char *render_bans_json(struct server *srv, size_t *len)
 {
     struct ban_page bp = {{0}, 0};
-    struct page *p = &bp.page;
+    fl_buf *p = &bp.page;
     fl_ban_firewall fw;
     fl_ban_firewall_status(srv->engine, &fw);
-    put(p, "{\"firewall\":%s,\"bans\":[", fw.configured ? "true" : "false");
+    fl_buf_printf(p, "{\"firewall\":%s,\"bans\":[", fw.configured ? "true" : "false");
     fl_ban_each(srv->engine, put_ban, &bp);
-    put(p, "]}");
-    if (p->failed) {
-        free(p->buf);
+    fl_buf_printf(p, "]}");
+    if (p->failed || !fl_buf_reserve(p, 0)) {
+        free(p->data);
         return NULL;
     }
     *len = p->len;
-    return p->buf;
+    return p->data;
 }
 
 /* A label's value as the exposition format writes it: \\, \" and \n
@@ -303,30 +253,30 @@ static const char *label_value(const char *v, char *buf, size_t size)
     return buf;
 }
 
-static void metric(struct page *p, const char *name, const char *type, const char *help)
+static void metric(fl_buf *p, const char *name, const char *type, const char *help)
 {
-    put(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    fl_buf_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 char *render_metrics(struct server *srv, size_t *len)
 {
     fl_engine *e = srv->engine;
-    struct page p = {.cap = 8192};
-    p.buf = malloc(p.cap);
-    if (p.buf == NULL)
+    fl_buf p = {0};
+    if (!fl_buf_reserve(&p, 8192))
         return NULL;
     fl_totals t;
     fl_engine_totals(e, &t);
     char label[1024];
 
     metric(&p, "ftplimit_up", "gauge", "1 while ftplimitd runs.");
-    put(&p, "ftplimit_up 1\n");
+    fl_buf_printf(&p, "ftplimit_up 1\n");
     metric(&p, "ftplimit_uptime_seconds", "gauge", "Seconds since ftplimitd started.");
-    put(&p, "ftplimit_uptime_seconds %lld\n", (long long)(time(NULL) - srv->started));
+    fl_buf_printf(&p, "ftplimit_uptime_seconds %lld\n",
+                  (long long)(time(NULL) - srv->started));
     metric(&p, "ftplimit_sessions", "gauge", "Live FTP control connections.");
-    put(&p, "ftplimit_sessions %zu\n", t.sessions);
+    fl_buf_printf(&p, "ftplimit_sessions %zu\n", t.sessions);
     metric(&p, "ftplimit_clients", "gauge", "Authenticated FTP sessions.");
-    put(&p, "ftplimit_clients %zu\n", t.clients);
+    fl_buf_printf(&p, "ftplimit_clients %zu\n", t.clients);
 
     /* Per server: ProFTPD counts its limits per server. */
     size_t nservers = fl_engine_servers(e, NULL, 0);
@@ -336,13 +286,13 @@ char *render_metrics(struct server *srv, size_t *len)
            "Live FTP control connections, by server (main, or a <VirtualHost>'s "
            "addresses).");
     for (size_t i = 0; i < nservers; i++)
-        put(&p, "ftplimit_server_sessions{server=\"%s\"} %zu\n",
-            label_value(info[i].name, label, sizeof label), info[i].sessions);
+        fl_buf_printf(&p, "ftplimit_server_sessions{server=\"%s\"} %zu\n",
+                      label_value(info[i].name, label, sizeof label), info[i].sessions);
     metric(&p, "ftplimit_server_clients", "gauge",
            "Authenticated FTP sessions, by server.");
     for (size_t i = 0; i < nservers; i++)
-        put(&p, "ftplimit_server_clients{server=\"%s\"} %zu\n",
-            label_value(info[i].name, label, sizeof label), info[i].clients);
+        fl_buf_printf(&p, "ftplimit_server_clients{server=\"%s\"} %zu\n",
+                      label_value(info[i].name, label, sizeof label), info[i].clients);
     metric(&p, "ftplimit_server_refusals_total", "counter",
            "Decisions that refused a session of a server, by limit (only those that "
            "did); dry_run=\"true\" counts would-be refusals.");
@@ -352,12 +302,14 @@ char *render_metrics(struct server *srv, size_t *len)
         for (size_t k = 0; nrc != (size_t)-1 && k < nrc && k < REFUSAL_KINDS_MAX; k++) {
             const char *name = label_value(info[i].name, label, sizeof label);
             if (rc[k].refused > 0)
-                put(&p,
+                fl_buf_printf(
+                    &p,
                     "ftplimit_server_refusals_total{server=\"%s\",limit=\"%s\","
                     "dry_run=\"false\"} %llu\n",
                     name, rc[k].limit, rc[k].refused);
             if (rc[k].dry_run > 0)
-                put(&p,
+                fl_buf_printf(
+                    &p,
                     "ftplimit_server_refusals_total{server=\"%s\",limit=\"%s\","
                     "dry_run=\"true\"} %llu\n",
                     name, rc[k].limit, rc[k].dry_run);
@@ -366,16 +318,19 @@ char *render_metrics(struct server *srv, size_t *len)
     free(info);
 
     metric(&p, "ftplimit_table_entries", "gauge", "Entries in the engine's tables.");
-    put(&p, "ftplimit_table_entries{table=\"hosts\"} %zu\n", t.hosts);
-    put(&p, "ftplimit_table_entries{table=\"idle_hosts\"} %zu\n", t.idle_hosts);
-    put(&p, "ftplimit_table_entries{table=\"users\"} %zu\n", t.users);
-    put(&p, "ftplimit_table_entries{table=\"user_hosts\"} %zu\n", t.user_hosts);
-    put(&p, "ftplimit_table_entries{table=\"classes\"} %zu\n", t.classes);
-    put(&p, "ftplimit_table_entries{table=\"networks\"} %zu\n", t.networks);
-    put(&p, "ftplimit_table_entries{table=\"countries\"} %zu\n", t.countries);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"hosts\"} %zu\n", t.hosts);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"idle_hosts\"} %zu\n",
+                  t.idle_hosts);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"users\"} %zu\n", t.users);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"user_hosts\"} %zu\n",
+                  t.user_hosts);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"classes\"} %zu\n", t.classes);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"networks\"} %zu\n", t.networks);
+    fl_buf_printf(&p, "ftplimit_table_entries{table=\"countries\"} %zu\n", t.countries);
     metric(&p, "ftplimit_evictions_total", "counter",
            "Idle hosts evicted to make room under MaxTrackedHosts.");
-    put(&p, "ftplimit_evictions_total %llu\n", (unsigned long long)t.evictions);
+    fl_buf_printf(&p, "ftplimit_evictions_total %llu\n",
+                  (unsigned long long)t.evictions);
 
     metric(
         &p, "ftplimit_refusals_total", "counter",
@@ -383,47 +338,50 @@ char *render_metrics(struct server *srv, size_t *len)
     fl_refusal_count counts[REFUSAL_KINDS_MAX];
     size_t n = fl_engine_refusals(e, counts, REFUSAL_KINDS_MAX);
     for (size_t i = 0; i < n && i < REFUSAL_KINDS_MAX; i++) {
-        put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"false\"} %llu\n",
-            counts[i].limit, counts[i].refused);
-        put(&p, "ftplimit_refusals_total{limit=\"%s\",dry_run=\"true\"} %llu\n",
-            counts[i].limit, counts[i].dry_run);
+        fl_buf_printf(&p,
+                      "ftplimit_refusals_total{limit=\"%s\",dry_run=\"false\"} %llu\n",
+                      counts[i].limit, counts[i].refused);
+        fl_buf_printf(&p,
+                      "ftplimit_refusals_total{limit=\"%s\",dry_run=\"true\"} %llu\n",
+                      counts[i].limit, counts[i].dry_run);
     }
 
     metric(&p, "ftplimit_events_total", "counter", "Events generated, by name.");
     const char *const *names = fl_event_names();
     for (size_t i = 0; i < srv->nevents; i++)
-        put(&p, "ftplimit_events_total{event=\"%s\"} %llu\n", names[i],
-            (unsigned long long)srv->event_counts[i]);
+        fl_buf_printf(&p, "ftplimit_events_total{event=\"%s\"} %llu\n", names[i],
+                      (unsigned long long)srv->event_counts[i]);
 
     metric(&p, "ftplimit_daemon_clients", "gauge",
            "Connections to ftplimitd's socket.");
-    put(&p, "ftplimit_daemon_clients %zu\n", srv->nconns);
+    fl_buf_printf(&p, "ftplimit_daemon_clients %zu\n", srv->nconns);
     metric(&p, "ftplimit_daemon_watchers", "gauge", "Connections watching events.");
-    put(&p, "ftplimit_daemon_watchers %zu\n", srv->nwatchers);
+    fl_buf_printf(&p, "ftplimit_daemon_watchers %zu\n", srv->nwatchers);
     metric(&p, "ftplimit_daemon_connections_total", "counter", "Connections accepted.");
-    put(&p, "ftplimit_daemon_connections_total %llu\n",
-        (unsigned long long)srv->connections_total);
+    fl_buf_printf(&p, "ftplimit_daemon_connections_total %llu\n",
+                  (unsigned long long)srv->connections_total);
     metric(&p, "ftplimit_daemon_protocol_errors_total", "counter",
            "Requests answered ERR.");
-    put(&p, "ftplimit_daemon_protocol_errors_total %llu\n",
-        (unsigned long long)srv->protocol_errors);
+    fl_buf_printf(&p, "ftplimit_daemon_protocol_errors_total %llu\n",
+                  (unsigned long long)srv->protocol_errors);
     metric(&p, "ftplimit_daemon_permission_denied_total", "counter",
            "Requests refused by AllowSessions, AllowStatus or AllowAdmin.");
-    put(&p, "ftplimit_daemon_permission_denied_total %llu\n",
-        (unsigned long long)srv->permission_denied);
+    fl_buf_printf(&p, "ftplimit_daemon_permission_denied_total %llu\n",
+                  (unsigned long long)srv->permission_denied);
     metric(
         &p, "ftplimit_daemon_logouts_total", "counter",
         "Logins undone by LOGOUT: the server refused them after telling the engine.");
-    put(&p, "ftplimit_daemon_logouts_total %llu\n", (unsigned long long)srv->logouts);
+    fl_buf_printf(&p, "ftplimit_daemon_logouts_total %llu\n",
+                  (unsigned long long)srv->logouts);
     metric(&p, "ftplimit_daemon_slow_clients_total", "counter",
            "Clients disconnected for not reading their replies.");
-    put(&p, "ftplimit_daemon_slow_clients_total %llu\n",
-        (unsigned long long)srv->slow_clients);
+    fl_buf_printf(&p, "ftplimit_daemon_slow_clients_total %llu\n",
+                  (unsigned long long)srv->slow_clients);
     metric(&p, "ftplimit_daemon_refused_connections_total", "counter",
            "Connections refused: a uid's pending connections at their bound, or no "
            "file descriptor left.");
-    put(&p, "ftplimit_daemon_refused_connections_total %llu\n",
-        (unsigned long long)srv->refused_connections);
+    fl_buf_printf(&p, "ftplimit_daemon_refused_connections_total %llu\n",
+                  (unsigned long long)srv->refused_connections);
 
     fl_alert_stats a;
     fl_engine_alert_stats(e, &a);
@@ -433,45 +391,52 @@ char *render_metrics(struct server *srv, size_t *len)
            "dropped (over ExecMaxRunning), failed (not written or not run).");
     for (fl_alert_output o = 0; o < FL_ALERT_OUTPUTS; o++) {
         const char *name = fl_alert_output_name(o);
-        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"sent\"} %llu\n", name,
-            a.sent[o]);
-        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"suppressed\"} %llu\n",
+        fl_buf_printf(&p,
+                      "ftplimit_alerts_total{listener=\"%s\",outcome=\"sent\"} %llu\n",
+                      name, a.sent[o]);
+        fl_buf_printf(
+            &p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"suppressed\"} %llu\n",
             name, a.suppressed[o]);
-        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"dropped\"} %llu\n",
+        fl_buf_printf(
+            &p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"dropped\"} %llu\n",
             name, a.dropped[o]);
-        put(&p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"failed\"} %llu\n",
+        fl_buf_printf(
+            &p, "ftplimit_alerts_total{listener=\"%s\",outcome=\"failed\"} %llu\n",
             name, a.failed[o]);
     }
     metric(&p, "ftplimit_exec_running", "gauge", "OnEvent exec programs running now.");
-    put(&p, "ftplimit_exec_running %u\n", a.running);
+    fl_buf_printf(&p, "ftplimit_exec_running %u\n", a.running);
     metric(&p, "ftplimit_exec_killed_total", "counter",
            "OnEvent exec programs killed after ExecTimeout.");
-    put(&p, "ftplimit_exec_killed_total %llu\n", a.killed);
+    fl_buf_printf(&p, "ftplimit_exec_killed_total %llu\n", a.killed);
     metric(&p, "ftplimit_bans_in_force", "gauge", "Bans in force.");
-    put(&p, "ftplimit_bans_in_force %zu\n", a.bans);
+    fl_buf_printf(&p, "ftplimit_bans_in_force %zu\n", a.bans);
     metric(&p, "ftplimit_bans_total", "counter",
            "Bans made (by BanOnEvent or by hand).");
-    put(&p, "ftplimit_bans_total %llu\n", a.bans_made);
+    fl_buf_printf(&p, "ftplimit_bans_total %llu\n", a.bans_made);
     metric(&p, "ftplimit_bans_expired_total", "counter", "Bans that ran their time.");
-    put(&p, "ftplimit_bans_expired_total %llu\n", a.bans_expired);
+    fl_buf_printf(&p, "ftplimit_bans_expired_total %llu\n", a.bans_expired);
     metric(&p, "ftplimit_ban_table_save_failures_total", "counter",
            "BanTable saves that failed and kept the table as it was.");
-    put(&p, "ftplimit_ban_table_save_failures_total %llu\n", a.ban_save_failures);
+    fl_buf_printf(&p, "ftplimit_ban_table_save_failures_total %llu\n",
+                  a.ban_save_failures);
     fl_ban_firewall fw;
     fl_ban_firewall_status(e, &fw);
     if (fw.configured) {
         metric(&p, "ftplimit_ban_firewall_up", "gauge",
                "BanFirewall: 1 while its last nftables command worked, else 0.");
-        put(&p, "ftplimit_ban_firewall_up %d\n", fw.on ? 1 : 0);
+        fl_buf_printf(&p, "ftplimit_ban_firewall_up %d\n", fw.on ? 1 : 0);
         metric(&p, "ftplimit_ban_firewall_hosts", "gauge",
                "BanFirewall: hosts in the kernel's sets.");
-        put(&p, "ftplimit_ban_firewall_hosts %zu\n", fw.in_kernel);
+        fl_buf_printf(&p, "ftplimit_ban_firewall_hosts %zu\n", fw.in_kernel);
         metric(&p, "ftplimit_ban_firewall_commands_total", "counter",
                "BanFirewall: nftables commands, by outcome.");
-        put(&p, "ftplimit_ban_firewall_commands_total{outcome=\"done\"} %llu\n",
-            fw.done);
-        put(&p, "ftplimit_ban_firewall_commands_total{outcome=\"failed\"} %llu\n",
-            fw.failed);
+        fl_buf_printf(&p,
+                      "ftplimit_ban_firewall_commands_total{outcome=\"done\"} %llu\n",
+                      fw.done);
+        fl_buf_printf(&p,
+                      "ftplimit_ban_firewall_commands_total{outcome=\"failed\"} %llu\n",
+                      fw.failed);
     }
 
     struct cluster_stats cs;
@@ -479,52 +444,54 @@ char *render_metrics(struct server *srv, size_t *len)
     if (cs.on) {
         metric(&p, "ftplimit_cluster_up", "gauge",
                "Cluster: 1 while connected to the farm's Redis, else 0.");
-        put(&p, "ftplimit_cluster_up %d\n", cs.up ? 1 : 0);
+        fl_buf_printf(&p, "ftplimit_cluster_up %d\n", cs.up ? 1 : 0);
         metric(&p, "ftplimit_cluster_nodes", "gauge",
                "Cluster: live nodes at the last heartbeat, this one included.");
-        put(&p, "ftplimit_cluster_nodes %u\n", cs.live_nodes);
+        fl_buf_printf(&p, "ftplimit_cluster_nodes %u\n", cs.live_nodes);
         metric(&p, "ftplimit_cluster_round_trips_total", "counter",
                "Cluster: decisions sent to Redis.");
-        put(&p, "ftplimit_cluster_round_trips_total %llu\n",
-            (unsigned long long)cs.round_trips);
+        fl_buf_printf(&p, "ftplimit_cluster_round_trips_total %llu\n",
+                      (unsigned long long)cs.round_trips);
         metric(&p, "ftplimit_cluster_round_trip_seconds_total", "counter",
                "Cluster: the decisions' round trips, summed.");
-        put(&p, "ftplimit_cluster_round_trip_seconds_total %.6f\n", cs.rtt_seconds_sum);
+        fl_buf_printf(&p, "ftplimit_cluster_round_trip_seconds_total %.6f\n",
+                      cs.rtt_seconds_sum);
         metric(&p, "ftplimit_cluster_errors_total", "counter",
                "Cluster: Redis errors and lost connections.");
-        put(&p, "ftplimit_cluster_errors_total %llu\n", (unsigned long long)cs.errors);
+        fl_buf_printf(&p, "ftplimit_cluster_errors_total %llu\n",
+                      (unsigned long long)cs.errors);
         metric(&p, "ftplimit_cluster_timeouts_total", "counter",
                "Cluster: decisions past ClusterTimeout.");
-        put(&p, "ftplimit_cluster_timeouts_total %llu\n",
-            (unsigned long long)cs.timeouts);
+        fl_buf_printf(&p, "ftplimit_cluster_timeouts_total %llu\n",
+                      (unsigned long long)cs.timeouts);
         metric(&p, "ftplimit_cluster_fail_mode_total", "counter",
                "Cluster: decisions ClusterFailMode made, by mode.");
-        put(&p, "ftplimit_cluster_fail_mode_total{mode=\"open\"} %llu\n",
-            (unsigned long long)cs.fail_open);
-        put(&p, "ftplimit_cluster_fail_mode_total{mode=\"closed\"} %llu\n",
-            (unsigned long long)cs.fail_closed);
+        fl_buf_printf(&p, "ftplimit_cluster_fail_mode_total{mode=\"open\"} %llu\n",
+                      (unsigned long long)cs.fail_open);
+        fl_buf_printf(&p, "ftplimit_cluster_fail_mode_total{mode=\"closed\"} %llu\n",
+                      (unsigned long long)cs.fail_closed);
         metric(&p, "ftplimit_cluster_refusals_total", "counter",
                "Cluster: decisions the farm's counts refused.");
-        put(&p, "ftplimit_cluster_refusals_total %llu\n",
-            (unsigned long long)cs.refusals);
+        fl_buf_printf(&p, "ftplimit_cluster_refusals_total %llu\n",
+                      (unsigned long long)cs.refusals);
         metric(&p, "ftplimit_cluster_lease_renewals_total", "counter",
                "Cluster: heartbeats answered.");
-        put(&p, "ftplimit_cluster_lease_renewals_total %llu\n",
-            (unsigned long long)cs.lease_renewals);
+        fl_buf_printf(&p, "ftplimit_cluster_lease_renewals_total %llu\n",
+                      (unsigned long long)cs.lease_renewals);
         metric(&p, "ftplimit_cluster_declarations_total", "counter",
                "Cluster: this node's counts declared anew.");
-        put(&p, "ftplimit_cluster_declarations_total %llu\n",
-            (unsigned long long)cs.declares);
+        fl_buf_printf(&p, "ftplimit_cluster_declarations_total %llu\n",
+                      (unsigned long long)cs.declares);
         metric(&p, "ftplimit_cluster_reconnects_total", "counter",
                "Cluster: connection attempts after a loss.");
-        put(&p, "ftplimit_cluster_reconnects_total %llu\n",
-            (unsigned long long)cs.reconnects);
+        fl_buf_printf(&p, "ftplimit_cluster_reconnects_total %llu\n",
+                      (unsigned long long)cs.reconnects);
         metric(&p, "ftplimit_cluster_bans_total", "counter",
                "Cluster: bans published to the farm, and applied from it.");
-        put(&p, "ftplimit_cluster_bans_total{way=\"published\"} %llu\n",
-            (unsigned long long)cs.bans_published);
-        put(&p, "ftplimit_cluster_bans_total{way=\"applied\"} %llu\n",
-            (unsigned long long)cs.bans_applied);
+        fl_buf_printf(&p, "ftplimit_cluster_bans_total{way=\"published\"} %llu\n",
+                      (unsigned long long)cs.bans_published);
+        fl_buf_printf(&p, "ftplimit_cluster_bans_total{way=\"applied\"} %llu\n",
+                      (unsigned long long)cs.bans_applied);
     }
 
     metric(&p, "ftplimit_limit", "gauge",
@@ -533,13 +500,13 @@ char *render_metrics(struct server *srv, size_t *len)
     for (const char *name; (name = shown_limit(&at)) != NULL;) {
         long long v = fl_policy_limit(e, name);
         if (v >= 0)
-            put(&p, "ftplimit_limit{directive=\"%s\"} %lld\n", name, v);
+            fl_buf_printf(&p, "ftplimit_limit{directive=\"%s\"} %lld\n", name, v);
     }
 
     if (p.failed) {
-        free(p.buf);
+        free(p.data);
         return NULL;
     }
     *len = p.len;
-    return p.buf;
+    return p.data;
 }

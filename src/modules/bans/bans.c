@@ -41,6 +41,7 @@
 #include "modules/bans/bans.h"
 #include "policy/directive.h"
 #include "util/addr.h"
+#include "util/buf.h"
 #include "util/file.h"
 #include "util/rate.h"
 #include "util/text.h"
@@ -269,56 +270,8 @@ struct fl_ban_save {
     const char *what; /* ... and what it was doing */
 };
 
-/* The table's text as it is made: one buffer, grown as needed; failed
- * once memory ran out (the save is then abandoned). */
-struct text {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-};
-
-/* Room for n more bytes (and a NUL). */
-static bool text_reserve(struct text *t, size_t n)
-{
-    if (t->failed)
-        return false;
-    if (n < t->cap - t->len)
-        return true;
-    size_t cap = (t->cap + n + 1) * 2;
-    char *grown = fl_realloc(t->buf, cap);
-    if (grown == NULL) {
-        t->failed = true;
-        return false;
-    }
-    t->buf = grown;
-    t->cap = cap;
-    return true;
-}
-
-static void text_put(struct text *t, const char *s, size_t n)
-{
-    if (text_reserve(t, n)) {
-        memcpy(t->buf + t->len, s, n);
-        t->len += n;
-    }
-}
-
-#define TEXT_PUT(t, lit) text_put(t, lit, sizeof lit - 1)
-
-/* s as a JSON string: written where there is room, else again once there
- * is. */
-static void text_quote(struct text *t, const char *s)
-{
-    size_t room = t->failed ? 0 : t->cap - t->len;
-    size_t n = fl_json_quote(room > 0 ? t->buf + t->len : NULL, room, s);
-    if (n < room)
-        t->len += n;
-    else if (text_reserve(t, n))
-        t->len += fl_json_quote(t->buf + t->len, t->cap - t->len, s);
-}
-
 /* usec since 1970 as seconds with six decimals. */
-static void text_seconds(struct text *t, long long usec)
+static void text_seconds(fl_buf *t, long long usec)
 {
     char digits[32], *d = digits + sizeof digits;
     bool negative = usec < 0;
@@ -332,14 +285,14 @@ static void text_seconds(struct text *t, long long usec)
     while ((v /= 10) != 0);
     if (negative)
         *--d = '-';
-    text_put(t, d, (size_t)(digits + sizeof digits - d));
+    fl_buf_put(t, d, (size_t)(digits + sizeof digits - d));
 }
 
 /* The table as the file holds it: one JSON object per line. NULL without
  * memory. */
 static char *table_text(fl_engine *e, size_t *out_len)
 {
-    struct text t = {0};
+    fl_buf t = {0};
     fl_usec now = fl_now(e);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -350,31 +303,31 @@ static char *table_text(fl_engine *e, size_t *out_len)
         key_text(b->key, b->keylen, target, sizeof target);
         const char *server = key_server_name(e, b->key);
         const char *kind = fl_ban_kind_name((fl_ban_kind)b->key[0]);
-        TEXT_PUT(&t, "{\"kind\":\"");
-        text_put(&t, kind, strlen(kind));
-        TEXT_PUT(&t, "\",\"target\":");
-        text_quote(&t, target);
+        FL_BUF_PUT(&t, "{\"kind\":\"");
+        fl_buf_put(&t, kind, strlen(kind));
+        FL_BUF_PUT(&t, "\",\"target\":");
+        fl_buf_put_with(&t, fl_json_quote, target);
         if (server != NULL) {
-            TEXT_PUT(&t, ",\"server\":");
-            text_quote(&t, server);
+            FL_BUF_PUT(&t, ",\"server\":");
+            fl_buf_put_with(&t, fl_json_quote, server);
         }
-        TEXT_PUT(&t, ",\"expires\":");
+        FL_BUF_PUT(&t, ",\"expires\":");
         text_seconds(&t, wall + (b->expires - now));
-        TEXT_PUT(&t, ",\"reason\":");
-        text_quote(&t, b->reason);
+        FL_BUF_PUT(&t, ",\"reason\":");
+        fl_buf_put_with(&t, fl_json_quote, b->reason);
         if (b->message != NULL) {
-            TEXT_PUT(&t, ",\"message\":");
-            text_quote(&t, b->message);
+            FL_BUF_PUT(&t, ",\"message\":");
+            fl_buf_put_with(&t, fl_json_quote, b->message);
         }
-        TEXT_PUT(&t, "}\n");
+        FL_BUF_PUT(&t, "}\n");
     }
     /* An empty table is an empty file: a buffer all the same. */
-    if (t.failed || !text_reserve(&t, 0)) {
-        fl_free(t.buf);
+    if (t.failed || !fl_buf_reserve(&t, 0)) {
+        fl_free(t.data);
         return NULL;
     }
     *out_len = t.len;
-    return t.buf;
+    return t.data;
 }
 
 /* Write text to path: to PATH.tmp, checked, flushed and synced, then
