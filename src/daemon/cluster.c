@@ -214,8 +214,7 @@ struct cluster {
     struct pend *head, *tail;
     size_t npending;
     struct dec *batch, **batch_tail; /* decisions to send at the next flush */
-    size_t nbatch;
-    struct packed releases; /* fields to release at the next flush */
+    struct packed releases;          /* fields to release at the next flush */
     uint64_t declares_sent;
     struct record *records;
     size_t nrecords;
@@ -873,7 +872,6 @@ static void batch_add(struct cluster *cl, struct dec *d)
     d->next = NULL;
     *cl->batch_tail = d;
     cl->batch_tail = &d->next;
-    cl->nbatch++;
 }
 
 /* From the next flush, the farm counts session sid in what its record
@@ -899,8 +897,32 @@ static void answer(struct server *srv, struct dec *d, fl_session *s,
     server_farm_answer(srv, c, s, d->step, dn);
 }
 
-/* ClusterFailMode answers d now: open lets the session in on this node's
- * counts (recorded, and declared to the farm later), closed refuses it. */
+/* ClusterFailMode decides d for its session s: open lets it in on this
+ * node's counts (recorded, and declared to the farm later; dn untouched),
+ * closed refuses it (dn: the refusal). */
+static void fail_mode_decide(struct server *srv, struct cluster *cl, struct dec *d,
+                             fl_session *s, fl_decision *dn)
+{
+    if (cl->conf.fail_closed) {
+        cl->st.fail_closed++;
+        struct conn *saved = srv->current;
+        srv->current = d->conn; /* its events go before its answer */
+        int rc = fl_farm_unavailable(srv->engine, s, d->step, dn);
+        srv->current = saved;
+        if (rc == 0) {
+            d->state = D_CLOSED;
+            return;
+        }
+        dn->verdict = dn->would = FL_ALLOW; /* cannot undo: let it be, counted */
+    } else {
+        cl->st.fail_open++;
+    }
+    record_add(cl, d);
+    d->state = D_OPEN;
+    cl->dirty = true;
+}
+
+/* ... and answers the client waiting for d. */
 static void fail_mode(struct server *srv, struct cluster *cl, struct dec *d)
 {
     fl_session *s = d->conn != NULL ? fl_session_find(srv->engine, d->sid) : NULL;
@@ -912,27 +934,8 @@ static void fail_mode(struct server *srv, struct cluster *cl, struct dec *d)
         answer(srv, d, NULL, &dn); /* a client still waiting: an error */
         return;
     }
-    if (!cl->conf.fail_closed) {
-        cl->st.fail_open++;
-        record_add(cl, d);
-        d->state = D_OPEN;
-        cl->dirty = true;
-    } else {
-        cl->st.fail_closed++;
-        struct conn *saved = srv->current;
-        srv->current = d->conn; /* its events go before its answer */
-        if (fl_farm_unavailable(srv->engine, s, d->step, &dn) < 0) {
-            dn.verdict = dn.would = FL_ALLOW; /* cannot undo: let it be, counted */
-            record_add(cl, d);
-            d->state = D_OPEN;
-            cl->dirty = true;
-        } else {
-            d->state = D_CLOSED;
-        }
-        srv->current = saved;
-        s = fl_session_find(srv->engine, d->sid);
-    }
-    answer(srv, d, s, &dn);
+    fail_mode_decide(srv, cl, d, s, &dn);
+    answer(srv, d, fl_session_find(srv->engine, d->sid), &dn);
 }
 
 /* After a reply: the farm counts d's fields (farm_has) but must not --
@@ -1206,7 +1209,6 @@ static void flush(struct server *srv, struct cluster *cl)
         while (cl->batch != NULL && n < BATCH_MAX) {
             struct dec *d = cl->batch;
             cl->batch = d->next;
-            cl->nbatch--;
             if (d->state == D_GONE) /* its session ended: nothing to ask */
                 dec_free(d);
             else
@@ -1315,18 +1317,9 @@ bool cluster_decide(struct server *srv, struct conn *conn, fl_session *s,
         return false;
     }
     if (!cl->up) {
-        /* Redis is away: ClusterFailMode, now. */
-        if (!cl->conf.fail_closed) {
-            cl->st.fail_open++;
-            record_add(cl, dc);
-            cl->dirty = true;
-        } else {
-            cl->st.fail_closed++;
-            srv->current = conn; /* its events go before its answer */
-            if (fl_farm_unavailable(srv->engine, s, step, d) < 0)
-                record_add(cl, dc); /* cannot undo: it stays, counted */
-            srv->current = NULL;
-        }
+        /* Redis is away: ClusterFailMode, now (open leaves the engine's
+         * answer in d). */
+        fail_mode_decide(srv, cl, dc, s, d);
         dec_free(dc);
         return false;
     }

@@ -46,14 +46,11 @@ static int server_part(const fl_server_counts *c, char *out, size_t size)
     return snprintf(out, size, "#%016llx", (unsigned long long)h);
 }
 
-/* A new claim, its field started with kind and the server; NULL when full
- * (cannot happen: a step has fewer than FL_FARM_CLAIMS_MAX). */
-static fl_farm_claim *claim_new(struct fl_farm_claims *fc, fl_farm_op op, char kind,
-                                const fl_server_counts *c)
+/* k a claim that checks nothing, its field started with kind and the
+ * server. */
+static void claim_init(fl_farm_claim *k, fl_farm_op op, char kind,
+                       const fl_server_counts *c)
 {
-    if (fc->n == FL_FARM_CLAIMS_MAX)
-        return NULL;
-    fl_farm_claim *k = &fc->v[fc->n++];
     k->op = op;
     k->limit = -1;
     k->directive = NULL;
@@ -64,6 +61,17 @@ static fl_farm_claim *claim_new(struct fl_farm_claims *fc, fl_farm_op op, char k
     k->len = 1;
     if (c != NULL)
         k->len += (size_t)server_part(c, k->field + 1, sizeof k->field - 1);
+}
+
+/* A new claim of fc, as claim_init() starts it; NULL when full (cannot
+ * happen: a step has fewer than FL_FARM_CLAIMS_MAX). */
+static fl_farm_claim *claim_new(struct fl_farm_claims *fc, fl_farm_op op, char kind,
+                                const fl_server_counts *c)
+{
+    if (fc->n == FL_FARM_CLAIMS_MAX)
+        return NULL;
+    fl_farm_claim *k = &fc->v[fc->n++];
+    claim_init(k, op, kind, c);
     return k;
 }
 
@@ -200,9 +208,7 @@ static void login_claim(struct fl_farm_claims *fc, const fl_policy *p,
 
 static void field_start(fl_farm_claim *tmp, char kind, const fl_server_counts *c)
 {
-    struct fl_farm_claims one = {0};
-    fl_farm_claim *k = claim_new(&one, FL_FARM_ADD, kind, c);
-    *tmp = *k;
+    claim_init(tmp, FL_FARM_ADD, kind, c);
 }
 
 static void login_claims(struct fl_farm_claims *fc, const fl_engine *e,
@@ -314,12 +320,8 @@ void fl_farm_note_resume(fl_engine *e, const fl_server_counts *c, const fl_sessi
     if (fc == NULL)
         return;
     connect_claims(fc, e->policy, c, s);
-    if (l != NULL) {
-        struct fl_farm_claims login = {0};
-        login_claims(&login, e, s, l);
-        for (size_t i = 0; i < login.n && fc->n < FL_FARM_CLAIMS_MAX; i++)
-            fc->v[fc->n++] = login.v[i];
-    }
+    if (l != NULL) /* after the connection's: all are made counts below */
+        login_claims(fc, e, s, l);
     /* A resumed session was decided before: it is counted, never checked,
      * and it opens no window. */
     size_t n = 0;

@@ -220,6 +220,20 @@ static void release_login(fl_engine *e, fl_session *s)
     s->authenticated = false;
 }
 
+/* Undo an authenticated session's login: its counts released, the session
+ * a connection with its USER name again. 0, or -1/ENOMEM with nothing
+ * changed. */
+static int logout_now(fl_engine *e, fl_session *s)
+{
+    const char *name = fl_session_user_entry(s)->name;
+    fl_login *login = fl_login_new(e, name, strlen(name), FL_ANON_BY_POLICY, NULL);
+    if (login == NULL)
+        return -1;
+    release_login(e, s);
+    s->u.login = login;
+    return 0;
+}
+
 /* Release everything the session counts in, and free it. */
 static void session_release(fl_engine *e, fl_session *s)
 {
@@ -1115,13 +1129,7 @@ static int farm_undo(fl_engine *e, fl_session *s, fl_farm_step step)
         session_end_quietly(e, s);
         return 0;
     }
-    const char *name = fl_session_user_entry(s)->name;
-    fl_login *login = fl_login_new(e, name, strlen(name), FL_ANON_BY_POLICY, NULL);
-    if (login == NULL)
-        return -1;
-    release_login(e, s);
-    s->u.login = login;
-    return 0;
+    return logout_now(e, s);
 }
 
 static int farm_refuse(fl_engine *e, fl_session *s, fl_farm_step step,
@@ -1187,13 +1195,7 @@ int fl_logout(fl_engine *e, fl_session *s)
         errno = ENOTCONN;
         return -1;
     }
-    const char *name = fl_session_user_entry(s)->name;
-    fl_login *login = fl_login_new(e, name, strlen(name), FL_ANON_BY_POLICY, NULL);
-    if (login == NULL)
-        return -1;
-    release_login(e, s);
-    s->u.login = login;
-    return 0;
+    return logout_now(e, s);
 }
 
 /* --- resume ---------------------------------------------------------------- */
