@@ -47,10 +47,23 @@ struct fl_pmsg {
     char *text;
 };
 
-static void hold(struct fl_parser *p, const char *msg)
+static void hold(struct fl_parser *p, const char *raw)
 {
     if (p->err == NULL)
         return;
+    /* A message may quote the policy's own bytes (a name, a path, a block's
+     * argument): every control byte in it is written \xNN, whatever
+     * directive made it, so that no message breaks a log line. */
+    char msg[4 * 1024];
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)raw;
+         *s != '\0' && o + 5 < sizeof msg; s++) {
+        if (*s < 0x20 || *s == 0x7f)
+            o += (size_t)snprintf(msg + o, sizeof msg - o, "\\x%02x", *s);
+        else
+            msg[o++] = (char)*s;
+    }
+    msg[o] = '\0';
     unsigned file = 0;
     while (file < p->nmsg_files && strcmp(p->msg_files[file], p->file) != 0)
         file++;

@@ -604,6 +604,17 @@ static char *with_test_databases(const char *path)
 }
 
 /* Every file in policies/ passes `check`. */
+/* What a message quotes of the policy (here a block's argument) never
+ * carries a control byte: found by fuzz_policy, an <Anonymous> whose
+ * directory holds a CR was named raw in "is not closed". */
+START_TEST(test_an_error_never_carries_a_control_byte_of_the_policy)
+{
+    expect_policy_error("<Anonymous \r/b>\nUser guest", "<Anonymous \\x0d/b> is not closed",
+                        NULL);
+    expect_policy_error("MaxClientsPerUser 1\x7f", "\\x7f", NULL);
+}
+END_TEST
+
 START_TEST(test_the_shipped_policies_all_check_ok)
 {
     const char *top = getenv("top_srcdir");
@@ -673,6 +684,7 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_other_directive_mistakes_are_errors);
     tcase_add_test(
         tc, test_allow_directives_take_users_groups_and_ids_and_refuse_unknown_names);
+    tcase_add_test(tc, test_an_error_never_carries_a_control_byte_of_the_policy);
     tcase_add_test(tc, test_the_shipped_policies_all_check_ok);
     suite_add_tcase(s, tc);
     return s;
